@@ -1,0 +1,38 @@
+# Ripple: `make up` runs the quickstart demo, `make test` runs every test.
+# Both create the virtualenv and install the project themselves; only python3 is needed.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA_DIR ?= .ripple
+PYTEST_ARGS ?=
+
+.PHONY: up test unit lint bench soak clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+up: $(STAMP)
+	@echo "Ripple quickstart: broker 'default' in namespace 'default', a trigger to a logging sink."
+	@echo "In another shell:"
+	@echo "  $(BIN)/ripple event send --to broker:default --type dev.example.hello --source /me --data '{\"msg\":\"hi\"}'"
+	@echo "  $(BIN)/ripple event tail broker:default"
+	@echo "  $(BIN)/ripple get triggers"
+	$(BIN)/ripple up --data-dir $(DATA_DIR) -f manifests/examples/01-quickstart/
+
+test: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(DATA_DIR) .pytest_cache
