@@ -1,0 +1,171 @@
+"""The broker data plane of one process: ingress routes, fan-outs and trigger deliveries.
+
+The composition root builds one `BrokerPlane` and subscribes it to an informer over
+Brokers and Triggers. On every change `sync` recomputes, from the resources' spec and the
+status the reconcilers wrote (never writing status itself):
+- which brokers the ingress serves (a Broker that exists has a log);
+- one `Fanout` task per broker, with a `FilterIndex` of that broker's triggers;
+- one delivery `Target` per trigger, handed to the shared `Deliveries`.
+A trigger's queue fills as soon as the trigger exists; it is delivered once the reconciler
+resolved `status.subscriberUri`, so events are held, not lost, while a subscriber is
+unresolvable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any, Mapping
+
+import redis.asyncio as aioredis
+
+from ripple import cloudevents as ce
+from ripple import keys
+from ripple.informers import Informer
+from ripple.settings import Settings
+
+from broker import filters, stamping
+from broker.fanout import Fanout
+from channels import policies
+from channels.appending import Appender
+from channels.deliveries import Deliveries
+from channels.dispatching import Target
+
+log = logging.getLogger(__name__)
+
+OWNER = "trigger/"
+
+
+class BrokerPlane:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        informer: Informer,
+        appender: Appender,
+        deliveries: Deliveries,
+        settings: Settings,
+        *,
+        consumer: str,
+    ) -> None:
+        self.redis, self.informer, self.appender = client, informer, appender
+        self.deliveries, self.settings, self.consumer = deliveries, settings, consumer
+        self._brokers: dict[tuple[str, str], dict] = {}
+        self._indexes: dict[tuple[str, str], filters.FilterIndex] = {}
+        self._indexed: dict[tuple[str, str], dict[str, Any]] = {}
+        self._fanouts: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    # -- ingress ---------------------------------------------------------------------------
+    def resolve(self, namespace: str, name: str) -> str | None:
+        return keys.broker_log(namespace, name) if (namespace, name) in self._brokers else None
+
+    def prepare(self, event: ce.CloudEvent, headers: Mapping[str, str]) -> ce.CloudEvent:
+        return stamping.stamp(event, headers, default_ttl=self.settings.ingress.default_ttl,
+                              now=dt.datetime.now(dt.timezone.utc))
+
+    # -- sync ------------------------------------------------------------------------------
+    def sync(self, _changed: set[str] | None = None) -> None:
+        brokers = {_key(b): b for b in self.informer.list("Broker")}
+        triggers: dict[tuple[str, str], list[dict]] = {k: [] for k in brokers}
+        for trigger in self.informer.list("Trigger"):
+            ns = trigger["metadata"]["namespace"]
+            triggers.setdefault((ns, trigger["spec"]["broker"]), []).append(trigger)
+        self._brokers = brokers
+        targets = []
+        for key, broker in brokers.items():
+            index = self._index_for(key, triggers.get(key, []))
+            self._ensure_fanout(key, index)
+            targets += [self._target(broker, t) for t in triggers.get(key, [])]
+        for key in [k for k in self._fanouts if k not in brokers]:
+            self._fanouts.pop(key).cancel()
+            self._indexes.pop(key, None)
+            self._indexed.pop(key, None)
+        self.deliveries.sync(targets, owner=OWNER)
+
+    def _index_for(self, key: tuple[str, str], triggers: list[dict]) -> filters.FilterIndex:
+        index = self._indexes.setdefault(key, filters.FilterIndex())
+        wanted = {t["metadata"]["name"]: t["spec"] for t in triggers}
+        indexed = self._indexed.setdefault(key, {})
+        for name in [n for n in indexed if n not in wanted]:
+            index.remove(name)
+            del indexed[name]
+        for name, spec in wanted.items():
+            if indexed.get(name) != spec:
+                index.put(name, spec)
+                indexed[name] = spec
+        return index
+
+    def _ensure_fanout(self, key: tuple[str, str], index: filters.FilterIndex) -> None:
+        task = self._fanouts.get(key)
+        if task is not None and not task.done():
+            return
+        namespace, name = key
+        fanout = Fanout(
+            self.redis, keys.broker_log(namespace, name), index,
+            lambda trigger: keys.broker_queue(namespace, name, trigger),
+            consumer=self.consumer, on_length=self.appender.note_length,
+        )
+        self._fanouts[key] = asyncio.create_task(_guard(fanout), name=f"fanout:{namespace}/{name}")
+
+    def _target(self, broker: dict, trigger: dict) -> Target:
+        namespace, name = _key(trigger)
+        broker_name = trigger["spec"]["broker"]
+        status = trigger.get("status") or {}
+        policy = policies.resolve(
+            trigger["spec"].get("delivery"),
+            broker.get("spec", {}).get("delivery"),
+            dead_letter_uri=status.get("deadLetterSinkUri") or None,
+            default_timeout=self.settings.delivery.default_timeout,
+            backoff_max=self.settings.delivery.backoff_max,
+        )
+        return Target(
+            key=f"{OWNER}{namespace}/{name}",
+            stream=keys.broker_queue(namespace, broker_name, name),
+            schedule=keys.broker_schedule(namespace, broker_name),
+            namespace=namespace,
+            subscriber_uri=status.get("subscriberUri") or None,
+            policy=policy,
+            reply=self._reply_handler(namespace, broker_name),
+            labels={"kn_namespace_name": namespace, "kn_broker_name": broker_name,
+                    "kn_trigger_name": name},
+            strip_attributes=(stamping.TTL,),
+        )
+
+    def _reply_handler(self, namespace: str, broker: str) -> Any:
+        async def publish_reply(reply: ce.CloudEvent, original: ce.CloudEvent) -> None:
+            # Knative re-attaches the original's TTL to the reply; the ingress takes a hop off.
+            reply.attributes[stamping.TTL] = stamping.reply_hops(
+                original, self.settings.ingress.default_ttl)
+            if "traceparent" not in reply.attributes and "traceparent" in original.attributes:
+                reply.attributes["traceparent"] = original.attributes["traceparent"]
+            try:
+                reply = self.prepare(reply, {})
+            except Exception as exc:
+                log.warning("reply dropped", extra={"broker": f"{namespace}/{broker}", "reason": str(exc)})
+                return  # a reply that ran out of hops ends the loop; the original was delivered
+            await self.appender.append(keys.broker_log(namespace, broker), ce.to_record(reply))
+
+        return publish_reply
+
+    async def close(self) -> None:
+        for task in self._fanouts.values():
+            task.cancel()
+        await asyncio.gather(*self._fanouts.values(), return_exceptions=True)
+        self._fanouts.clear()
+
+
+async def _guard(fanout: Fanout) -> None:
+    while True:
+        try:
+            await fanout.run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("fan-out crashed; restarting", extra={"log": fanout.log_stream})
+            await asyncio.sleep(1.0)
+
+
+def _key(obj: dict) -> tuple[str, str]:
+    meta = obj["metadata"]
+    return meta.get("namespace") or "default", meta["name"]

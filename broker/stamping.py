@@ -1,0 +1,56 @@
+"""What the broker ingress adds to every event it accepts (Knative's `pkg/broker/ttl.go`
+and `pkg/broker/metrics.go`), and the hop count of replies.
+
+Pure; called by the broker ingress for each event and by the reply path of a trigger.
+- `knativebrokerttl`: set to the default (255) when absent, else decremented; an event
+  that arrives with no hops left is refused with 400, which ends reply loops.
+- `knativearrivaltime`: when the broker accepted the event (RFC 3339).
+- `traceparent`: kept when the producer set one (the OTel CloudEvents conventions forbid
+  changing it); else taken from the request's W3C header, else a new trace starts here, so
+  every accepted event can be followed to its subscribers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Mapping
+
+from ripple import cloudevents as ce
+from ripple import errors
+from ripple.cloudevents import tracing
+
+TTL = "knativebrokerttl"
+ARRIVAL = "knativearrivaltime"
+
+
+def remaining_hops(event: ce.CloudEvent, default: int) -> int:
+    value = event.attributes.get(TTL)
+    if value is None:
+        return default
+    try:
+        return int(str(value))
+    except ValueError:
+        raise errors.Invalid(errors.FieldError(TTL, f"must be an integer, got {value!r}")) from None
+
+
+def stamp(
+    event: ce.CloudEvent, headers: Mapping[str, str], *, default_ttl: int, now: dt.datetime
+) -> ce.CloudEvent:
+    hops = remaining_hops(event, default_ttl + 1) - 1
+    if hops <= 0:
+        raise errors.Invalid(errors.FieldError(TTL, "the event has no hops left (reply loop?); dropped"))
+    attributes = event.attributes
+    attributes[TTL] = hops
+    attributes[ARRIVAL] = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if "traceparent" not in attributes:
+        header = headers.get("traceparent")
+        attributes["traceparent"] = (
+            header if header and tracing.is_valid_traceparent(header) else tracing.new_traceparent()
+        )
+    return event
+
+
+def reply_hops(original: ce.CloudEvent, default_ttl: int) -> int:
+    """The TTL a reply carries back into the broker: the original's, as Knative re-attaches
+    it; the ingress path (`stamp`) then takes one hop off."""
+    return remaining_hops(original, default_ttl)

@@ -1,0 +1,65 @@
+"""`GET /tail/{namespace}/{broker}`: stream events live as they enter a broker.
+
+Serves `ripple event tail`. Each line of the response is one event in the JSON format.
+It follows the broker log with XREAD (no consumer group: a tail must never take events
+from the fan-out), starting at the newest entry; the fan-out keeps a few seconds of log
+behind it for this reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any, Awaitable, Callable
+
+import redis.asyncio as aioredis
+
+from ripple import cloudevents as ce
+from ripple import errors
+
+Resolve = Callable[[str, str], str | None]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Tail:
+    def __init__(self, client: aioredis.Redis, resolve: Resolve, *, prefix: str = "/tail/") -> None:
+        self.redis, self.resolve, self.prefix = client, resolve, prefix
+
+    async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Send) -> None:
+        parts = [p for p in scope["path"][len(self.prefix):].split("/") if p]
+        stream = self.resolve(*parts) if len(parts) == 2 else None
+        if scope["method"] != "GET" or stream is None:
+            status = 405 if scope["method"] != "GET" else 404
+            message = "use GET" if status == 405 else f"broker {'/'.join(parts)} not found"
+            body = json.dumps({"code": status, "message": message}).encode()
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/x-ndjson")]})
+        follower = asyncio.create_task(self._follow(stream, send))
+        while True:  # the client hanging up is the only way a tail ends
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await follower
+
+    async def _follow(self, stream: str, send: Send) -> None:
+        last = "$"
+        while True:
+            try:
+                reply = await self.redis.xread({stream: last}, count=100, block=1000)
+            except Exception as exc:
+                raise errors.StoreUnavailable(str(exc)) from exc
+            lines = []
+            for _, entries in reply or ():
+                for entry_id, fields in entries:
+                    last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+                    if fields:
+                        lines.append(json.dumps(ce.to_json_dict(ce.from_record(fields))).encode() + b"\n")
+            if lines:
+                await send({"type": "http.response.body", "body": b"".join(lines), "more_body": True})

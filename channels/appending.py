@@ -1,0 +1,116 @@
+"""Durable appends to event logs, coalesced: the ingress hot path's one round trip.
+
+The broker and channel ingresses and the reply path call `Appender.append`. Appends that
+arrive while a round trip is under way wait for it to finish and then all go together in
+one pipeline, so the number of round trips per second stays near constant as concurrency
+rises (measured here: one XADD awaited per request reaches about 0.2x a bare ASGI app,
+coalesced pipelines about 0.5x). The future of each append resolves only after Valkey
+answered its XADD, that is after the entry is in the AOF: that is when the ingress may
+answer 202.
+
+Backpressure: each flush also reads the length of the streams it wrote to; a stream over
+`max_backlog` makes further appends to it fail with `StoreUnavailable` (503 + Retry-After)
+until the fan-out has drained it, so the backlog never grows past the bound by more than
+one batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Mapping
+
+import redis.asyncio as aioredis
+import redis.exceptions
+
+from ripple import errors
+
+from channels.queues import STORE_ERRORS
+
+Fields = Mapping[bytes | str, Any]
+
+
+class Appender:
+    def __init__(self, client: aioredis.Redis, *, max_backlog: int, retry_after: float = 1.0,
+                 max_batch: int = 1024) -> None:
+        self.redis = client
+        self.max_backlog = max_backlog
+        self.retry_after = retry_after
+        self.max_batch = max_batch
+        self._pending: list[tuple[str, Fields, asyncio.Future[bytes]]] = []
+        self._flushing = False
+        self._lengths: dict[str, int] = {}
+
+    def backlog(self, stream: str) -> int:
+        """The stream's length as of the latest flush that wrote to it."""
+        return self._lengths.get(stream, 0)
+
+    async def append(self, stream: str, fields: Fields) -> bytes:
+        if self._lengths.get(stream, 0) >= self.max_backlog:
+            raise errors.StoreUnavailable(
+                f"the log {stream} holds {self._lengths[stream]} events, over its bound "
+                f"of {self.max_backlog}; retry later", delay=self.retry_after)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._pending.append((stream, fields, future))
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().call_soon(self._schedule_flush)
+        return await future
+
+    def _schedule_flush(self) -> None:
+        asyncio.ensure_future(self._flush_all())
+
+    async def _flush_all(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                await self._flush(batch)
+        finally:
+            self._flushing = False
+
+    async def _flush(self, batch: list[tuple[str, Fields, asyncio.Future[bytes]]]) -> None:
+        streams = list(dict.fromkeys(stream for stream, _, _ in batch))
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for stream, fields, _ in batch:
+                    pipe.xadd(stream, dict(fields))
+                for stream in streams:
+                    pipe.xlen(stream)
+                results = await pipe.execute(raise_on_error=False)
+        except STORE_ERRORS as exc:
+            self._fail(batch, errors.StoreUnavailable(
+                f"store unavailable: {exc}", delay=self.retry_after))
+            return
+        except Exception as exc:  # never leave a producer waiting
+            self._fail(batch, exc)
+            return
+        for stream, length in zip(streams, results[len(batch):]):
+            if isinstance(length, int):
+                self._lengths[stream] = length
+        for (_, _, future), result in zip(batch, results):
+            if future.done():
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(_translate(result, self.retry_after))
+            else:
+                future.set_result(result)
+
+    @staticmethod
+    def _fail(batch: list[tuple[str, Fields, asyncio.Future[bytes]]], exc: BaseException) -> None:
+        for _, _, future in batch:
+            if not future.done():
+                future.set_exception(exc)
+
+    def forget(self, stream: str) -> None:
+        """Drop the cached length of a stream that was drained or deleted."""
+        self._lengths.pop(stream, None)
+
+    def note_length(self, stream: str, length: int) -> None:
+        self._lengths[stream] = length
+
+
+def _translate(exc: Exception, delay: float) -> Exception:
+    # OOM (maxmemory), READONLY replicas, LOADING: all temporary for the producer.
+    if isinstance(exc, redis.exceptions.ResponseError):
+        return errors.StoreUnavailable(f"store refused the write: {exc}", delay=delay)
+    return exc

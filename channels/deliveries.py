@@ -1,0 +1,119 @@
+"""The set of running dispatchers of one process, and the retry-schedule promoter.
+
+The broker and channel layers call `Deliveries.sync(targets)` with every queue they want
+served, each time their resources change. Dispatchers of new keys start, changed targets
+are swapped in place (a new policy or subscriber applies to the next attempt), and the
+dispatchers of vanished keys stop. One promoter task moves due retries of every known
+schedule back into their queues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Callable, Iterable
+
+from ripple.settings import DeliverySettings
+
+from channels.dispatching import Dispatcher, Target
+from channels.queues import STORE_ERRORS, Queues
+from channels.sending import Sender
+
+log = logging.getLogger(__name__)
+
+
+class Deliveries:
+    def __init__(
+        self,
+        queues: Queues,
+        sender: Sender,
+        *,
+        consumer: str,
+        settings: DeliverySettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.queues, self.sender, self.consumer = queues, sender, consumer
+        self.settings, self.clock = settings, clock
+        self._dispatchers: dict[str, Dispatcher] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._schedules: set[str] = set()
+        self._promoter: asyncio.Task[None] | None = None
+
+    def targets(self) -> dict[str, Target]:
+        return {key: d.target for key, d in self._dispatchers.items()}
+
+    def sync(self, targets: Iterable[Target], *, owner: str = "") -> list[Target]:
+        """Serve exactly `targets` among the keys starting with `owner`; return the removed ones."""
+        wanted = {t.key: t for t in targets}
+        removed = []
+        for key in [k for k in self._dispatchers if k.startswith(owner) and k not in wanted]:
+            removed.append(self._dispatchers[key].target)
+            self._stop(key)
+        for key, target in wanted.items():
+            current = self._dispatchers.get(key)
+            if current is None:
+                self._start(target)
+            elif current.target.stream != target.stream:
+                self._stop(key)
+                self._start(target)
+            else:
+                current.target = target
+            self._schedules.add(target.schedule)
+        if self._promoter is None or self._promoter.done():
+            self._promoter = asyncio.create_task(self._promote_forever(), name="retry-promoter")
+        return removed
+
+    def _start(self, target: Target) -> None:
+        dispatcher = Dispatcher(self.queues, self.sender, target, consumer=self.consumer,
+                                settings=self.settings, clock=self.clock)
+        self._dispatchers[target.key] = dispatcher
+        self._tasks[target.key] = asyncio.create_task(self._guard(dispatcher), name=f"dispatch:{target.key}")
+
+    async def _guard(self, dispatcher: Dispatcher) -> None:
+        """A dispatcher that crashes is logged and restarted, never silently gone."""
+        while True:
+            try:
+                await dispatcher.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except STORE_ERRORS as exc:
+                log.warning("dispatcher lost the store; restarting",
+                            extra={"queue": dispatcher.target.key, "error": str(exc)})
+            except Exception:
+                log.exception("dispatcher crashed; restarting", extra={"queue": dispatcher.target.key})
+            await asyncio.sleep(1.0)
+
+    def _stop(self, key: str) -> None:
+        self._dispatchers.pop(key, None)
+        task = self._tasks.pop(key, None)
+        if task is not None:
+            task.cancel()
+
+    async def _promote_forever(self) -> None:
+        while True:
+            for schedule in list(self._schedules):
+                try:
+                    await self.queues.promote(schedule, self.clock())
+                except STORE_ERRORS as exc:
+                    log.warning("retry schedule unavailable", extra={"schedule": schedule, "error": str(exc)})
+                    await asyncio.sleep(1.0)
+            await asyncio.sleep(self.settings.schedule_poll)
+
+    async def close(self, drain_timeout: float = 5.0) -> None:
+        """Stop reading, let in-flight deliveries finish within the bound, then cancel."""
+        reading = list(self._tasks.values())
+        for task in reading:
+            task.cancel()
+        for task in reading:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await asyncio.gather(*(d.drain(drain_timeout) for d in self._dispatchers.values()))
+        if self._promoter is not None:
+            self._promoter.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._promoter
+        self._dispatchers.clear()
+        self._tasks.clear()

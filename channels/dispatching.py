@@ -1,0 +1,209 @@
+"""The delivery engine: one `Dispatcher` per Trigger or Subscription queue.
+
+`Deliveries` (below) is what the broker and channel layers drive: they hand it the full set
+of `Target`s whenever resources change, and it starts, updates and stops dispatchers. Each
+dispatcher reads its own stream through the shared consumer group, keeps at most
+`max_in_flight` deliveries running, and carries out the `channels.outcomes` decision of
+every attempt through `channels.queues`. A slow subscriber fills only its own slots, so
+it never delays another queue; its backlog stays in Redis, not in memory.
+
+After a restart a dispatcher first re-reads the entries its consumer name still holds
+(`XREADGROUP ... 0`); entries held by a consumer that died for good are taken over with
+XAUTOCLAIM once they have been idle longer than any attempt can last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Mapping
+
+from ripple import cloudevents as ce
+from ripple import metrics
+from ripple.settings import DeliverySettings
+
+from channels import outcomes, policies
+from channels.queues import STORE_ERRORS, Entry, Queues
+from channels.sending import Response, Sender
+
+log = logging.getLogger(__name__)
+
+ReplyHandler = Callable[[ce.CloudEvent, ce.CloudEvent], Awaitable[None]]
+"""Takes (reply, original); raises when the reply could not be stored."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything one queue needs; rebuilt by the owner whenever its resources change."""
+
+    key: str
+    stream: str
+    schedule: str
+    namespace: str
+    subscriber_uri: str | None
+    policy: policies.DeliveryPolicy
+    reply: ReplyHandler | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    strip_attributes: tuple[str, ...] = ()
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        queues: Queues,
+        sender: Sender,
+        target: Target,
+        *,
+        consumer: str,
+        settings: DeliverySettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.queues, self.sender, self.target = queues, sender, target
+        self.consumer, self.settings, self.clock = consumer, settings, clock
+        self._in_flight: dict[bytes, asyncio.Task[None]] = {}
+        self._slot_freed = asyncio.Event()
+
+    @property
+    def _reclaim_idle(self) -> float:
+        return max(self.settings.reclaim_idle, self.target.policy.timeout + 10.0)
+
+    async def run(self) -> None:
+        stream = self.target.stream
+        await self.queues.ensure_group(stream)
+        self._start(await self.queues.read(stream, self.consumer, count=10_000, block_ms=None,
+                                           own_pending=True))  # type: ignore[arg-type]
+        next_reclaim = time.monotonic() + self._reclaim_idle / 2
+        while True:
+            if self.target.subscriber_uri is None:
+                await asyncio.sleep(0.5)  # hold the queue until the subscriber resolves
+                continue
+            free = self.settings.max_in_flight - len(self._in_flight)
+            if free <= 0:
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+                continue
+            try:
+                self._start(await self.queues.read(stream, self.consumer, count=free, block_ms=1000))
+                if time.monotonic() >= next_reclaim:
+                    next_reclaim = time.monotonic() + self._reclaim_idle / 2
+                    self._start(await self.queues.reclaim(
+                        stream, self.consumer, min_idle_ms=int(self._reclaim_idle * 1000), count=free))
+            except STORE_ERRORS as exc:
+                log.warning("queue read failed; retrying", extra={"queue": self.target.key, "error": str(exc)})
+                await asyncio.sleep(1.0)
+
+    def _start(self, entries: list[Entry]) -> None:
+        for entry_id, fields in entries:
+            if entry_id in self._in_flight:
+                continue
+            task = asyncio.create_task(self._deliver(entry_id, fields))
+            self._in_flight[entry_id] = task
+            task.add_done_callback(lambda _t, i=entry_id: self._done(i))
+
+    def _done(self, entry_id: bytes) -> None:
+        self._in_flight.pop(entry_id, None)
+        self._slot_freed.set()
+
+    async def drain(self, timeout: float) -> None:
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight.values()), timeout=timeout)
+
+    async def _deliver(self, entry_id: bytes, fields: dict[bytes, bytes] | None) -> None:
+        target = self.target
+        try:
+            if not fields:  # deleted while pending
+                await self.queues.ack(target.stream, entry_id)
+                return
+            await self._attempt(target, entry_id, fields)
+        except STORE_ERRORS as exc:
+            # The entry stays pending; this consumer or another one reclaims it.
+            log.warning("delivery outcome not stored; will be redelivered",
+                        extra={"queue": target.key, "entry": entry_id.decode(), "error": str(exc)})
+        except Exception:
+            log.exception("delivery failed unexpectedly; will be redelivered",
+                          extra={"queue": target.key, "entry": entry_id.decode()})
+
+    async def _attempt(self, target: Target, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        event = ce.from_record(fields)
+        retries_done = int(fields.get(b"n", b"0"))
+        phase: outcomes.Phase = "dead-letter" if fields.get(b"p") == b"dl" else "subscriber"
+        url = target.subscriber_uri if phase == "subscriber" else target.policy.dead_letter_uri
+        if not url:
+            log.warning("no destination left for event; dropped", extra={"queue": target.key, "id": event.id})
+            await self.queues.ack(target.stream, entry_id)
+            return
+        response = await self._send(target, url, event, phase)
+        outcome = outcomes.decide(phase, retries_done, target.policy, response, now=self.clock())
+        if outcome.action == "reply":
+            outcome = await self._reply(target, outcome, event, retries_done)
+        await self._carry_out(target, entry_id, event, url, outcome, response, fields)
+
+    async def _send(self, target: Target, url: str, event: ce.CloudEvent, phase: str) -> Response:
+        outgoing = event
+        if target.strip_attributes and any(a in event.attributes for a in target.strip_attributes):
+            attrs = {k: v for k, v in event.attributes.items() if k not in target.strip_attributes}
+            outgoing = ce.CloudEvent(attrs, event.data)
+        headers = {"Kn-Namespace": target.namespace}
+        if phase == "subscriber":
+            headers["Prefer"] = "reply"
+        traceparent = event.attributes.get("traceparent")
+        if isinstance(traceparent, str):
+            headers["traceparent"] = traceparent
+        started = time.perf_counter()
+        response = await self.sender.send(
+            url, outgoing, timeout=target.policy.timeout, headers=headers,
+            structured=target.policy.format == "json",
+        )
+        labels = dict(target.labels, cloudevents_type=str(event.type),
+                      http_response_status_code=str(response.status or ""))
+        metrics.dispatch_events.labels(**labels).inc()
+        metrics.dispatch_duration.labels(**labels).observe(time.perf_counter() - started)
+        return response
+
+    async def _reply(
+        self, target: Target, outcome: outcomes.Outcome, event: ce.CloudEvent, retries_done: int
+    ) -> outcomes.Outcome:
+        if target.reply is None or outcome.reply is None:
+            return outcomes.Outcome("ack", code=outcome.code)  # no reply destination: dropped, as in Knative
+        try:
+            await target.reply(outcome.reply, event)
+            return outcomes.Outcome("ack", code=outcome.code)
+        except Exception as exc:  # the reply was not stored: the original delivery failed
+            failed = Response(status=None, error=f"reply not accepted: {exc}")
+            return outcomes.decide("subscriber", retries_done, target.policy, failed, now=self.clock())
+
+    async def _carry_out(
+        self,
+        target: Target,
+        entry_id: bytes,
+        event: ce.CloudEvent,
+        url: str,
+        outcome: outcomes.Outcome,
+        response: Response,
+        fields: dict[bytes, bytes],
+    ) -> None:
+        if outcome.action == "ack":
+            await self.queues.ack(target.stream, entry_id)
+        elif outcome.action == "retry":
+            await self.queues.schedule_retry(
+                target.stream, target.schedule, entry_id, self.clock() + outcome.delay)
+        elif outcome.action == "dead-letter":
+            dead = outcomes.with_error_attributes(event, url, outcome.code, response.body)
+            record = ce.to_record(dead)
+            record[b"p"] = b"dl"
+            await self.queues.replace(target.stream, entry_id, record)
+            metrics.dead_lettered_events.labels(**_queue_labels(target)).inc()
+            log.info("event sent to the dead-letter sink",
+                     extra={"queue": target.key, "id": event.id, "reason": outcome.reason})
+        else:
+            await self.queues.ack(target.stream, entry_id)
+            metrics.dropped_events.labels(**_queue_labels(target)).inc()
+            log.warning("event dropped after its last attempt",
+                        extra={"queue": target.key, "id": event.id, "reason": outcome.reason,
+                               "destination": url})
+
+
+def _queue_labels(target: Target) -> dict[str, str]:
+    return {k: v for k, v in target.labels.items() if k != "cloudevents_type"}

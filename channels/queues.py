@@ -1,0 +1,125 @@
+"""The Redis side of a delivery queue: a stream, its consumer group, and a retry schedule.
+
+Used by `channels.dispatching` (one queue per Trigger or Subscription) and by the fan-out
+that fills the queues. Every state change is one MULTI/EXEC or one Lua script, never
+check-then-act, so a process killed at any instruction leaves each entry either pending
+(and reclaimed later) or moved on, never lost:
+
+- entry fields: `a` attributes (JSON), `d` data, `n` retries done, `p` phase (`dl` once the
+  entry is bound for the dead-letter sink);
+- success: XACK + XDEL;
+- retry: ZADD the entry's `stream|id` to the schedule at its due time + XACK. The entry
+  stays in the stream (acknowledged) until `promote` re-adds it as a new entry with `n+1`
+  and deletes the old one, atomically in Lua;
+- dead letter: XADD a new entry in phase `dl` + XACK + XDEL of the old.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import redis.asyncio as aioredis
+import redis.exceptions
+
+from ripple import errors, keys
+
+Entry = tuple[bytes, dict[bytes, bytes] | None]
+
+GROUP = keys.DELIVERY_GROUP
+
+_PROMOTE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(due) do
+  local sep = string.find(member, '|[^|]*$')
+  local stream = string.sub(member, 1, sep - 1)
+  local id = string.sub(member, sep + 1)
+  local entries = redis.call('XRANGE', stream, id, id)
+  if #entries > 0 then
+    local fields = entries[1][2]
+    local out = {}
+    local n = 0
+    for i = 1, #fields, 2 do
+      if fields[i] == 'n' then
+        n = tonumber(fields[i + 1])
+      else
+        out[#out + 1] = fields[i]
+        out[#out + 1] = fields[i + 1]
+      end
+    end
+    out[#out + 1] = 'n'
+    out[#out + 1] = tostring(n + 1)
+    redis.call('XADD', stream, '*', unpack(out))
+    redis.call('XDEL', stream, id)
+  end
+  redis.call('ZREM', KEYS[1], member)
+end
+return #due
+"""
+
+
+def translate(exc: BaseException) -> errors.RippleError:
+    """Redis errors at this boundary become the store's temporary error."""
+    return errors.StoreUnavailable(f"store unavailable: {type(exc).__name__}: {exc}")
+
+
+STORE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                redis.exceptions.BusyLoadingError, redis.exceptions.ReadOnlyError, OSError)
+
+
+class Queues:
+    """The queue operations over one Redis client; stateless apart from the script."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.redis = client
+        self._promote = client.register_script(_PROMOTE)
+
+    async def ensure_group(self, stream: str, group: str = GROUP) -> None:
+        try:
+            await self.redis.xgroup_create(stream, group, id="0", mkstream=True)
+        except redis.exceptions.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def read(
+        self, stream: str, consumer: str, *, count: int, block_ms: int, own_pending: bool = False
+    ) -> list[Entry]:
+        reply = await self.redis.xreadgroup(
+            GROUP, consumer, {stream: "0" if own_pending else ">"}, count=count, block=block_ms
+        )
+        return [(i, f) for _, entries in reply or () for i, f in entries]
+
+    async def reclaim(self, stream: str, consumer: str, *, min_idle_ms: int, count: int) -> list[Entry]:
+        reply = await self.redis.xautoclaim(
+            stream, GROUP, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
+        )
+        claimed = reply[1] if len(reply) > 1 else []
+        return [(i, f) for i, f in claimed]
+
+    async def ack(self, stream: str, entry_id: bytes) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xack(stream, GROUP, entry_id)
+            pipe.xdel(stream, entry_id)
+            await pipe.execute()
+
+    async def schedule_retry(self, stream: str, schedule: str, entry_id: bytes, due: float) -> None:
+        member = stream.encode() + b"|" + entry_id
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(schedule, {member: due})
+            pipe.xack(stream, GROUP, entry_id)
+            await pipe.execute()
+
+    async def replace(self, stream: str, entry_id: bytes, fields: Mapping[bytes | str, Any]) -> None:
+        """Re-enqueue an entry with new fields (e.g. bound for the dead-letter sink)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(stream, dict(fields))
+            pipe.xack(stream, GROUP, entry_id)
+            pipe.xdel(stream, entry_id)
+            await pipe.execute()
+
+    async def promote(self, schedule: str, now: float, limit: int = 500) -> int:
+        """Move every retry due by `now` back into its queue; returns how many moved."""
+        return int(await self._promote(keys=[schedule], args=[repr(now), limit]))
+
+    async def delete(self, streams: Sequence[str]) -> None:
+        if streams:
+            await self.redis.delete(*streams)

@@ -1,0 +1,133 @@
+"""One worker process of the local platform: API, data plane and (under a lease) the
+reconcilers, all on one event loop and one port.
+
+Called by `ripple.cli.up`, once per worker process. Every root task is named and guarded;
+SIGTERM makes uvicorn stop accepting, then in-flight deliveries get `drain_timeout`
+seconds to finish before the rest is cancelled. Whatever is cut short is still pending
+in Redis and is redelivered by the next process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from pathlib import Path
+from typing import Any, Sequence
+
+import redis.asyncio as aioredis
+import uvicorn
+
+from ripple import store as stores
+from ripple.api import loading, registry
+from ripple.informers import Informer
+from ripple.settings import Settings
+
+from broker.plane import BrokerPlane
+from broker.tailing import Tail
+from channels.appending import Appender
+from channels.deliveries import Deliveries
+from channels.ingress import Ingress
+from channels.queues import Queues
+from channels.sending import AiohttpSender
+from controllers.platforms.local import apiserver, routing
+from controllers.platforms.local.controller import LocalController
+from controllers.platforms.local.leasing import Lease
+
+log = logging.getLogger(__name__)
+
+DRAIN_TIMEOUT = 10.0
+
+
+def connect(url: str) -> aioredis.Redis:
+    return aioredis.Redis.from_url(url, max_connections=None, health_check_interval=30,
+                                   socket_keepalive=True, retry_on_timeout=False)
+
+
+async def apply_manifests(store: Any, paths: Sequence[Path]) -> None:
+    """`ripple up -f`: create or update every document, as `ripple apply` would."""
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json")) \
+            if path.is_dir() else [path]
+        for file in files:
+            for doc in loading.load_documents(file.read_text()):
+                obj = loading.admit(doc)
+                kind = registry.lookup(obj["apiVersion"], obj["kind"])
+                meta = obj["metadata"]
+                try:
+                    old = await store.get(kind, meta.get("namespace"), meta["name"])
+                except Exception:
+                    await store.create(obj)
+                else:
+                    obj = loading.admit(doc, old)
+                    await store.update(obj)
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    redis_url: str,
+    worker_index: int = 0,
+    sock: socket.socket | None = None,
+    manifests: Sequence[Path] = (),
+) -> None:
+    client = connect(redis_url)
+    store = stores.RedisResourceStore(client)
+    consumer = f"{socket.gethostname()}-{worker_index}"
+    informer = Informer(store, registry.kinds())
+    appender = Appender(client, max_backlog=settings.ingress.max_backlog,
+                        retry_after=settings.ingress.retry_after)
+    sender = AiohttpSender()
+    deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery)
+    plane = BrokerPlane(client, informer, appender, deliveries, settings, consumer=consumer)
+    informer.subscribe(plane.sync)
+    controller = LocalController(store, informer, base_url=settings.base_url)
+    informer.subscribe(controller.kick)
+
+    if worker_index == 0 and manifests:
+        await apply_manifests(store, manifests)
+
+    root = routing.make_root(
+        api=apiserver.make_api(store),
+        ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare),
+        tail=Tail(client, plane.resolve),
+    )
+    config = uvicorn.Config(
+        root, host=settings.host, port=settings.port, fd=None, log_config=None,
+        http="httptools", loop="none", lifespan="off", access_log=False,
+        timeout_graceful_shutdown=int(DRAIN_TIMEOUT), backlog=4096,
+    )
+    server = uvicorn.Server(config)
+    lease = Lease(client, "controller", consumer)
+    tasks = [
+        asyncio.create_task(informer.run(), name="informer"),
+        asyncio.create_task(_lead(lease, controller), name="controller"),
+    ]
+    await informer.synced.wait()  # serve no 404s for brokers that exist
+    try:
+        await server.serve(sockets=[sock] if sock is not None else None)
+    finally:
+        await deliveries.close(drain_timeout=DRAIN_TIMEOUT)
+        await plane.close()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await lease.release()
+        await sender.close()
+        await client.aclose()
+
+
+async def _lead(lease: Lease, controller: LocalController) -> None:
+    """Run the reconcilers while this process holds the lease; contend again when lost."""
+    while True:
+        await lease.acquire()
+        work = asyncio.create_task(controller.run(), name="reconcilers")
+        await lease.keep()
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await work
+        log.warning("controller lease lost; contending again")

@@ -1,0 +1,48 @@
+"""The local platform's one HTTP front: every path on one port, by plain ASGI dispatch.
+
+- `/apis/...`, `/api/...`, `/healthz`, `/openapi.json`, `/docs`: the control API (FastAPI);
+- `/metrics`: Prometheus exposition;
+- `/tail/{ns}/{broker}`: live event tail;
+- everything else: the broker ingress, `POST /{namespace}/{broker}`.
+The ingress is the hot path, so it gets no framework and no middleware in front of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+from ripple import metrics
+
+ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+
+CONTROL_PREFIXES = ("/apis", "/api/", "/healthz", "/openapi.json", "/docs")
+
+
+def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, lifespan: ASGIApp | None = None) -> ASGIApp:
+    async def root(scope: dict, receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: str = scope["path"]
+            if path.startswith(CONTROL_PREFIXES):
+                await api(scope, receive, send)
+            elif path == "/metrics":
+                await _metrics(send)
+            elif path.startswith("/tail/"):
+                await tail(scope, receive, send)
+            else:
+                await ingress(scope, receive, send)
+        elif kind == "lifespan" and lifespan is not None:
+            await lifespan(scope, receive, send)
+        elif kind == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+
+    return root
+
+
+async def _metrics(send: Any) -> None:
+    body, content_type = metrics.exposition()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", content_type.encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,18 @@
+"""The reconcilers: pure functions from a declared resource and the observed world to the
+status it should have. One module per kind; `RECONCILERS` maps a kind to its function.
+
+Each takes `(obj, observed, now, base_url)` and returns the new status dict without
+touching its input. The platforms (local, kubernetes) write the status when it changed.
+"""
+
+from __future__ import annotations
+
+from controllers.reconcilers import broker, trigger
+from controllers.reconcilers.observing import Observed, Reconcile
+
+RECONCILERS: dict[str, Reconcile] = {
+    "Broker": broker.reconcile,
+    "Trigger": trigger.reconcile,
+}
+
+__all__ = ["RECONCILERS", "Observed", "Reconcile", "broker", "trigger"]

@@ -1,0 +1,40 @@
+"""What a reconciler may know of the world: a read-only lookup of observed objects.
+
+The local platform backs it with its informer cache; tests back it with a list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterable, Protocol
+
+from ripple.api import meta
+
+Object = dict[str, Any]
+
+
+class Observed(Protocol):
+    def get(self, api_version: str, kind: str, namespace: str, name: str) -> Object | None: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    observed: Observed
+    now: datetime
+    base_url: str
+
+
+Reconcile = Callable[[Object, Context], Object]
+
+
+class ObservedList:
+    """An `Observed` over a fixed list of objects: the reconciler tables use it."""
+
+    def __init__(self, objects: Iterable[Object]) -> None:
+        self._by_key = {
+            (o["apiVersion"], o["kind"], *meta.key(o)): o for o in objects
+        }
+
+    def get(self, api_version: str, kind: str, namespace: str, name: str) -> Object | None:
+        return self._by_key.get((api_version, kind, namespace, name))

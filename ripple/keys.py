@@ -1,0 +1,68 @@
+"""Every Redis key Ripple writes, in one module.
+
+Keys of one broker or channel share a hash tag (`{ns/name}`), so that the multi-key
+transactions and Lua scripts of the delivery engine stay in one slot on Redis Cluster.
+Callers build keys only through these functions; no other module spells a prefix.
+"""
+
+from __future__ import annotations
+
+PREFIX = "ripple"
+
+# -- resource store (control plane) -------------------------------------------------------
+RESOURCE_VERSION = f"{PREFIX}:res:rv"
+"""Counter: the global resourceVersion."""
+
+RESOURCE_CHANGES = f"{PREFIX}:res:changes"
+"""Stream of resource changes (ADDED, MODIFIED, DELETED) that watchers follow."""
+
+
+def resources(api_group_version: str, plural: str) -> str:
+    """Hash of every object of one kind: field `namespace/name`, value the JSON object."""
+    return f"{PREFIX}:res:{api_group_version}:{plural}"
+
+
+# -- leases -------------------------------------------------------------------------------
+def lease(name: str) -> str:
+    """A leader lease (SET NX PX), e.g. the controller's."""
+    return f"{PREFIX}:lease:{name}"
+
+
+# -- the event logs (data plane) ----------------------------------------------------------
+def _tag(kind: str, namespace: str, name: str) -> str:
+    return f"{PREFIX}:{kind}:{{{namespace}/{name}}}"
+
+
+def broker_log(namespace: str, broker: str) -> str:
+    """Stream: the broker's log; the ingress XADDs every accepted event here."""
+    return _tag("broker", namespace, broker) + ":log"
+
+
+def broker_queue(namespace: str, broker: str, trigger: str) -> str:
+    """Stream: one trigger's delivery queue, fed by the broker's fan-out."""
+    return _tag("broker", namespace, broker) + f":queue:{trigger}"
+
+
+def broker_schedule(namespace: str, broker: str) -> str:
+    """Sorted set: the persisted retry schedule of every trigger queue of one broker."""
+    return _tag("broker", namespace, broker) + ":schedule"
+
+
+def channel_log(namespace: str, channel: str) -> str:
+    """Stream: a channel's log."""
+    return _tag("channel", namespace, channel) + ":log"
+
+
+def channel_queue(namespace: str, channel: str, subscription: str) -> str:
+    """Stream: one subscription's delivery queue on a channel."""
+    return _tag("channel", namespace, channel) + f":queue:{subscription}"
+
+
+def channel_schedule(namespace: str, channel: str) -> str:
+    """Sorted set: the retry schedule of every subscription queue of one channel."""
+    return _tag("channel", namespace, channel) + ":schedule"
+
+
+# consumer-group names
+FANOUT_GROUP = "fanout"
+DELIVERY_GROUP = "delivery"

@@ -1,0 +1,85 @@
+"""Ripple's settings: one tree of typed dataclasses, each field with a default and a docstring.
+
+Built once by the composition root (`ripple.cli.up`) from flags and the environment, then
+passed explicitly to whatever needs a part of it. Nothing reads the environment elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class StoreSettings:
+    url: str | None = None
+    """Redis/Valkey URL (`--redis-url`, `RIPPLE_REDIS_URL`); None starts the embedded Valkey."""
+
+    data_dir: Path = Path(".ripple")
+    """Where the embedded Valkey keeps its AOF and pid file."""
+
+    appendfsync: str = "everysec"
+    """Embedded Valkey's fsync policy. `everysec` survives the kill of any process (the AOF is
+    written before a reply); `always` also survives power loss, at a cost in throughput."""
+
+
+@dataclass
+class IngressSettings:
+    max_event_bytes: int = 4 * 1024 * 1024
+    """Largest request body the ingress reads; larger gets 413."""
+
+    max_backlog: int = 1_000_000
+    """Entries a broker or channel log may hold before the ingress answers 503."""
+
+    retry_after: float = 1.0
+    """Seconds in the Retry-After of a 503."""
+
+    default_ttl: int = 255
+    """`knativebrokerttl` set on events that arrive without one (Knative's MAX_TTL)."""
+
+
+@dataclass
+class DeliverySettings:
+    max_in_flight: int = 64
+    """Deliveries in flight per trigger or subscription queue, per worker process."""
+
+    default_timeout: float = 30.0
+    """Per-attempt timeout when the DeliverySpec sets none."""
+
+    retry_after_max: float = 300.0
+    """Cap on an honoured Retry-After when the DeliverySpec sets no `retryAfterMax`."""
+
+    backoff_max: float = 3600.0
+    """Cap on any single backoff delay (Knative has none; see knative/eventing#9278)."""
+
+    reclaim_idle: float = 60.0
+    """Seconds a delivery may stay unacknowledged before another worker reclaims it
+    (XAUTOCLAIM). It is raised to the queue's timeout plus a margin when that is larger."""
+
+    schedule_poll: float = 0.05
+    """Seconds between checks of the persisted retry schedule."""
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    store: StoreSettings = field(default_factory=StoreSettings)
+    ingress: IngressSettings = field(default_factory=IngressSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+
+    @property
+    def base_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    def replace(self, **changes: object) -> "Settings":
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def redis_url_from_env() -> str | None:
+    """`RIPPLE_REDIS_URL`, the one environment variable the store honours."""
+    return os.environ.get("RIPPLE_REDIS_URL") or None
