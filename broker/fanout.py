@@ -46,12 +46,13 @@ class Fanout:
     ) -> None:
         self.redis, self.log_stream, self.index, self.queue_of = client, log_stream, index, queue_of
         self.consumer, self.on_length, self.batch = consumer, on_length, batch
+        self.stopped = False  # see channels.dispatching: redis-py may turn a cancel into an error
 
     async def run(self) -> None:
         await self._ensure_group()
         await self._fan_out(await self._read("0"))  # what this consumer held before a restart
         next_chores = 0.0
-        while True:
+        while not self.stopped:
             try:
                 await self._fan_out(await self._read(">", block_ms=1000))
                 if time.monotonic() >= next_chores:
@@ -59,6 +60,8 @@ class Fanout:
                     await self._reclaim()
                     await self._trim()
             except STORE_ERRORS as exc:
+                if self.stopped:
+                    return
                 log.warning("fan-out lost the store; retrying", extra={"log": self.log_stream, "error": str(exc)})
                 await asyncio.sleep(1.0)
 

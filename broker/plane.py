@@ -54,6 +54,7 @@ class BrokerPlane:
         self._indexes: dict[tuple[str, str], filters.FilterIndex] = {}
         self._indexed: dict[tuple[str, str], dict[str, Any]] = {}
         self._fanouts: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._fanout_objects: dict[tuple[str, str], Fanout] = {}
 
     # -- ingress ---------------------------------------------------------------------------
     def resolve(self, namespace: str, name: str) -> str | None:
@@ -77,6 +78,7 @@ class BrokerPlane:
             self._ensure_fanout(key, index)
             targets += [self._target(broker, t) for t in triggers.get(key, [])]
         for key in [k for k in self._fanouts if k not in brokers]:
+            self._fanout_objects.pop(key).stopped = True
             self._fanouts.pop(key).cancel()
             self._indexes.pop(key, None)
             self._indexed.pop(key, None)
@@ -105,6 +107,7 @@ class BrokerPlane:
             lambda trigger: keys.broker_queue(namespace, name, trigger),
             consumer=self.consumer, on_length=self.appender.note_length,
         )
+        self._fanout_objects[key] = fanout
         self._fanouts[key] = asyncio.create_task(_guard(fanout), name=f"fanout:{namespace}/{name}")
 
     def _target(self, broker: dict, trigger: dict) -> Target:
@@ -148,14 +151,18 @@ class BrokerPlane:
         return publish_reply
 
     async def close(self) -> None:
+        for fanout in self._fanout_objects.values():
+            fanout.stopped = True
         for task in self._fanouts.values():
             task.cancel()
-        await asyncio.gather(*self._fanouts.values(), return_exceptions=True)
+        if self._fanouts:
+            await asyncio.wait(list(self._fanouts.values()), timeout=2.0)
         self._fanouts.clear()
+        self._fanout_objects.clear()
 
 
 async def _guard(fanout: Fanout) -> None:
-    while True:
+    while not fanout.stopped:
         try:
             await fanout.run()
             return

@@ -10,7 +10,6 @@ schedule back into their queues.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Callable, Iterable
@@ -40,6 +39,7 @@ class Deliveries:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._schedules: set[str] = set()
         self._promoter: asyncio.Task[None] | None = None
+        self._closed = False
 
     def targets(self) -> dict[str, Target]:
         return {key: d.target for key, d in self._dispatchers.items()}
@@ -73,7 +73,7 @@ class Deliveries:
 
     async def _guard(self, dispatcher: Dispatcher) -> None:
         """A dispatcher that crashes is logged and restarted, never silently gone."""
-        while True:
+        while not dispatcher.stopped:
             try:
                 await dispatcher.run()
                 return
@@ -87,13 +87,15 @@ class Deliveries:
             await asyncio.sleep(1.0)
 
     def _stop(self, key: str) -> None:
-        self._dispatchers.pop(key, None)
+        dispatcher = self._dispatchers.pop(key, None)
+        if dispatcher is not None:
+            dispatcher.stopped = True
         task = self._tasks.pop(key, None)
         if task is not None:
             task.cancel()
 
     async def _promote_forever(self) -> None:
-        while True:
+        while not self._closed:
             for schedule in list(self._schedules):
                 try:
                     await self.queues.promote(schedule, self.clock())
@@ -104,16 +106,16 @@ class Deliveries:
 
     async def close(self, drain_timeout: float = 5.0) -> None:
         """Stop reading, let in-flight deliveries finish within the bound, then cancel."""
+        self._closed = True
+        for dispatcher in self._dispatchers.values():
+            dispatcher.stopped = True
         reading = list(self._tasks.values())
+        if self._promoter is not None:
+            reading.append(self._promoter)
         for task in reading:
             task.cancel()
-        for task in reading:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if reading:  # bounded: a read stuck in the client must not hold up shutdown
+            await asyncio.wait(reading, timeout=2.0)
         await asyncio.gather(*(d.drain(drain_timeout) for d in self._dispatchers.values()))
-        if self._promoter is not None:
-            self._promoter.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._promoter
         self._dispatchers.clear()
         self._tasks.clear()

@@ -64,10 +64,11 @@ class Dispatcher:
         self.consumer, self.settings, self.clock = consumer, settings, clock
         self._in_flight: dict[bytes, asyncio.Task[None]] = {}
         self._slot_freed = asyncio.Event()
+        self.stopped = False
 
     @property
     def _reclaim_idle(self) -> float:
-        return max(self.settings.reclaim_idle, self.target.policy.timeout + 10.0)
+        return max(self.settings.reclaim_idle, self.target.policy.timeout + 2.0)
 
     async def run(self) -> None:
         stream = self.target.stream
@@ -75,7 +76,9 @@ class Dispatcher:
         self._start(await self.queues.read(stream, self.consumer, count=10_000, block_ms=None,
                                            own_pending=True))  # type: ignore[arg-type]
         next_reclaim = time.monotonic() + self._reclaim_idle / 2
-        while True:
+        # `stopped` as well as cancellation: redis-py can turn a cancel that lands inside a
+        # blocking read into a ConnectionError, which this loop would otherwise retry.
+        while not self.stopped:
             if self.target.subscriber_uri is None:
                 await asyncio.sleep(0.5)  # hold the queue until the subscriber resolves
                 continue
@@ -91,6 +94,8 @@ class Dispatcher:
                     self._start(await self.queues.reclaim(
                         stream, self.consumer, min_idle_ms=int(self._reclaim_idle * 1000), count=free))
             except STORE_ERRORS as exc:
+                if self.stopped:
+                    return
                 log.warning("queue read failed; retrying", extra={"queue": self.target.key, "error": str(exc)})
                 await asyncio.sleep(1.0)
 
@@ -107,8 +112,15 @@ class Dispatcher:
         self._slot_freed.set()
 
     async def drain(self, timeout: float) -> None:
-        if self._in_flight:
-            await asyncio.wait(list(self._in_flight.values()), timeout=timeout)
+        """Let in-flight deliveries finish within `timeout`, then cancel the rest: their
+        entries stay pending in Redis and are delivered again after a restart."""
+        tasks = list(self._in_flight.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=timeout)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
     async def _deliver(self, entry_id: bytes, fields: dict[bytes, bytes] | None) -> None:
         target = self.target

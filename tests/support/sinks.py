@@ -84,6 +84,19 @@ class RecordingSink:
         with self._lock:
             return [r.ce.get("id", "") for r in self.received]
 
+    async def until(self, count: int, timeout: float = 20.0) -> list[Received]:
+        """`wait_for` for async tests: yields to the event loop while it waits."""
+        import asyncio
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.received) >= count:
+                    return list(self.received)
+            await asyncio.sleep(0.02)
+        with self._lock:
+            raise AssertionError(f"sink got {len(self.received)} requests, wanted {count}")
+
     def wait_for(self, count: int, timeout: float = 20.0) -> list[Received]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -1,0 +1,346 @@
+"""The local platform's API server: Kubernetes' REST shape over a `ResourceStore`.
+
+Built by `platform.run_worker` with `make_api(store)` and mounted by `routing.make_root`
+on the data plane's port; `ripple apply/get/delete/describe` (`ripple.cli.client`) talk
+to it the way kubectl talks to Kubernetes.
+
+    GET    /apis                                              discovery (below)
+    GET    /healthz                                           "ok"
+    GET    /apis/{group}/{version}/{plural}                   list, all namespaces
+    GET    /apis/{group}/{version}/namespaces/{ns}/{plural}   list (?watch=true: watch)
+    POST   /apis/{group}/{version}/namespaces/{ns}/{plural}   create: 201
+    GET    .../{plural}/{name}                                read
+    PUT    .../{plural}/{name}                                replace (spec and metadata)
+    DELETE .../{plural}/{name}                                delete: 200, the object
+    GET    .../{plural}/{name}/status                         read
+    PUT    .../{plural}/{name}/status                         replace the status only
+    (the core group, i.e. Secret, is the same under /api/v1/...)
+
+Discovery is `{"resources": [{"group", "version", "kind", "plural", "singular",
+"shortNames", "namespaced"}]}`, one entry per served kind (group "" for the core group).
+
+Writes go through `loading.admit` (defaults, validation, immutability against the old
+object); status writes do not. A watch, `?watch=true[&resourceVersion=N]
+[&timeoutSeconds=S]`, streams newline-delimited `{"type", "object"}`: without a version
+(or with "0") it first sends every current object as ADDED, as Kubernetes does; with N,
+exactly the changes after N. A watch that cannot continue ends with an `ERROR` line whose
+object is a Status. Every error is a Kubernetes `Status`; `failure` is where an error
+becomes one, through `errors.http_status` and `errors.retry_after`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException
+
+from ripple import errors
+from ripple.store import ResourceStore, objects
+
+if TYPE_CHECKING:
+    from ripple.api.registry import Kind
+
+Admit = Callable[..., dict[str, Any]]
+"""`loading.admit(obj, old=None) -> obj`: defaults plus validation; raises errors.Invalid."""
+
+MAX_BODY = 3 * 1024 * 1024  # Kubernetes' own request limit
+REASONS = {
+    400: "BadRequest",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "RequestEntityTooLarge",
+    422: "Invalid",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+}
+
+
+def status_of(error: BaseException, *, reason: str | None = None) -> dict[str, Any]:
+    """The Kubernetes Status object for an error."""
+    code = errors.http_status(error) if not isinstance(error, HTTPException) else error.status_code
+    message = str(error.detail) if isinstance(error, HTTPException) else str(error)
+    status: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message or REASONS.get(code, "InternalError"),
+        "reason": reason or REASONS.get(code, "InternalError"),
+        "code": code,
+    }
+    if isinstance(error, errors.Invalid):
+        status["details"] = {
+            "causes": [{"field": e.path, "message": e.message} for e in error.errors]
+        }
+    return status
+
+
+def failure(error: BaseException, *, reason: str | None = None) -> JSONResponse:
+    status = status_of(error, reason=reason)
+    delay = errors.retry_after(error)
+    headers = {"Retry-After": delay} if delay is not None else None
+    return JSONResponse(status, status_code=status["code"], headers=headers)
+
+
+class Catalog:
+    """The kinds this server serves, by URL and by name."""
+
+    def __init__(self, kinds: Sequence[Kind]) -> None:
+        self._by_resource = {(k.group, k.version, k.plural): k for k in kinds}
+
+    def find(self, group: str, version: str, plural: str) -> Kind:
+        kind = self._by_resource.get((group, version, plural))
+        if kind is None:
+            served = ", ".join(
+                sorted(f"{k.plural}.{k.api_version}" for k in self._by_resource.values())
+            )
+            where = f"{group}/{version}" if group else version
+            raise errors.NotFound(
+                f'the server could not find the requested resource "{plural}" in "{where}"; '
+                f"served: {served}"
+            )
+        return kind
+
+    def discovery(self) -> dict[str, Any]:
+        return {
+            "resources": [
+                {
+                    "group": k.group,
+                    "version": k.version,
+                    "kind": k.kind,
+                    "plural": k.plural,
+                    "singular": k.singular,
+                    "shortNames": list(k.short_names),
+                    "namespaced": k.namespaced,
+                }
+                for k in self._by_resource.values()
+            ]
+        }
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise errors.PayloadTooLarge(f"the request body is larger than {MAX_BODY} bytes")
+    try:
+        obj = json.loads(body)
+    except ValueError as exc:
+        raise errors.Invalid(f"the request body is not JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise errors.Invalid("the request body must be a JSON object")
+    return obj
+
+
+def conform(
+    obj: dict[str, Any], kind: Kind, namespace: str | None, name: str | None
+) -> dict[str, Any]:
+    """Fill what the URL says into the body, and reject a body that contradicts it (400)."""
+    for key, wanted in (("apiVersion", kind.api_version), ("kind", kind.kind)):
+        given = obj.setdefault(key, wanted)
+        if given != wanted:
+            raise errors.Invalid(
+                f"the {key} in the body ({given}) does not match the URL ({wanted})"
+            )
+    meta = obj.get("metadata")
+    if meta is None:
+        meta = obj["metadata"] = {}
+    if not isinstance(meta, dict):
+        raise errors.Invalid(errors.FieldError("metadata", "must be an object"))
+    if namespace is not None and meta.setdefault("namespace", namespace) != namespace:
+        raise errors.Invalid(
+            "the namespace of the provided object does not match "
+            f"the namespace sent on the request ({namespace})"
+        )
+    if name is not None and meta.setdefault("name", name) != name:
+        raise errors.Invalid(
+            f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
+        )
+    return obj
+
+
+class Handlers:
+    """The endpoints; each reads its place from the path parameters of its route."""
+
+    def __init__(self, store: ResourceStore, catalog: Catalog, admit: Admit) -> None:
+        self.store, self.catalog, self.admit = store, catalog, admit
+
+    def _target(self, request: Request, *, item: bool) -> tuple[Kind, str | None, str | None]:
+        params = request.path_params
+        kind = self.catalog.find(params.get("group", ""), params["version"], params["plural"])
+        namespace = params.get("namespace")
+        # A namespaced kind has items only under /namespaces/{ns}; a cluster-wide one never.
+        if (namespace is not None and not kind.namespaced) or (
+            item and kind.namespaced and namespace is None
+        ):
+            raise errors.NotFound(
+                f"{objects.resource_name(kind)} is not served at {request.url.path}"
+            )
+        return kind, namespace, params.get("name")
+
+    async def collection(self, request: Request) -> Response:
+        kind, namespace, _ = self._target(request, item=False)
+        if request.query_params.get("watch", "").lower() in ("true", "1"):
+            return await self._watch(request, kind, namespace)
+        version = (
+            await self.store.current_version()
+        )  # before the list: a watch from it repeats, never misses
+        items = await self.store.list(kind, namespace)
+        return JSONResponse(
+            {
+                "apiVersion": kind.api_version,
+                "kind": f"{kind.kind}List",
+                "metadata": {"resourceVersion": version},
+                "items": items,
+            }
+        )
+
+    async def create(self, request: Request) -> Response:
+        kind, namespace, _ = self._target(request, item=False)
+        obj = conform(await read_body(request), kind, namespace, None)
+        obj.pop("status", None)  # status is a subresource: written by reconcilers only
+        admitted = self.admit(obj)
+        try:
+            created = await self.store.create(admitted)
+        except errors.Conflict as exc:
+            return failure(exc, reason="AlreadyExists")
+        return JSONResponse(created, status_code=201)
+
+    async def read(self, request: Request) -> Response:
+        kind, namespace, name = self._target(request, item=True)
+        return JSONResponse(await self.store.get(kind, namespace, str(name)))
+
+    async def replace(self, request: Request) -> Response:
+        kind, namespace, name = self._target(request, item=True)
+        obj = conform(await read_body(request), kind, namespace, name)
+        wanted = obj["metadata"].get("resourceVersion")
+        # Without a version the client asked for last-writer-wins; admission still has to
+        # see the object it replaces, so pin that one and retry if it moved meanwhile.
+        attempt = 0
+        while True:
+            attempt += 1
+            old = await self.store.get(kind, namespace, str(name))
+            admitted = self.admit(obj, old)
+            admitted.setdefault("metadata", {})["resourceVersion"] = (
+                wanted or old["metadata"]["resourceVersion"]
+            )
+            try:
+                return JSONResponse(await self.store.update(admitted))
+            except errors.Conflict:
+                if wanted or attempt >= 3:
+                    raise
+
+    async def replace_status(self, request: Request) -> Response:
+        kind, namespace, name = self._target(request, item=True)
+        obj = conform(await read_body(request), kind, namespace, name)
+        return JSONResponse(await self.store.update_status(obj))
+
+    async def delete(self, request: Request) -> Response:
+        kind, namespace, name = self._target(request, item=True)
+        return JSONResponse(await self.store.delete(kind, namespace, str(name)))
+
+    async def _watch(self, request: Request, kind: Kind, namespace: str | None) -> Response:
+        since = request.query_params.get("resourceVersion") or None
+        timeout = request.query_params.get("timeoutSeconds")
+        deadline = None
+        if timeout:
+            if not timeout.isdigit():
+                raise errors.Invalid(
+                    errors.FieldError("timeoutSeconds", f"Invalid value: {timeout!r}")
+                )
+            deadline = asyncio.get_running_loop().time() + int(timeout)
+        initial: list[dict[str, Any]] = []
+        if since in (None, "0"):
+            since = await self.store.current_version()
+            initial = await self.store.list(kind, namespace)
+        objects.parse_version(since)  # a bad version is a 400 now, not an ERROR line later
+        events = self.store.watch([kind], since=since)
+        return StreamingResponse(
+            _lines(events, initial, namespace, deadline), media_type="application/json"
+        )
+
+
+def _line(change: str, obj: dict[str, Any]) -> bytes:
+    return json.dumps({"type": change, "object": obj}, separators=(",", ":")).encode() + b"\n"
+
+
+async def _lines(
+    events: AsyncIterator[Any],
+    initial: list[dict[str, Any]],
+    namespace: str | None,
+    deadline: float | None,
+) -> AsyncIterator[bytes]:
+    # What the initial list already showed is not news: skip changes at or below its version.
+    seen = {
+        objects.field(o["metadata"].get("namespace"), o["metadata"]["name"]): int(
+            o["metadata"]["resourceVersion"]
+        )
+        for o in initial
+    }
+    for obj in initial:
+        yield _line("ADDED", obj)
+    async with contextlib.aclosing(events):  # type: ignore[type-var]
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    event = await anext(events)
+            except (TimeoutError, StopAsyncIteration):
+                return
+            except errors.RippleError as exc:
+                yield _line("ERROR", status_of(exc))
+                return
+            meta = event["object"]["metadata"]
+            if namespace is not None and meta.get("namespace") != namespace:
+                continue
+            key = objects.field(meta.get("namespace"), meta["name"])
+            if int(meta["resourceVersion"]) <= seen.get(key, 0):
+                continue
+            yield _line(event["type"], event["object"])
+
+
+def make_api(
+    store: ResourceStore, *, kinds: Sequence[Kind] | None = None, admit: Admit | None = None
+) -> FastAPI:
+    """The API app; `kinds` and `admit` default to the registry's and `loading.admit`."""
+    if kinds is None:
+        from ripple.api import registry
+
+        kinds = list(registry.kinds())
+    if admit is None:
+        from ripple.api import loading
+
+        admit = loading.admit
+    handlers = Handlers(store, Catalog(kinds), admit)
+    app = FastAPI(title="Ripple API", version="v1")
+
+    async def on_error(request: Request, exc: Exception) -> Response:
+        return failure(exc)
+
+    app.add_exception_handler(errors.RippleError, on_error)
+    app.add_exception_handler(HTTPException, on_error)
+    app.add_exception_handler(Exception, on_error)  # still a Status, and still logged
+
+    async def discovery(request: Request) -> Response:
+        return JSONResponse(handlers.catalog.discovery())
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    app.add_api_route("/apis", discovery, methods=["GET"])
+    app.add_api_route("/healthz", healthz, methods=["GET"])
+    for root in ("/apis/{group}/{version}", "/api/{version}"):
+        for base in (root + "/namespaces/{namespace}/{plural}", root + "/{plural}"):
+            app.add_api_route(base, handlers.collection, methods=["GET"])
+            app.add_api_route(base, handlers.create, methods=["POST"])
+            app.add_api_route(base + "/{name}", handlers.read, methods=["GET"])
+            app.add_api_route(base + "/{name}", handlers.replace, methods=["PUT"])
+            app.add_api_route(base + "/{name}", handlers.delete, methods=["DELETE"])
+            app.add_api_route(base + "/{name}/status", handlers.read, methods=["GET"])
+            app.add_api_route(base + "/{name}/status", handlers.replace_status, methods=["PUT"])
+    return app

@@ -1,0 +1,154 @@
+"""The Trigger condition set and the `mark_*` functions its reconciler calls.
+
+Reconcilers call these and never edit `status.conditions` by hand. Upstream:
+`knative/eventing:pkg/apis/eventing/v1/trigger_lifecycle.go`. Ripple's Trigger is Ready
+when all of these are True:
+- `BrokerReady`: the Broker exists and is Ready (`propagate_broker_condition`);
+- `DependencyReady`: the source named by `knative.dev/dependency` is Ready, or there is
+  no such annotation (`mark_dependency_succeeded`);
+- `SubscriberResolved`: `spec.subscriber` resolved into `status.subscriberUri`;
+- `DeadLetterSinkResolved`: the Trigger's dead-letter sink, or else its Broker's, resolved
+  into `status.deadLetterSinkUri`, or True with reason `DeadLetterSinkNotConfigured`.
+
+Knative's `SubscriptionReady` (the Subscription to the Broker's trigger channel) is left
+out: a Ripple Trigger has no Subscription; its delivery queue is part of the Broker's
+fan-out, which `BrokerReady` covers through the Broker's `FilterReady`.
+`OIDCIdentityCreated` is left out until Ripple supports OIDC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ripple.api import conditions, meta
+
+BROKER = "BrokerReady"
+DEPENDENCY = "DependencyReady"
+SUBSCRIBER_RESOLVED = "SubscriberResolved"
+DEAD_LETTER_SINK_RESOLVED = "DeadLetterSinkResolved"
+
+CONDITIONS = conditions.ConditionSet(
+    conditions.READY, (BROKER, DEPENDENCY, SUBSCRIBER_RESOLVED, DEAD_LETTER_SINK_RESOLVED)
+)
+
+Status = dict[str, Any]
+Condition = dict[str, Any]
+
+
+def initialize(status: Status, *, now: datetime) -> None:
+    CONDITIONS.initialize(status, now=now)
+
+
+def mark_broker_ready(status: Status, *, now: datetime) -> None:
+    CONDITIONS.mark_true(status, BROKER, now=now)
+
+
+def mark_broker_not_ready(
+    status: Status,
+    reason: str = "BrokerNotConfigured",
+    message: str = "Broker has not yet been reconciled.",
+    *,
+    now: datetime,
+) -> None:
+    """Unknown: the Broker is missing or still reconciling (a Trigger may precede it)."""
+    CONDITIONS.mark_unknown(status, BROKER, reason, message, now=now)
+
+
+def mark_broker_failed(status: Status, reason: str, message: str, *, now: datetime) -> None:
+    CONDITIONS.mark_false(status, BROKER, reason, message, now=now)
+
+
+def propagate_broker_condition(status: Status, ready: Condition | None, *, now: datetime) -> None:
+    """Mirror the Broker's Ready condition (None: no Broker yet) into BrokerReady."""
+    _propagate(status, BROKER, ready, now, "BrokerNotConfigured",
+               "Broker has not yet been reconciled.", "BrokerUnknown")
+
+
+def mark_subscriber_resolved(status: Status, uri: str, *, now: datetime) -> None:
+    status["subscriberUri"] = uri
+    CONDITIONS.mark_true(status, SUBSCRIBER_RESOLVED, now=now)
+
+
+def mark_subscriber_failed(status: Status, reason: str, message: str, *, now: datetime) -> None:
+    """The ref cannot be resolved: the URI is cleared, so nothing is delivered to a stale one."""
+    status.pop("subscriberUri", None)
+    CONDITIONS.mark_false(status, SUBSCRIBER_RESOLVED, reason, message, now=now)
+
+
+def mark_subscriber_unknown(status: Status, reason: str, message: str, *, now: datetime) -> None:
+    CONDITIONS.mark_unknown(status, SUBSCRIBER_RESOLVED, reason, message, now=now)
+
+
+def mark_dead_letter_sink_resolved(status: Status, uri: str, *, now: datetime) -> None:
+    status["deadLetterSinkUri"] = uri
+    CONDITIONS.mark_true(status, DEAD_LETTER_SINK_RESOLVED, now=now)
+
+
+def mark_dead_letter_sink_not_configured(status: Status, *, now: datetime) -> None:
+    status.pop("deadLetterSinkUri", None)
+    CONDITIONS.mark_true(
+        status, DEAD_LETTER_SINK_RESOLVED, now=now,
+        reason="DeadLetterSinkNotConfigured", message="No dead letter sink is configured.",
+    )
+
+
+def mark_dead_letter_sink_failed(
+    status: Status, reason: str, message: str, *, now: datetime
+) -> None:
+    status.pop("deadLetterSinkUri", None)
+    CONDITIONS.mark_false(status, DEAD_LETTER_SINK_RESOLVED, reason, message, now=now)
+
+
+def mark_dependency_succeeded(status: Status, *, now: datetime) -> None:
+    CONDITIONS.mark_true(status, DEPENDENCY, now=now)
+
+
+def mark_dependency_failed(status: Status, reason: str, message: str, *, now: datetime) -> None:
+    CONDITIONS.mark_false(status, DEPENDENCY, reason, message, now=now)
+
+
+def mark_dependency_unknown(status: Status, reason: str, message: str, *, now: datetime) -> None:
+    CONDITIONS.mark_unknown(status, DEPENDENCY, reason, message, now=now)
+
+
+def mark_dependency_not_configured(status: Status, *, now: datetime) -> None:
+    CONDITIONS.mark_unknown(status, DEPENDENCY, "DependencyNotConfigured",
+                            "Dependency has not yet been reconciled.", now=now)
+
+
+def propagate_dependency_condition(
+    status: Status, ready: Condition | None, *, now: datetime
+) -> None:
+    """Mirror the dependency's Ready condition (None: not reconciled yet) into DependencyReady."""
+    _propagate(status, DEPENDENCY, ready, now, "DependencyNotConfigured",
+               "Dependency has not yet been reconciled.", "DependencyUnknown")
+
+
+def _propagate(
+    status: Status, type_: str, ready: Condition | None, now: datetime,
+    absent_reason: str, absent_message: str, invalid_reason: str,
+) -> None:
+    if ready is None:
+        CONDITIONS.mark_unknown(status, type_, absent_reason, absent_message, now=now)
+        return
+    state = ready.get("status")
+    reason, message = str(ready.get("reason") or ""), str(ready.get("message") or "")
+    if state == conditions.TRUE:
+        CONDITIONS.mark_true(status, type_, now=now)
+    elif state == conditions.FALSE:
+        CONDITIONS.mark_false(status, type_, reason, message, now=now)
+    elif state == conditions.UNKNOWN:
+        CONDITIONS.mark_unknown(status, type_, reason, message, now=now)
+    else:
+        CONDITIONS.mark_unknown(status, type_, invalid_reason,
+                                f"the Ready status is invalid: {state!r}", now=now)
+
+
+def is_ready(trigger: dict[str, Any]) -> bool:
+    """Ready, and for the latest spec."""
+    status = trigger.get("status")
+    if not isinstance(status, dict):
+        return False
+    generation = meta.metadata(trigger).get("generation")
+    return status.get("observedGeneration") == generation and CONDITIONS.is_ready(status)

@@ -1,0 +1,121 @@
+"""What several command groups share: namespace flags, printing objects, resolving sinks.
+
+Called by `resources`, `apply`, `broker`, `trigger` and `event` in this package. The
+printing helpers take the clock from `now()` here so the formatters in `output` stay pure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from ripple import errors
+from ripple.cli import output, sinks
+from ripple.cli.client import Client, ResourceType
+
+DEFAULT_NAMESPACE = "default"
+
+BROKER = ("eventing.knative.dev", "v1", "Broker")
+TRIGGER = ("eventing.knative.dev", "v1", "Trigger")
+
+
+def add_namespace(parser: argparse.ArgumentParser, *, all_namespaces: bool = False) -> None:
+    parser.add_argument(
+        "-n", "--namespace", help="the namespace (default: $RIPPLE_NAMESPACE or 'default')"
+    )
+    if all_namespaces:
+        parser.add_argument(
+            "-A", "--all-namespaces", action="store_true", help="list across all namespaces"
+        )
+
+
+def add_output(parser: argparse.ArgumentParser, *choices: str) -> None:
+    parser.add_argument("-o", "--output", choices=choices, help="output format")
+
+
+def namespace(args: argparse.Namespace) -> str:
+    return str(
+        getattr(args, "namespace", None) or os.environ.get("RIPPLE_NAMESPACE") or DEFAULT_NAMESPACE
+    )
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def with_type(obj: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
+    """List items may omit apiVersion and kind, as Kubernetes' do; -o json wants them."""
+    if "apiVersion" in obj and "kind" in obj:
+        return obj
+    return {"apiVersion": rtype.api_version, "kind": rtype.kind, **obj}
+
+
+def known_type(api: Client, group: str, version: str, kind: str) -> ResourceType:
+    """A kind the command builds itself, e.g. Broker; discovery still supplies its URL."""
+    api_version = f"{group}/{version}" if group else version
+    return api.type_of(api_version, kind)
+
+
+def show_objects(
+    rtype: ResourceType,
+    items: list[dict[str, Any]],
+    fmt: str | None,
+    *,
+    all_namespaces: bool = False,
+    single: bool = False,
+) -> None:
+    """Print objects as a table, json, yaml or names; `single` prints one object, not a List."""
+    items = [with_type(item, rtype) for item in items]
+    if fmt in ("json", "yaml"):
+        print(output.dump(items[0] if single and items else output.as_list(items), fmt))
+    elif fmt == "name":
+        for item in items:
+            print(f"{rtype.qualified}/{item.get('metadata', {}).get('name', '')}")
+    elif not items:
+        print(f"No {rtype.plural} found.")
+    else:
+        headers, rows = output.table_rows(items, rtype.kind, now(), all_namespaces=all_namespaces)
+        print(output.render_table(headers, rows))
+
+
+def list_objects(api: Client, rtype: ResourceType, ns: str | None) -> list[dict[str, Any]]:
+    """One namespace's objects (all of them when `ns` is None), sorted like kubectl's."""
+    items = api.call("GET", rtype.path(ns)).get("items") or []
+    def key(obj: dict[str, Any]) -> tuple[str, str]:
+        meta = obj.get("metadata") or {}
+        return str(meta.get("namespace", "")), str(meta.get("name", ""))
+
+    return sorted(items, key=key)
+
+
+def resolve_sink(api: Client, text: str, ns: str) -> sinks.Sink:
+    """Parse a sink and, for `group/version/resource:name`, learn its kind from discovery."""
+    sink = sinks.parse_sink(text, ns)
+    ref = sink.ref
+    if ref is None or ref.kind is not None:
+        return sink
+    for rtype in api.resource_types():
+        if (rtype.group, rtype.version, rtype.plural) == (ref.group, ref.version, ref.resource):
+            return sinks.Sink(ref=dataclasses.replace(ref, kind=rtype.kind))
+    raise errors.Invalid(
+        f"sink {text!r}: the API serves no resource {ref.resource!r} in {ref.api_version}"
+    )
+
+
+def destination(api: Client, text: str, ns: str) -> dict[str, Any]:
+    """The Knative Destination for a sink flag's value."""
+    return sinks.to_destination(resolve_sink(api, text, ns))
+
+
+def parse_pairs(values: list[str] | None, flag: str) -> dict[str, str]:
+    """`k=v` flags (`--filter`, `--extension`) into a dict; a value may contain '='."""
+    pairs: dict[str, str] = {}
+    for value in values or []:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            raise errors.Invalid(f"{flag} {value!r}: expected KEY=VALUE")
+        pairs[key] = rest
+    return pairs

@@ -1,0 +1,140 @@
+"""`ripple trigger create|update|list|describe|delete`: kn's trigger commands.
+
+Registered by `ripple.cli.main`. `create` builds an eventing.knative.dev/v1 Trigger with
+the pure `make_trigger`; `update` GETs, edits filters or sink, and PUTs. `--filter k=v`
+fills `spec.filter.attributes` (exact matches, ANDed); on update `--filter k-` removes one.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ripple import errors
+from ripple.cli.client import Client
+from ripple.cli.commands import common, resources
+
+
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    trigger = commands.add_parser("trigger", help="manage Triggers (kn trigger)")
+    verbs = trigger.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    create = verbs.add_parser("create", parents=parents, help="create a Trigger")
+    create.add_argument("name")
+    create.add_argument("-b", "--broker", default="default", help="the Broker (default: default)")
+    create.add_argument("--filter", action="append", metavar="KEY=VALUE",
+                        help="an exact match on a CloudEvent attribute; repeatable, ANDed")
+    create.add_argument("-s", "--sink", required=True, help="the subscriber, in sink syntax")
+    common.add_namespace(create)
+    create.set_defaults(handler=run_create)
+
+    update = verbs.add_parser("update", parents=parents, help="change a Trigger's filters or sink")
+    update.add_argument("name")
+    update.add_argument("--filter", action="append", metavar="KEY=VALUE|KEY-",
+                        help="set a filter, or remove one with KEY-")
+    update.add_argument("-s", "--sink", help="the new subscriber, in sink syntax")
+    common.add_namespace(update)
+    update.set_defaults(handler=run_update)
+
+    listing = verbs.add_parser("list", aliases=["ls"], parents=parents, help="list Triggers")
+    listing.add_argument("-b", "--broker", help="only the Triggers of this Broker")
+    common.add_namespace(listing, all_namespaces=True)
+    common.add_output(listing, "json", "yaml", "name")
+    listing.set_defaults(handler=run_list)
+
+    describe = verbs.add_parser("describe", parents=parents, help="show a Trigger in detail")
+    describe.add_argument("name")
+    common.add_namespace(describe)
+    common.add_output(describe, "json", "yaml")
+    describe.set_defaults(handler=run_describe)
+
+    delete = verbs.add_parser("delete", parents=parents, help="delete a Trigger")
+    delete.add_argument("name")
+    common.add_namespace(delete)
+    delete.set_defaults(handler=run_delete)
+
+
+def edit_filters(
+    attributes: dict[str, str], flags: list[str] | None, *, removals: bool
+) -> dict[str, str]:
+    """Apply `--filter` flags to filter attributes: `k=v` sets, `k-` removes (update only)."""
+    result = dict(attributes)
+    for flag in flags or []:
+        if removals and flag.endswith("-") and "=" not in flag:
+            result.pop(flag[:-1], None)
+            continue
+        result.update(common.parse_pairs([flag], "--filter"))
+    return result
+
+
+def make_trigger(
+    name: str, namespace: str, broker: str, filters: dict[str, str], subscriber: dict[str, Any]
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {"broker": broker, "subscriber": subscriber}
+    if filters:
+        spec["filter"] = {"attributes": filters}
+    return {
+        "apiVersion": "eventing.knative.dev/v1",
+        "kind": "Trigger",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def run_create(args: argparse.Namespace, api: Client) -> int:
+    ns = common.namespace(args)
+    filters = edit_filters({}, args.filter, removals=False)
+    rtype = common.known_type(api, *common.TRIGGER)
+    subscriber = common.destination(api, args.sink, ns)
+    api.call("POST", rtype.path(ns), make_trigger(args.name, ns, args.broker, filters, subscriber))
+    print(f"Trigger '{args.name}' successfully created in namespace '{ns}'.")
+    return 0
+
+
+def run_update(args: argparse.Namespace, api: Client) -> int:
+    if not args.filter and not args.sink:
+        raise errors.Invalid("nothing to update: give --filter or --sink")
+    ns = common.namespace(args)
+    rtype = common.known_type(api, *common.TRIGGER)
+    current = api.call("GET", rtype.path(ns, args.name))
+    spec = dict(current.get("spec") or {})
+    if args.filter:
+        attributes = (spec.get("filter") or {}).get("attributes") or {}
+        edited = edit_filters(attributes, args.filter, removals=True)
+        kept = {k: v for k, v in (spec.get("filter") or {}).items() if k != "attributes"}
+        spec["filter"] = {**kept, "attributes": edited} if edited else kept
+        if not spec["filter"]:
+            del spec["filter"]
+    if args.sink:
+        spec["subscriber"] = common.destination(api, args.sink, ns)
+    api.call("PUT", rtype.path(ns, args.name), {**current, "spec": spec})
+    print(f"Trigger '{args.name}' updated in namespace '{ns}'.")
+    return 0
+
+
+def run_list(args: argparse.Namespace, api: Client) -> int:
+    rtype = common.known_type(api, *common.TRIGGER)
+    ns = None if args.all_namespaces else common.namespace(args)
+    items = common.list_objects(api, rtype, ns)
+    if args.broker:
+        items = [t for t in items if (t.get("spec") or {}).get("broker") == args.broker]
+    common.show_objects(rtype, items, args.output, all_namespaces=args.all_namespaces)
+    return 0
+
+
+def run_describe(args: argparse.Namespace, api: Client) -> int:
+    rtype = common.known_type(api, *common.TRIGGER)
+    obj = api.call("GET", rtype.path(common.namespace(args), args.name))
+    resources.show_described(common.with_type(obj, rtype), args.output)
+    return 0
+
+
+def run_delete(args: argparse.Namespace, api: Client) -> int:
+    ns = common.namespace(args)
+    rtype = common.known_type(api, *common.TRIGGER)
+    api.call("DELETE", rtype.path(ns, args.name))
+    print(f"Trigger '{args.name}' deleted in namespace '{ns}'.")
+    return 0

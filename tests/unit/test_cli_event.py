@@ -1,0 +1,190 @@
+"""Tables over `ripple event`'s pure parts: binary-mode headers, data, addresses, tail lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ripple import errors
+from ripple.cli.commands import event
+
+ATTRS = {"specversion": "1.0", "id": "1", "type": "t", "source": "/s"}
+
+
+@pytest.mark.parametrize(
+    "extensions, content_type, expected",
+    [
+        ({}, None, {"ce-specversion": "1.0", "ce-id": "1", "ce-type": "t", "ce-source": "/s"}),
+        (
+            {"traceparent": "00-abc-01", "partition": "7"},
+            "application/json",
+            {
+                "ce-specversion": "1.0",
+                "ce-id": "1",
+                "ce-type": "t",
+                "ce-source": "/s",
+                "ce-traceparent": "00-abc-01",
+                "ce-partition": "7",
+                "content-type": "application/json",
+            },
+        ),
+        (
+            {"subject": "a b"},
+            None,
+            {**{f"ce-{k}": v for k, v in ATTRS.items()}, "ce-subject": "a%20b"},
+        ),
+        (
+            {"x": 'q"%€'},
+            None,
+            {**{f"ce-{k}": v for k, v in ATTRS.items()}, "ce-x": "q%22%25%E2%82%AC"},
+        ),
+    ],
+)
+def test_binary_headers(extensions: dict, content_type: str | None, expected: dict) -> None:
+    assert event.binary_headers(ATTRS, extensions, content_type) == expected
+
+
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("Upper", "lower-case letters and digits"),
+        ("with-dash", "lower-case letters and digits"),
+        ("", "lower-case letters and digits"),
+        ("id", "reserved"),
+        ("datacontenttype", "reserved"),
+    ],
+)
+def test_binary_headers_rejects(name: str, says: str) -> None:
+    with pytest.raises(errors.Invalid, match=says):
+        event.binary_headers(ATTRS, {name: "v"}, None)
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (None, None),
+        (b'{"a": 1}', "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b"42", "application/json"),
+        (b"hello", "text/plain"),
+        (b"", "text/plain"),
+        (b"\xff\xfe\x00", "application/octet-stream"),
+    ],
+)
+def test_guess_content_type(data: bytes | None, expected: str | None) -> None:
+    assert event.guess_content_type(data) == expected
+
+
+def test_read_data(tmp_path: Path) -> None:
+    (tmp_path / "d.json").write_bytes(b'{"x": 1}')
+    assert event.read_data(None) is None
+    assert event.read_data("plain") == b"plain"
+    assert event.read_data(f"@{tmp_path / 'd.json'}") == b'{"x": 1}'
+    with pytest.raises(errors.Invalid, match="No such file"):
+        event.read_data(f"@{tmp_path / 'missing'}")
+
+
+def resource(conditions: list | None, url: str | None = None, kind: str = "Broker") -> dict:
+    status: dict = {"conditions": conditions} if conditions is not None else {}
+    if url:
+        status["address"] = {"url": url}
+    return {"kind": kind, "metadata": {"name": "b"}, "status": status}
+
+
+READY = [{"type": "Ready", "status": "True"}]
+
+
+@pytest.mark.parametrize(
+    "obj, expected",
+    [
+        (resource(READY, "http://h/default/b"), "http://h/default/b"),
+        (
+            {
+                "kind": "Service",
+                "metadata": {"name": "k"},
+                "status": {"url": "http://k.local", "conditions": READY},
+            },
+            "http://k.local",
+        ),
+        (  # a Knative Service: the outside URL, not the cluster-local address
+            {
+                "kind": "Service",
+                "metadata": {"name": "k"},
+                "status": {
+                    "url": "http://k.example.com",
+                    "address": {"url": "http://k.ns.svc.cluster.local"},
+                    "conditions": READY,
+                },
+            },
+            "http://k.example.com",
+        ),
+        (  # any other kind: the address
+            {
+                "kind": "Channel",
+                "metadata": {"name": "c"},
+                "status": {"url": "http://x", "address": {"url": "http://c"}, "conditions": READY},
+            },
+            "http://c",
+        ),
+    ],
+)
+def test_address_of(obj: dict, expected: str) -> None:
+    assert event.address_of(obj) == expected
+
+
+@pytest.mark.parametrize(
+    "obj, message",
+    [
+        (resource(None), 'Broker "b" is not Ready yet'),
+        (
+            resource(
+                [{"type": "Ready", "status": "False", "reason": "NoStore", "message": "down"}],
+                "http://x",
+            ),
+            'Broker "b" is not Ready: NoStore, down',
+        ),
+        (resource([{"type": "Ready", "status": "Unknown"}]), 'Broker "b" is not Ready'),
+        (resource(READY), 'Broker "b" is Ready but has no address'),
+    ],
+)
+def test_address_of_rejects(obj: dict, message: str) -> None:
+    with pytest.raises(errors.Invalid) as caught:
+        event.address_of(obj)
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "cloudevent, line",
+    [
+        (
+            {
+                "specversion": "1.0",
+                "id": "e1",
+                "type": "dev.x",
+                "source": "/s",
+                "time": "2024-05-01T12:00:00.123Z",
+                "data": {"msg": "hi"},
+            },
+            '2024-05-01T12:00:00Z  dev.x  /s  e1  {"msg":"hi"}',
+        ),
+        (
+            {
+                "id": "e2",
+                "type": "t",
+                "source": "s",
+                "time": "2024-05-01T14:00:00+02:00",
+                "data": "plain text",
+            },
+            "2024-05-01T12:00:00Z  t  s  e2  plain text",
+        ),
+        ({"id": "e3", "type": "t", "source": "s"}, "-  t  s  e3"),
+        ({"id": "e4", "type": "t", "source": "s", "data_base64": "AAEC"}, "-  t  s  e4  AAEC"),
+        (
+            {"id": "e5", "type": "t", "source": "s", "data": "x" * 100},
+            "-  t  s  e5  " + "x" * 57 + "...",
+        ),
+    ],
+)
+def test_format_event_line(cloudevent: dict, line: str) -> None:
+    assert event.format_event_line(cloudevent) == line

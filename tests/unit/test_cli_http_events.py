@@ -1,0 +1,121 @@
+"""`event send` and `event tail` over HTTP, against the fake API: ce-* headers and streams."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from test_cli_fakeapi import EVENTS, State, api, ripple
+
+from ripple.cli import client
+
+__all__ = ["api"]  # the fixture, imported for pytest
+
+
+def test_event_send_binary_mode(api: tuple[str, State], capsys: pytest.CaptureFixture[str]) -> None:
+    url, state = api
+    ripple(url, "broker", "create", "default")
+    capsys.readouterr()
+    state.seen.clear()
+    assert (
+        ripple(
+            url,
+            "event",
+            "send",
+            "--to",
+            "broker:default",
+            "--type",
+            "dev.x",
+            "--source",
+            "/me",
+            "--id",
+            "abc",
+            "--data",
+            '{"msg": "hi"}',
+            "--extension",
+            "traceparent=00-1-2-01",
+            "--extension",
+            "team=a b",
+        )
+        == 0
+    )
+    assert capsys.readouterr().out == f"Event sent to {url}/default/default: id=abc, status 202\n"
+    sent = state.seen[-1]
+    assert (sent.method, sent.path, sent.body) == ("POST", "/default/default", b'{"msg": "hi"}')
+    ce = {k: v for k, v in sent.headers.items() if k.startswith("ce-")}
+    assert ce.pop("ce-time").endswith("Z")
+    assert ce == {
+        "ce-specversion": "1.0",
+        "ce-id": "abc",
+        "ce-type": "dev.x",
+        "ce-source": "/me",
+        "ce-traceparent": "00-1-2-01",
+        "ce-team": "a%20b",
+    }
+    assert sent.headers["content-type"] == "application/json"
+
+
+def test_event_send_text_and_uuid(
+    api: tuple[str, State], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, state = api
+    assert (
+        ripple(
+            url,
+            "event",
+            "send",
+            "--to",
+            f"{url}/default/default",
+            "--type",
+            "t",
+            "--source",
+            "s",
+            "--data",
+            "plain words",
+        )
+        == 0
+    )
+    sent = state.seen[-1]
+    assert sent.headers["content-type"] == "text/plain"
+    assert len(sent.headers["ce-id"]) == 36  # a uuid4
+    assert f"id={sent.headers['ce-id']}, status 202" in capsys.readouterr().out
+
+
+def test_event_send_failures(api: tuple[str, State], capsys: pytest.CaptureFixture[str]) -> None:
+    url, state = api
+    assert ripple(url, "event", "send", "--to", "broker:nope", "--type", "t", "--source", "s") == 1
+    assert capsys.readouterr().err == 'Error: brokers "nope" not found\n'
+    state.ingress_status = 400
+    assert (
+        ripple(
+            url, "event", "send", "--to", f"{url}/default/default", "--type", "t", "--source", "s"
+        )
+        == 1
+    )
+    assert capsys.readouterr().err == (
+        f"Error: {url}/default/default answered 400: bad event: no ce-type\n"
+    )
+
+
+def test_event_tail(api: tuple[str, State], capsys: pytest.CaptureFixture[str]) -> None:
+    url, _ = api
+    assert ripple(url, "event", "tail", "broker:default") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        '-  dev.x  /s  e1  {"n":1}',
+        "-  dev.y  /s  e2  hi",
+    ]
+    assert ripple(url, "event", "tail", "broker:default", "-o", "json") == 0
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == EVENTS
+    assert ripple(url, "event", "tail", "broker:gone") == 1
+    assert capsys.readouterr().err == "Error: broker default/gone not found\n"
+
+
+def test_stream_lines_arrive_while_the_stream_is_open(api: tuple[str, State]) -> None:
+    url, state = api
+    lines = client.Client(url).stream_lines("/tail/chunked")
+    started = time.monotonic()
+    assert next(lines) == b'{"id": "live"}\n'
+    assert time.monotonic() - started < 2  # not held back until the server ends the stream
+    state.first_read.set()
+    assert list(lines) == [b'{"id": "later"}\n']
