@@ -82,7 +82,7 @@ class EmbeddedValkey:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._adopt_leftover():
             return self
-        self.port = free_port(self.host)
+        self.port = self.port or free_port(self.host)
         conf = self.data_dir / "valkey.conf"
         conf.write_text(self._config())
         proc = subprocess.Popen(

@@ -66,6 +66,7 @@ class RecordingSink:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.server.handle_error = lambda *_: None  # type: ignore[method-assign]  # resets are expected when ripple is killed
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

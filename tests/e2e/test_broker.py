@@ -1,0 +1,210 @@
+"""The durable Broker end to end: `ripple up` as a process, driven over HTTP and the CLI,
+delivering to real HTTP sinks."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from tests.support.mesh import RIPPLE, Mesh
+from tests.support.sinks import Answer, RecordingSink
+
+pytestmark = pytest.mark.e2e
+
+TRIGGERS = "/apis/eventing.knative.dev/v1/namespaces/default/triggers"
+BROKERS = "/apis/eventing.knative.dev/v1/namespaces/default/brokers"
+
+
+def broker_yaml(name: str, delivery: str = "") -> str:
+    return f"""
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {{name: {name}, namespace: default}}
+{("spec:" + chr(10) + "  delivery: " + delivery) if delivery else ""}
+"""
+
+
+def trigger_yaml(name: str, broker: str, subscriber: str, filter_: str = "", delivery: str = "") -> str:
+    return f"""
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: {name}, namespace: default}}
+spec:
+  broker: {broker}
+  subscriber: {subscriber}
+  {filter_}
+  {("delivery: " + delivery) if delivery else ""}
+"""
+
+
+def test_send_through_the_cli_reaches_the_subscriber_unchanged(mesh: Mesh) -> None:
+    with RecordingSink() as sink:
+        mesh.apply(broker_yaml("quick") + "---" + trigger_yaml(
+            "hello", "quick", f"{{uri: '{sink.url}/hello'}}", "filter: {attributes: {type: dev.example.hello}}"))
+        mesh.wait_ready(f"{TRIGGERS}/hello")
+        out = mesh.cli("event", "send", "--to", "broker:quick", "--type", "dev.example.hello",
+                       "--source", "/me", "--id", "e-1", "--data", '{"msg": "hi"}',
+                       "--extension", "myext=v1")
+        assert "202" in out.stdout
+        mesh.cli("event", "send", "--to", "broker:quick", "--type", "dev.example.other",
+                 "--source", "/me", "--id", "e-2")
+        got = sink.wait_for(1)[0]
+        time.sleep(0.3)
+        assert len(sink.received) == 1  # the filter kept dev.example.other out
+        assert got.path == "/hello"
+        assert got.ce["id"] == "e-1" and got.ce["type"] == "dev.example.hello" and got.ce["myext"] == "v1"
+        assert json.loads(got.body) == {"msg": "hi"}
+        assert got.headers["content-type"].startswith("application/json")
+        assert "knativearrivaltime" in got.ce and "knativebrokerttl" not in got.ce
+        assert got.headers["prefer"] == "reply" and got.headers["kn-namespace"] == "default"
+        assert got.ce["traceparent"].startswith("00-") and got.headers["traceparent"] == got.ce["traceparent"]
+
+
+@pytest.mark.parametrize(
+    "method, path, headers, body, status, mentions",
+    [
+        ("POST", "/default/ing", {"ce-specversion": "1.0", "ce-source": "/s", "ce-type": "t"}, b"{}", 400, "id"),
+        ("POST", "/default/ing", {"ce-specversion": "9.9", "ce-id": "1", "ce-source": "/s", "ce-type": "t"},
+         b"", 400, "specversion"),
+        ("POST", "/default/ing", {"content-type": "application/cloudevents+json"}, b"{not json", 400, "JSON"),
+        ("POST", "/default/nope", {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t"},
+         b"", 404, "nope"),
+        ("GET", "/default/ing", {}, None, 405, "POST"),
+        ("POST", "/default/ing", {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t"},
+         b"{}", 202, ""),
+        ("POST", "/default/ing", {"content-type": "application/cloudevents+json"},
+         json.dumps({"specversion": "1.0", "id": "2", "source": "/s", "type": "t", "data": {"a": 1}}).encode(),
+         202, ""),
+        ("POST", "/default/ing", {"content-type": "application/cloudevents-batch+json"},
+         json.dumps([{"specversion": "1.0", "id": str(i), "source": "/s", "type": "t"} for i in range(3)]).encode(),
+         202, ""),
+        ("POST", "/default/ing", {"content-type": "application/cloudevents-batch+json"},
+         json.dumps([{"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}, {"id": "x"}]).encode(),
+         400, "[1]"),
+    ],
+)
+def test_ingress_contract(mesh: Mesh, method, path, headers, body, status, mentions) -> None:
+    mesh.apply(broker_yaml("ing"))
+    mesh.wait_ready(f"{BROKERS}/ing")
+    request = urllib.request.Request(mesh.url + path, data=body, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            got, text = r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        got, text = e.code, e.read().decode()
+    assert got == status, text
+    assert mentions in text
+
+
+def test_oversized_body_is_refused_before_it_is_read(mesh: Mesh) -> None:
+    import http.client
+
+    mesh.apply(broker_yaml("ing"))
+    mesh.wait_ready(f"{BROKERS}/ing")
+    conn = http.client.HTTPConnection("127.0.0.1", mesh.port, timeout=10)
+    conn.putrequest("POST", "/default/ing")
+    for k, v in {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t",
+                 "content-length": str(4 * 1024 * 1024 + 1)}.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    response = conn.getresponse()
+    assert response.status == 413 and b"limit" in response.read()
+
+
+def test_options_probe_allows_post(mesh: Mesh) -> None:
+    mesh.apply(broker_yaml("ing"))
+    request = urllib.request.Request(mesh.url + "/default/ing", method="OPTIONS")
+    with urllib.request.urlopen(request, timeout=5) as r:
+        assert r.status == 200 and "POST" in r.headers["allow"]
+
+
+def test_reply_goes_back_into_the_broker_and_filters_apply(mesh: Mesh) -> None:
+    reply = Answer(200, b"pong", {"ce-specversion": "1.0", "ce-id": "reply-1", "ce-source": "/replier",
+                                  "ce-type": "dev.example.pong", "content-type": "text/plain"})
+    with RecordingSink(lambda r, n: reply) as replier, RecordingSink() as final:
+        mesh.apply(broker_yaml("chain")
+                   + "---" + trigger_yaml("ping", "chain", f"{{uri: '{replier.url}'}}",
+                                          "filters: [{cesql: \"type = 'dev.example.ping'\"}]")
+                   + "---" + trigger_yaml("pong", "chain", f"{{uri: '{final.url}'}}",
+                                          "filters: [{prefix: {type: dev.example.po}}]"))
+        mesh.wait_ready(f"{TRIGGERS}/ping")
+        mesh.wait_ready(f"{TRIGGERS}/pong")
+        assert mesh.send_event("/default/chain", "p-1", type="dev.example.ping") == 202
+        got = final.wait_for(1)[0]
+        assert got.ce["type"] == "dev.example.pong" and got.body == b"pong"
+        assert got.ce["traceparent"].split("-")[1] == replier.received[0].ce["traceparent"].split("-")[1]
+
+
+def test_failing_subscriber_dead_letters_with_knative_error_attributes(mesh: Mesh) -> None:
+    body = b'{ "message": "catastrophic failure" }'
+    with RecordingSink(lambda r, n: Answer(500, body)) as failing, RecordingSink() as dls:
+        mesh.apply(broker_yaml("dl", f"{{retry: 2, backoffPolicy: linear, backoffDelay: PT0.05S, "
+                                     f"deadLetterSink: {{uri: '{dls.url}'}}}}")
+                   + "---" + trigger_yaml("failing", "dl", f"{{uri: '{failing.url}'}}"))
+        mesh.wait_ready(f"{TRIGGERS}/failing")
+        assert mesh.send_event("/default/dl", "d-1") == 202
+        dead = dls.wait_for(1)[0]
+        assert len(failing.received) == 3  # retry: 2 -> three attempts
+        assert dead.ce["id"] == "d-1"
+        assert dead.ce["knativeerrordest"] == failing.url
+        assert dead.ce["knativeerrorcode"] == "500"
+        assert base64.b64decode(dead.ce["knativeerrordata"]) == body
+
+
+def test_trigger_to_an_unserved_kind_is_not_ready_with_a_reason(mesh: Mesh) -> None:
+    mesh.apply(broker_yaml("refs") + "---" + trigger_yaml(
+        "to-ksvc", "refs", "{ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: display}}"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        status = mesh.get(f"{TRIGGERS}/to-ksvc").get("status") or {}
+        ready = [c for c in status.get("conditions", []) if c["type"] == "Ready"]
+        if ready and ready[0]["status"] == "False":
+            break
+        time.sleep(0.05)
+    assert ready[0]["reason"] == "KindNotServed" and "display" in ready[0]["message"]
+    table = mesh.cli("get", "triggers").stdout
+    assert "to-ksvc" in table and "KindNotServed" in table
+
+
+def test_invalid_manifest_is_refused_naming_the_field(mesh: Mesh) -> None:
+    bad = trigger_yaml("bad", "b", "{uri: 'http://x'}", "filters: [{cesql: \"type = \"}]")
+    result = mesh.cli("apply", "-f", "-", input=bad, check=False)
+    assert result.returncode == 1
+    assert "spec.filters[0].cesql" in result.stderr
+    missing = mesh.cli("get", "trigger", "bad", check=False)
+    assert missing.returncode == 1 and "not found" in missing.stderr
+
+
+def test_metrics_count_dispatches_in_seconds(mesh: Mesh) -> None:
+    with RecordingSink() as sink:
+        mesh.apply(broker_yaml("m") + "---" + trigger_yaml("mt", "m", f"{{uri: '{sink.url}'}}"))
+        mesh.wait_ready(f"{TRIGGERS}/mt")
+        mesh.send_event("/default/m", "m-1", type="metric.test")
+        sink.wait_for(1)
+        time.sleep(0.2)
+    with urllib.request.urlopen(mesh.url + "/metrics", timeout=5) as r:
+        text = r.read().decode()
+    assert 'kn_eventing_dispatch_duration_seconds_bucket{' in text
+    assert 'kn_trigger_name="mt"' in text and 'cloudevents_type="metric.test"' in text
+    assert 'kn_eventing_ingress_events_total{' in text
+
+
+def test_event_tail_streams_events_as_they_enter(mesh: Mesh) -> None:
+    mesh.apply(broker_yaml("tailed"))
+    mesh.wait_ready(f"{BROKERS}/tailed")
+    tail = subprocess.Popen([RIPPLE, "event", "tail", "broker:tailed", "-o", "json"],
+                            env=dict(mesh.env, RIPPLE_SERVER=mesh.url), stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.0)
+        mesh.send_event("/default/tailed", "t-1", type="tail.me")
+        line = tail.stdout.readline()  # type: ignore[union-attr]
+        event = json.loads(line)
+        assert event["id"] == "t-1" and event["type"] == "tail.me"
+    finally:
+        tail.terminate()
+        tail.wait(5)

@@ -1,0 +1,136 @@
+"""What the broker promises when processes die: no accepted event is lost.
+
+A burst is accepted while a `kill -9` lands on `ripple up` (every worker dies with it; the
+embedded Valkey survives and is adopted on restart), then every id that got a 202 must
+reach the subscriber. Also: SIGTERM drains within its bound, and a store outage answers
+503 with Retry-After and recovers without a restart.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ripple import embedded
+from tests.support.mesh import Mesh
+from tests.support.sinks import Answer, RecordingSink
+
+pytestmark = pytest.mark.e2e
+
+TRIGGER = "/apis/eventing.knative.dev/v1/namespaces/default/triggers/keep"
+
+
+def manifest(sink_url: str) -> str:
+    return f"""
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {{name: durable, namespace: default}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: keep, namespace: default}}
+spec:
+  broker: durable
+  subscriber: {{uri: '{sink_url}'}}
+"""
+
+
+def send_burst(mesh: Mesh, ids: list[str], accepted: list[str], workers: int = 16) -> None:
+    def one(event_id: str) -> None:
+        try:
+            if mesh.send_event("/default/durable", event_id) == 202:
+                accepted.append(event_id)
+        except OSError:
+            pass  # refused or cut off: not accepted, so not owed
+
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, ids))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigkill_mid_burst_loses_no_accepted_event(data_dir: Path, workers: int) -> None:
+    def slowish(_r, _n) -> Answer:
+        time.sleep(0.005)
+        return Answer(202)
+
+    with RecordingSink(slowish) as sink:
+        mesh = Mesh(data_dir, workers=workers).start()
+        mesh.apply(manifest(sink.url))
+        mesh.wait_ready(TRIGGER)
+        accepted: list[str] = []
+        ids = [f"k{workers}-{i}" for i in range(1500)]
+        sender = threading.Thread(target=send_burst, args=(mesh, ids, accepted))
+        sender.start()
+        while len(accepted) < 400:
+            time.sleep(0.01)
+        mesh.kill()  # mid-burst, with deliveries in flight and a backlog in Redis
+        sender.join()
+        delivered_before = set(sink.ids())
+        assert len(accepted) < len(ids) or len(delivered_before) < len(accepted)
+
+        mesh.start()
+        try:
+            deadline = time.monotonic() + 60
+            while not set(accepted) <= set(sink.ids()) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            received = sink.ids()
+            lost = set(accepted) - set(received)
+            assert not lost, f"{len(lost)} accepted events lost, e.g. {sorted(lost)[:5]}"
+            duplicates = len(received) - len(set(received))
+            print(f"workers={workers} accepted={len(accepted)} delivered={len(set(received))} "
+                  f"duplicates={duplicates}")
+            assert "reusing embedded valkey" in mesh.log.read_text()
+        finally:
+            mesh.stop()
+
+
+def test_sigterm_drains_within_its_bound_and_stops_the_store(data_dir: Path) -> None:
+    with RecordingSink(lambda r, n: (time.sleep(0.5), Answer(202))[1]) as sink:
+        mesh = Mesh(data_dir).start()
+        mesh.apply(manifest(sink.url))
+        mesh.wait_ready(TRIGGER)
+        for i in range(20):
+            assert mesh.send_event("/default/durable", f"t{i}") == 202
+        sink.wait_for(1)
+        valkey_pid = int((data_dir / "valkey.pid").read_text())
+        started = time.monotonic()
+        assert mesh.stop(timeout=30) == 0
+        assert time.monotonic() - started < 20
+        time.sleep(0.5)
+        with pytest.raises(ProcessLookupError):
+            os.kill(valkey_pid, 0)
+
+
+def test_store_outage_answers_503_with_retry_after_then_recovers(data_dir: Path, tmp_path: Path) -> None:
+    store = embedded.EmbeddedValkey(tmp_path / "store").start()
+    try:
+        with RecordingSink() as sink:
+            mesh = Mesh(data_dir, extra=["--redis-url", store.url]).start()
+            try:
+                mesh.apply(manifest(sink.url))
+                mesh.wait_ready(TRIGGER)
+                assert mesh.send_event("/default/durable", "before") == 202
+                store.stop()
+                status, headers, body = mesh.post(
+                    "/default/durable", b"{}",
+                    {"ce-specversion": "1.0", "ce-id": "during", "ce-source": "/s", "ce-type": "t"})
+                assert status == 503 and int(headers["retry-after"]) >= 1, body
+                store = embedded.EmbeddedValkey(tmp_path / "store", port=store.port).start()
+                deadline = time.monotonic() + 15
+                status = 0
+                while status != 202 and time.monotonic() < deadline:
+                    status = mesh.send_event("/default/durable", "after")
+                    time.sleep(0.2)
+                assert status == 202
+                sink.wait_for(2)
+                assert {"before", "after"} <= set(sink.ids())
+            finally:
+                mesh.stop()
+    finally:
+        store.stop()
