@@ -17,11 +17,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 up: $(STAMP)
-	@echo "Ripple quickstart: broker 'default' in namespace 'default', a trigger to a logging sink."
-	@echo "In another shell:"
-	@echo "  $(BIN)/ripple event send --to broker:default --type dev.example.hello --source /me --data '{\"msg\":\"hi\"}'"
-	@echo "  $(BIN)/ripple event tail broker:default"
-	@echo "  $(BIN)/ripple get triggers"
+	@echo "Ripple quickstart: Broker 'default', and a Trigger on type dev.example.hello to an"
+	@echo "event display on :8081 that prints what it receives here. In another shell:"
+	@echo "  . $(BIN)/activate"
+	@echo "  ripple event send --to broker:default --type dev.example.hello --source /me --data '{\"msg\":\"hi\"}'"
+	@echo "  ripple event tail broker:default      # watch events enter the broker"
+	@echo "  ripple get triggers; ripple describe trigger hello-display"
+	@echo "Ctrl-C stops everything."
+	@$(BIN)/ripple event display --port 8081 & display=$$!; \
+	trap "kill $$display 2>/dev/null" EXIT INT TERM; \
 	$(BIN)/ripple up --data-dir $(DATA_DIR) -f manifests/examples/01-quickstart/
 
 test: $(STAMP)

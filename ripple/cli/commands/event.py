@@ -1,4 +1,4 @@
-"""`ripple event send` and `ripple event tail`: put a CloudEvent in, watch events go by.
+"""`ripple event send`, `tail` and `display`: put a CloudEvent in, watch events go by.
 
 Registered by `ripple.cli.main`. `send` resolves a sink (kn syntax) to the URL in the
 resource's status and POSTs the event in binary mode (`ce-*` headers), as kn-plugin-event
@@ -19,7 +19,7 @@ from urllib.parse import quote
 from ripple import errors
 from ripple.cli import output, sinks
 from ripple.cli.client import Client, error_from
-from ripple.cli.commands import common
+from ripple.cli.commands import common, display
 
 RESERVED = {"specversion", "id", "type", "source", "time", "datacontenttype", "data"}
 _ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]+$")
@@ -52,6 +52,11 @@ def register(
     common.add_namespace(tail)
     common.add_output(tail, "json")
     tail.set_defaults(handler=run_tail)
+
+    show = verbs.add_parser("display", help="run a sink that prints every event it receives")
+    show.add_argument("--host", default="127.0.0.1")
+    show.add_argument("--port", type=int, default=8081)
+    show.set_defaults(handler=display.run_display)
 
 
 def read_data(value: str | None) -> bytes | None:
