@@ -77,12 +77,24 @@ class BrokerPlane:
             index = self._index_for(key, triggers.get(key, []))
             self._ensure_fanout(key, index)
             targets += [self._target(broker, t) for t in triggers.get(key, [])]
-        for key in [k for k in self._fanouts if k not in brokers]:
+        gone = [k for k in self._fanouts if k not in brokers]
+        for key in gone:
             self._fanout_objects.pop(key).stopped = True
             self._fanouts.pop(key).cancel()
             self._indexes.pop(key, None)
             self._indexed.pop(key, None)
-        self.deliveries.sync(targets, owner=OWNER)
+        removed = self.deliveries.sync(targets, owner=OWNER)
+        # A deleted Trigger's queue, or a deleted Broker's log, goes with it (every worker
+        # may do this; DEL is idempotent).
+        doomed = [t.stream for t in removed] + [keys.broker_log(*k) for k in gone]
+        if doomed:
+            asyncio.ensure_future(self._delete(doomed))
+
+    async def _delete(self, streams: list[str]) -> None:
+        try:
+            await self.redis.delete(*streams)
+        except Exception as exc:  # a leftover stream is garbage, not a loss
+            log.warning("could not delete streams", extra={"streams": streams, "error": str(exc)})
 
     def _index_for(self, key: tuple[str, str], triggers: list[dict]) -> filters.FilterIndex:
         index = self._indexes.setdefault(key, filters.FilterIndex())

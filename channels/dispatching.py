@@ -30,6 +30,10 @@ from channels.sending import Response, Sender
 
 log = logging.getLogger(__name__)
 
+IDLE_BLOCK_MS = 5000
+"""How long an idle queue's read blocks in Redis. New entries wake it at once; this only
+paces the reclaim checks, so a thousand idle triggers cost a few hundred calls a second."""
+
 ReplyHandler = Callable[[ce.CloudEvent, ce.CloudEvent], Awaitable[None]]
 """Takes (reply, original); raises when the reply could not be stored."""
 
@@ -88,7 +92,7 @@ class Dispatcher:
                 await self._slot_freed.wait()
                 continue
             try:
-                self._start(await self.queues.read(stream, self.consumer, count=free, block_ms=1000))
+                self._start(await self.queues.read(stream, self.consumer, count=free, block_ms=IDLE_BLOCK_MS))
                 if time.monotonic() >= next_reclaim:
                     next_reclaim = time.monotonic() + self._reclaim_idle / 2
                     self._start(await self.queues.reclaim(
