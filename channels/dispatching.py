@@ -30,9 +30,9 @@ from channels.sending import Response, Sender
 
 log = logging.getLogger(__name__)
 
-IDLE_BLOCK_MS = 5000
+IDLE_BLOCK_MS = 2000
 """How long an idle queue's read blocks in Redis. New entries wake it at once; this only
-paces the reclaim checks, so a thousand idle triggers cost a few hundred calls a second."""
+paces the reclaim checks. It must stay under the client's socket timeout (redis-py: 5 s)."""
 
 ReplyHandler = Callable[[ce.CloudEvent, ce.CloudEvent], Awaitable[None]]
 """Takes (reply, original); raises when the reply could not be stored."""
@@ -100,7 +100,7 @@ class Dispatcher:
             except STORE_ERRORS as exc:
                 if self.stopped:
                     return
-                log.warning("queue read failed; retrying", extra={"queue": self.target.key, "error": str(exc)})
+                log.warning("queue read failed; retrying", extra={"queue": self.target.key, "error": repr(exc)})
                 await asyncio.sleep(1.0)
 
     def _start(self, entries: list[Entry]) -> None:

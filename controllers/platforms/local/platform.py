@@ -41,8 +41,9 @@ DRAIN_TIMEOUT = 10.0
 
 
 def connect(url: str) -> aioredis.Redis:
+    # Blocking reads (XREADGROUP/XREAD BLOCK) stay under 2 s, well inside the socket timeout.
     return aioredis.Redis.from_url(url, max_connections=None, health_check_interval=30,
-                                   socket_keepalive=True, retry_on_timeout=False)
+                                   socket_timeout=10, socket_keepalive=True, retry_on_timeout=False)
 
 
 async def apply_manifests(store: Any, paths: Sequence[Path]) -> None:

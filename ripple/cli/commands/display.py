@@ -59,7 +59,10 @@ def run_display(args: argparse.Namespace, _api: object) -> int:
         def log_message(self, *_: object) -> None:
             pass
 
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 512  # the default of 5 refuses a broker's burst of connections
+
+    server = Server((args.host, args.port), Handler)
     print(f"Displaying CloudEvents sent to http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     try:
         server.serve_forever()

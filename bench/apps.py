@@ -1,0 +1,102 @@
+"""The two servers the benchmarks run beside Ripple, each in its own process.
+
+`python -m bench.apps sink PORT` runs the subscriber: it reads the request, counts it,
+keeps the arrival time and, when the request carries `ce-benchsent` (a CLOCK_MONOTONIC
+timestamp in ns, which is system-wide on Linux), the latency since then. It answers 200
+with no body, so Ripple sees no reply event: a pass-through subscriber.
+`GET /_stats` returns what it saw as JSON, `GET /_reset` forgets it.
+
+`python -m bench.apps bare PORT` runs the P1 baseline: it reads the request and answers
+202, nothing else.
+
+Both are raw ASGI on uvicorn with httptools and uvloop, as Ripple's own ingress is.
+Raw ASGI was chosen over aiohttp.web after measuring both under wrk (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any, Awaitable, Callable
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_EMPTY = [(b"content-length", b"0")]
+_JSON = [(b"content-type", b"application/json")]
+
+
+async def _drain(receive: Receive) -> None:
+    while (await receive()).get("more_body"):
+        pass
+
+
+async def _answer(send: Send, status: int, body: bytes = b"", headers: list | None = None) -> None:
+    headers = (headers or []) + [(b"content-length", str(len(body)).encode())] if body else _EMPTY
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Sink:
+    """Counts requests and keeps arrival times and latencies, in memory, until reset."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.count = 0
+        self.first_ns = 0
+        self.last_ns = 0
+        self.latencies_ns: list[int] = []
+
+    def stats(self) -> dict[str, Any]:
+        return {"count": self.count, "first_ns": self.first_ns, "last_ns": self.last_ns,
+                "latencies_ns": self.latencies_ns}
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] == "GET":
+            if scope["path"] == "/_reset":
+                self.reset()
+                await _answer(send, 200, b"{}", _JSON)
+            else:
+                await _answer(send, 200, json.dumps(self.stats()).encode(), _JSON)
+            return
+        await _drain(receive)
+        now = time.monotonic_ns()
+        for name, value in scope["headers"]:
+            if name == b"ce-benchsent":
+                self.latencies_ns.append(now - int(value))
+                break
+        self.count += 1
+        if not self.first_ns:
+            self.first_ns = now
+        self.last_ns = now
+        await _answer(send, 200)
+
+
+async def bare(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    """The P1 baseline: read the body, answer 202."""
+    if scope["type"] != "http":
+        return
+    await _drain(receive)
+    await _answer(send, 202)
+
+
+def serve(app: Any, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=port, http="httptools", loop="uvloop",
+                lifespan="off", access_log=False, log_level="warning", backlog=4096)
+
+
+def main(argv: list[str]) -> int:
+    kind, port = argv[0], int(argv[1])
+    serve(Sink() if kind == "sink" else bare, port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

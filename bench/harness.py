@@ -1,0 +1,225 @@
+"""The processes every benchmark needs: `ripple up`, the sink, the bare app, the loaders.
+
+Called by the benchmark modules (`bench.ingress`, `bench.delivery`, `bench.latency`,
+`bench.fanout`). Everything runs on 127.0.0.1 with a free port and, for Ripple, a fresh
+temporary `--data-dir`; everything is stopped by pid at the end (SIGTERM first: `ripple
+up` then shuts its embedded Valkey down itself). All waits are bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from bench import events
+
+PYTHON = sys.executable
+RIPPLE = str(Path(sys.executable).with_name("ripple"))
+TRIGGERS = "/apis/eventing.knative.dev/v1/namespaces/default/triggers"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get_json(url: str, timeout: float = 10.0) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError):
+            if check():
+                return True
+        time.sleep(interval)
+    return False
+
+
+def _stop(proc: subprocess.Popen[Any], timeout: float = 30.0) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+class App:
+    """`python -m bench.apps KIND PORT` in its own process."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind, self.port = kind, free_port()
+        self.proc = subprocess.Popen([PYTHON, "-m", "bench.apps", kind, str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_until(self._listening, 15):
+            self.stop()
+            raise RuntimeError(f"bench.apps {kind} did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def _listening(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            return True
+
+    def stats(self) -> dict[str, Any]:
+        return get_json(self.url + "_stats")  # type: ignore[no-any-return]
+
+    def count(self) -> int:
+        return int(get_json(self.url + "_stats?count")["count"])
+
+    def reset(self) -> None:
+        get_json(self.url + "_reset")
+
+    def stop(self) -> None:
+        _stop(self.proc, 10)
+
+
+class Ripple:
+    """`ripple up -f MANIFEST` on a fresh data dir and a free port."""
+
+    def __init__(self, manifest: str) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="ripple-bench-"))
+        self.port = free_port()
+        (self.tmp / "bench.yaml").write_text(manifest)
+        self.log = open(self.tmp / "ripple.log", "wb")
+        argv = [RIPPLE, "up", "--port", str(self.port), "--data-dir", str(self.tmp / "data"),
+                "--log-level", "WARNING", "-f", str(self.tmp / "bench.yaml")]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self.log)
+        if not wait_until(self._healthy, 60):
+            self.stop()
+            raise RuntimeError("ripple up did not become healthy: " + self.log_tail())
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def broker_url(self) -> str:
+        return f"{self.url}/default/default"
+
+    @property
+    def redis_url(self) -> str:
+        port = (self.tmp / "data" / "valkey.port").read_text().strip()
+        return f"redis://127.0.0.1:{port}/0"
+
+    def _healthy(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"ripple up exited {self.proc.returncode}: " + self.log_tail())
+        with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+            return r.status == 200
+
+    def ready_triggers(self) -> int:
+        items = get_json(self.url + TRIGGERS, timeout=30).get("items") or []
+        return sum(1 for t in items
+                   if any(c.get("type") == "Ready" and c.get("status") == "True"
+                          for c in (t.get("status") or {}).get("conditions") or []))
+
+    def wait_triggers_ready(self, count: int, timeout: float = 120.0) -> bool:
+        return wait_until(lambda: self.ready_triggers() >= count, timeout, interval=0.25)
+
+    def log_tail(self) -> str:
+        self.log.flush()
+        return (self.tmp / "ripple.log").read_text(errors="replace")[-2000:]
+
+    def stop(self) -> None:
+        _stop(self.proc, 60)
+        self.log.close()
+        _stop_leftover_valkey(self.tmp / "data")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _stop_leftover_valkey(data_dir: Path) -> None:
+    """`ripple up` stops its Valkey on SIGTERM; only if it could not, stop it by its pid."""
+    with contextlib.suppress(OSError, ValueError):
+        pid = int((data_dir / "valkey.pid").read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def running(*things: Callable[[], Any]) -> Iterator[list[Any]]:
+    """Start each thing in order; stop all of them, in reverse, whatever happens."""
+    started: list[Any] = []
+    try:
+        for make in things:
+            started.append(make())
+        yield started
+    finally:
+        for thing in reversed(started):
+            with contextlib.suppress(Exception):
+                thing.stop()
+
+
+def loadgen(*args: str, timeout: float = 120.0) -> dict[str, Any]:
+    """Run `python -m bench.loadgen ARGS` and return its JSON line."""
+    done = subprocess.run([PYTHON, "-m", "bench.loadgen", *args], capture_output=True,
+                          text=True, timeout=timeout)
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)  # type: ignore[no-any-return]
+    raise RuntimeError("bench.loadgen failed: " + done.stderr[-1000:])
+
+
+def trigger(name: str, subscriber: str, *, type_: str | None = None, prefix: str | None = None) -> str:
+    spec = f"  filter: {{attributes: {{type: {type_}}}}}\n" if type_ else \
+        f"  filters: [{{prefix: {{type: \"{prefix}\"}}}}]\n"
+    return ("---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\n"
+            f"metadata: {{name: {name}, namespace: default}}\n"
+            f"spec:\n  broker: default\n{spec}  subscriber: {{uri: \"{subscriber}\"}}\n")
+
+
+BROKER = ("apiVersion: eventing.knative.dev/v1\nkind: Broker\n"
+          "metadata: {name: default, namespace: default}\n")
+
+
+def broker_records(count: int, type_: str = events.MATCH) -> list[dict[bytes, bytes]]:
+    """`count` log entries exactly as the broker ingress writes them (decoded from the
+    benchmark's binary-mode request, stamped, encoded with Ripple's own codec)."""
+    from broker import stamping
+    from ripple import cloudevents as ce
+
+    now = dt.datetime.now(dt.timezone.utc)
+    records = []
+    for i in range(count):
+        headers = events.headers(f"prefill-{i}", type_)
+        event = ce.from_http(headers, events.DATA)[0]
+        records.append(ce.to_record(stamping.stamp(event, headers, default_ttl=255, now=now)))
+    return records
+
+
+def write_log(redis_url: str, records: list[dict[bytes, bytes]], chunk: int = 2000) -> None:
+    """XADD the records into the broker log default/default, pipelined."""
+    import redis
+
+    from ripple import keys
+
+    stream = keys.broker_log("default", "default")
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for start in range(0, len(records), chunk):
+            pipe = client.pipeline(transaction=False)
+            for record in records[start:start + chunk]:
+                pipe.xadd(stream, record)  # type: ignore[arg-type]
+            pipe.execute()
+    finally:
+        client.close()
