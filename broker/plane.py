@@ -26,10 +26,10 @@ from ripple.informers import Informer
 from ripple.settings import Settings
 
 from broker import filters, stamping
-from broker.fanout import Fanout
 from channels import policies
 from channels.appending import Appender
 from channels.deliveries import Deliveries
+from channels.fanout import Fanout
 from channels.dispatching import Target
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class BrokerPlane:
             return
         namespace, name = key
         fanout = Fanout(
-            self.redis, keys.broker_log(namespace, name), index,
+            self.redis, keys.broker_log(namespace, name), index.match,
             lambda trigger: keys.broker_queue(namespace, name, trigger),
             consumer=self.consumer, on_length=self.appender.note_length,
         )

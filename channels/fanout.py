@@ -1,12 +1,14 @@
-"""The broker fan-out: read each broker log once and copy every event into the queue of
-every Trigger whose filter it passes.
+"""The fan-out: read a log once and copy every event into the queue of every consumer
+that wants it: the Triggers of a broker whose filters it passes, or the Subscriptions of a
+channel.
 
-One `Fanout` task per broker per process; the processes share the log through the
-`fanout` consumer group. A batch of entries is matched through the `FilterIndex` (so the
-cost of an event grows with the triggers it matches, not with the triggers that exist)
-and written with one MULTI/EXEC that XADDs the copies and XACKs the batch: a process killed
-before EXEC leaves the batch pending for XAUTOCLAIM, never half fanned out. The log is
-trimmed behind the slowest pending entry, keeping a few seconds for `ripple event tail`.
+One `Fanout` task per log per process; the processes share the log through the `fanout`
+consumer group. `match(attributes)` names the queues an event goes to (the broker passes
+its `FilterIndex.match`, so the cost of an event grows with the triggers it matches, not
+with the triggers that exist). A batch is written with one MULTI/EXEC that XADDs the copies
+and XACKs the batch: a process killed before EXEC leaves the batch pending for XAUTOCLAIM,
+never half fanned out. The log is trimmed behind the slowest pending entry, keeping a few
+seconds for `ripple event tail`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import redis.exceptions
 
 from ripple import keys
 
-from broker import filters
 from channels.queues import STORE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -37,14 +38,14 @@ class Fanout:
         self,
         client: aioredis.Redis,
         log_stream: str,
-        index: filters.FilterIndex,
+        match: Callable[[dict[str, object]], list[str]],
         queue_of: Callable[[str], str],
         *,
         consumer: str,
         on_length: Callable[[str, int], None] = lambda _s, _n: None,
         batch: int = 512,
     ) -> None:
-        self.redis, self.log_stream, self.index, self.queue_of = client, log_stream, index, queue_of
+        self.redis, self.log_stream, self.match, self.queue_of = client, log_stream, match, queue_of
         self.consumer, self.on_length, self.batch = consumer, on_length, batch
         self.stopped = False  # see channels.dispatching: redis-py may turn a cancel into an error
 
@@ -91,8 +92,8 @@ class Fanout:
                 if not fields:
                     continue
                 attributes = json.loads(fields[b"a"])
-                for trigger in self.index.match(attributes):
-                    pipe.xadd(self.queue_of(trigger), fields)
+                for name in self.match(attributes):
+                    pipe.xadd(self.queue_of(name), fields)
             pipe.xack(self.log_stream, GROUP, *(entry_id for entry_id, _ in entries))
             await pipe.execute()
 
