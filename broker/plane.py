@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from typing import Any, Mapping
 
@@ -29,7 +30,7 @@ from broker import filters, stamping
 from channels import policies
 from channels.appending import Appender
 from channels.deliveries import Deliveries
-from channels.fanout import Fanout
+from channels.fanouts import Fanouts, LogSpec
 from channels.dispatching import Target
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,7 @@ class BrokerPlane:
         self._brokers: dict[tuple[str, str], dict] = {}
         self._indexes: dict[tuple[str, str], filters.FilterIndex] = {}
         self._indexed: dict[tuple[str, str], dict[str, Any]] = {}
-        self._fanouts: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._fanout_objects: dict[tuple[str, str], Fanout] = {}
+        self.fanouts = Fanouts(client, consumer=consumer, on_length=appender.note_length)
 
     # -- ingress ---------------------------------------------------------------------------
     def resolve(self, namespace: str, name: str) -> str | None:
@@ -72,21 +72,20 @@ class BrokerPlane:
             ns = trigger["metadata"]["namespace"]
             triggers.setdefault((ns, trigger["spec"]["broker"]), []).append(trigger)
         self._brokers = brokers
-        targets = []
+        specs, targets = [], []
         for key, broker in brokers.items():
             index = self._index_for(key, triggers.get(key, []))
-            self._ensure_fanout(key, index)
+            namespace, name = key
+            specs.append(LogSpec(keys.broker_log(namespace, name), index.match,
+                                 functools.partial(keys.broker_queue, namespace, name)))
             targets += [self._target(broker, t) for t in triggers.get(key, [])]
-        gone = [k for k in self._fanouts if k not in brokers]
-        for key in gone:
-            self._fanout_objects.pop(key).stopped = True
-            self._fanouts.pop(key).cancel()
-            self._indexes.pop(key, None)
-            self._indexed.pop(key, None)
+        for key in [k for k in self._indexes if k not in brokers]:
+            del self._indexes[key], self._indexed[key]
+        gone = self.fanouts.sync(specs, owner=keys.BROKERS)
         removed = self.deliveries.sync(targets, owner=OWNER)
         # A deleted Trigger's queue, or a deleted Broker's log, goes with it (every worker
         # may do this; DEL is idempotent).
-        doomed = [t.stream for t in removed] + [keys.broker_log(*k) for k in gone]
+        doomed = [t.stream for t in removed] + gone
         if doomed:
             asyncio.ensure_future(self._delete(doomed))
 
@@ -108,19 +107,6 @@ class BrokerPlane:
                 index.put(name, spec)
                 indexed[name] = spec
         return index
-
-    def _ensure_fanout(self, key: tuple[str, str], index: filters.FilterIndex) -> None:
-        task = self._fanouts.get(key)
-        if task is not None and not task.done():
-            return
-        namespace, name = key
-        fanout = Fanout(
-            self.redis, keys.broker_log(namespace, name), index.match,
-            lambda trigger: keys.broker_queue(namespace, name, trigger),
-            consumer=self.consumer, on_length=self.appender.note_length,
-        )
-        self._fanout_objects[key] = fanout
-        self._fanouts[key] = asyncio.create_task(_guard(fanout), name=f"fanout:{namespace}/{name}")
 
     def _target(self, broker: dict, trigger: dict) -> Target:
         namespace, name = _key(trigger)
@@ -163,26 +149,7 @@ class BrokerPlane:
         return publish_reply
 
     async def close(self) -> None:
-        for fanout in self._fanout_objects.values():
-            fanout.stopped = True
-        for task in self._fanouts.values():
-            task.cancel()
-        if self._fanouts:
-            await asyncio.wait(list(self._fanouts.values()), timeout=2.0)
-        self._fanouts.clear()
-        self._fanout_objects.clear()
-
-
-async def _guard(fanout: Fanout) -> None:
-    while not fanout.stopped:
-        try:
-            await fanout.run()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("fan-out crashed; restarting", extra={"log": fanout.log_stream})
-            await asyncio.sleep(1.0)
+        await self.fanouts.close()
 
 
 def _key(obj: dict) -> tuple[str, str]:

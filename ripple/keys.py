@@ -33,6 +33,12 @@ def _tag(kind: str, namespace: str, name: str) -> str:
     return f"{PREFIX}:{kind}:{{{namespace}/{name}}}"
 
 
+BROKERS = f"{PREFIX}:broker:"
+"""The prefix of every broker key: the planes use it to tell their own streams apart."""
+
+CHANNELS = f"{PREFIX}:channel:"
+
+
 def broker_log(namespace: str, broker: str) -> str:
     """Stream: the broker's log; the ingress XADDs every accepted event here."""
     return _tag("broker", namespace, broker) + ":log"
