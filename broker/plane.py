@@ -27,7 +27,7 @@ from ripple.informers import Informer
 from ripple.settings import Settings
 
 from broker import filters, stamping
-from channels import policies
+from channels import policies, queues
 from channels.appending import Appender
 from channels.deliveries import Deliveries
 from channels.fanouts import Fanouts, LogSpec
@@ -83,17 +83,7 @@ class BrokerPlane:
             del self._indexes[key], self._indexed[key]
         gone = self.fanouts.sync(specs, owner=keys.BROKERS)
         removed = self.deliveries.sync(targets, owner=OWNER)
-        # A deleted Trigger's queue, or a deleted Broker's log, goes with it (every worker
-        # may do this; DEL is idempotent).
-        doomed = [t.stream for t in removed] + gone
-        if doomed:
-            asyncio.ensure_future(self._delete(doomed))
-
-    async def _delete(self, streams: list[str]) -> None:
-        try:
-            await self.redis.delete(*streams)
-        except Exception as exc:  # a leftover stream is garbage, not a loss
-            log.warning("could not delete streams", extra={"streams": streams, "error": str(exc)})
+        queues.discard(self.redis, [t.stream for t in removed] + gone)
 
     def _index_for(self, key: tuple[str, str], triggers: list[dict]) -> filters.FilterIndex:
         index = self._indexes.setdefault(key, filters.FilterIndex())

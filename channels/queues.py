@@ -16,12 +16,16 @@ check-then-act, so a process killed at any instruction leaves each entry either 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any, Mapping, Sequence
 
 import redis.asyncio as aioredis
 import redis.exceptions
 
 from ripple import errors, keys
+
+log = logging.getLogger(__name__)
 
 Entry = tuple[bytes, dict[bytes, bytes] | None]
 
@@ -55,6 +59,25 @@ for _, member in ipairs(due) do
 end
 return #due
 """
+
+
+def discard(client: aioredis.Redis, streams: Sequence[str]) -> None:
+    """Delete the streams of deleted Triggers, Subscriptions, Brokers or Channels, in the
+    background. Every worker may do it; DEL is idempotent, and a leftover is garbage, not a
+    loss."""
+
+    async def delete() -> None:
+        try:
+            await client.delete(*streams)
+        except Exception as exc:
+            log.warning("could not delete streams", extra={"streams": list(streams), "error": str(exc)})
+
+    if streams:
+        _background.add(task := asyncio.ensure_future(delete()))
+        task.add_done_callback(_background.discard)
+
+
+_background: set[asyncio.Future[None]] = set()
 
 
 def translate(exc: BaseException) -> errors.RippleError:
