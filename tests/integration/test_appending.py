@@ -1,0 +1,44 @@
+"""The coalescing appender on a real Valkey: one pipeline for concurrent appends, the
+backlog bound, and a store outage surfacing as StoreUnavailable (503 + Retry-After)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis.asyncio
+
+from channels.appending import Appender
+from ripple import errors
+
+pytestmark = pytest.mark.integration
+
+
+async def test_concurrent_appends_all_land_in_order_of_arrival(redis_client) -> None:
+    appender = Appender(redis_client, max_backlog=10_000)
+    ids = await asyncio.gather(*(appender.append("s", {"i": str(i)}) for i in range(500)))
+    assert len(set(ids)) == 500
+    entries = await redis_client.xrange("s")
+    assert [int(f[b"i"]) for _, f in entries] == list(range(500))
+    assert appender.backlog("s") == 500
+
+
+async def test_over_the_backlog_bound_appends_are_refused_until_drained(redis_client) -> None:
+    appender = Appender(redis_client, max_backlog=5, retry_after=2.0)
+    for i in range(5):
+        await appender.append("s", {"i": str(i)})
+    with pytest.raises(errors.StoreUnavailable) as refused:
+        await appender.append("s", {"i": "6"})
+    assert errors.retry_after(refused.value) == "2" and "bound" in str(refused.value)
+    assert await redis_client.xlen("s") == 5  # nothing written past the bound
+    await redis_client.xtrim("s", maxlen=0)
+    appender.note_length("s", 0)  # what the fan-out's trim reports
+    await appender.append("s", {"i": "7"})
+
+
+async def test_an_unreachable_store_is_a_temporary_error() -> None:
+    client = redis.asyncio.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    appender = Appender(client, max_backlog=10)
+    with pytest.raises(errors.StoreUnavailable):
+        await appender.append("s", {"i": "1"})
+    await client.aclose()
