@@ -4,7 +4,8 @@
 keeps the arrival time and, when the request carries `ce-benchsent` (a CLOCK_MONOTONIC
 timestamp in ns, which is system-wide on Linux), the latency since then. It answers 200
 with no body, so Ripple sees no reply event: a pass-through subscriber.
-`GET /_stats` returns what it saw as JSON, `GET /_reset` forgets it.
+`GET /_stats` returns what it saw as JSON, `GET /_count` only the counts, `GET /_reset`
+forgets it.
 
 `python -m bench.apps bare PORT` runs the P1 baseline: it reads the request and answers
 202, nothing else.
@@ -18,10 +19,12 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
 
 _EMPTY = [(b"content-length", b"0")]
 _JSON = [(b"content-type", b"application/json")]
@@ -32,8 +35,12 @@ async def _drain(receive: Receive) -> None:
         pass
 
 
-async def _answer(send: Send, status: int, body: bytes = b"", headers: list | None = None) -> None:
-    headers = (headers or []) + [(b"content-length", str(len(body)).encode())] if body else _EMPTY
+async def _answer(send: Send, status: int, body: bytes = b"", headers: Headers | None = None
+                  ) -> None:
+    if body:
+        headers = (headers or []) + [(b"content-length", str(len(body)).encode())]
+    else:
+        headers = _EMPTY
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -61,6 +68,9 @@ class Sink:
             if scope["path"] == "/_reset":
                 self.reset()
                 await _answer(send, 200, b"{}", _JSON)
+            elif scope["path"] == "/_count":
+                body = b'{"count":%d,"stamped":%d}' % (self.count, len(self.latencies_ns))
+                await _answer(send, 200, body, _JSON)
             else:
                 await _answer(send, 200, json.dumps(self.stats()).encode(), _JSON)
             return

@@ -14,7 +14,9 @@ MATCH = "bench.match"
 """The type the one matching Trigger of every benchmark filters on."""
 
 
-def headers(event_id: str, type_: str = MATCH, extra: dict[str, str] | None = None) -> dict[str, str]:
+def headers(
+    event_id: str, type_: str = MATCH, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     out = {"ce-specversion": "1.0", "ce-id": event_id, "ce-source": SOURCE, "ce-type": type_,
            "content-type": "application/json"}
     if extra:

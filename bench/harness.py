@@ -21,8 +21,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from bench import events
 
@@ -86,7 +87,11 @@ class App:
         return get_json(self.url + "_stats")  # type: ignore[no-any-return]
 
     def count(self) -> int:
-        return int(get_json(self.url + "_stats?count")["count"])
+        return int(get_json(self.url + "_count")["count"])
+
+    def stamped(self) -> int:
+        """Requests that carried `ce-benchsent` since the last reset."""
+        return int(get_json(self.url + "_count")["stamped"])
 
     def reset(self) -> None:
         get_json(self.url + "_reset")
@@ -127,7 +132,7 @@ class Ripple:
         if self.proc.poll() is not None:
             raise RuntimeError(f"ripple up exited {self.proc.returncode}: " + self.log_tail())
         with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
-            return r.status == 200
+            return bool(r.status == 200)
 
     def ready_triggers(self) -> int:
         items = get_json(self.url + TRIGGERS, timeout=30).get("items") or []
@@ -137,6 +142,19 @@ class Ripple:
 
     def wait_triggers_ready(self, count: int, timeout: float = 120.0) -> bool:
         return wait_until(lambda: self.ready_triggers() >= count, timeout, interval=0.25)
+
+    def log_errors(self, top: int = 3) -> list[tuple[str, int]]:
+        """The most frequent warnings of the run (Ripple logs JSON lines: msg and error)."""
+        self.log.flush()
+        counts: dict[str, int] = {}
+        for line in (self.tmp / "ripple.log").read_text(errors="replace").splitlines():
+            with contextlib.suppress(ValueError, AttributeError):
+                entry = json.loads(line)
+                key = str(entry.get("msg"))
+                if entry.get("error"):
+                    key += f": {entry['error']}"
+                counts[key] = counts.get(key, 0) + 1
+        return sorted(counts.items(), key=lambda kv: -kv[1])[:top]
 
     def log_tail(self) -> str:
         self.log.flush()
@@ -172,15 +190,17 @@ def running(*things: Callable[[], Any]) -> Iterator[list[Any]]:
 
 def loadgen(*args: str, timeout: float = 120.0) -> dict[str, Any]:
     """Run `python -m bench.loadgen ARGS` and return its JSON line."""
-    done = subprocess.run([PYTHON, "-m", "bench.loadgen", *args], capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run([PYTHON, "-m", "bench.loadgen", *args], check=False,
+                          capture_output=True, text=True, timeout=timeout)
     for line in reversed(done.stdout.splitlines()):
         if line.startswith("{"):
             return json.loads(line)  # type: ignore[no-any-return]
     raise RuntimeError("bench.loadgen failed: " + done.stderr[-1000:])
 
 
-def trigger(name: str, subscriber: str, *, type_: str | None = None, prefix: str | None = None) -> str:
+def trigger(
+    name: str, subscriber: str, *, type_: str | None = None, prefix: str | None = None
+) -> str:
     spec = f"  filter: {{attributes: {{type: {type_}}}}}\n" if type_ else \
         f"  filters: [{{prefix: {{type: \"{prefix}\"}}}}]\n"
     return ("---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\n"
@@ -198,7 +218,7 @@ def broker_records(count: int, type_: str = events.MATCH) -> list[dict[bytes, by
     from broker import stamping
     from ripple import cloudevents as ce
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     records = []
     for i in range(count):
         headers = events.headers(f"prefill-{i}", type_)

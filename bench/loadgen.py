@@ -4,7 +4,8 @@
 posts CloudEvents back to back over C connections until N requests or D seconds, across
 P processes (the P1 fallback when wrk is missing, and the P2 baseline's "raw aiohttp POST
 loop"). `python -m bench.loadgen paced URL --rate R --duration D` posts on an open-loop
-schedule of R per second (P3), stamping `ce-benchsent` just before each send.
+schedule of R per second (P3), stamping `ce-benchsent` just before each send (not with
+`--no-stamp`, for warm-ups).
 Both print one JSON line: `ok` (2xx answers), `other`, `errors`, `seconds`, and, for
 paced, the producer-side response latencies.
 
@@ -26,7 +27,9 @@ import aiohttp
 from bench import events
 
 
-async def _closed(url: str, connections: int, count: int, duration: float, type_: str) -> dict[str, Any]:
+async def _closed(
+    url: str, connections: int, count: int, duration: float, type_: str
+) -> dict[str, Any]:
     tally = {"ok": 0, "other": 0, "errors": 0}
     budget = [count]
     deadline = time.monotonic() + duration
@@ -42,7 +45,7 @@ async def _closed(url: str, connections: int, count: int, duration: float, type_
                 async with session.post(url, data=body, headers=headers) as resp:
                     await resp.read()
                     tally["ok" if 200 <= resp.status < 300 else "other"] += 1
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError, OSError):
                 tally["errors"] += 1
 
     connector = aiohttp.TCPConnector(limit=connections)
@@ -54,7 +57,9 @@ async def _closed(url: str, connections: int, count: int, duration: float, type_
     return dict(tally, seconds=time.monotonic() - started)
 
 
-async def _paced(url: str, rate: float, duration: float, type_: str) -> dict[str, Any]:
+async def _paced(
+    url: str, rate: float, duration: float, type_: str, stamp: bool = True
+) -> dict[str, Any]:
     tally = {"ok": 0, "other": 0, "errors": 0}
     latencies: list[int] = []
     total = int(rate * duration)
@@ -62,13 +67,13 @@ async def _paced(url: str, rate: float, duration: float, type_: str) -> dict[str
 
     async def one(session: aiohttp.ClientSession, seq: int) -> None:
         sent = time.monotonic_ns()
-        headers = events.headers(f"p-{seq}", type_, {"ce-benchsent": str(sent)})
+        headers = events.headers(f"p-{seq}", type_, {"ce-benchsent": str(sent)} if stamp else None)
         try:
             async with session.post(url, data=body, headers=headers) as resp:
                 await resp.read()
                 tally["ok" if 200 <= resp.status < 300 else "other"] += 1
                 latencies.append(time.monotonic_ns() - sent)
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError, OSError):
             tally["errors"] += 1
 
     connector = aiohttp.TCPConnector(limit=64)
@@ -102,7 +107,8 @@ def _run(coro: Any) -> dict[str, Any]:
     try:
         import uvloop
 
-        return uvloop.run(coro)  # type: ignore[no-any-return]
+        result: dict[str, Any] = uvloop.run(coro)
+        return result
     except ImportError:
         return asyncio.run(coro)
 
@@ -121,9 +127,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--type", default="bench.match", dest="type_")
+    parser.add_argument("--no-stamp", action="store_true",
+                        help="paced: send no ce-benchsent (warm-up events the sink does not score)")
     args = parser.parse_args(argv)
     if args.mode == "paced":
-        result = _run(_paced(args.url, args.rate, args.duration, args.type_))
+        result = _run(_paced(args.url, args.rate, args.duration, args.type_, not args.no_stamp))
     elif args.procs == 1:
         result = _run(_closed(args.url, args.connections, args.count, args.duration, args.type_))
     else:

@@ -24,7 +24,7 @@ def describe() -> dict[str, object]:
         "cores": os.cpu_count() or 0,
         "kernel": f"{platform.system()} {platform.release()}",
         "python": sys.version.split()[0],
-        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
 

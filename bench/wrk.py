@@ -42,14 +42,15 @@ def ensure(log: Any = print) -> str | None:
     log("wrk is missing: apt-get install -y wrk")
     for attempt in range(2):
         try:
-            done = subprocess.run(install, env=env, capture_output=True, timeout=300)
+            done = subprocess.run(install, env=env, check=False, capture_output=True, timeout=300)
         except subprocess.TimeoutExpired:
             break
         if done.returncode == 0 and shutil.which("wrk"):
             return shutil.which("wrk")
         if attempt == 0:
             log("apt-get install failed; running apt-get update first")
-            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, timeout=300)
+            subprocess.run(["apt-get", "update", "-q"], env=env, check=False,
+                           capture_output=True, timeout=300)
     log("could not install wrk")
     return None
 
@@ -67,9 +68,10 @@ def run(binary: str, url: str, *, connections: int = 32, threads: int = 1,
     with tempfile.TemporaryDirectory(prefix="ripple-bench-wrk-") as tmp:
         lua = Path(tmp) / "post.lua"
         lua.write_text(script())
-        argv = [binary, f"-t{threads}", f"-c{connections}", f"-d{int(round(duration))}s",
+        argv = [binary, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s",
                 "--timeout", "10s", "-s", str(lua), url]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
+        done = subprocess.run(argv, check=False, capture_output=True, text=True,
+                              timeout=duration + 60)
     for line in done.stdout.splitlines():
         if line.startswith("BENCHJSON "):
             out: dict[str, Any] = json.loads(line[len("BENCHJSON "):])

@@ -38,11 +38,14 @@ from controllers.platforms.local.leasing import Lease
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 10.0
+MAX_CONNECTIONS = 8000
 
 
 def connect(url: str) -> aioredis.Redis:
-    # Blocking reads (XREADGROUP/XREAD BLOCK) stay under 2 s, well inside the socket timeout.
-    return aioredis.Redis.from_url(url, max_connections=None, health_check_interval=30,
+    # Every queue's dispatcher holds a connection in a blocking XREADGROUP (under 2 s, well
+    # inside the socket timeout), so the pool is sized for thousands of queues; redis-py
+    # would otherwise cap it at 100. Valkey's maxclients is 10000.
+    return aioredis.Redis.from_url(url, max_connections=MAX_CONNECTIONS, health_check_interval=30,
                                    socket_timeout=10, socket_keepalive=True, retry_on_timeout=False)
 
 

@@ -1,0 +1,83 @@
+"""`python -m bench [P1 P2 P3 P4] [--duration S] [--no-docs]`: run the benchmarks of
+issue #5 and print, for each, its figure, its baseline from the same run, the ratio and
+the machine. `make bench` runs all four (about 3 minutes on 2 cores).
+
+Benchmarks print numbers and never fail: a benchmark that cannot run prints why, and the
+exit status is 0. Results go to `bench/results.json` (gitignored) and the results section
+of `docs/benchmarks.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import delivery, fanout, ingress, latency, machine, report
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMES = {"P1": "ingress", "P2": "delivery", "P3": "latency", "P4": "fan-out"}
+
+
+def _log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def _safely(bench_id: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    started = time.monotonic()
+    _log(f"{bench_id} {NAMES[bench_id]}: running")
+    try:
+        row = run()
+    except Exception as exc:
+        _log(traceback.format_exc())
+        row = {"id": bench_id, "name": NAMES[bench_id], "figure": None, "baseline": None,
+               "ratio": None, "met": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    row["seconds"] = round(time.monotonic() - started, 1)
+    return row
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("ids", nargs="*", metavar="ID", help="P1 P2 P3 P4 (default: all)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
+    args = parser.parse_args(argv)
+    ids = [i.upper() for i in args.ids] or list(NAMES)
+    unknown = [i for i in ids if i not in NAMES]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(NAMES)}")
+    info = machine.describe()
+    line = machine.one_line(info)
+    _log(f"machine: {line}")
+    rows: list[dict[str, Any]] = []
+    p2: dict[str, Any] | None = None  # P4's baseline is P2's figure from this run
+    runners: dict[str, Callable[[], dict[str, Any]]] = {
+        "P1": lambda: ingress.run(args.duration, _log),
+        "P2": lambda: delivery.run(args.duration, _log),
+        "P3": lambda: latency.run(args.duration, _log),
+        "P4": lambda: fanout.run(args.duration, p2, _log),
+    }
+    for bench_id in ids:
+        row = _safely(bench_id, runners[bench_id])
+        if bench_id == "P2":
+            p2 = row
+        row["machine"] = line
+        rows.append(row)
+        print(report.console([row], line), flush=True)
+    print("\n" + report.console(rows, line), flush=True)
+    load = str(next((r["load"] for r in rows if r.get("load")), "wrk -t1 -c32"))
+    when = report.now()
+    report.write_json(ROOT / "bench" / "results.json",
+                      {"when": when, "machine": info, "duration": args.duration, "rows": rows})
+    if not args.no_docs:
+        report.write_docs(ROOT / "docs" / "benchmarks.md", report.markdown(rows, line, when, load))
+    _log("wrote bench/results.json" + ("" if args.no_docs else " and docs/benchmarks.md"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,75 @@
+"""P2 delivery: events per second from a broker through one pass-through Trigger to a
+sink, against a raw aiohttp POST loop to the same sink.
+
+The baseline is `bench.loadgen closed` with 64 connections (Ripple's `max_in_flight` per
+trigger) posting the benchmark event to the sink for `duration` seconds. For Ripple, the
+broker log is filled with N events written exactly as the ingress writes them (Ripple's own
+codec, in one pipelined burst straight into Valkey), so the measurement is the fan-out
+plus the delivery alone, not the ingress: N is about 0.5 x `duration` x the baseline's
+rate. Both rates are counted at the sink: events received / (last arrival - first
+arrival). The drain is bounded by 3 x `duration`.
+
+`drain()` is shared with P4 (`bench.fanout`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench import events, harness
+
+CONNECTIONS = 64
+
+
+def sink_rate(stats: dict[str, Any]) -> float:
+    span = (stats["last_ns"] - stats["first_ns"]) / 1e9
+    return stats["count"] / span if span > 0 else 0.0
+
+
+def baseline(sink: harness.App, duration: float) -> dict[str, Any]:
+    sink.reset()
+    out = harness.loadgen("closed", sink.url, "--connections", str(CONNECTIONS),
+                          "--duration", str(duration), "--count", "2000000", timeout=duration + 60)
+    stats = sink.stats()
+    return {"rate": sink_rate(stats), "received": stats["count"], "loader": out}
+
+
+def prefill_count(baseline_rate: float, duration: float) -> int:
+    return max(2_000, min(200_000, int(baseline_rate * duration * 0.5)))
+
+
+def drain(ripple: harness.Ripple, sink: harness.App, count: int, duration: float) -> dict[str, Any]:
+    """Write `count` matching events into the broker log and time their arrival at the sink."""
+    records = harness.broker_records(count)
+    sink.reset()
+    started = time.monotonic()
+    harness.write_log(ripple.redis_url, records)
+    written = time.monotonic() - started
+    harness.wait_until(lambda: sink.count() >= count, timeout=3 * duration, interval=0.25)
+    stats = sink.stats()
+    return {"rate": sink_rate(stats), "received": stats["count"], "written": count,
+            "write_seconds": round(written, 3),
+            "seconds": round((stats["last_ns"] - stats["first_ns"]) / 1e9, 3)}
+
+
+def manifest(sink_url: str) -> str:
+    return harness.BROKER + harness.trigger("t1", sink_url, type_=events.MATCH)
+
+
+def run(duration: float, log: Any = print) -> dict[str, Any]:
+    with harness.running(lambda: harness.App("sink")) as (sink,):
+        base = baseline(sink, duration)
+        with harness.running(lambda: harness.Ripple(manifest(sink.url))) as (ripple,):
+            if not ripple.wait_triggers_ready(1, timeout=60):
+                raise RuntimeError("trigger t1 did not become Ready: " + ripple.log_tail())
+            drain(ripple, sink, 2_000, duration)  # warm-up
+            figure = drain(ripple, sink, prefill_count(base["rate"], duration), duration)
+    ratio = figure["rate"] / base["rate"] if base["rate"] else None
+    return {
+        "id": "P2", "name": "delivery", "unit": "ev/s",
+        "figure": figure["rate"], "baseline": base["rate"], "ratio": ratio,
+        "goal": ">= 0.5", "met": ratio is not None and ratio >= 0.5,
+        "baseline_is": f"raw aiohttp POST loop, {CONNECTIONS} connections, to the same sink",
+        "details": {"figure": figure, "baseline": base},
+    }

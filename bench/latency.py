@@ -1,0 +1,66 @@
+"""P3 latency: p50/p99 from the broker ingress to the subscriber at a fixed 1,000 ev/s,
+against the p99 of direct POSTs to the subscriber at the same rate.
+
+`bench.loadgen paced` sends on an open-loop schedule and stamps `ce-benchsent` (CLOCK_
+MONOTONIC ns) just before each POST; the event keeps it as an extension through the
+broker, and the sink computes the latency at arrival. The direct baseline runs before
+Ripple starts, the same generator aimed at the sink itself. Each side gets a 2 s warm-up
+at the same rate whose events carry no stamp, so the sink never scores them. Events still
+missing 10 s after the last send are left out of the percentiles (`samples` < `sent`).
+When Ripple cannot keep up with the rate, the latency grows through the run and the
+figure measures that backlog, not a steady state: `sent.seconds` well above `duration`
+and the producer's own response times show it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import delivery, harness
+
+RATE = 1000.0
+WARMUP = 2.0
+
+
+def percentiles(latencies_ns: list[int]) -> dict[str, float | None]:
+    ordered = sorted(latencies_ns)
+
+    def at(p: float) -> float | None:
+        if not ordered:
+            return None
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] / 1e6
+
+    return {"p50_ms": at(50), "p90_ms": at(90), "p99_ms": at(99), "max_ms": at(100),
+            "samples": len(ordered)}
+
+
+def measure(url: str, sink: harness.App, duration: float) -> dict[str, Any]:
+    sink.reset()
+    harness.loadgen("paced", url, "--rate", str(RATE), "--duration", str(WARMUP), "--no-stamp")
+    sent = harness.loadgen("paced", url, "--rate", str(RATE), "--duration", str(duration),
+                           timeout=duration + 60)
+    harness.wait_until(lambda: sink.stamped() >= sent["ok"], timeout=10)
+    stats = sink.stats()
+    return dict(percentiles(stats["latencies_ns"]), sent=sent)
+
+
+def run(duration: float, log: Any = print) -> dict[str, Any]:
+    with harness.running(lambda: harness.App("sink")) as (sink,):
+        base = measure(sink.url, sink, duration)
+        with harness.running(lambda: harness.Ripple(delivery.manifest(sink.url))) as (ripple,):
+            if not ripple.wait_triggers_ready(1, timeout=60):
+                raise RuntimeError("trigger t1 did not become Ready: " + ripple.log_tail())
+            figure = measure(ripple.broker_url, sink, duration)
+    ratio = figure["p99_ms"] / base["p99_ms"] if figure["p99_ms"] and base["p99_ms"] else None
+    return {
+        "id": "P3", "name": "latency", "unit": "p99 ms",
+        "figure": figure["p99_ms"], "baseline": base["p99_ms"], "ratio": ratio,
+        "goal": "<= 3x", "met": ratio is not None and ratio <= 3.0,
+        "baseline_is": f"direct POSTs to the subscriber at {RATE:g}/s",
+        "extra": f"p50 {_ms(figure['p50_ms'])} vs {_ms(base['p50_ms'])} direct",
+        "details": {"figure": figure, "baseline": base},
+    }
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f} ms"
