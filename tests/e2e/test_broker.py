@@ -208,3 +208,24 @@ def test_event_tail_streams_events_as_they_enter(mesh: Mesh) -> None:
     finally:
         tail.terminate()
         tail.wait(5)
+
+
+def test_kn_style_commands_create_list_describe_and_delete(mesh: Mesh) -> None:
+    with RecordingSink() as sink:
+        mesh.cli("broker", "create", "kn-style")
+        mesh.cli("trigger", "create", "kn-trigger", "--broker", "kn-style", "--filter", "type=kn.test",
+                 "--sink", sink.url)
+        mesh.wait_ready(f"{TRIGGERS}/kn-trigger")
+        assert "kn-style" in mesh.cli("broker", "list").stdout
+        assert "kn-trigger" in mesh.cli("trigger", "list").stdout
+        described = mesh.cli("describe", "broker", "kn-style").stdout
+        assert "Ready" in described and "/default/kn-style" in described
+        as_json = json.loads(mesh.cli("get", "trigger", "kn-trigger", "-o", "json").stdout)
+        assert as_json["spec"]["filter"]["attributes"] == {"type": "kn.test"}
+        assert as_json["status"]["subscriberUri"] == sink.url
+        mesh.cli("event", "send", "--to", "broker:kn-style", "--type", "kn.test", "--source", "/cli")
+        assert sink.wait_for(1)[0].ce["type"] == "kn.test"
+        mesh.cli("trigger", "delete", "kn-trigger")
+        mesh.cli("broker", "delete", "kn-style")
+        gone = mesh.cli("get", "broker", "kn-style", check=False)
+        assert gone.returncode == 1 and "not found" in gone.stderr
