@@ -36,6 +36,7 @@ from channels.dispatching import Target
 log = logging.getLogger(__name__)
 
 OWNER = "trigger/"
+SYNC_DELAY = 0.02
 
 
 class BrokerPlane:
@@ -54,6 +55,7 @@ class BrokerPlane:
         self._brokers: dict[tuple[str, str], dict] = {}
         self._indexes: dict[tuple[str, str], filters.FilterIndex] = {}
         self._indexed: dict[tuple[str, str], dict[str, Any]] = {}
+        self._sync_pending = False
         self.fanouts = Fanouts(client, consumer=consumer, on_length=appender.note_length)
 
     # -- ingress ---------------------------------------------------------------------------
@@ -65,7 +67,17 @@ class BrokerPlane:
                               now=dt.datetime.now(dt.timezone.utc))
 
     # -- sync ------------------------------------------------------------------------------
-    def sync(self, _changed: set[str] | None = None) -> None:
+    def kick(self, _changed: set[str] | None = None) -> None:
+        """The informer listener: coalesce a burst of changes (a bulk apply) into one sync."""
+        if not self._sync_pending:
+            self._sync_pending = True
+            asyncio.get_running_loop().call_later(SYNC_DELAY, self._deferred_sync)
+
+    def _deferred_sync(self) -> None:
+        self._sync_pending = False
+        self.sync()
+
+    def sync(self) -> None:
         brokers = {_key(b): b for b in self.informer.list("Broker")}
         triggers: dict[tuple[str, str], list[dict]] = {k: [] for k in brokers}
         for trigger in self.informer.list("Trigger"):

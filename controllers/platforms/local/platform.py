@@ -85,7 +85,7 @@ async def run_worker(
     sender = AiohttpSender()
     deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery)
     plane = BrokerPlane(client, informer, appender, deliveries, settings, consumer=consumer)
-    informer.subscribe(plane.sync)
+    informer.subscribe(plane.kick)
     controller = LocalController(store, informer, base_url=settings.base_url)
     informer.subscribe(controller.kick)
 
@@ -108,7 +108,8 @@ async def run_worker(
         asyncio.create_task(informer.run(), name="informer"),
         asyncio.create_task(_lead(lease, controller), name="controller"),
     ]
-    await informer.synced.wait()  # serve no 404s for brokers that exist
+    await informer.synced.wait()
+    plane.sync()  # before serving: no 404s for brokers that exist
     try:
         await server.serve(sockets=[sock] if sock is not None else None)
     finally:
