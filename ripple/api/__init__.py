@@ -10,13 +10,26 @@ Importing `ripple.api` registers every kind Ripple serves. Callers:
 Modules: `registry` (the kind table), `meta` (object metadata), `fields` (shape checks),
 `conditions` (Knative condition sets), `duck` (KReference, Destination, DeliverySpec),
 `durations` (ISO-8601), `loading` (YAML and admission), and one package per API group:
-`eventing` (Broker, Trigger) and `core` (Secret). A new kind is a new module that calls
+`eventing` (Broker, Trigger), `messaging` (Channel, InMemoryChannel, Subscription),
+`flows` (Sequence, Parallel) and `core` (Secret). A new kind is a new module that calls
 `registry.register`, imported by its group's `__init__`.
 """
 
 from __future__ import annotations
 
-from ripple.api import conditions, core, duck, durations, eventing, fields, loading, meta, registry
+from ripple.api import (
+    conditions,
+    core,
+    duck,
+    durations,
+    eventing,
+    fields,
+    flows,
+    loading,
+    messaging,
+    meta,
+    registry,
+)
 from ripple.api.conditions import ConditionSet
 from ripple.api.core.secret import secret_value
 from ripple.api.durations import parse_duration
@@ -38,11 +51,13 @@ __all__ = [
     "durations",
     "eventing",
     "fields",
+    "flows",
     "key",
     "kinds",
     "load_documents",
     "loading",
     "lookup",
+    "messaging",
     "meta",
     "parse_duration",
     "register",

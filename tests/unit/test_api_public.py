@@ -23,7 +23,7 @@ def test_all_names_exist() -> None:
 @pytest.mark.parametrize("name", [
     "Kind", "register", "lookup", "by_resource", "by_name", "kinds", "admit", "load_documents",
     "parse_duration", "ConditionSet", "key", "secret_value", "broker_lifecycle",
-    "trigger_lifecycle", "duck", "meta", "conditions",
+    "trigger_lifecycle", "duck", "meta", "conditions", "messaging", "flows",
 ])
 def test_the_names_other_packages_use_are_public(name: str) -> None:
     assert name in ripple.api.__all__

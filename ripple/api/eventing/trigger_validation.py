@@ -2,9 +2,10 @@
 
 `validate` checks a whole Trigger: the metadata, `spec.broker` (required),
 `spec.subscriber` (a required Destination), `spec.filter` and `spec.filters` (in
-`trigger_filters`), `spec.delivery`, and the `knative.dev/dependency` and
-`eventing.knative.dev/injection` annotations. `validate_update` refuses a change of
-`spec.broker`, the one immutable field.
+`trigger_filters`), `spec.delivery`, the `knative.dev/dependency` and
+`eventing.knative.dev/injection` annotations, and Ripple's `ripple.dev/delivery-order`
+(`ordered` or `unordered`, in `ripple.api.messaging.delivery_order`). `validate_update`
+refuses a change of `spec.broker`, the one immutable field.
 
 `spec.brokerRef` (Knative's alpha cross-namespace link) is refused: Ripple's Triggers
 name a Broker in their own namespace.
@@ -16,6 +17,7 @@ from typing import Any
 
 from ripple.api import duck, fields, meta
 from ripple.api.eventing import trigger_filters, trigger_types
+from ripple.api.messaging import delivery_order
 from ripple.errors import FieldError
 
 DEPENDENCY_PATH = fields.key("metadata.annotations", trigger_types.DEPENDENCY_ANNOTATION)
@@ -25,6 +27,7 @@ INJECTION_PATH = fields.key("metadata.annotations", trigger_types.INJECTION_ANNO
 def validate(trigger: dict[str, Any]) -> fields.Errors:
     errs = meta.validate(trigger)
     errs.extend(_validate_annotations(trigger))
+    errs.extend(delivery_order.validate(trigger))
     if trigger.get("spec") is None:
         errs.append(FieldError(
             "spec", f"{fields.MISSING}: a Trigger needs a broker and a subscriber"

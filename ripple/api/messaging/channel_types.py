@@ -1,0 +1,59 @@
+"""Channel (`messaging.knative.dev/v1`): its names, constants and wire shapes.
+
+Imported by the other `channel_*` modules, by Sequence and Parallel (which share the
+channel template), and by reconcilers. Upstream: `knative/eventing:pkg/apis/messaging/v1/
+{channel_types,channel_template_types}.go`, the CRD `config/core/resources/channel.yaml`,
+and the cluster default in `config/core/configmaps/default-channel.yaml`
+(`default-ch-webhook`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+GROUP = "messaging.knative.dev"
+VERSION = "v1"
+KIND = "Channel"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+# Written by the defaulting of both channels: the Subscribable duck version they implement.
+SUBSCRIBABLE_ANNOTATION = "messaging.knative.dev/subscribable"
+SUBSCRIBABLE_VERSION = "v1"
+
+# `default-ch-webhook`'s clusterDefault: what backs a Channel, Sequence or Parallel that
+# names no template. Ripple has no per-namespace defaults.
+DEFAULT_CHANNEL_TEMPLATE: dict[str, Any] = {
+    "apiVersion": "messaging.knative.dev/v1",
+    "kind": "InMemoryChannel",
+}
+
+SPEC_FIELDS = ("channelTemplate", "subscribers", "delivery")
+CHANNEL_TEMPLATE_FIELDS = ("apiVersion", "kind", "spec")
+
+
+class ChannelTemplateSpec(TypedDict, total=False):
+    apiVersion: str  # of the backing channel, e.g. messaging.knative.dev/v1
+    kind: str  # e.g. InMemoryChannel, KafkaChannel
+    spec: dict[str, Any]  # passed verbatim to the backing channel
+
+
+class ChannelSpec(TypedDict, total=False):
+    channelTemplate: ChannelTemplateSpec  # defaulted; immutable
+    subscribers: list[dict[str, Any]]  # channelable.SubscriberSpec, written by reconcilers
+    delivery: dict[str, Any]  # a DeliverySpec: the default of the channel's subscriptions
+
+
+class ChannelStatus(TypedDict, total=False):
+    conditions: list[dict[str, Any]]
+    observedGeneration: int
+    address: dict[str, str]  # {name, url}
+    subscribers: list[dict[str, Any]]  # channelable.SubscriberStatus
+    deadLetterSinkUri: str
+    channel: dict[str, str]  # KReference to the backing channel
+
+
+def channel_template(obj: dict[str, Any]) -> dict[str, Any]:
+    """The admitted object's `spec.channelTemplate` (Channel, Sequence, Parallel)."""
+    spec = obj.get("spec")
+    found = spec.get("channelTemplate") if isinstance(spec, dict) else None
+    return found if isinstance(found, dict) else {}
