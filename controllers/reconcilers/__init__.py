@@ -7,12 +7,15 @@ touching its input. The platforms (local, kubernetes) write the status when it c
 
 from __future__ import annotations
 
-from controllers.reconcilers import broker, trigger
+from controllers.reconcilers import broker, channel, subscription, trigger
 from controllers.reconcilers.observing import Observed, Reconcile
 
 RECONCILERS: dict[str, Reconcile] = {
     "Broker": broker.reconcile,
     "Trigger": trigger.reconcile,
+    "InMemoryChannel": channel.reconcile_in_memory_channel,
+    "Channel": channel.reconcile_channel,
+    "Subscription": subscription.reconcile,
 }
 
-__all__ = ["RECONCILERS", "Observed", "Reconcile", "broker", "trigger"]
+__all__ = ["RECONCILERS", "Observed", "Reconcile", "broker", "channel", "subscription", "trigger"]

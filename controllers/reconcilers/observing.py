@@ -17,6 +17,8 @@ Object = dict[str, Any]
 class Observed(Protocol):
     def get(self, api_version: str, kind: str, namespace: str, name: str) -> Object | None: ...
 
+    def list(self, kind: str, namespace: str) -> list[Object]: ...
+
 
 @dataclass(frozen=True)
 class Context:
@@ -38,3 +40,6 @@ class ObservedList:
 
     def get(self, api_version: str, kind: str, namespace: str, name: str) -> Object | None:
         return self._by_key.get((api_version, kind, namespace, name))
+
+    def list(self, kind: str, namespace: str) -> list[Object]:
+        return [o for (_, k, ns, _), o in sorted(self._by_key.items()) if k == kind and ns == namespace]

@@ -122,3 +122,73 @@ def test_reconciling_again_later_changes_nothing(reconcile, obj, world) -> None:
     first = reconcile(obj, Context(ObservedList(world), T0, BASE))
     again = reconcile(dict(obj, status=first), Context(ObservedList(world), T1, BASE))
     assert again == first  # lastTransitionTime moves only when a condition changes
+
+
+from controllers.reconcilers import channel as channel_reconciler  # noqa: E402
+from controllers.reconcilers import subscription as subscription_reconciler  # noqa: E402
+
+
+def an_imc(name: str = "ch", subscribers_ready: bool | None = None) -> dict:
+    return {"apiVersion": "messaging.knative.dev/v1", "kind": "InMemoryChannel",
+            "metadata": {"name": name, "namespace": "ns", "generation": 1}, "spec": {}}
+
+
+def a_subscription(channel: str = "ch", *, resolved: bool = False, reply: dict | None = None) -> dict:
+    spec = {"channel": {"apiVersion": "messaging.knative.dev/v1", "kind": "InMemoryChannel", "name": channel},
+            "subscriber": {"uri": "http://sub/"}}
+    if reply:
+        spec["reply"] = reply
+    obj = {"apiVersion": "messaging.knative.dev/v1", "kind": "Subscription",
+           "metadata": {"name": "s", "namespace": "ns", "uid": "u1", "generation": 1}, "spec": spec}
+    if resolved:
+        obj["status"] = {"physicalSubscription": {"subscriberUri": "http://sub/"}}
+    return obj
+
+
+@pytest.mark.parametrize(
+    "subs, wanted_subscribers",
+    [
+        ([], None),
+        ([a_subscription(resolved=True)], [{"uid": "u1", "observedGeneration": 1, "ready": "True"}]),
+        ([a_subscription(resolved=False)], [{"uid": "u1", "observedGeneration": 1, "ready": "False",
+                                             "message": "the subscriber is not resolved yet"}]),
+        ([a_subscription("other", resolved=True)], None),
+    ],
+)
+def test_in_memory_channel(subs: list[dict], wanted_subscribers) -> None:
+    status = channel_reconciler.reconcile_in_memory_channel(an_imc(), Context(ObservedList(subs), T0, BASE))
+    assert conditions(status)["Ready"] == ("True", "")
+    assert status["address"]["url"] == f"{BASE}/channels/ns/ch"
+    assert status.get("subscribers") == wanted_subscribers
+
+
+def test_channel_with_an_unsupported_backing_is_not_ready() -> None:
+    ch = {"apiVersion": "messaging.knative.dev/v1", "kind": "Channel",
+          "metadata": {"name": "k", "namespace": "ns", "generation": 1},
+          "spec": {"channelTemplate": {"apiVersion": "messaging.knative.dev/v1beta1", "kind": "KafkaChannel"}}}
+    status = channel_reconciler.reconcile_channel(ch, Context(ObservedList([]), T0, BASE))
+    assert conditions(status)["Ready"] == ("False", "BackingChannelNotSupported")
+
+
+@pytest.mark.parametrize(
+    "sub, world, ready, physical",
+    [
+        (a_subscription(), [], ("False", "ChannelNotFound"), {"subscriberUri": "http://sub/"}),
+        (a_subscription(reply={"uri": "http://reply/"}), [an_imc()], ("Unknown", "SubscriptionNotMarkedReadyByChannel"),
+         {"subscriberUri": "http://sub/", "replyUri": "http://reply/"}),
+        (a_subscription(reply=BROKER_REF), [an_imc()], ("False", "ReferencesNotResolved"),
+         {"subscriberUri": "http://sub/"}),
+    ],
+)
+def test_subscription(sub: dict, world: list[dict], ready: tuple[str, str], physical: dict) -> None:
+    status = subscription_reconciler.reconcile(sub, Context(ObservedList(world), T0, BASE))
+    assert conditions(status)["Ready"] == ready
+    assert status["physicalSubscription"] == physical
+
+
+def test_subscription_is_ready_once_its_channel_reports_it() -> None:
+    sub = a_subscription(resolved=True)
+    imc = an_imc()
+    imc["status"] = channel_reconciler.reconcile_in_memory_channel(imc, Context(ObservedList([sub]), T0, BASE))
+    status = subscription_reconciler.reconcile(sub, Context(ObservedList([imc]), T0, BASE))
+    assert conditions(status)["Ready"] == ("True", "")

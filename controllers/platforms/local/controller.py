@@ -31,6 +31,9 @@ class InformerObserved:
         obj = self.informer.get(kind, namespace, name)
         return obj if obj is not None and obj.get("apiVersion") == api_version else None
 
+    def list(self, kind: str, namespace: str) -> list[dict]:
+        return self.informer.list(kind, namespace)
+
 
 class LocalController:
     def __init__(self, store: Any, informer: Informer, *, base_url: str,

@@ -29,6 +29,7 @@ from broker.tailing import Tail
 from channels.appending import Appender
 from channels.deliveries import Deliveries
 from channels.ingress import Ingress
+from channels.plane import ChannelPlane
 from channels.queues import Queues
 from channels.sending import AiohttpSender
 from controllers.platforms.local import apiserver, routing
@@ -86,6 +87,9 @@ async def run_worker(
     deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery)
     plane = BrokerPlane(client, informer, appender, deliveries, settings, consumer=consumer)
     informer.subscribe(plane.kick)
+    channel_plane = ChannelPlane(client, informer, deliveries, sender, settings, consumer=consumer,
+                                 on_length=appender.note_length)
+    informer.subscribe(channel_plane.sync)
     controller = LocalController(store, informer, base_url=settings.base_url)
     informer.subscribe(controller.kick)
 
@@ -96,6 +100,8 @@ async def run_worker(
         api=apiserver.make_api(store),
         ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare),
         tail=Tail(client, plane.resolve),
+        channels=Ingress(channel_plane.resolve, appender, settings.ingress, kind="channel",
+                         prefix="/channels"),
     )
     config = uvicorn.Config(
         root, host=settings.host, port=settings.port, fd=None, log_config=None,
@@ -109,12 +115,14 @@ async def run_worker(
         asyncio.create_task(_lead(lease, controller), name="controller"),
     ]
     await informer.synced.wait()
-    plane.sync()  # before serving: no 404s for brokers that exist
+    plane.sync()  # before serving: no 404s for brokers or channels that exist
+    channel_plane.sync()
     try:
         await server.serve(sockets=[sock] if sock is not None else None)
     finally:
         await deliveries.close(drain_timeout=DRAIN_TIMEOUT)
         await plane.close()
+        await channel_plane.close()
         for task in tasks:
             task.cancel()
         for task in tasks:

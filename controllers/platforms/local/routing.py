@@ -3,6 +3,7 @@
 - `/apis/...`, `/api/...`, `/healthz`, `/openapi.json`, `/docs`: the control API (FastAPI);
 - `/metrics`: Prometheus exposition;
 - `/tail/{ns}/{broker}`: live event tail;
+- `/channels/{ns}/{channel}`: the channel ingress;
 - everything else: the broker ingress, `POST /{namespace}/{broker}`.
 The ingress is the hot path, so it gets no framework and no middleware in front of it.
 """
@@ -18,7 +19,8 @@ ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaita
 CONTROL_PREFIXES = ("/apis", "/api/", "/healthz", "/openapi.json", "/docs")
 
 
-def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, lifespan: ASGIApp | None = None) -> ASGIApp:
+def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, channels: ASGIApp,
+              lifespan: ASGIApp | None = None) -> ASGIApp:
     async def root(scope: dict, receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "http":
@@ -29,6 +31,8 @@ def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, lifespan: ASGIAp
                 await _metrics(send)
             elif path.startswith("/tail/"):
                 await tail(scope, receive, send)
+            elif path.startswith("/channels/"):
+                await channels(scope, receive, send)
             else:
                 await ingress(scope, receive, send)
         elif kind == "lifespan" and lifespan is not None:

@@ -1,0 +1,121 @@
+"""The channel data plane of one process: channel ingress routes, fan-outs to every
+Subscription, and the Subscriptions' deliveries.
+
+Channel and InMemoryChannel are both backed by a Redis-stream log, so InMemoryChannel
+manifests work unchanged and are durable. Like `broker.plane`, this reads the spec and the
+status the reconcilers wrote (`status.physicalSubscription`) and never writes status.
+A Subscription's reply is POSTed to its `replyUri` (another channel's or broker's
+ingress, or any sink); a reply that is not accepted fails the delivery, which is retried.
+With no `spec.reply` the reply is dropped, as in Knative.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Callable, Mapping
+
+import redis.asyncio as aioredis
+
+from ripple import cloudevents as ce
+from ripple import keys
+from ripple.informers import Informer
+from ripple.settings import Settings
+
+from channels import policies, queues
+from channels.deliveries import Deliveries
+from channels.dispatching import ReplyHandler, Target
+from channels.fanouts import Fanouts, LogSpec
+from channels.sending import Sender
+
+log = logging.getLogger(__name__)
+
+CHANNEL_KINDS = ("Channel", "InMemoryChannel")
+OWNER = "subscription/"
+
+
+class ChannelPlane:
+    def __init__(self, client: aioredis.Redis, informer: Informer, deliveries: Deliveries,
+                 sender: Sender, settings: Settings, *, consumer: str,
+                 on_length: Callable[[str, int], None]) -> None:
+        self.redis, self.informer, self.deliveries = client, informer, deliveries
+        self.sender, self.settings = sender, settings
+        self.fanouts = Fanouts(client, consumer=consumer, on_length=on_length)
+        self._channels: dict[tuple[str, str], dict] = {}
+        self._subscribers: dict[tuple[str, str], list[str]] = {}
+
+    def resolve(self, namespace: str, name: str) -> str | None:
+        return keys.channel_log(namespace, name) if (namespace, name) in self._channels else None
+
+    def sync(self, _changed: set[str] | None = None) -> None:
+        channels = {_key(c): c for kind in CHANNEL_KINDS for c in self.informer.list(kind)}
+        subscriptions: dict[tuple[str, str], list[dict]] = {}
+        for sub in self.informer.list("Subscription"):
+            ref = (sub.get("spec") or {}).get("channel") or {}
+            ns = sub["metadata"].get("namespace") or "default"
+            subscriptions.setdefault((ref.get("namespace") or ns, ref.get("name", "")), []).append(sub)
+        self._channels = channels
+        specs, targets = [], []
+        for key, channel in channels.items():
+            subs = subscriptions.get(key, [])
+            # mutated in place, so a running fan-out sees subscriptions come and go
+            names = self._subscribers.setdefault(key, [])
+            names[:] = [s["metadata"]["name"] for s in subs]
+            namespace, name = key
+            specs.append(LogSpec(keys.channel_log(namespace, name), functools.partial(_all, names),
+                                 functools.partial(keys.channel_queue, namespace, name)))
+            targets += [self._target(channel, s) for s in subs]
+        for key in [k for k in self._subscribers if k not in channels]:
+            del self._subscribers[key]
+        gone = self.fanouts.sync(specs, owner=keys.CHANNELS)
+        removed = self.deliveries.sync(targets, owner=OWNER)
+        queues.discard(self.redis, [t.stream for t in removed] + gone)
+
+    async def close(self) -> None:
+        await self.fanouts.close()
+
+    def _target(self, channel: dict, sub: dict) -> Target:
+        namespace, name = _key(sub)
+        channel_ns, channel_name = _key(channel)
+        physical = (sub.get("status") or {}).get("physicalSubscription") or {}
+        policy = policies.resolve(
+            (sub.get("spec") or {}).get("delivery"),
+            (channel.get("spec") or {}).get("delivery"),
+            dead_letter_uri=physical.get("deadLetterSinkUri") or None,
+            default_timeout=self.settings.delivery.default_timeout,
+            backoff_max=self.settings.delivery.backoff_max,
+        )
+        reply_uri = physical.get("replyUri") or None
+        return Target(
+            key=f"{OWNER}{namespace}/{name}",
+            stream=keys.channel_queue(channel_ns, channel_name, name),
+            schedule=keys.channel_schedule(channel_ns, channel_name),
+            namespace=namespace,
+            subscriber_uri=physical.get("subscriberUri") or None,
+            policy=policy,
+            reply=self._reply_handler(reply_uri, namespace, policy) if reply_uri else None,
+            # the dispatch metrics' labels, with the channel and subscription in the
+            # broker and trigger places
+            labels={"kn_namespace_name": namespace, "kn_broker_name": f"channel:{channel_name}",
+                    "kn_trigger_name": f"subscription:{name}"},
+        )
+
+    def _reply_handler(self, uri: str, namespace: str, policy: policies.DeliveryPolicy) -> ReplyHandler:
+        async def post_reply(reply: ce.CloudEvent, original: ce.CloudEvent) -> None:
+            if "traceparent" not in reply.attributes and "traceparent" in original.attributes:
+                reply.attributes["traceparent"] = original.attributes["traceparent"]
+            response = await self.sender.send(uri, reply, timeout=policy.timeout,
+                                              headers={"Kn-Namespace": namespace})
+            if response.status is None or not 200 <= response.status < 300:
+                raise RuntimeError(f"reply to {uri} answered {response.status or response.error}")
+
+        return post_reply
+
+
+def _all(names: list[str], _attributes: Mapping[str, Any]) -> list[str]:
+    return list(names)
+
+
+def _key(obj: dict) -> tuple[str, str]:
+    meta = obj["metadata"]
+    return meta.get("namespace") or "default", meta["name"]

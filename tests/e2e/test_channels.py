@@ -1,0 +1,84 @@
+"""Channels and Subscriptions end to end: InMemoryChannel manifests on Ripple's durable
+channel, replies to `spec.reply`, and one failing subscriber not slowing another."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support.mesh import Mesh
+from tests.support.sinks import Answer, RecordingSink
+
+pytestmark = pytest.mark.e2e
+
+MESSAGING = "/apis/messaging.knative.dev/v1/namespaces/default"
+
+
+def subscription(name: str, channel: str, subscriber: str, reply: str = "", kind: str = "InMemoryChannel") -> str:
+    return f"""
+apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata: {{name: {name}, namespace: default}}
+spec:
+  channel: {{apiVersion: messaging.knative.dev/v1, kind: {kind}, name: {channel}}}
+  subscriber: {{uri: '{subscriber}'}}
+  {f"reply: {{uri: '{reply}'}}" if reply else ""}
+"""
+
+
+def test_in_memory_channel_fans_out_replies_and_isolates_a_failing_subscriber(mesh: Mesh) -> None:
+    reply = Answer(200, b"echo", {"ce-specversion": "1.0", "ce-id": "r", "ce-source": "/echo",
+                                  "ce-type": "echoed", "content-type": "text/plain"})
+    with RecordingSink(lambda r, n: reply) as echo, RecordingSink() as replies, \
+            RecordingSink(lambda r, n: Answer(503)) as failing:
+        mesh.apply("""
+apiVersion: messaging.knative.dev/v1
+kind: InMemoryChannel
+metadata: {name: orders, namespace: default}
+spec:
+  delivery: {retry: 100, backoffPolicy: linear, backoffDelay: PT0.2S}
+""" + "---" + subscription("echo", "orders", echo.url, replies.url)
+                   + "---" + subscription("broken", "orders", failing.url))
+        channel = mesh.wait_ready(f"{MESSAGING}/inmemorychannels/orders")
+        mesh.wait_ready(f"{MESSAGING}/subscriptions/echo")
+        url = channel["status"]["address"]["url"]
+        assert url.endswith("/channels/default/orders")
+        path = url[len(mesh.url):]
+        for i in range(20):
+            assert mesh.send_event(path, f"o-{i}", type="order") == 202
+        got = replies.wait_for(20)
+        assert {r.ce["type"] for r in got} == {"echoed"} and len(echo.received) == 20
+        assert len(failing.received) >= 1  # still being retried, holding back nothing else
+        subscribers = mesh.get(f"{MESSAGING}/inmemorychannels/orders")["status"]["subscribers"]
+        assert len(subscribers) == 2 and all(s["ready"] == "True" for s in subscribers)
+
+
+def test_channel_kind_defaults_to_an_in_memory_backing(mesh: Mesh) -> None:
+    with RecordingSink() as sink:
+        mesh.apply("""
+apiVersion: messaging.knative.dev/v1
+kind: Channel
+metadata: {name: plain, namespace: default}
+""" + "---" + subscription("plain-sub", "plain", sink.url, kind="Channel"))
+        channel = mesh.wait_ready(f"{MESSAGING}/channels/plain")
+        assert channel["spec"]["channelTemplate"]["kind"] == "InMemoryChannel"
+        assert channel["status"]["channel"]["kind"] == "InMemoryChannel"
+        mesh.wait_ready(f"{MESSAGING}/subscriptions/plain-sub")
+        assert mesh.send_event("/channels/default/plain", "c-1") == 202
+        assert sink.wait_for(1)[0].ce["id"] == "c-1"
+        assert "plain" in mesh.cli("get", "channels").stdout
+
+
+def test_subscription_to_a_missing_channel_is_not_ready(mesh: Mesh) -> None:
+    mesh.apply(subscription("orphan", "nowhere", "http://127.0.0.1:9/"))
+    deadline = time.monotonic() + 10
+    ready: dict = {}
+    while time.monotonic() < deadline:
+        conditions = (mesh.get(f"{MESSAGING}/subscriptions/orphan").get("status") or {}).get("conditions", [])
+        ready = next((c for c in conditions if c["type"] == "Ready"), {})
+        if ready.get("status") == "False":
+            break
+        time.sleep(0.05)
+    assert ready["status"] == "False" and "nowhere" in ready["message"]
+    assert mesh.send_event("/channels/default/nowhere", "x") == 404
