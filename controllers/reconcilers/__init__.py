@@ -7,8 +7,11 @@ touching its input. The platforms (local, kubernetes) write the status when it c
 
 from __future__ import annotations
 
-from controllers.reconcilers import broker, channel, subscription, trigger
-from controllers.reconcilers.observing import Observed, Reconcile
+from controllers.reconcilers import broker, channel, flows, subscription, trigger
+from controllers.reconcilers.resources import flows as flow_resources
+from typing import Callable
+
+from controllers.reconcilers.observing import Object, Observed, Reconcile
 
 RECONCILERS: dict[str, Reconcile] = {
     "Broker": broker.reconcile,
@@ -16,6 +19,14 @@ RECONCILERS: dict[str, Reconcile] = {
     "InMemoryChannel": channel.reconcile_in_memory_channel,
     "Channel": channel.reconcile_channel,
     "Subscription": subscription.reconcile,
+    "Sequence": flows.reconcile_sequence,
+    "Parallel": flows.reconcile_parallel,
 }
 
-__all__ = ["RECONCILERS", "Observed", "Reconcile", "broker", "channel", "subscription", "trigger"]
+CHILDREN: dict[str, Callable[[Object], list[Object]]] = {
+    "Sequence": flow_resources.children,
+    "Parallel": flow_resources.children,
+}
+"""Kinds that own children: a pure builder of the children each object wants."""
+
+__all__ = ["CHILDREN", "RECONCILERS", "Observed", "Reconcile", "broker", "channel", "subscription", "trigger"]

@@ -15,12 +15,16 @@ import logging
 from typing import Any, Callable
 
 from ripple import errors
-from ripple.informers import Informer
+from ripple.api import loading, registry
+from ripple.informers import Informer, object_key
 
-from controllers.reconcilers import RECONCILERS
+from controllers.reconcilers import CHILDREN, RECONCILERS
 from controllers.reconcilers.observing import Context
 
 log = logging.getLogger(__name__)
+
+CHILD_KINDS = {"InMemoryChannel", "Channel", "Subscription"}
+"""Kinds whose owned orphans are collected even when no owner wants one of that kind now."""
 
 
 class InformerObserved:
@@ -60,6 +64,7 @@ class LocalController:
 
     async def reconcile_all(self) -> int:
         """One pass over every kind with a reconciler; returns how many statuses it wrote."""
+        await self.reconcile_children()
         ctx = Context(observed=InformerObserved(self.informer), now=self.clock(), base_url=self.base_url)
         written = 0
         for kind, reconcile in RECONCILERS.items():
@@ -73,3 +78,35 @@ class LocalController:
                 except (errors.Conflict, errors.NotFound):
                     self._dirty.set()  # the cache was behind; the watch will catch up
         return written
+
+    async def reconcile_children(self) -> None:
+        """Create or update the children owners want (Sequence and Parallel channels and
+        subscriptions), and delete owned children no owner wants any more."""
+        wanted: dict[tuple[str, str, str], dict] = {}
+        for kind, make in CHILDREN.items():
+            for owner in self.informer.list(kind):
+                for child in make(owner):
+                    wanted[object_key(child)] = child
+        for key, child in wanted.items():
+            current = self.informer.get(*key)
+            try:
+                if current is None:
+                    await self.store.create(loading.admit(child))
+                elif loading.admit(child)["spec"] != current.get("spec"):
+                    desired = {**current, "spec": child["spec"]}
+                    await self.store.update(loading.admit(desired, current))
+            except (errors.Conflict, errors.NotFound):
+                self._dirty.set()
+            except errors.Invalid as exc:
+                log.warning("child not applied", extra={"child": "/".join(key), "error": str(exc)})
+        child_kinds = {k[0] for k in wanted} | CHILD_KINDS
+        for kind in child_kinds:
+            for obj in self.informer.list(kind):
+                owners = [r for r in obj.get("metadata", {}).get("ownerReferences") or []
+                          if r.get("controller") and r.get("kind") in CHILDREN]
+                if owners and object_key(obj) not in wanted:
+                    try:
+                        await self.store.delete(registry.lookup(obj["apiVersion"], kind),
+                                                *object_key(obj)[1:])
+                    except errors.NotFound:
+                        pass
