@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 
 from ripple import cloudevents as ce
 from ripple import keys
+from ripple.api.messaging import delivery_order
 from ripple.informers import Informer
 from ripple.settings import Settings
 
@@ -129,6 +130,7 @@ class BrokerPlane:
             subscriber_uri=status.get("subscriberUri") or None,
             policy=policy,
             reply=self._reply_handler(namespace, broker_name),
+            ordered=delivery_order.of(trigger) == delivery_order.ORDERED,
             labels={"kn_namespace_name": namespace, "kn_broker_name": broker_name,
                     "kn_trigger_name": name},
             strip_attributes=(stamping.TTL,),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Mapping
 
 from ripple import cloudevents as ce
-from ripple import metrics
+from ripple import leases, metrics
 from ripple.settings import DeliverySettings
 
 from channels import outcomes, policies
@@ -51,6 +51,9 @@ class Target:
     reply: ReplyHandler | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     strip_attributes: tuple[str, ...] = ()
+    ordered: bool = False
+    """`ripple.dev/delivery-order: ordered`: one event at a time, in log order, by one
+    process (a lease); a retry holds back the events behind it."""
 
 
 class Dispatcher:
@@ -74,19 +77,37 @@ class Dispatcher:
     def _reclaim_idle(self) -> float:
         return max(self.settings.reclaim_idle, self.target.policy.timeout + 2.0)
 
+    @property
+    def _capacity(self) -> int:
+        return 1 if self.target.ordered else self.settings.max_in_flight
+
     async def run(self) -> None:
         stream = self.target.stream
+        keeper = None
+        if self.target.ordered:  # one reader, or the order is lost across workers
+            lease = leases.Lease(self.queues.redis, f"ordered:{stream}", self.consumer)
+            await lease.acquire()
+            keeper = asyncio.create_task(lease.keep(), name=f"lease:{stream}")
+        try:
+            await self._run(stream, keeper)
+        finally:
+            if keeper is not None:
+                keeper.cancel()
+
+    async def _run(self, stream: str, keeper: asyncio.Task[None] | None) -> None:
         await self.queues.ensure_group(stream)
-        self._start(await self.queues.read(stream, self.consumer, count=10_000, block_ms=None,
+        self._start(await self.queues.read(stream, self.consumer, count=self._capacity, block_ms=None,
                                            own_pending=True))  # type: ignore[arg-type]
         next_reclaim = time.monotonic() + self._reclaim_idle / 2
         # `stopped` as well as cancellation: redis-py can turn a cancel that lands inside a
         # blocking read into a ConnectionError, which this loop would otherwise retry.
         while not self.stopped:
+            if keeper is not None and keeper.done():
+                raise RuntimeError(f"lost the ordered-delivery lease of {stream}")
             if self.target.subscriber_uri is None:
                 await asyncio.sleep(0.5)  # hold the queue until the subscriber resolves
                 continue
-            free = self.settings.max_in_flight - len(self._in_flight)
+            free = self._capacity - len(self._in_flight)
             if free <= 0:
                 self._slot_freed.clear()
                 await self._slot_freed.wait()
@@ -150,10 +171,17 @@ class Dispatcher:
             log.warning("no destination left for event; dropped", extra={"queue": target.key, "id": event.id})
             await self.queues.ack(target.stream, entry_id)
             return
-        response = await self._send(target, url, event, phase)
-        outcome = outcomes.decide(phase, retries_done, target.policy, response, now=self.clock())
-        if outcome.action == "reply":
-            outcome = await self._reply(target, outcome, event, retries_done)
+        while True:
+            response = await self._send(target, url, event, phase)
+            outcome = outcomes.decide(phase, retries_done, target.policy, response, now=self.clock())
+            if outcome.action == "reply":
+                outcome = await self._reply(target, outcome, event, retries_done)
+            if outcome.action != "retry" or not target.ordered:
+                break
+            # Ordered: retry in place, holding the queue. The entry stays pending, so a crash
+            # redelivers it first (with a fresh retry budget).
+            await asyncio.sleep(outcome.delay)
+            retries_done += 1
         await self._carry_out(target, entry_id, event, url, outcome, response, fields)
 
     async def _send(self, target: Target, url: str, event: ce.CloudEvent, phase: str) -> Response:

@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 
 from ripple import cloudevents as ce
 from ripple import keys
+from ripple.api.messaging import delivery_order
 from ripple.informers import Informer
 from ripple.settings import Settings
 
@@ -96,6 +97,7 @@ class ChannelPlane:
             reply=self._reply_handler(reply_uri, namespace, policy) if reply_uri else None,
             # the dispatch metrics' labels, with the channel and subscription in the
             # broker and trigger places
+            ordered=delivery_order.of(sub) == delivery_order.ORDERED,
             labels={"kn_namespace_name": namespace, "kn_broker_name": f"channel:{channel_name}",
                     "kn_trigger_name": f"subscription:{name}"},
         )

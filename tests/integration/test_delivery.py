@@ -162,3 +162,29 @@ async def test_pending_work_of_a_dead_consumer_is_reclaimed(redis_client) -> Non
         finally:
             await survivor.close(drain_timeout=1)
             await sender.close()
+
+
+async def test_ordered_delivery_keeps_log_order_across_a_retry(redis_client, engine) -> None:
+    # the third event fails twice; nothing behind it may overtake it
+    def flaky(request, _n):
+        if request.ce["id"] == "e2" and sum(r.ce["id"] == "e2" for r in sink.received) <= 2:
+            return Answer(503)
+        return Answer(202)
+
+    with RecordingSink(flaky) as sink:
+        policy = DeliveryPolicy(retry=5, backoff_policy="linear", backoff_delay=0.05)
+        t = target("ordered", sink.url, policy, ordered=True)
+        await enqueue(redis_client, t.stream, [event(i) for i in range(10)])
+        engine.sync([t])
+        await sink.until(12)
+        assert sink.ids() == ["e0", "e1", "e2", "e2", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"]
+
+
+async def test_unordered_delivery_lets_others_pass_a_retry(redis_client, engine) -> None:
+    with RecordingSink(lambda r, n: Answer(503 if r.ce["id"] == "e0" and n == 0 else 202)) as sink:
+        t = target("unordered", sink.url, DeliveryPolicy(retry=3, backoff_policy="linear",
+                                                          backoff_delay=0.3))
+        await enqueue(redis_client, t.stream, [event(i) for i in range(5)])
+        engine.sync([t])
+        received = await sink.until(6)
+        assert received[-1].ce["id"] == "e0"  # retried after the others went through

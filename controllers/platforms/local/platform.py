@@ -34,7 +34,7 @@ from channels.queues import Queues
 from channels.sending import AiohttpSender
 from controllers.platforms.local import apiserver, routing
 from controllers.platforms.local.controller import LocalController
-from controllers.platforms.local.leasing import Lease
+from ripple.leases import Lease
 
 log = logging.getLogger(__name__)
 

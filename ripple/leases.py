@@ -1,4 +1,5 @@
-"""A leader lease in Redis, so one process of `ripple up --workers N` runs the reconcilers.
+"""Leases in Redis: one holder at a time, e.g. the reconcilers of `ripple up --workers N`,
+or the dispatcher of an ordered queue.
 
 SET NX PX takes the lease; a Lua compare-and-extend renews it, so a holder that stalled
 past its lease never extends one that another process took meanwhile.
