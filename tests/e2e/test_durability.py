@@ -134,3 +134,53 @@ def test_store_outage_answers_503_with_retry_after_then_recovers(data_dir: Path,
                 mesh.stop()
     finally:
         store.stop()
+
+
+def test_sigkill_in_the_middle_of_a_sequence_loses_nothing(data_dir: Path) -> None:
+    def step(suffix: bytes):
+        def answer(request, _n):
+            time.sleep(0.002)
+            headers = {f"ce-{k}": v for k, v in request.ce.items()}
+            headers["content-type"] = "text/plain"
+            return Answer(200, request.body + suffix, headers)
+        return answer
+
+    with RecordingSink(step(b"-1")) as s1, RecordingSink(step(b"-2")) as s2, RecordingSink() as final:
+        mesh = Mesh(data_dir).start()
+        mesh.apply(f"""
+apiVersion: flows.knative.dev/v1
+kind: Sequence
+metadata: {{name: killed, namespace: default}}
+spec:
+  steps: [{{uri: '{s1.url}'}}, {{uri: '{s2.url}'}}]
+  reply: {{uri: '{final.url}'}}
+""")
+        mesh.wait_ready("/apis/flows.knative.dev/v1/namespaces/default/sequences/killed", timeout=30)
+        accepted: list[str] = []
+
+        def send(event_id: str) -> None:
+            try:
+                status = mesh.post("/channels/default/killed-kn-sequence-0", b"x", {
+                    "ce-specversion": "1.0", "ce-id": event_id, "ce-source": "/t", "ce-type": "t",
+                    "content-type": "text/plain"})[0]
+                if status == 202:
+                    accepted.append(event_id)
+            except OSError:
+                pass
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(send, f"q-{i}") for i in range(600)]
+            while len(accepted) < 200:
+                time.sleep(0.01)
+            mesh.kill()
+            concurrent.futures.wait(futures)
+        mesh.start()
+        try:
+            deadline = time.monotonic() + 60
+            while not set(accepted) <= set(final.ids()) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            lost = set(accepted) - set(final.ids())
+            assert not lost, f"{len(lost)} accepted events lost in the Sequence"
+            assert all(r.body == b"x-1-2" for r in final.received)
+        finally:
+            mesh.stop()
