@@ -90,3 +90,31 @@ spec:
         while "par-kn-parallel" in mesh.cli("get", "subscriptions").stdout + mesh.cli("get", "imc").stdout:
             assert time.monotonic() < deadline, "the Parallel's children were not collected"
             time.sleep(0.1)
+
+
+def test_trigger_whose_subscriber_is_a_sequence(mesh: Mesh) -> None:
+    with RecordingSink(appender("-a")) as step, RecordingSink() as final:
+        mesh.apply(f"""
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {{name: to-seq, namespace: default}}
+---
+apiVersion: flows.knative.dev/v1
+kind: Sequence
+metadata: {{name: one-step, namespace: default}}
+spec:
+  steps: [{{uri: '{step.url}'}}]
+  reply: {{uri: '{final.url}'}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: seq-trigger, namespace: default}}
+spec:
+  broker: to-seq
+  filter: {{attributes: {{type: go}}}}
+  subscriber: {{ref: {{apiVersion: flows.knative.dev/v1, kind: Sequence, name: one-step}}}}
+""")
+        mesh.wait_ready("/apis/eventing.knative.dev/v1/namespaces/default/triggers/seq-trigger", timeout=30)
+        assert mesh.send_event("/default/to-seq", "ts-1", type="go", data=b"in") == 202
+        got = final.wait_for(1)[0]
+        assert got.body == b"in-a" and got.ce["id"] == "ts-1"
