@@ -15,7 +15,15 @@ import sys
 
 from ripple import __version__, errors
 from ripple.cli.client import DEFAULT_SERVER, Client
-from ripple.cli.commands import apply, broker, event, resources, trigger
+from ripple.cli.commands import (
+    apply,
+    broker,
+    channel,
+    event,
+    resources,
+    subscription,
+    trigger,
+)
 
 
 def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
@@ -44,6 +52,8 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
     resources.register(commands, parents)
     broker.register(commands, parents)
     trigger.register(commands, parents)
+    channel.register(commands, parents)
+    subscription.register(commands, parents)
     event.register(commands, parents)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(handler=run_version)

@@ -82,3 +82,17 @@ def test_subscription_to_a_missing_channel_is_not_ready(mesh: Mesh) -> None:
         time.sleep(0.05)
     assert ready["status"] == "False" and "nowhere" in ready["message"]
     assert mesh.send_event("/channels/default/nowhere", "x") == 404
+
+
+def test_kn_style_channel_and_subscription_commands(mesh: Mesh) -> None:
+    with RecordingSink() as sink:
+        mesh.cli("channel", "create", "cli-ch")
+        mesh.cli("subscription", "create", "cli-sub", "--channel", "cli-ch", "--sink", sink.url)
+        mesh.wait_ready(f"{MESSAGING}/subscriptions/cli-sub")
+        assert "cli-ch" in mesh.cli("channel", "list").stdout
+        assert "cli-sub" in mesh.cli("subscription", "list").stdout
+        assert mesh.send_event("/channels/default/cli-ch", "k-1") == 202
+        assert sink.wait_for(1)[0].ce["id"] == "k-1"
+        mesh.cli("subscription", "delete", "cli-sub")
+        mesh.cli("channel", "delete", "cli-ch")
+        assert mesh.cli("get", "channel", "cli-ch", check=False).returncode == 1

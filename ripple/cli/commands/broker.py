@@ -1,7 +1,7 @@
 """`ripple broker create|list|describe|delete`: kn's broker commands.
 
 Registered by `ripple.cli.main`. `create` builds an eventing.knative.dev/v1 Broker with
-the pure `make_broker` and POSTs it; the others reuse the generic verbs of `resources`.
+the pure `make_broker` and POSTs it; list/describe/delete are `common`'s shared verbs.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from ripple.cli.client import Client
-from ripple.cli.commands import common, resources
+from ripple.cli.commands import common
 
 CLASS_ANNOTATION = "eventing.knative.dev/broker.class"
 
@@ -29,21 +29,11 @@ def register(
     common.add_namespace(create)
     create.set_defaults(handler=run_create)
 
-    listing = verbs.add_parser("list", aliases=["ls"], parents=parents, help="list Brokers")
-    common.add_namespace(listing, all_namespaces=True)
-    common.add_output(listing, "json", "yaml", "name")
-    listing.set_defaults(handler=run_list)
-
-    describe = verbs.add_parser("describe", parents=parents, help="show a Broker in detail")
-    describe.add_argument("name")
-    common.add_namespace(describe)
-    common.add_output(describe, "json", "yaml", "url")
-    describe.set_defaults(handler=run_describe)
-
-    delete = verbs.add_parser("delete", parents=parents, help="delete a Broker")
-    delete.add_argument("name")
-    common.add_namespace(delete)
-    delete.set_defaults(handler=run_delete)
+    common.add_read_verbs(
+        verbs, parents, "Broker",
+        list_handler=run_list, describe_handler=run_describe, delete_handler=run_delete,
+        describe_outputs=("json", "yaml", "url"),
+    )
 
 
 def add_delivery_flags(parser: argparse.ArgumentParser) -> None:
@@ -106,23 +96,12 @@ def run_create(args: argparse.Namespace, api: Client) -> int:
 
 
 def run_list(args: argparse.Namespace, api: Client) -> int:
-    rtype = common.known_type(api, *common.BROKER)
-    ns = None if args.all_namespaces else common.namespace(args)
-    items = common.list_objects(api, rtype, ns)
-    common.show_objects(rtype, items, args.output, all_namespaces=args.all_namespaces)
-    return 0
+    return common.list_kind(args, api, common.BROKER)
 
 
 def run_describe(args: argparse.Namespace, api: Client) -> int:
-    rtype = common.known_type(api, *common.BROKER)
-    obj = api.call("GET", rtype.path(common.namespace(args), args.name))
-    resources.show_described(common.with_type(obj, rtype), args.output)
-    return 0
+    return common.describe_kind(args, api, common.BROKER)
 
 
 def run_delete(args: argparse.Namespace, api: Client) -> int:
-    ns = common.namespace(args)
-    rtype = common.known_type(api, *common.BROKER)
-    api.call("DELETE", rtype.path(ns, args.name))
-    print(f"Broker '{args.name}' successfully deleted in namespace '{ns}'.")
-    return 0
+    return common.delete_kind(args, api, common.BROKER, "successfully deleted")

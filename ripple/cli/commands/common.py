@@ -1,7 +1,9 @@
 """What several command groups share: namespace flags, printing objects, resolving sinks.
 
-Called by `resources`, `apply`, `broker`, `trigger` and `event` in this package. The
-printing helpers take the clock from `now()` here so the formatters in `output` stay pure.
+Called by `resources`, `apply`, `broker`, `trigger`, `channel`, `subscription` and `event`
+in this package. The printing helpers take the clock from `now()` here so the formatters in
+`output` stay pure. `add_read_verbs` and `list_kind`/`describe_kind`/`delete_kind` are the
+list/describe/delete verbs every kn-style group (broker, trigger, channel...) shares.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +23,12 @@ DEFAULT_NAMESPACE = "default"
 
 BROKER = ("eventing.knative.dev", "v1", "Broker")
 TRIGGER = ("eventing.knative.dev", "v1", "Trigger")
+CHANNEL = ("messaging.knative.dev", "v1", "Channel")
+IN_MEMORY_CHANNEL = ("messaging.knative.dev", "v1", "InMemoryChannel")
+SUBSCRIPTION = ("messaging.knative.dev", "v1", "Subscription")
+
+Kind = tuple[str, str, str]
+Handler = Callable[[argparse.Namespace, Client], int]
 
 
 def add_namespace(parser: argparse.ArgumentParser, *, all_namespaces: bool = False) -> None:
@@ -119,3 +128,74 @@ def parse_pairs(values: list[str] | None, flag: str) -> dict[str, str]:
             raise errors.Invalid(f"{flag} {value!r}: expected KEY=VALUE")
         pairs[key] = rest
     return pairs
+
+
+def add_read_verbs(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+    kind: str,
+    *,
+    list_handler: Handler,
+    describe_handler: Handler,
+    delete_handler: Handler,
+    describe_outputs: tuple[str, ...] = ("json", "yaml"),
+) -> argparse.ArgumentParser:
+    """kn's `list|ls`, `describe NAME` and `delete NAME` verbs; returns `list` for extra flags."""
+    listing = verbs.add_parser("list", aliases=["ls"], parents=parents, help=f"list {kind}s")
+    add_namespace(listing, all_namespaces=True)
+    add_output(listing, "json", "yaml", "name")
+    listing.set_defaults(handler=list_handler)
+
+    describe = verbs.add_parser("describe", parents=parents, help=f"show a {kind} in detail")
+    describe.add_argument("name")
+    add_namespace(describe)
+    add_output(describe, *describe_outputs)
+    describe.set_defaults(handler=describe_handler)
+
+    delete = verbs.add_parser("delete", parents=parents, help=f"delete a {kind}")
+    delete.add_argument("name")
+    add_namespace(delete)
+    delete.set_defaults(handler=delete_handler)
+    return listing
+
+
+def list_kind(
+    args: argparse.Namespace,
+    api: Client,
+    kind: Kind,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
+) -> int:
+    """`GROUP list [-A] [-o ...]`: the objects of `kind`, those `keep` accepts when given."""
+    rtype = known_type(api, *kind)
+    ns = None if args.all_namespaces else namespace(args)
+    items = list_objects(api, rtype, ns)
+    if keep is not None:
+        items = [item for item in items if keep(item)]
+    show_objects(rtype, items, args.output, all_namespaces=args.all_namespaces)
+    return 0
+
+
+def describe_kind(args: argparse.Namespace, api: Client, kind: Kind) -> int:
+    """`GROUP describe NAME [-o ...]`, printed like `ripple describe KIND NAME`."""
+    # `resources` imports this module, so it is imported here, when a describe runs.
+    from ripple.cli.commands import resources
+
+    rtype = known_type(api, *kind)
+    obj = api.call("GET", rtype.path(namespace(args), args.name))
+    resources.show_described(with_type(obj, rtype), args.output)
+    return 0
+
+
+def delete_kind(args: argparse.Namespace, api: Client, kind: Kind, done: str = "deleted") -> int:
+    """`GROUP delete NAME`, then kn's line: `Broker 'b' deleted in namespace 'ns'.`"""
+    ns = namespace(args)
+    rtype = known_type(api, *kind)
+    api.call("DELETE", rtype.path(ns, args.name))
+    print(f"{kind[2]} '{args.name}' {done} in namespace '{ns}'.")
+    return 0
+
+
+def kind_reference(kind: Kind, name: str) -> dict[str, str]:
+    """A KReference without namespace (the referrer's own), as kn writes `spec.channel`."""
+    api_version = f"{kind[0]}/{kind[1]}" if kind[0] else kind[1]
+    return {"apiVersion": api_version, "kind": kind[2], "name": name}

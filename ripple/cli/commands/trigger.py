@@ -12,7 +12,7 @@ from typing import Any
 
 from ripple import errors
 from ripple.cli.client import Client
-from ripple.cli.commands import common, resources
+from ripple.cli.commands import common
 
 
 def register(
@@ -39,22 +39,11 @@ def register(
     common.add_namespace(update)
     update.set_defaults(handler=run_update)
 
-    listing = verbs.add_parser("list", aliases=["ls"], parents=parents, help="list Triggers")
+    listing = common.add_read_verbs(
+        verbs, parents, "Trigger",
+        list_handler=run_list, describe_handler=run_describe, delete_handler=run_delete,
+    )
     listing.add_argument("-b", "--broker", help="only the Triggers of this Broker")
-    common.add_namespace(listing, all_namespaces=True)
-    common.add_output(listing, "json", "yaml", "name")
-    listing.set_defaults(handler=run_list)
-
-    describe = verbs.add_parser("describe", parents=parents, help="show a Trigger in detail")
-    describe.add_argument("name")
-    common.add_namespace(describe)
-    common.add_output(describe, "json", "yaml")
-    describe.set_defaults(handler=run_describe)
-
-    delete = verbs.add_parser("delete", parents=parents, help="delete a Trigger")
-    delete.add_argument("name")
-    common.add_namespace(delete)
-    delete.set_defaults(handler=run_delete)
 
 
 def edit_filters(
@@ -116,25 +105,15 @@ def run_update(args: argparse.Namespace, api: Client) -> int:
 
 
 def run_list(args: argparse.Namespace, api: Client) -> int:
-    rtype = common.known_type(api, *common.TRIGGER)
-    ns = None if args.all_namespaces else common.namespace(args)
-    items = common.list_objects(api, rtype, ns)
-    if args.broker:
-        items = [t for t in items if (t.get("spec") or {}).get("broker") == args.broker]
-    common.show_objects(rtype, items, args.output, all_namespaces=args.all_namespaces)
-    return 0
+    def of_broker(item: dict[str, Any]) -> bool:
+        return not args.broker or (item.get("spec") or {}).get("broker") == args.broker
+
+    return common.list_kind(args, api, common.TRIGGER, of_broker)
 
 
 def run_describe(args: argparse.Namespace, api: Client) -> int:
-    rtype = common.known_type(api, *common.TRIGGER)
-    obj = api.call("GET", rtype.path(common.namespace(args), args.name))
-    resources.show_described(common.with_type(obj, rtype), args.output)
-    return 0
+    return common.describe_kind(args, api, common.TRIGGER)
 
 
 def run_delete(args: argparse.Namespace, api: Client) -> int:
-    ns = common.namespace(args)
-    rtype = common.known_type(api, *common.TRIGGER)
-    api.call("DELETE", rtype.path(ns, args.name))
-    print(f"Trigger '{args.name}' deleted in namespace '{ns}'.")
-    return 0
+    return common.delete_kind(args, api, common.TRIGGER)
