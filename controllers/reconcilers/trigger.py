@@ -59,7 +59,17 @@ def _dependency(trigger: Object, status: Object, ctx: Context) -> None:
             status, "DependencyDoesNotExist",
             f'Dependency {ref.get("kind")} "{ref.get("name")}" does not exist', now=ctx.now)
         return
-    ready = conditions.conditions_of(target.get("status") or {})
+    target_status = target.get("status") or {}
+    generation = meta.metadata(target).get("generation")
+    if generation != target_status.get("observedGeneration"):
+        # Its conditions describe an older spec: upstream's GenerationNotEqual.
+        lifecycle.mark_dependency_unknown(
+            status, "GenerationNotEqual",
+            f'Dependency {ref.get("kind")} "{ref.get("name")}" has metadata.generation '
+            f'{generation} but status.observedGeneration {target_status.get("observedGeneration")}',
+            now=ctx.now)
+        return
+    ready = conditions.conditions_of(target_status)
     lifecycle.propagate_dependency_condition(
         status, next((c for c in ready if c.get("type") == conditions.READY), None), now=ctx.now)
 
@@ -75,8 +85,15 @@ def _dead_letter_sink(spec: Object, broker: Object | None, namespace: str, statu
             lifecycle.mark_dead_letter_sink_failed(
                 status, "Unable to get the dead letter sink's URI", found.message, now=ctx.now)
         return
-    inherited = ((broker or {}).get("status") or {}).get("deadLetterSinkUri")
+    broker = broker or {}
+    inherited = (broker.get("status") or {}).get("deadLetterSinkUri")
     if inherited:
         lifecycle.mark_dead_letter_sink_resolved(status, inherited, now=ctx.now)
+    elif ((broker.get("spec") or {}).get("delivery") or {}).get("deadLetterSink"):
+        # The Broker has one but has not resolved it: not "not configured" (upstream likewise).
+        lifecycle.mark_dead_letter_sink_failed(
+            status, "Unable to get the dead letter sink's URI",
+            f'Broker "{meta.key(broker)[1]}" has not resolved its dead letter sink '
+            "(status.deadLetterSinkUri is unset)", now=ctx.now)
     else:
         lifecycle.mark_dead_letter_sink_not_configured(status, now=ctx.now)
