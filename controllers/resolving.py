@@ -2,7 +2,7 @@
 
 Reconcilers call `resolve_destination` with a `Lookup` over the objects they observed.
 A ref resolves through the target's `status.address.url` (a Knative Service through
-`status.url`); with both ref and uri, the uri is resolved relative to the ref's address.
+`status.url`), unless the target reports Ready False; with both ref and uri, the uri is resolved relative to the ref's address.
 A failure says why, naming the ref, so that the referrer's condition can carry it.
 """
 
@@ -61,4 +61,9 @@ def resolve_destination(
     address = address_of(target)
     if address is None:
         return Resolution(None, "NotAddressable", f"{described} has no address yet (is it Ready?)")
+    ready = next((c for c in (target.get("status") or {}).get("conditions") or []
+                  if c.get("type") == "Ready"), None)
+    if ready is not None and ready.get("status") == "False":
+        return Resolution(None, "NotReady",
+                          f"{described} is not Ready: {ready.get('reason')}: {ready.get('message')}")
     return Resolution(urljoin(address, str(uri)) if uri else address)

@@ -192,3 +192,12 @@ def test_subscription_is_ready_once_its_channel_reports_it() -> None:
     imc["status"] = channel_reconciler.reconcile_in_memory_channel(imc, Context(ObservedList([sub]), T0, BASE))
     status = subscription_reconciler.reconcile(sub, Context(ObservedList([imc]), T0, BASE))
     assert conditions(status)["Ready"] == ("True", "")
+
+
+def test_a_ref_to_a_target_that_is_not_ready_does_not_resolve() -> None:
+    world = [a_broker(ready=True), a_broker("other", ready=False)]
+    status = trigger.reconcile(a_trigger(BROKER_REF), Context(ObservedList(world), T0, BASE))
+    resolved = next(c for c in status["conditions"] if c["type"] == "SubscriberResolved")
+    assert (resolved["status"], resolved["reason"]) == ("False", "NotReady")
+    assert "ns/other" in resolved["message"] and "Boom" in resolved["message"]
+    assert "subscriberUri" not in status
