@@ -7,11 +7,11 @@ touching its input. The platforms (local, kubernetes) write the status when it c
 
 from __future__ import annotations
 
-from controllers.reconcilers import broker, channel, flows, subscription, trigger
-from controllers.reconcilers.resources import flows as flow_resources
-from typing import Callable
+from collections.abc import Callable
 
+from controllers.reconcilers import broker, channel, flows, subscription, trigger
 from controllers.reconcilers.observing import Object, Observed, Reconcile
+from controllers.reconcilers.resources import flows as flow_resources
 
 RECONCILERS: dict[str, Reconcile] = {
     "Broker": broker.reconcile,

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import copy
 
+from controllers.reconcilers import dead_letters
+from controllers.reconcilers.observing import Context, Object
 from ripple.api import meta
 from ripple.api.eventing import broker_lifecycle as lifecycle
-
-from controllers import resolving
-from controllers.reconcilers.observing import Context, Object
 
 
 def reconcile(broker: Object, ctx: Context) -> Object:
@@ -25,14 +24,6 @@ def reconcile(broker: Object, ctx: Context) -> Object:
     lifecycle.mark_filter_ready(status, now=now)
     lifecycle.mark_addressable(status, f"{ctx.base_url}/{namespace}/{name}", now=now)
     dead_letter = ((broker.get("spec") or {}).get("delivery") or {}).get("deadLetterSink")
-    if not dead_letter:
-        lifecycle.mark_dead_letter_sink_not_configured(status, now=now)
-    else:
-        found = resolving.resolve_destination(dead_letter, namespace, ctx.observed.get)
-        if found.uri is not None:
-            lifecycle.mark_dead_letter_sink_resolved(status, found.uri, now=now)
-        else:
-            lifecycle.mark_dead_letter_sink_failed(
-                status, "Unable to get the dead letter sink's URI", found.message, now=now)
+    dead_letters.mark(lifecycle, status, dead_letter, namespace, ctx)
     status["observedGeneration"] = meta.metadata(broker).get("generation")
     return status

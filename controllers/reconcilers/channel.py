@@ -15,13 +15,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ripple.api import conditions, meta
-from ripple.api.messaging import channel_lifecycle, channelable, in_memory_channel_lifecycle
-from ripple.api.messaging import in_memory_channel_types as imc_types
-from ripple.api.messaging import subscription_types
-
-from controllers import resolving
+from controllers.reconcilers import dead_letters
 from controllers.reconcilers.observing import Context, Object
+from ripple.api import conditions, meta
+from ripple.api.messaging import (
+    channel_lifecycle,
+    channelable,
+    in_memory_channel_lifecycle,
+    subscription_types,
+)
+from ripple.api.messaging import in_memory_channel_types as imc_types
 
 
 def reconcile_in_memory_channel(imc: Object, ctx: Context) -> Object:
@@ -58,15 +61,7 @@ def _common(channel: Object, status: Object, lifecycle: Any, ctx: Context) -> No
     namespace, name = meta.key(channel)
     lifecycle.mark_addressable(status, f"{ctx.base_url}/channels/{namespace}/{name}", now=ctx.now)
     dead_letter = ((channel.get("spec") or {}).get("delivery") or {}).get("deadLetterSink")
-    if not dead_letter:
-        lifecycle.mark_dead_letter_sink_not_configured(status, now=ctx.now)
-    else:
-        found = resolving.resolve_destination(dead_letter, namespace, ctx.observed.get)
-        if found.uri is not None:
-            lifecycle.mark_dead_letter_sink_resolved(status, found.uri, now=ctx.now)
-        else:
-            lifecycle.mark_dead_letter_sink_failed(
-                status, "Unable to get the dead letter sink's URI", found.message, now=ctx.now)
+    dead_letters.mark(lifecycle, status, dead_letter, namespace, ctx)
     _subscribers(channel, status, ctx)
     status["observedGeneration"] = meta.metadata(channel).get("generation")
 

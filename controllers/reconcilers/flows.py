@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import copy
 
-from ripple.api import meta
-from ripple.api.flows import parallel_lifecycle, sequence_lifecycle
-
 from controllers.reconcilers.observing import Context, Object
 from controllers.reconcilers.resources import flows
+from ripple.api import meta
+from ripple.api.flows import parallel_lifecycle, sequence_lifecycle
 
 
 def _observed(ctx: Context, wanted: Object) -> Object:

@@ -5,9 +5,10 @@ The local platform backs it with its informer cache; tests back it with a list.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 from ripple.api import meta
 

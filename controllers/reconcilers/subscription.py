@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import copy
 
+from controllers import resolving
+from controllers.reconcilers.observing import Context, Object
 from ripple.api import meta
 from ripple.api.messaging import channelable, subscription_types
 from ripple.api.messaging import subscription_lifecycle as lifecycle
-
-from controllers import resolving
-from controllers.reconcilers.observing import Context, Object
 
 
 def reconcile(sub: Object, ctx: Context) -> Object:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import copy
 
+from controllers import resolving
+from controllers.reconcilers import dead_letters
+from controllers.reconcilers.observing import Context, Object
 from ripple.api import conditions, meta
 from ripple.api.eventing import broker_lifecycle, broker_types, trigger_types
 from ripple.api.eventing import trigger_lifecycle as lifecycle
-
-from controllers import resolving
-from controllers.reconcilers.observing import Context, Object
 
 BROKER_API = f"{broker_types.GROUP}/{broker_types.VERSION}"
 
@@ -78,12 +78,7 @@ def _dead_letter_sink(spec: Object, broker: Object | None, namespace: str, statu
                       ctx: Context) -> None:
     own = (spec.get("delivery") or {}).get("deadLetterSink")
     if own:
-        found = resolving.resolve_destination(own, namespace, ctx.observed.get)
-        if found.uri is not None:
-            lifecycle.mark_dead_letter_sink_resolved(status, found.uri, now=ctx.now)
-        else:
-            lifecycle.mark_dead_letter_sink_failed(
-                status, "Unable to get the dead letter sink's URI", found.message, now=ctx.now)
+        dead_letters.mark(lifecycle, status, own, namespace, ctx)
         return
     broker = broker or {}
     inherited = (broker.get("status") or {}).get("deadLetterSinkUri")
@@ -92,7 +87,7 @@ def _dead_letter_sink(spec: Object, broker: Object | None, namespace: str, statu
     elif ((broker.get("spec") or {}).get("delivery") or {}).get("deadLetterSink"):
         # The Broker has one but has not resolved it: not "not configured" (upstream likewise).
         lifecycle.mark_dead_letter_sink_failed(
-            status, "Unable to get the dead letter sink's URI",
+            status, dead_letters.UNRESOLVED,
             f'Broker "{meta.key(broker)[1]}" has not resolved its dead letter sink '
             "(status.deadLetterSinkUri is unset)", now=ctx.now)
     else:

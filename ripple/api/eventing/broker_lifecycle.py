@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from ripple.api import conditions, meta
+from ripple.api import conditions, dead_letters, meta
 
 INGRESS = "IngressReady"
 FILTER = "FilterReady"
@@ -71,24 +71,10 @@ def mark_addressable_unknown(status: Status, reason: str, message: str, *, now: 
     CONDITIONS.mark_unknown(status, ADDRESSABLE, reason, message, now=now)
 
 
-def mark_dead_letter_sink_resolved(status: Status, uri: str, *, now: datetime) -> None:
-    status["deadLetterSinkUri"] = uri
-    CONDITIONS.mark_true(status, DEAD_LETTER_SINK_RESOLVED, now=now)
-
-
-def mark_dead_letter_sink_not_configured(status: Status, *, now: datetime) -> None:
-    status.pop("deadLetterSinkUri", None)
-    CONDITIONS.mark_true(
-        status, DEAD_LETTER_SINK_RESOLVED, now=now,
-        reason="DeadLetterSinkNotConfigured", message="No dead letter sink is configured.",
-    )
-
-
-def mark_dead_letter_sink_failed(
-    status: Status, reason: str, message: str, *, now: datetime
-) -> None:
-    status.pop("deadLetterSinkUri", None)
-    CONDITIONS.mark_false(status, DEAD_LETTER_SINK_RESOLVED, reason, message, now=now)
+_DEAD_LETTER_SINK = dead_letters.Marks(CONDITIONS, DEAD_LETTER_SINK_RESOLVED)
+mark_dead_letter_sink_resolved = _DEAD_LETTER_SINK.resolved
+mark_dead_letter_sink_not_configured = _DEAD_LETTER_SINK.not_configured
+mark_dead_letter_sink_failed = _DEAD_LETTER_SINK.failed
 
 
 def address_url(broker: dict[str, Any]) -> str | None:
