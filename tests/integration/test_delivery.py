@@ -181,7 +181,11 @@ async def test_ordered_delivery_keeps_log_order_across_a_retry(redis_client, eng
 
 
 async def test_unordered_delivery_lets_others_pass_a_retry(redis_client, engine) -> None:
-    with RecordingSink(lambda r, n: Answer(503 if r.ce["id"] == "e0" and n == 0 else 202)) as sink:
+    def first_e0_fails(request, _n):
+        e0_before = sum(r.ce["id"] == "e0" for r in sink.received) - 1
+        return Answer(503 if request.ce["id"] == "e0" and e0_before == 0 else 202)
+
+    with RecordingSink(first_e0_fails) as sink:
         t = target("unordered", sink.url, DeliveryPolicy(retry=3, backoff_policy="linear",
                                                           backoff_delay=0.3))
         await enqueue(redis_client, t.stream, [event(i) for i in range(5)])
