@@ -69,6 +69,35 @@ def channel_schedule(namespace: str, channel: str) -> str:
     return _tag("channel", namespace, channel) + ":schedule"
 
 
+SOURCES = f"{PREFIX}:source:"
+
+
+def _source_tag(kind: str, namespace: str, name: str) -> str:
+    return f"{SOURCES}{kind.lower()}:{{{namespace}/{name}}}"
+
+
+def source_queue(kind: str, namespace: str, name: str) -> str:
+    """Stream: the delivery queue of one source (PingSource, GitHubSource, GitLabSource);
+    its adapter appends each event here and the delivery engine sends it to the sink."""
+    return _source_tag(kind, namespace, name) + ":queue"
+
+
+def source_schedule(kind: str, namespace: str, name: str) -> str:
+    """Sorted set: the retry schedule of a source's queue."""
+    return _source_tag(kind, namespace, name) + ":schedule"
+
+
+def ping_tick(namespace: str, name: str) -> str:
+    """String: the last tick (epoch seconds) a PingSource fired; the claim that makes each
+    tick fire once across processes and restarts."""
+    return _source_tag("PingSource", namespace, name) + ":tick"
+
+
+def webhook_delivery(kind: str, namespace: str, name: str, delivery: str) -> str:
+    """String with a TTL: a webhook delivery id already published (redeliveries dedupe)."""
+    return _source_tag(kind, namespace, name) + f":delivery:{delivery}"
+
+
 # consumer-group names
 FANOUT_GROUP = "fanout"
 DELIVERY_GROUP = "delivery"
