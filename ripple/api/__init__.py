@@ -11,7 +11,8 @@ Modules: `registry` (the kind table), `meta` (object metadata), `fields` (shape 
 `conditions` (Knative condition sets), `duck` (KReference, Destination, DeliverySpec),
 `durations` (ISO-8601), `loading` (YAML and admission), and one package per API group:
 `eventing` (Broker, Trigger), `messaging` (Channel, InMemoryChannel, Subscription),
-`flows` (Sequence, Parallel) and `core` (Secret). A new kind is a new module that calls
+`flows` (Sequence, Parallel), `sources` (PingSource, GitHubSource, GitLabSource,
+KafkaSource) and `core` (Secret). A new kind is a new module that calls
 `registry.register`, imported by its group's `__init__`.
 """
 
@@ -29,6 +30,7 @@ from ripple.api import (
     messaging,
     meta,
     registry,
+    sources,
 )
 from ripple.api.conditions import ConditionSet
 from ripple.api.core.secret import secret_value
@@ -63,5 +65,6 @@ __all__ = [
     "register",
     "registry",
     "secret_value",
+    "sources",
     "trigger_lifecycle",
 ]
