@@ -106,6 +106,7 @@ def admit(obj: dict[str, Any], old: dict[str, Any] | None = None) -> dict[str, A
         )), status=422)
     kind = registry.lookup(obj.get("apiVersion"), obj.get("kind"))  # type: ignore[arg-type]
     new = copy.deepcopy(obj)
+    new["apiVersion"] = kind.api_version  # another served version converts to the stored one
     kind.set_defaults(new)
     problems = kind.validate(new)
     if old is not None:

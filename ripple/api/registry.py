@@ -51,11 +51,22 @@ class Kind:
     validate_update: Callable[[dict[str, Any], dict[str, Any]], list[FieldError]] = (
         _no_update_errors
     )
+    # Other versions served with the same schema (KafkaSource's v1beta1 beside v1), as a
+    # CRD serves several versions: admission converts them to `version`, which is stored.
+    also_served: tuple[str, ...] = ()
 
     @property
     def api_version(self) -> str:
         """`eventing.knative.dev/v1`, or `v1` for the core group."""
-        return f"{self.group}/{self.version}" if self.group else self.version
+        return self._api_version(self.version)
+
+    @property
+    def api_versions(self) -> tuple[str, ...]:
+        """The stored apiVersion first, then every other one served."""
+        return tuple(self._api_version(v) for v in (self.version, *self.also_served))
+
+    def _api_version(self, version: str) -> str:
+        return f"{self.group}/{version}" if self.group else version
 
     def names(self) -> tuple[str, ...]:
         """Every lower-case name a user may type for this kind."""
@@ -72,17 +83,19 @@ class Registry:
         self._kinds: dict[tuple[str, str], Kind] = {}
 
     def register(self, kind: Kind) -> Kind:
-        existing = self._kinds.get((kind.api_version, kind.kind))
-        if existing is not None and existing != kind:
-            raise ValueError(f"{kind} is registered already")
-        self._kinds[(kind.api_version, kind.kind)] = kind
+        for api_version in kind.api_versions:
+            existing = self._kinds.get((api_version, kind.kind))
+            if existing is not None and existing != kind:
+                raise ValueError(f"{api_version} {kind.kind} is registered already")
+        for api_version in kind.api_versions:
+            self._kinds[(api_version, kind.kind)] = kind
         return kind
 
     def kinds(self) -> list[Kind]:
-        return list(self._kinds.values())
+        return list(dict.fromkeys(self._kinds.values()))
 
     def served(self) -> str:
-        return ", ".join(str(k) for k in self._kinds.values()) or "nothing"
+        return ", ".join(str(k) for k in self.kinds()) or "nothing"
 
     def lookup(self, api_version: str, kind: str) -> Kind:
         """The kind a manifest's apiVersion and kind name; errors.Invalid if Ripple has none."""
@@ -94,10 +107,10 @@ class Registry:
         found = self._kinds.get((api_version, kind))
         if found is not None:
             return found
-        known_version = any(k.api_version == api_version for k in self._kinds.values())
+        known_version = any(api_version in k.api_versions for k in self.kinds())
         path = "kind" if known_version else "apiVersion"
         hint = ""
-        elsewhere = [str(k) for k in self._kinds.values() if k.kind == kind]
+        elsewhere = [str(k) for k in self.kinds() if k.kind == kind]
         if elsewhere:
             hint = f" (Ripple serves {kind} as {', '.join(elsewhere)})"
         raise errors.Invalid(FieldError(
@@ -107,8 +120,8 @@ class Registry:
 
     def by_resource(self, group: str, version: str, plural: str) -> Kind:
         """The kind behind an API path `/apis/{group}/{version}/.../{plural}`."""
-        for kind in self._kinds.values():
-            if (kind.group, kind.version, kind.plural) == (group, version, plural):
+        for kind in self.kinds():
+            if (kind.group, kind.plural) == (group, plural) and version in (kind.version, *kind.also_served):
                 return kind
         api_version = f"{group}/{version}" if group else version
         raise errors.NotFound(
@@ -123,10 +136,10 @@ class Registry:
         as kubectl accepts, for when two groups share a name.
         """
         wanted = name.strip().lower()
-        for kind in self._kinds.values():
+        for kind in self.kinds():
             if wanted in kind.names():
                 return kind
-        for kind in self._kinds.values():
+        for kind in self.kinds():
             if kind.group and wanted in {f"{n}.{kind.group}" for n in kind.names()}:
                 return kind
         raise errors.NotFound(
@@ -135,11 +148,11 @@ class Registry:
         )
 
     def _resource_names(self) -> list[str]:
-        return [f"{k.plural}.{k.group}" if k.group else k.plural for k in self._kinds.values()]
+        return [f"{k.plural}.{k.group}" if k.group else k.plural for k in self.kinds()]
 
     def _all_names(self) -> list[str]:
         seen: list[str] = []
-        for kind in self._kinds.values():
+        for kind in self.kinds():
             for each in (kind.singular, kind.plural, *kind.short_names):
                 if each not in seen:
                     seen.append(each)

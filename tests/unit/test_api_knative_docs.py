@@ -5,12 +5,14 @@ the author wrote. Every other kind must be refused by the registry with a messag
 its apiVersion and kind. The three Trigger blocks Knative's webhook rejects (`invalid/`)
 must be refused naming the field.
 
-`valid/` holds everything that parses, which includes eleven documents Kubernetes or
+`valid/` holds everything that parses, which includes eighteen documents Kubernetes or
 Knative would refuse as written, and Ripple refuses them too:
-- seven templates with `<placeholder>` values (a Broker named `<broker-name>`, a `retry` of
+- ten templates with `<placeholder>` values (a Broker named `<broker-name>`, a `retry` of
   `<integer>`, a Secret whose `data` is `<base64 encoded ...>`, a Channel whose template
-  kind is `<channel-template-kind>`): they are refused naming exactly the placeholder
-  fields, and admitted once the placeholders are filled in;
+  kind is `<channel-template-kind>`, a PingSource `<cron-schedule>`): they are refused
+  naming exactly the placeholder fields, and admitted once the placeholders are filled in;
+- two KafkaSource templates with `KAFKA_*` placeholders and the old `spec.resources`, and
+  two kafka-source README blocks whose spec fields are not indented under `spec`;
 - job-sink.md block 3, a Trigger whose `subscriber` is indented under `filter`: the same
   defect as `invalid/` block 13, which SOURCES.md lists as a known doc defect;
 - three Subscriptions that only illustrate `spec.delivery` and name no `spec.channel`
@@ -74,6 +76,12 @@ TEMPLATES = {
         ["metadata.name", "metadata.namespace", "spec.channelTemplate.kind"],
     "knative-docs__eventing_channels_subscriptions__block01.yaml#0":
         ["metadata.name"],
+    "knative-docs__eventing_sources_kafka-source_README__block05.yaml#0":
+        ["spec.delivery.retry", "spec.delivery.backoffPolicy", "spec.delivery.backoffDelay"],
+    "knative-docs__eventing_sources_ping-source_README__block02.yaml#0":
+        ["metadata.name", "metadata.namespace", "spec.schedule"],
+    "knative-docs__eventing_sources_ping-source_README__block03.yaml#0":
+        ["metadata.name", "metadata.namespace", "spec.schedule", "spec.dataBase64"],
 }
 FILL: dict[str, Any] = {
     "<broker-name>": "my-broker",
@@ -88,6 +96,9 @@ FILL: dict[str, Any] = {
     "<subscription-name>": "my-subscription",
     "<channel-name>": "my-channel",
     "<service-name>": "my-service",
+    "<pingsource-name>": "my-ping",
+    "<cron-schedule>": "*/1 * * * *",
+    "<base64-data>": b64("data"),
 }
 DEFECTS = {
     "knative-docs__eventing_sinks_job-sink__block03.yaml#0":
@@ -97,6 +108,26 @@ DEFECTS = {
          "spec.delivery.backoffDelay"],
     "knative-docs__eventing_features_delivery-retryafter__block01.yaml#0": ["spec.channel"],
     "knative-docs__eventing_features_delivery-timeout__block01.yaml#0": ["spec.channel"],
+    # Two KafkaSource templates: KAFKA_* placeholders everywhere, and `spec.resources`, a
+    # field of the old eventing-contrib KafkaSource that today's CRD no longer has.
+    "knative-docs__code-samples_eventing_kafka_binding_event-source.yaml#0":
+        ["spec.resources", "spec.bootstrapServers[0]", "spec.net.sasl.enable",
+         "spec.net.sasl.user.secretKeyRef.name", "spec.net.sasl.password.secretKeyRef.name",
+         "spec.net.tls.enable", "spec.net.tls.cert.secretKeyRef.name",
+         "spec.net.tls.key.secretKeyRef.name", "spec.net.tls.caCert.secretKeyRef.name"],
+    "knative-docs__eventing_sources_kafka-source_event-source.yaml#0":
+        ["spec.resources", "spec.bootstrapServers[0]", "spec.initialOffset", "spec.net.sasl.enable",
+         "spec.net.sasl.user.secretKeyRef.name", "spec.net.sasl.password.secretKeyRef.name",
+         "spec.net.tls.enable", "spec.net.tls.cert.secretKeyRef.name",
+         "spec.net.tls.key.secretKeyRef.name", "spec.net.tls.caCert.secretKeyRef.name"],
+    # kafka-source README blocks 6 and 7: the spec's fields are not indented under `spec`
+    # (block 6: metadata's too), so Kubernetes would refuse them as well.
+    "knative-docs__eventing_sources_kafka-source_README__block06.yaml#0":
+        ["name", "labels", "consumerGroup", "bootstrapServers", "topics", "sink", "metadata.name",
+         "spec.bootstrapServers", "spec.topics", "spec.sink"],
+    "knative-docs__eventing_sources_kafka-source_README__block07.yaml#0":
+        ["consumerGroup", "initialOffset", "bootstrapServers", "topics", "sink",
+         "spec.bootstrapServers", "spec.topics", "spec.sink"],
 }
 REFUSED_IN_VALID = {**TEMPLATES, **DEFECTS}
 INVALID_PATHS = {
@@ -193,18 +224,18 @@ def test_invalid_manifests_are_refused_naming_the_field(name: str, doc: dict[str
 
 
 OURS = ("Broker", "Trigger", "Secret", "Channel", "InMemoryChannel", "Subscription", "Sequence",
-        "Parallel")
+        "Parallel", "PingSource", "GitHubSource", "GitLabSource", "KafkaSource")
 
 
 def test_the_corpus_is_what_we_think() -> None:
     ours = [(n, d) for n, d in VALID if served(d)]
     kinds = [d["kind"] for _, d in ours]
-    assert [kinds.count(k) for k in OURS] == [9, 7, 4, 2, 0, 4, 5, 2]
+    assert [kinds.count(k) for k in OURS] == [9, 7, 4, 2, 0, 4, 5, 2, 10, 2, 1, 9]
     # InMemoryChannel's one document is messaging.knative.dev/v1alpha1, which Knative dropped.
     assert [n for n, d in VALID if d.get("kind") in OURS and not served(d)] == [
         "eventing-github__samples_githubsource.yaml#2"]
-    assert len([n for n, _ in ours if n not in REFUSED_IN_VALID]) == 22
-    assert len(ours) == 33
+    assert len([n for n, _ in ours if n not in REFUSED_IN_VALID]) == 37
+    assert len(ours) == 55
     assert len(VALID) == 207
     assert sorted(INVALID_PATHS) == sorted(n for n, _ in INVALID)
     assert set(REFUSED_IN_VALID) <= {n for n, _ in ours}

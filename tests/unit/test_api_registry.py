@@ -34,7 +34,7 @@ def test_lookup(
 
 
 @pytest.mark.parametrize(("api_version", "kind", "path", "fragments"), [
-    ("sources.knative.dev/v1", "ApiServerSource", "apiVersion",
+    ("sources.knative.dev/v1", "ApiServerSource", "kind",
      ["sources.knative.dev/v1 ApiServerSource is not a kind Ripple serves",
       "eventing.knative.dev/v1 Broker", "v1 Secret"]),
     ("eventing.knative.dev/v1", "EventType", "kind", ["eventing.knative.dev/v1 EventType"]),

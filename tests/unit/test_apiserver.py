@@ -29,10 +29,15 @@ class Kind:
     singular: str
     short_names: tuple[str, ...] = field(default=())
     namespaced: bool = True
+    also_served: tuple[str, ...] = ()
 
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def api_versions(self) -> tuple[str, ...]:
+        return (self.api_version,)
 
 
 BROKER = Kind("eventing.knative.dev", "v1", "Broker", "brokers", "broker", ("bk",))

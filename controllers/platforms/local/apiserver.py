@@ -93,13 +93,14 @@ class Catalog:
     """The kinds this server serves, by URL and by name."""
 
     def __init__(self, kinds: Sequence[Kind]) -> None:
-        self._by_resource = {(k.group, k.version, k.plural): k for k in kinds}
+        self._by_resource = {(k.group, v, k.plural): k for k in kinds for v in (k.version, *k.also_served)}
+        self._kinds = list(dict.fromkeys(kinds))
 
     def find(self, group: str, version: str, plural: str) -> Kind:
         kind = self._by_resource.get((group, version, plural))
         if kind is None:
             served = ", ".join(
-                sorted(f"{k.plural}.{k.api_version}" for k in self._by_resource.values())
+                sorted(f"{k.plural}.{v}" for k in self._kinds for v in k.api_versions)
             )
             where = f"{group}/{version}" if group else version
             raise errors.NotFound(
@@ -120,7 +121,7 @@ class Catalog:
                     "shortNames": list(k.short_names),
                     "namespaced": k.namespaced,
                 }
-                for k in self._by_resource.values()
+                for k in self._kinds
             ]
         }
 
@@ -142,9 +143,10 @@ def conform(
     obj: dict[str, Any], kind: Kind, namespace: str | None, name: str | None
 ) -> dict[str, Any]:
     """Fill what the URL says into the body, and reject a body that contradicts it (400)."""
-    for key, wanted in (("apiVersion", kind.api_version), ("kind", kind.kind)):
+    for key, wanted, allowed in (("apiVersion", kind.api_version, kind.api_versions),
+                                 ("kind", kind.kind, (kind.kind,))):
         given = obj.setdefault(key, wanted)
-        if given != wanted:
+        if given not in allowed:
             raise errors.Invalid(
                 f"the {key} in the body ({given}) does not match the URL ({wanted})"
             )

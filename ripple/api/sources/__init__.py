@@ -8,6 +8,34 @@ family of modules named as in Knative's `pkg/apis/sources`: `<kind>` (registrati
 
 from __future__ import annotations
 
-from ripple.api.sources import source_spec
+from ripple.api.sources import (
+    github_source,
+    github_source_lifecycle,
+    github_source_types,
+    gitlab_source,
+    gitlab_source_lifecycle,
+    gitlab_source_types,
+    kafka_source,
+    kafka_source_lifecycle,
+    kafka_source_types,
+    ping_source,
+    ping_source_lifecycle,
+    ping_source_types,
+    source_spec,
+)
 
-__all__ = ["source_spec"]
+__all__ = [
+    "github_source",
+    "github_source_lifecycle",
+    "github_source_types",
+    "gitlab_source",
+    "gitlab_source_lifecycle",
+    "gitlab_source_types",
+    "kafka_source",
+    "kafka_source_lifecycle",
+    "kafka_source_types",
+    "ping_source",
+    "ping_source_lifecycle",
+    "ping_source_types",
+    "source_spec",
+]
