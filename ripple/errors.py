@@ -3,6 +3,7 @@
     RippleError
     ├── InvalidInput            the caller sent something wrong: a 4xx, nothing was stored
     │   ├── Invalid             a resource or event broke a rule (field path + rule)
+    │   ├── Unauthorized        401: a missing or wrong credential (a webhook signature)
     │   ├── NotFound            404: no such resource, broker or path
     │   ├── Conflict            409: it exists already, or the resourceVersion is stale
     │   ├── MethodNotAllowed    405
@@ -57,6 +58,13 @@ class Invalid(InvalidInput):
         if status is not None:
             self.status = status
         super().__init__("; ".join(str(e) for e in self.errors))
+
+
+class Unauthorized(InvalidInput):
+    """The request is not proven to come from whom it claims: a webhook delivery without
+    a valid signature or token. The message says what is wrong, never the expected value."""
+
+    status = 401
 
 
 class NotFound(InvalidInput):
