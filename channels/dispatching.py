@@ -185,26 +185,7 @@ class Dispatcher:
         await self._carry_out(target, entry_id, event, url, outcome, response, fields)
 
     async def _send(self, target: Target, url: str, event: ce.CloudEvent, phase: str) -> Response:
-        outgoing = event
-        if target.strip_attributes and any(a in event.attributes for a in target.strip_attributes):
-            attrs = {k: v for k, v in event.attributes.items() if k not in target.strip_attributes}
-            outgoing = ce.CloudEvent(attrs, event.data)
-        headers = {"Kn-Namespace": target.namespace}
-        if phase == "subscriber":
-            headers["Prefer"] = "reply"
-        traceparent = event.attributes.get("traceparent")
-        if isinstance(traceparent, str):
-            headers["traceparent"] = traceparent
-        started = time.perf_counter()
-        response = await self.sender.send(
-            url, outgoing, timeout=target.policy.timeout, headers=headers,
-            structured=target.policy.format == "json",
-        )
-        labels = dict(target.labels, cloudevents_type=str(event.type),
-                      http_response_status_code=str(response.status or ""))
-        metrics.dispatch_events.labels(**labels).inc()
-        metrics.dispatch_duration.labels(**labels).observe(time.perf_counter() - started)
-        return response
+        return await send(self.sender, target, url, event, phase)
 
     async def _reply(
         self, target: Target, outcome: outcomes.Outcome, event: ce.CloudEvent, retries_done: int
@@ -247,6 +228,31 @@ class Dispatcher:
             log.warning("event dropped after its last attempt",
                         extra={"queue": target.key, "id": event.id, "reason": outcome.reason,
                                "destination": url})
+
+
+async def send(sender: Sender, target: Target, url: str, event: ce.CloudEvent, phase: str) -> Response:
+    """One attempt: POST `event` to `url` with the queue's headers, and record the metrics.
+    Shared by `Dispatcher` and `channels.inplace`, which delivers without a queue."""
+    outgoing = event
+    if target.strip_attributes and any(a in event.attributes for a in target.strip_attributes):
+        attrs = {k: v for k, v in event.attributes.items() if k not in target.strip_attributes}
+        outgoing = ce.CloudEvent(attrs, event.data)
+    headers = {"Kn-Namespace": target.namespace}
+    if phase == "subscriber":
+        headers["Prefer"] = "reply"
+    traceparent = event.attributes.get("traceparent")
+    if isinstance(traceparent, str):
+        headers["traceparent"] = traceparent
+    started = time.perf_counter()
+    response = await sender.send(
+        url, outgoing, timeout=target.policy.timeout, headers=headers,
+        structured=target.policy.format == "json",
+    )
+    labels = dict(target.labels, cloudevents_type=str(event.type),
+                  http_response_status_code=str(response.status or ""))
+    metrics.dispatch_events.labels(**labels).inc()
+    metrics.dispatch_duration.labels(**labels).observe(time.perf_counter() - started)
+    return response
 
 
 def _queue_labels(target: Target) -> dict[str, str]:

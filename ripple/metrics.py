@@ -47,6 +47,12 @@ dropped_events = Counter(
     ("kn_namespace_name", "kn_broker_name", "kn_trigger_name"),
 )
 
+source_events = Counter(
+    "kn_eventing_source_events",
+    "Events a source (PingSource tick, webhook delivery, Kafka record) published.",
+    ("kn_namespace_name", "kn_source_kind", "kn_source_name"),
+)
+
 
 def exposition() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

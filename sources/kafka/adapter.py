@@ -1,0 +1,358 @@
+"""KafkaSource's data plane: one `KafkaAdapter` per KafkaSource per process, started and
+stopped by `sources.plane`. Kafka is the log, so nothing goes through Redis: the adapter
+consumes with the source's consumer group, delivers each record in place
+(`channels.inplace`: retries, then the dead-letter sink) and commits a record's offset only
+once its delivery is final (delivered, dead-lettered, or dropped after its last attempt
+with no dead-letter sink, as Knative does). A crash at any moment loses nothing: the
+group's next owner of the partition resumes from the last commit, so records can arrive
+twice, never zero times.
+
+- Ordered (Knative's default): per partition one record at a time, in offset order; a
+  retry holds back its partition only. Unordered: up to `max_in_flight` at once.
+  Both commit in order (`sources.kafka.offsets`).
+- Bounded memory: past `max_in_flight` records taken and not committable, every partition
+  is paused, and a partition past its share of that bound is paused alone. Paused
+  consumers still poll, so a slow sink never costs the group membership.
+- Partitions spread over processes through the group. On a rebalance the revoked
+  partitions stop taking records, their running deliveries get `revoke_timeout` to finish,
+  and what finished is committed; the rest goes to the next owner.
+- An unreachable cluster is retried with backoff; `connected` and `last_error` say how it
+  goes, for the source's conditions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+
+from channels import inplace
+from channels.dispatching import Target
+from channels.sending import Sender
+from ripple import metrics
+from sources.kafka import offsets, records
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    """One KafkaSource as its adapter needs it; a change restarts the adapter."""
+
+    namespace: str
+    name: str
+    bootstrap_servers: tuple[str, ...]
+    """`host:port` items; an item may hold several, comma-separated."""
+    topics: tuple[str, ...]
+    group: str
+    initial_offset: str
+    """Where a group without a committed offset starts: `earliest` or `latest`."""
+    ordered: bool
+    key_type: str
+    """How the key becomes the `key` extension: string, int, float or byte-array."""
+    extensions: Mapping[str, str] | tuple[tuple[str, str], ...]
+    """`ceOverrides.extensions`, as a mapping or as (name, value) pairs."""
+    max_in_flight: int = 100
+    """Records taken from Kafka and not yet committable; past it, fetching pauses."""
+    session_timeout: float = 10.0
+    """Seconds without a heartbeat before the group gives this consumer's partitions away."""
+    heartbeat_interval: float = 3.0
+    commit_interval: float = 1.0
+    """Seconds between offset commits (and at every revoke and stop)."""
+    drain_timeout: float = 10.0
+    """On stop, seconds running deliveries get to finish before they are abandoned."""
+    revoke_timeout: float = 5.0
+    """On a rebalance, the same for the revoked partitions' deliveries."""
+    reconnect_max: float = 30.0
+    """The longest wait between two attempts to reach the cluster."""
+
+    @property
+    def servers(self) -> list[str]:
+        return [part.strip() for item in self.bootstrap_servers
+                for part in item.split(",") if part.strip()]
+
+
+class _Lane:
+    """One partition's records: those waiting (ordered mode) and the running tasks."""
+
+    def __init__(self) -> None:
+        self.waiting: deque[Any] = deque()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.runner: asyncio.Task[None] | None = None  # ordered mode: the one delivering
+        self.closed = False
+
+
+class KafkaAdapter:
+    def __init__(self, config: KafkaConfig, target: Target, sender: Sender) -> None:
+        self.config, self.target, self.sender = config, target, sender
+        self.origin = records.Origin(config.namespace, config.name, config.key_type,
+                                     dict(config.extensions))
+        self.connected = False
+        self.last_error: str | None = None
+        self._offsets: offsets.Offsets[TopicPartition] = offsets.Offsets()
+        self._lanes: dict[TopicPartition, _Lane] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._last_commit = 0.0
+        self._fresh: set[TopicPartition] = set()  # assigned, initial offset not checked yet
+        self._with_offset: set[TopicPartition] = set()  # assigned, the group holds an offset
+        self._labels = {"queue": f"KafkaSource/{config.namespace}/{config.name}"}
+
+    @property
+    def in_flight(self) -> int:
+        """Records taken from Kafka whose delivery is not final yet."""
+        return self._offsets.in_flight()
+
+    @property
+    def assignment(self) -> frozenset[tuple[str, int]]:
+        consumer = self._consumer
+        if consumer is None or not self.connected:
+            return frozenset()
+        return frozenset((tp.topic, tp.partition) for tp in consumer.assignment())
+
+    def report(self) -> dict[str, Any]:
+        """What the source's conditions need (`sources.reporting`): `connected`, `error`, and
+        `offsetsCommitted` once the group holds an offset for every partition this process
+        was given."""
+        assigned = self._consumer.assignment() if self._consumer is not None and self.connected else set()
+        return {"connected": self.connected, "error": self.last_error,
+                "offsetsCommitted": bool(assigned) and set(assigned) <= self._with_offset,
+                "partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in assigned),
+                "inFlight": self.in_flight}
+
+    def update_target(self, target: Target) -> None:
+        """A new sink or delivery policy, for every delivery that starts from now on."""
+        self.target = target
+
+    async def start(self) -> None:
+        if self._task is None:
+            name = f"kafka:{self.config.namespace}/{self.config.name}"
+            self._task = asyncio.create_task(self._run(), name=name)
+
+    async def stop(self) -> None:
+        """Stop taking records, let running deliveries finish within `drain_timeout`,
+        commit what finished and leave the group."""
+        self._stopping.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        if not self.connected:  # still reaching the cluster: nothing to drain
+            task.cancel()
+        _, late = await asyncio.wait({task}, timeout=self.config.drain_timeout + 5.0)
+        if late:
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    # -- the consumer ------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        delay = 0.5
+        while not self._stopping.is_set():
+            consumer = self._consumer = self._new_consumer()
+            try:
+                await consumer.start()
+                self.connected, self.last_error, delay = True, None, 0.5
+                log.info("consuming", extra={**self._labels, "topics": list(self.config.topics)})
+                await self._consume(consumer)
+            except Exception as exc:  # KafkaError, or a bug: log, reconnect, go on
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("Kafka consumer failed; retrying",
+                            extra={**self._labels, "error": self.last_error, "retry_in": delay})
+            finally:
+                await self._release(consumer, self._tracked(), self.config.drain_timeout)
+                self._fresh.clear()
+                self._with_offset.clear()
+                self.connected = False
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            delay = min(delay * 2, self.config.reconnect_max)
+
+    def _new_consumer(self) -> AIOKafkaConsumer:
+        config = self.config
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=config.servers, group_id=config.group,
+            client_id=f"ripple-{config.namespace}-{config.name}",
+            enable_auto_commit=False, auto_offset_reset=config.initial_offset,
+            session_timeout_ms=int(config.session_timeout * 1000),
+            heartbeat_interval_ms=int(config.heartbeat_interval * 1000),
+        )
+        consumer.subscribe(list(config.topics), listener=_Rebalance(self, consumer))
+        return consumer
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while not self._stopping.is_set():
+            if self._fresh:
+                await self._commit_initial(consumer)
+            self._pace(consumer)
+            assigned, paused = consumer.assignment(), consumer.paused()
+            room = max(1, self.config.max_in_flight - self._offsets.window())
+            if assigned and paused >= assigned:
+                # Everything held: wait for a delivery to finish, and still poll (getting
+                # nothing) so that the group keeps this member.
+                self._finished.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._finished.wait(), 0.5)
+                batch = await consumer.getmany(timeout_ms=0, max_records=1)
+            else:
+                batch = await consumer.getmany(timeout_ms=100 if paused else 500, max_records=room)
+            self._take(consumer, batch)
+            await self._commit(consumer)
+
+    def _pace(self, consumer: AIOKafkaConsumer) -> None:
+        """Pause what must not fetch: everything when the bound is reached or the sink is
+        unknown, else each partition past its share of the bound."""
+        assigned = consumer.assignment()
+        if not assigned:
+            return
+        bound = self.config.max_in_flight
+        if self.target.subscriber_uri is None or self._offsets.window() >= bound:
+            held = set(assigned)
+        else:
+            share = max(1, bound // len(assigned))
+            held = {tp for tp in assigned if self._offsets.window(tp) >= share}
+        paused = consumer.paused()
+        if held - paused:
+            consumer.pause(*(held - paused))
+        if paused - held:
+            consumer.resume(*(paused - held))
+
+    def _take(self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[Any]]) -> None:
+        assigned = consumer.assignment()
+        counter = metrics.source_events.labels(
+            kn_namespace_name=self.config.namespace, kn_source_kind="KafkaSource",
+            kn_source_name=self.config.name)
+        for tp, taken in batch.items():
+            if tp not in assigned:  # revoked while the batch was on its way
+                continue
+            lane = self._lanes.setdefault(tp, _Lane())
+            for record in taken:
+                self._offsets.started(tp, record.offset)
+                counter.inc()
+                if self.config.ordered:
+                    lane.waiting.append(record)
+                else:
+                    self._spawn(tp, lane, self._deliver(tp, lane, record))
+            if self.config.ordered and lane.waiting and (lane.runner is None or lane.runner.done()):
+                lane.runner = self._spawn(tp, lane, self._drain_lane(tp, lane))
+
+    def _spawn(self, tp: TopicPartition, lane: _Lane, work: Any) -> asyncio.Task[None]:
+        task = asyncio.create_task(work, name=f"kafka:{tp.topic}/{tp.partition}")
+        lane.tasks.add(task)
+        task.add_done_callback(lane.tasks.discard)
+        return task
+
+    async def _drain_lane(self, tp: TopicPartition, lane: _Lane) -> None:
+        while lane.waiting and not lane.closed:
+            await self._deliver(tp, lane, lane.waiting.popleft())
+
+    async def _deliver(self, tp: TopicPartition, lane: _Lane, record: Any) -> None:
+        while self.target.subscriber_uri is None:  # hold until the sink resolves
+            if lane.closed:
+                return
+            await asyncio.sleep(0.2)
+        if lane.closed:
+            return
+        try:
+            event = records.to_event(record, self.origin)
+            await inplace.deliver(self.sender, self.target, event)
+        except Exception:  # a bug: the record counts as dropped, the partition goes on
+            log.exception("delivery of a Kafka record failed unexpectedly; dropped",
+                          extra={**self._labels, "partition": tp.partition, "offset": record.offset})
+        if self._lanes.get(tp) is lane:
+            self._offsets.finished(tp, record.offset)
+            self._finished.set()
+
+    # -- commits -----------------------------------------------------------------------
+
+    async def _commit(self, consumer: AIOKafkaConsumer, partitions: Any = None,
+                      force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_commit < self.config.commit_interval:
+            return
+        self._last_commit = now
+        positions = self._offsets.committable(partitions)
+        if not positions:
+            return
+        try:
+            await consumer.commit(positions)
+        except KafkaError as exc:  # the next commit carries the same positions, or later ones
+            log.warning("offset commit failed", extra={**self._labels, "error": repr(exc)})
+            return
+        self._offsets.committed(positions)
+        self._with_offset.update(positions)
+
+    async def _commit_initial(self, consumer: AIOKafkaConsumer) -> None:
+        """Pin where a group without offsets starts, as Knative commits initial offsets:
+        `latest` then means the log end when the partition was first assigned, not
+        whenever the first record happens to be delivered."""
+        fresh, self._fresh = self._fresh, set()
+        positions: dict[TopicPartition, int] = {}
+        for tp in fresh:
+            if tp not in consumer.assignment() or tp in self._offsets.partitions():
+                continue  # revoked meanwhile, or records taken: their commits will do
+            try:
+                if await consumer.committed(tp) is not None:
+                    self._with_offset.add(tp)
+                    continue
+                positions[tp] = await asyncio.wait_for(consumer.position(tp), 10.0)
+            except (TimeoutError, KafkaError) as exc:
+                log.warning("initial offset not known yet", extra={**self._labels, "error": repr(exc)})
+                self._fresh.add(tp)
+        if positions:
+            try:
+                await consumer.commit(positions)
+            except KafkaError as exc:
+                log.warning("initial offset commit failed", extra={**self._labels, "error": repr(exc)})
+                self._fresh.update(positions)
+                return
+            self._with_offset.update(positions)
+
+    async def _release(self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition],
+                       timeout: float) -> None:
+        """Give partitions up: no new records start, running deliveries get `timeout`,
+        what finished is committed, the rest is left for the next owner."""
+        lanes = [self._lanes[tp] for tp in partitions if tp in self._lanes]
+        for lane in lanes:
+            lane.closed = True
+        running = [task for lane in lanes for task in lane.tasks]
+        if running:
+            _, late = await asyncio.wait(running, timeout=timeout)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        if partitions:
+            await self._commit(consumer, partitions, force=True)
+        self._offsets.forget(partitions)
+        self._fresh.difference_update(partitions)
+        self._with_offset.difference_update(partitions)
+        for tp in partitions:
+            self._lanes.pop(tp, None)
+
+    def _tracked(self) -> list[TopicPartition]:
+        return list(set(self._lanes) | set(self._offsets.partitions()))
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, adapter: KafkaAdapter, consumer: AIOKafkaConsumer) -> None:
+        self.adapter, self.consumer = adapter, consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self.adapter._release(self.consumer, list(revoked), self.adapter.config.revoke_timeout)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self.adapter._fresh.update(assigned)
+        self.adapter._pace(self.consumer)  # a full adapter must not fetch for new partitions
+        log.info("partitions assigned", extra={**self.adapter._labels,
+                                               "partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in assigned)})
