@@ -93,6 +93,12 @@ def ping_tick(namespace: str, name: str) -> str:
     return _source_tag("PingSource", namespace, name) + ":tick"
 
 
+def source_report(kind: str, namespace: str, name: str) -> str:
+    """Hash with a TTL: what each process's adapter of a source reports (field: the
+    process's consumer name; value: JSON), for the reconciler to turn into conditions."""
+    return _source_tag(kind, namespace, name) + ":report"
+
+
 def webhook_delivery(kind: str, namespace: str, name: str, delivery: str) -> str:
     """String with a TTL: a webhook delivery id already published (redeliveries dedupe)."""
     return _source_tag(kind, namespace, name) + f":delivery:{delivery}"

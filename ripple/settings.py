@@ -70,9 +70,14 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     ingress: IngressSettings = field(default_factory=IngressSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    public_url: str | None = None
+    """The URL others reach this mesh at, behind a proxy or tunnel (`--public-url`): the
+    base of every address in status, webhook receiver URLs included. Default: host:port."""
 
     @property
     def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
 

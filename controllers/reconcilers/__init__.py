@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from controllers.reconcilers import broker, channel, flows, subscription, trigger
+from controllers.reconcilers import broker, channel, flows, sources, subscription, trigger
 from controllers.reconcilers.observing import Object, Observed, Reconcile
 from controllers.reconcilers.resources import flows as flow_resources
 
@@ -21,6 +21,10 @@ RECONCILERS: dict[str, Reconcile] = {
     "Subscription": subscription.reconcile,
     "Sequence": flows.reconcile_sequence,
     "Parallel": flows.reconcile_parallel,
+    "PingSource": sources.reconcile_ping_source,
+    "GitHubSource": sources.reconcile_github_source,
+    "GitLabSource": sources.reconcile_gitlab_source,
+    "KafkaSource": sources.reconcile_kafka_source,
 }
 
 CHILDREN: dict[str, Callable[[Object], list[Object]]] = {
@@ -29,4 +33,4 @@ CHILDREN: dict[str, Callable[[Object], list[Object]]] = {
 }
 """Kinds that own children: a pure builder of the children each object wants."""
 
-__all__ = ["CHILDREN", "RECONCILERS", "Observed", "Reconcile", "broker", "channel", "subscription", "trigger"]
+__all__ = ["CHILDREN", "RECONCILERS", "Observed", "Reconcile", "broker", "channel", "sources", "subscription", "trigger"]

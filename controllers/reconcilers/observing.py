@@ -5,8 +5,8 @@ The local platform backs it with its informer cache; tests back it with a list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -26,6 +26,9 @@ class Context:
     observed: Observed
     now: datetime
     base_url: str
+    reports: Mapping[tuple[str, str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    """What the data plane's adapters report, by (kind, namespace, name): one dict per
+    process (`sources.reporting`); only the KafkaSource reconciler reads them."""
 
 
 Reconcile = Callable[[Object, Context], Object]

@@ -21,6 +21,7 @@ from ripple.cli.commands import (
     channel,
     event,
     resources,
+    source,
     subscription,
     trigger,
 )
@@ -54,6 +55,7 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
     trigger.register(commands, parents)
     channel.register(commands, parents)
     subscription.register(commands, parents)
+    source.register(commands, parents)
     event.register(commands, parents)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(handler=run_version)

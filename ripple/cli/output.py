@@ -136,6 +136,8 @@ STATUS: list[Column] = [
 COLUMNS: dict[str, list[Column]] = {
     "Trigger": [NAME, ("BROKER", spec_of("broker")), ("SINK", sink_of("subscriber")), AGE],
     "PingSource": [NAME, ("SCHEDULE", spec_of("schedule")), ("SINK", sink_of("sink")), AGE],
+    "GitHubSource": [NAME, ("SINK", sink_of("sink")), ("WEBHOOK", lambda o, _n: _status_of(o, "webhookUrl")), AGE],
+    "GitLabSource": [NAME, ("SINK", sink_of("sink")), ("WEBHOOK", lambda o, _n: _status_of(o, "webhookUrl")), AGE],
     "Subscription": [
         NAME,
         ("CHANNEL", spec_of("channel", "name")),

@@ -38,12 +38,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="worker processes sharing the data plane")
     parser.add_argument("--appendfsync", choices=("everysec", "always"), default="everysec",
                         help="embedded Valkey fsync policy; 'always' also survives power loss")
+    parser.add_argument("--public-url", default=os.environ.get("RIPPLE_PUBLIC_URL"),
+                        help="the URL others reach this mesh at (env RIPPLE_PUBLIC_URL), e.g. a "
+                             "tunnel GitHub can post webhooks to; default http://HOST:PORT")
     parser.add_argument("--log-level", default=os.environ.get("RIPPLE_LOG_LEVEL", "INFO"))
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(
-        host=args.host, port=args.port, workers=max(1, args.workers),
+        host=args.host, port=args.port, workers=max(1, args.workers), public_url=args.public_url,
         store=StoreSettings(url=args.redis_url or redis_url_from_env(), data_dir=Path(args.data_dir),
                             appendfsync=args.appendfsync),
     )
@@ -114,6 +117,8 @@ def _spawn_worker(index: int, sock: socket.socket, redis_url: str, args: argpars
                RIPPLE_WORKER_REDIS_URL=redis_url)
     argv = [sys.executable, "-m", "ripple.cli.up", "--host", args.host, "--port", str(args.port),
             "--log-level", args.log_level]
+    if args.public_url:
+        argv += ["--public-url", args.public_url]
     return subprocess.Popen(argv, env=env, pass_fds=(sock.fileno(),), preexec_fn=_die_with_parent)
 
 

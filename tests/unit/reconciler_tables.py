@@ -146,6 +146,8 @@ class Case:
     fields: dict[str, Any] = field(default_factory=dict)
     """Overrides of the kind's baseline status fields; ABSENT means the key is not set."""
     base_url: str = BASE
+    reports: dict[tuple[str, str, str], list[Object]] = field(default_factory=dict)
+    """What the data plane's adapters report (`Context.reports`)."""
 
     def __str__(self) -> str:
         return self.name
@@ -160,7 +162,7 @@ def condition(status: Object, type_: str) -> Object:
 
 
 def reconcile(fn: Reconcile, case: Case, now: dt.datetime = T0) -> Object:
-    return fn(case.given, Context(ObservedList(case.world), now, case.base_url))
+    return fn(case.given, Context(ObservedList(case.world), now, case.base_url, case.reports))
 
 
 def check(fn: Reconcile, case: Case, baseline_conditions: dict[str, tuple[str, str]],
@@ -184,5 +186,6 @@ def check(fn: Reconcile, case: Case, baseline_conditions: dict[str, tuple[str, s
 def check_idempotent(fn: Reconcile, case: Case) -> None:
     """Reconciling the result again, later, changes nothing (lastTransitionTime included)."""
     first = reconcile(fn, case, T0)
-    again = Case(case.name, {**case.given, "status": first}, case.world, base_url=case.base_url)
+    again = Case(case.name, {**case.given, "status": first}, case.world, base_url=case.base_url,
+                 reports=case.reports)
     assert reconcile(fn, again, T1) == first

@@ -168,10 +168,18 @@ SECRET = {
         ),
         (
             [{**SECRET, "spec": {"sink": {"uri": "http://x"}}}],
-            "GitHubSource",
+            "KafkaSource",
             False,
             ["NAME", "SINK", "AGE", "CONDITIONS", "READY", "REASON"],
             [["s", "http://x", "10s", "", "Unknown", ""]],
+        ),
+        (
+            [{**SECRET, "spec": {"sink": {"uri": "http://x"}},
+              "status": {"webhookUrl": "http://r/webhooks/github/ns/s"}}],
+            "GitHubSource",
+            False,
+            ["NAME", "SINK", "WEBHOOK", "AGE", "CONDITIONS", "READY", "REASON"],
+            [["s", "http://x", "http://r/webhooks/github/ns/s", "10s", "", "Unknown", ""]],
         ),
     ],
 )

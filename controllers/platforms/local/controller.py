@@ -10,18 +10,28 @@ simply retried on the next pass.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from controllers.platforms.local.webhooks import WebhookRegistrar
+from controllers.reconcilers import CHILDREN, RECONCILERS
+from controllers.reconcilers.observing import Context
 from ripple import errors
 from ripple.api import loading, registry
 from ripple.informers import Informer, object_key
-
-from controllers.reconcilers import CHILDREN, RECONCILERS
-from controllers.reconcilers.observing import Context
+from sources import reporting
 
 log = logging.getLogger(__name__)
+
+RESYNC = 5.0
+"""Seconds between passes when nothing changed: adapter reports change without a watch
+event, and a level-triggered controller heals whatever an edge missed."""
+
+REPORTING_KINDS = ("KafkaSource",)
+"""Kinds whose adapters report what only the data plane sees (`sources.reporting`)."""
 
 CHILD_KINDS = {"InMemoryChannel", "Channel", "Subscription"}
 """Kinds whose owned orphans are collected even when no owner wants one of that kind now."""
@@ -33,17 +43,30 @@ class InformerObserved:
 
     def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict | None:
         obj = self.informer.get(kind, namespace, name)
-        return obj if obj is not None and obj.get("apiVersion") == api_version else None
+        if obj is None:
+            return None
+        try:  # a ref may name another served version of the kind
+            served = registry.lookup(api_version, kind).api_versions
+        except errors.Invalid:
+            return None
+        return obj if obj.get("apiVersion") in served else None
 
     def list(self, kind: str, namespace: str) -> list[dict]:
         return self.informer.list(kind, namespace)
 
 
 class LocalController:
-    def __init__(self, store: Any, informer: Informer, *, base_url: str,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+    def __init__(self, store: Any, informer: Informer, *, base_url: str, reports: Any = None,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.store, self.informer, self.base_url, self.clock = store, informer, base_url, clock
+        self.reports = reports  # the Redis client the adapters report into, if any
         self._dirty = asyncio.Event()
+        self.webhooks = WebhookRegistrar(store, informer)
+        self._retry: asyncio.TimerHandle | None = None
+
+    def _retry_due(self) -> None:
+        self._retry = None
+        self._dirty.set()
 
     def kick(self, _changed: set[str] | None = None) -> None:
         self._dirty.set()
@@ -52,7 +75,8 @@ class LocalController:
         await self.informer.synced.wait()
         self._dirty.set()
         while True:
-            await self._dirty.wait()
+            with contextlib.suppress(asyncio.TimeoutError):  # level-triggered: resync anyway
+                await asyncio.wait_for(self._dirty.wait(), timeout=RESYNC)
             self._dirty.clear()
             try:
                 await self.reconcile_all()
@@ -65,7 +89,8 @@ class LocalController:
     async def reconcile_all(self) -> int:
         """One pass over every kind with a reconciler; returns how many statuses it wrote."""
         await self.reconcile_children()
-        ctx = Context(observed=InformerObserved(self.informer), now=self.clock(), base_url=self.base_url)
+        ctx = Context(observed=InformerObserved(self.informer), now=self.clock(), base_url=self.base_url,
+                      reports=await self._read_reports())
         written = 0
         for kind, reconcile in RECONCILERS.items():
             for obj in self.informer.list(kind):
@@ -77,7 +102,20 @@ class LocalController:
                     written += 1
                 except (errors.Conflict, errors.NotFound):
                     self._dirty.set()  # the cache was behind; the watch will catch up
+        written += await self.webhooks.register_pending()
+        if self.webhooks.waiting and self._retry is None:  # come back even if nothing changes
+            self._retry = asyncio.get_running_loop().call_later(self.webhooks.retry_after, self._retry_due)
         return written
+
+    async def _read_reports(self) -> dict[tuple[str, str, str], list[dict]]:
+        if self.reports is None:
+            return {}
+        wanted = [(kind, *object_key(o)[1:]) for kind in REPORTING_KINDS for o in self.informer.list(kind)]
+        try:
+            return await reporting.read(self.reports, wanted)
+        except Exception as exc:  # the store is down: reconcile with what is known
+            log.warning("adapter reports unreadable", extra={"error": str(exc)})
+            return {}
 
     async def reconcile_children(self) -> None:
         """Create or update the children owners want (Sequence and Parallel channels and

@@ -33,6 +33,9 @@ from channels.plane import ChannelPlane
 from channels.queues import Queues
 from channels.sending import AiohttpSender
 from controllers.platforms.local import apiserver, routing
+from sources.plane import SourcePlane
+from sources.publishing import Publisher
+from sources.webhooks.receiver import WebhookReceiver
 from controllers.platforms.local.controller import LocalController
 from ripple.leases import Lease
 
@@ -90,7 +93,9 @@ async def run_worker(
     channel_plane = ChannelPlane(client, informer, deliveries, sender, settings, consumer=consumer,
                                  on_length=appender.note_length)
     informer.subscribe(channel_plane.sync)
-    controller = LocalController(store, informer, base_url=settings.base_url)
+    source_plane = SourcePlane(client, informer, deliveries, sender, settings, consumer=consumer)
+    informer.subscribe(source_plane.sync)
+    controller = LocalController(store, informer, base_url=settings.base_url, reports=client)
     informer.subscribe(controller.kick)
 
     if worker_index == 0 and manifests:
@@ -102,6 +107,7 @@ async def run_worker(
         tail=Tail(client, plane.resolve),
         channels=Ingress(channel_plane.resolve, appender, settings.ingress, kind="channel",
                          prefix="/channels"),
+        webhooks=WebhookReceiver(source_plane.hook, Publisher(client), settings.ingress),
     )
     config = uvicorn.Config(
         root, host=settings.host, port=settings.port, fd=None, log_config=None,
@@ -117,12 +123,14 @@ async def run_worker(
     await informer.synced.wait()
     plane.sync()  # before serving: no 404s for brokers or channels that exist
     channel_plane.sync()
+    source_plane.sync()
     try:
         await server.serve(sockets=[sock] if sock is not None else None)
     finally:
         await deliveries.close(drain_timeout=DRAIN_TIMEOUT)
         await plane.close()
         await channel_plane.close()
+        await source_plane.close()
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -4,6 +4,7 @@
 - `/metrics`: Prometheus exposition;
 - `/tail/{ns}/{broker}`: live event tail;
 - `/channels/{ns}/{channel}`: the channel ingress;
+- `/webhooks/{github|gitlab}/{ns}/{source}`: the GitHub and GitLab sources' receivers;
 - everything else: the broker ingress, `POST /{namespace}/{broker}`.
 The ingress is the hot path, so it gets no framework and no middleware in front of it.
 """
@@ -20,6 +21,7 @@ CONTROL_PREFIXES = ("/apis", "/api/", "/healthz", "/openapi.json", "/docs")
 
 
 def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, channels: ASGIApp,
+              webhooks: ASGIApp,
               lifespan: ASGIApp | None = None) -> ASGIApp:
     async def root(scope: dict, receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -33,6 +35,8 @@ def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, channels: ASGIAp
                 await tail(scope, receive, send)
             elif path.startswith("/channels/"):
                 await channels(scope, receive, send)
+            elif path.startswith("/webhooks/"):
+                await webhooks(scope, receive, send)
             else:
                 await ingress(scope, receive, send)
         elif kind == "lifespan" and lifespan is not None:
