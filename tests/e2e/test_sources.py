@@ -20,7 +20,7 @@ from urllib.parse import unquote
 import pytest
 
 from tests.support.mesh import Mesh
-from tests.support.sinks import RecordingSink
+from tests.support.sinks import Answer, RecordingSink
 
 pytestmark = pytest.mark.e2e
 
@@ -168,3 +168,56 @@ def test_source_commands(mesh: Mesh) -> None:
     mesh.cli("source", "ping", "delete", "cli-ping")
     mesh.cli("delete", "kafkasource", "cli-kafka")
     assert "cli-ping" not in mesh.cli("source", "list").stdout
+
+
+REGISTERED = """
+apiVersion: v1
+kind: Secret
+metadata: {{name: gh-reg, namespace: default}}
+stringData: {{token: s3cret, access: ghp_t0k3n}}
+---
+apiVersion: sources.knative.dev/v1alpha1
+kind: GitHubSource
+metadata:
+  name: {name}
+  namespace: default
+  annotations: {{ripple.dev/register-webhook: "true"}}
+spec:
+  ownerAndRepository: o/r
+  eventTypes: [push, pull_request]
+  githubAPIURL: "{api}"
+  accessToken: {{secretKeyRef: {{name: gh-reg, key: access}}}}
+  secretToken: {{secretKeyRef: {{name: gh-reg, key: token}}}}
+  sink: {{uri: "http://127.0.0.1:9/"}}
+"""
+
+
+def test_github_webhook_is_registered_through_the_api(mesh: Mesh) -> None:
+    hook = Answer(201, json.dumps({"id": 42}).encode(), {"content-type": "application/json"})
+    with RecordingSink(lambda r, n: hook) as api:
+        mesh.apply(REGISTERED.format(name="registered", api=api.url))
+        source = mesh.wait_ready(f"{SOURCES}/v1alpha1/namespaces/default/githubsources/registered")
+        request = api.wait_for(1)[0]
+    assert source["status"]["webhookIDKey"] == "42"
+    assert request.path == "/repos/o/r/hooks"
+    assert request.headers["authorization"] == "Bearer ghp_t0k3n"
+    body = json.loads(request.body)
+    assert body["events"] == ["push", "pull_request"]
+    assert body["config"]["url"] == source["status"]["webhookUrl"]
+    assert body["config"]["secret"] == "s3cret"
+
+
+def test_a_refused_registration_is_reported(mesh: Mesh) -> None:
+    refused = Answer(403, b'{"message": "Resource not accessible by integration"}',
+                     {"content-type": "application/json"})
+    with RecordingSink(lambda r, n: refused) as api:
+        mesh.apply(REGISTERED.format(name="refused", api=api.url))
+        path = f"{SOURCES}/v1alpha1/namespaces/default/githubsources/refused"
+        deadline = time.monotonic() + 20
+        webhook: dict = {}
+        while time.monotonic() < deadline and webhook.get("reason") != "RegistrationFailed":
+            conditions = (mesh.get(path).get("status") or {}).get("conditions") or []
+            webhook = next((c for c in conditions if c["type"] == "WebhookConfigured"), {})
+            time.sleep(0.1)
+    assert webhook["status"] == "False" and webhook["reason"] == "RegistrationFailed"
+    assert "403" in webhook["message"] and "not accessible" in webhook["message"]
