@@ -3,7 +3,8 @@
 Imported by `ripple.api`; importing the kind modules registers the kinds. Each kind is a
 family of modules named as in Knative's `pkg/apis/sources`: `<kind>` (registration),
 `<kind>_types`, `<kind>_defaults`, `<kind>_validation` and `<kind>_lifecycle`. Shared:
-`source_spec` (SourceSpec: `sink`, `ceOverrides`; SourceStatus: `sinkUri`).
+`source_spec` (SourceSpec: `sink`, `ceOverrides`; SourceStatus: `sinkUri`) and
+`webhooks` (the Git sources' `WebhookConfigured` and `status.webhookUrl`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ripple.api.sources import (
     ping_source_lifecycle,
     ping_source_types,
     source_spec,
+    webhooks,
 )
 
 __all__ = [
@@ -38,4 +40,5 @@ __all__ = [
     "ping_source_lifecycle",
     "ping_source_types",
     "source_spec",
+    "webhooks",
 ]

@@ -24,11 +24,11 @@ from datetime import datetime
 from typing import Any
 
 from ripple.api import conditions, meta
-from ripple.api.sources import source_spec
+from ripple.api.sources import source_spec, webhooks
 
 SECRETS_PROVIDED = "SecretsProvided"
 SINK_PROVIDED = source_spec.SINK_PROVIDED
-WEBHOOK_CONFIGURED = "WebhookConfigured"
+WEBHOOK_CONFIGURED = webhooks.WEBHOOK_CONFIGURED
 
 CONDITIONS = conditions.ConditionSet(
     conditions.READY, (SECRETS_PROVIDED, SINK_PROVIDED, WEBHOOK_CONFIGURED)
@@ -54,28 +54,10 @@ def mark_no_secrets(status: Status, reason: str, message: str, *, now: datetime)
     CONDITIONS.mark_false(status, SECRETS_PROVIDED, reason, message, now=now)
 
 
-def mark_webhook_configured(
-    status: Status, url: str, *, now: datetime, hook_id: str | int | None = None
-) -> None:
-    """Publish the receiver URL and, when GitHub gave one, the registered hook's id."""
-    status["webhookUrl"] = url
-    if hook_id is not None and hook_id != "":
-        status["webhookIDKey"] = str(hook_id)
-    CONDITIONS.mark_true(status, WEBHOOK_CONFIGURED, now=now)
-
-
-def mark_webhook_not_configured(
-    status: Status, reason: str, message: str, *, now: datetime
-) -> None:
-    """Keeps `webhookUrl` (the user may still paste it) and `webhookIDKey` (to delete)."""
-    CONDITIONS.mark_false(status, WEBHOOK_CONFIGURED, reason, message, now=now)
-
-
-def webhook_url(source: dict[str, Any]) -> str | None:
-    """The receiver URL the reconciler published, if any."""
-    status = source.get("status")
-    url = status.get("webhookUrl") if isinstance(status, dict) else None
-    return url if isinstance(url, str) and url else None
+_WEBHOOK = webhooks.WebhookMarks(CONDITIONS, "webhookIDKey")
+mark_webhook_configured = _WEBHOOK.configured
+mark_webhook_not_configured = _WEBHOOK.not_configured
+webhook_url = webhooks.webhook_url
 
 
 def is_ready(source: dict[str, Any]) -> bool:

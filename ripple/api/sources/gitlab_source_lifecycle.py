@@ -23,11 +23,11 @@ from datetime import datetime
 from typing import Any
 
 from ripple.api import conditions, meta
-from ripple.api.sources import source_spec
+from ripple.api.sources import source_spec, webhooks
 
 SINK_PROVIDED = source_spec.SINK_PROVIDED
 DEPLOYED = "Deployed"
-WEBHOOK_CONFIGURED = "WebhookConfigured"
+WEBHOOK_CONFIGURED = webhooks.WEBHOOK_CONFIGURED
 
 CONDITIONS = conditions.ConditionSet(
     conditions.READY, (SINK_PROVIDED, DEPLOYED, WEBHOOK_CONFIGURED)
@@ -53,34 +53,10 @@ def mark_not_deployed(status: Status, reason: str, message: str, *, now: datetim
     CONDITIONS.mark_false(status, DEPLOYED, reason, message, now=now)
 
 
-def mark_webhook_configured(
-    status: Status, url: str, *, now: datetime, hook_id: int | str | None = None
-) -> None:
-    """Publish the receiver URL and, when GitLab gave one, the project hook's id.
-
-    GitLab's hook ids are integers, and Knative's `webhookID` is one; a decimal string
-    is stored as its integer.
-    """
-    status["webhookUrl"] = url
-    if isinstance(hook_id, str) and hook_id.isdecimal():
-        hook_id = int(hook_id)
-    if hook_id is not None and hook_id != "":
-        status["webhookID"] = hook_id
-    CONDITIONS.mark_true(status, WEBHOOK_CONFIGURED, now=now)
-
-
-def mark_webhook_not_configured(
-    status: Status, reason: str, message: str, *, now: datetime
-) -> None:
-    """Keeps `webhookUrl` (the user may still paste it) and `webhookID` (to delete)."""
-    CONDITIONS.mark_false(status, WEBHOOK_CONFIGURED, reason, message, now=now)
-
-
-def webhook_url(source: dict[str, Any]) -> str | None:
-    """The receiver URL the reconciler published, if any."""
-    status = source.get("status")
-    url = status.get("webhookUrl") if isinstance(status, dict) else None
-    return url if isinstance(url, str) and url else None
+_WEBHOOK = webhooks.WebhookMarks(CONDITIONS, "webhookID", integer_ids=True)
+mark_webhook_configured = _WEBHOOK.configured
+mark_webhook_not_configured = _WEBHOOK.not_configured
+webhook_url = webhooks.webhook_url
 
 
 def is_ready(source: dict[str, Any]) -> bool:
