@@ -50,7 +50,10 @@ class AiohttpSender:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._limit, ttl_dns_cache=300)
             self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent",)
+                connector=connector, auto_decompress=False,
+                # no invented Content-Type: an event without datacontenttype must arrive
+                # without one, or the receiver would read application/octet-stream into it
+                skip_auto_headers=("User-Agent", "Content-Type"),
             )
         return self._session
 

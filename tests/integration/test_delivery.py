@@ -192,3 +192,14 @@ async def test_unordered_delivery_lets_others_pass_a_retry(redis_client, engine)
         engine.sync([t])
         received = await sink.until(6)
         assert received[-1].ce["id"] == "e0"  # retried after the others went through
+
+
+async def test_an_event_without_datacontenttype_arrives_without_content_type(redis_client, engine) -> None:
+    with RecordingSink() as sink:
+        t = target("plain", sink.url, DeliveryPolicy())
+        bare = ce.CloudEvent({"specversion": "1.0", "id": "b", "source": "/t", "type": "t"}, b"\x00\x01")
+        await enqueue(redis_client, t.stream, [bare, event(1, datacontenttype="application/json")])
+        engine.sync([t])
+        got = {r.ce["id"]: r for r in await sink.until(2)}
+    assert "content-type" not in got["b"].headers and got["b"].body == b"\x00\x01"
+    assert got["e1"].headers["content-type"] == "application/json"
