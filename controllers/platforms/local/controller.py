@@ -84,6 +84,10 @@ class LocalController:
                 log.warning("reconcile pass failed; retrying", extra={"error": str(exc)})
                 await asyncio.sleep(1.0)
                 self._dirty.set()
+            except Exception:  # a bug must not end reconciling for good
+                log.exception("reconcile pass crashed; retrying")
+                await asyncio.sleep(1.0)
+                self._dirty.set()
             await asyncio.sleep(0.01)  # coalesce bursts of changes into one pass
 
     async def reconcile_all(self) -> int:
@@ -94,7 +98,11 @@ class LocalController:
         written = 0
         for kind, reconcile in RECONCILERS.items():
             for obj in self.informer.list(kind):
-                status = reconcile(obj, ctx)
+                try:
+                    status = reconcile(obj, ctx)
+                except Exception:  # one broken object must not stop the others
+                    log.exception("reconciler crashed", extra={"object": "/".join(object_key(obj))})
+                    continue
                 if status == obj.get("status"):
                     continue
                 try:
