@@ -15,6 +15,7 @@ from typing import Any, Awaitable, Callable
 
 import redis.asyncio as aioredis
 
+from channels import http
 from ripple import cloudevents as ce
 from ripple import errors
 
@@ -29,13 +30,15 @@ class Tail:
     async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Send) -> None:
         parts = [p for p in scope["path"][len(self.prefix):].split("/") if p]
         stream = self.resolve(*parts) if len(parts) == 2 else None
-        if scope["method"] != "GET" or stream is None:
-            status = 405 if scope["method"] != "GET" else 404
-            message = "use GET" if status == 405 else f"broker {'/'.join(parts)} not found"
-            body = json.dumps({"code": status, "message": message}).encode()
-            await send({"type": "http.response.start", "status": status,
-                        "headers": [(b"content-type", b"application/json")]})
-            await send({"type": "http.response.body", "body": body})
+        if scope["method"] != "GET":
+            method = scope["method"]
+            await http.respond_error(send, errors.MethodNotAllowed(
+                f"method {method} is not allowed; use GET"), allow=b"GET")
+            return
+        if stream is None:
+            where = f"{self.prefix}<namespace>/<broker>"
+            await http.respond_error(send, errors.NotFound(
+                f"broker {'/'.join(parts)} not found; the address is {where}"))
             return
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/x-ndjson")]})

@@ -28,11 +28,22 @@ def request_headers(scope: Scope) -> dict[str, str]:
 
 
 async def read_body(headers: Mapping[str, str], receive: Receive, limit: int) -> bytes:
-    """The whole body, or errors.PayloadTooLarge as soon as it is known to exceed `limit`."""
+    """The whole body, or errors.PayloadTooLarge as soon as it is known that the headers
+    and the body together exceed `limit`.
+
+    Headers count because a binary-mode event carries its attributes in them, and the
+    ASGI server (uvicorn with httptools) bounds neither their size nor their number.
+    """
+    size = sum(map(len, headers)) + sum(map(len, headers.values()))
+    if size > limit:
+        raise errors.PayloadTooLarge(
+            f"request headers of {size} bytes are over the limit of {limit}")
     declared = headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise errors.PayloadTooLarge(f"request body of {declared} bytes is over the limit of {limit}")
-    chunks, size = [], 0
+    if declared and declared.isdigit() and int(declared) + size > limit:
+        raise errors.PayloadTooLarge(
+            f"request body of {declared} bytes (and {size} of headers) is over the limit "
+            f"of {limit}")
+    chunks = []
     while True:
         message = await receive()
         chunk = message.get("body", b"")

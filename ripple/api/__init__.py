@@ -5,10 +5,12 @@ Importing `ripple.api` registers every kind Ripple serves. Callers:
 - the store, the API server and the CLI: `registry` (`lookup`, `by_resource`, `by_name`);
 - reconcilers: the kinds' `*_lifecycle` modules (condition sets and `mark_*` functions),
   `duck` for destinations, `meta.key`;
-- the delivery engine: `durations.parse_duration`; sources: `secret_value`.
+- the delivery engine: `durations.parse_duration`; sources: `secret_value`;
+- the API server: `statuses` (the types a /status write may hold).
 
 Modules: `registry` (the kind table), `meta` (object metadata), `fields` (shape checks),
 `conditions` (Knative condition sets), `duck` (KReference, Destination, DeliverySpec),
+`statuses` (the structural schema of status),
 `durations` (ISO-8601), `loading` (YAML and admission), and one package per API group:
 `eventing` (Broker, Trigger), `messaging` (Channel, InMemoryChannel, Subscription),
 `flows` (Sequence, Parallel), `sources` (PingSource, GitHubSource, GitLabSource,
@@ -31,6 +33,7 @@ from ripple.api import (
     meta,
     registry,
     sources,
+    statuses,
 )
 from ripple.api.conditions import ConditionSet
 from ripple.api.core.secret import secret_value
@@ -66,5 +69,6 @@ __all__ = [
     "registry",
     "secret_value",
     "sources",
+    "statuses",
     "trigger_lifecycle",
 ]

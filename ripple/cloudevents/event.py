@@ -130,6 +130,8 @@ def is_attribute_name(name: str) -> bool:
 def _name_rule(name: str) -> str:
     if name == "data":
         return "reserved: 'data' is not an attribute name"
+    if not name:
+        return "an attribute name must not be empty (a header named just 'ce-', or a \"\" member)"
     return "an attribute name must be lower-case letters a-z and digits 0-9 only"
 
 

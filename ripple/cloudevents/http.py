@@ -75,7 +75,9 @@ def _decode_value(attribute: str, value: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise Invalid(FieldError(attribute, "not valid UTF-8 after percent-decoding")) from None
+        # A header named just `ce-` has no attribute name: name the header instead.
+        field = attribute or "ce-"
+        raise Invalid(FieldError(field, "not valid UTF-8 after percent-decoding")) from None
 
 
 def _object(value: object) -> dict[str, object]:

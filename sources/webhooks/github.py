@@ -190,8 +190,9 @@ def _json_body(headers: Mapping[str, str], body: bytes) -> bytes:
 def _parse(data: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise errors.Invalid(FieldError("body", f"not JSON: {exc}")) from None
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise errors.Invalid(FieldError("body", f"not JSON: {reason}")) from None
     if not isinstance(payload, dict):
         raise errors.Invalid(FieldError("body", "must be a JSON object"))
     return payload

@@ -87,8 +87,9 @@ def to_event(headers: Mapping[str, str], body: bytes, project_url: str, *,
     kind = event_kind(header)
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise errors.Invalid(FieldError("body", f"not JSON: {exc}")) from None
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise errors.Invalid(FieldError("body", f"not JSON: {reason}")) from None
     if not isinstance(payload, dict):
         raise errors.Invalid(FieldError("body", "must be a JSON object"))
     attributes: dict[str, object] = {

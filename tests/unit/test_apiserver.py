@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -231,7 +232,48 @@ FAILURES = [
         "v9",
         None,
     ),
-    ("GET", "/nothing/here", None, 404, "NotFound", "Not Found", None),
+    ("GET", "/nothing/here", None, 404, "NotFound", "no API at /nothing/here", None),
+    ("PATCH", f"{BROKERS}/b", {}, 405, "MethodNotAllowed", "method PATCH is not allowed", None),
+    # Found by the R4 fuzz check: each of these bodies was stored, and every later read or
+    # list of its kind answered 500 (no JSON response can carry NaN or a lone surrogate).
+    (
+        "POST",
+        BROKERS,
+        b'{"metadata": {"name": "n"}, "spec": {"x": NaN}}',
+        400,
+        "BadRequest",
+        "NaN is not a JSON value",
+        None,
+    ),
+    (
+        "POST",
+        BROKERS,
+        b'{"metadata": {"name": "\\ud800"}}',
+        400,
+        "BadRequest",
+        "lone surrogate",
+        None,
+    ),
+    ("POST", BROKERS, b"[" * 100_000, 400, "BadRequest", "nested too deeply", None),
+    ("POST", BROKERS, b"\xff{}", 400, "BadRequest", "not JSON", None),
+    (
+        "PUT",
+        f"{BROKERS}/b/status",
+        {"status": 3},
+        422,
+        "Invalid",
+        "status: must be a mapping, got an integer",
+        [{"field": "status", "message": "must be a mapping, got an integer"}],
+    ),
+    (
+        "PUT",
+        f"{BROKERS}/b/status",
+        {"status": {"ready": True, "physicalSubscription": 5}},
+        422,
+        "Invalid",
+        "status.physicalSubscription: must be a mapping",
+        [{"field": "status.physicalSubscription", "message": "must be a mapping, got an integer"}],
+    ),
     ("POST", BROKERS, broker(), 409, "AlreadyExists", '"b" already exists', None),
     (
         "POST",
@@ -310,6 +352,40 @@ async def test_errors_are_kubernetes_statuses(
     assert message in got["message"]
     if causes is not None:
         assert got["details"]["causes"] == causes
+
+
+async def test_a_method_the_route_lacks_is_405_with_allow(app: Any) -> None:
+    # Found by the R4 fuzz check: the router's 405 had no Allow header and said only
+    # "Method Not Allowed".
+    answer = await call(app, "PATCH", f"{BROKERS}/b", {})
+    assert answer.status == 405
+    assert set(answer.headers["allow"].split(", ")) >= {"GET", "PUT", "DELETE"}
+    assert f"on {BROKERS}/b" in answer.json()["message"]
+
+
+async def test_a_status_that_is_not_a_mapping_is_refused(app: Any) -> None:
+    # Found by the R4 fuzz check: `{"status": 3}` was stored, and every reconcile of the
+    # object crashed on it from then on.
+    await call(app, "POST", BROKERS, broker())
+    for status in (3, [], "Ready"):
+        answer = await call(app, "PUT", f"{BROKERS}/b/status", {"status": status})
+        assert (answer.status, answer.json()["details"]["causes"][0]["field"]) == (422, "status")
+    assert (await call(app, "GET", f"{BROKERS}/b")).json().get("status") in (None, {})
+
+
+def test_openapi_declares_every_path_parameter_query_and_body(app: Any) -> None:
+    # Found by the R4 fuzz check: the paths' {parameters} were undeclared (invalid OpenAPI,
+    # so no client or fuzzer could build a request) and no operation had a body.
+    document = app.openapi()
+    for path, operations in document["paths"].items():
+        wanted = set(re.findall(r"{(\w+)}", path))
+        for method, operation in operations.items():
+            declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert declared == wanted, (method, path)
+            assert ("requestBody" in operation) == (method in ("post", "put")), (method, path)
+    collection = document["paths"]["/apis/{group}/{version}/namespaces/{namespace}/{plural}"]
+    query = {p["name"] for p in collection["get"]["parameters"] if p["in"] == "query"}
+    assert query == {"watch", "resourceVersion", "timeoutSeconds"}
 
 
 async def test_unavailable_store_is_503_with_retry_after(store: MemoryResourceStore) -> None:

@@ -76,6 +76,18 @@ def test_header_decoding_rejects(header: str, rule: str) -> None:
     assert error.path == "subject" and rule in error.message
 
 
+@pytest.mark.parametrize(("value", "message"), [
+    ("x", "an attribute name must not be empty (a header named just 'ce-', or a \"\" member)"),
+    ("%FF", "ce-: not valid UTF-8 after percent-decoding"),
+])
+def test_a_bare_ce_header_is_named(value: str, message: str) -> None:
+    # Found by the R4 fuzz check: the message named nothing ("not valid UTF-8 after
+    # percent-decoding"), as the attribute's name is the empty string.
+    with pytest.raises(Invalid) as raised:
+        ce.from_http(BINARY | {"ce-": value}, b"")
+    assert str(raised.value) == message
+
+
 EVENTS = [
     pytest.param(ce.CloudEvent(dict(BASE)), id="minimal"),
     pytest.param(

@@ -20,12 +20,17 @@ Discovery is `{"resources": [{"group", "version", "kind", "plural", "singular",
 "shortNames", "namespaced"}]}`, one entry per served kind (group "" for the core group).
 
 Writes go through `loading.admit` (defaults, validation, immutability against the old
-object); status writes do not. A watch, `?watch=true[&resourceVersion=N]
-[&timeoutSeconds=S]`, streams newline-delimited `{"type", "object"}`: without a version
-(or with "0") it first sends every current object as ADDED, as Kubernetes does; with N,
-exactly the changes after N. A watch that cannot continue ends with an `ERROR` line whose
-object is a Status. Every error is a Kubernetes `Status`; `failure` is where an error
-becomes one, through `errors.http_status` and `errors.retry_after`.
+object); status writes only through `statuses.validate` (the types of the duck-typed
+fields). A body must be UTF-8 JSON without NaN, Infinity or lone surrogates, which no
+response could carry back. /openapi.json declares every path parameter, the watch's query
+and the object body, so that clients and fuzzers (R4) can build requests from it.
+
+A watch, `?watch=true[&resourceVersion=N][&timeoutSeconds=S]`, streams newline-delimited
+`{"type", "object"}`: without a version (or with "0") it first sends every current object
+as ADDED, as Kubernetes does; with N, exactly the changes after N. A watch that cannot
+continue ends with an `ERROR` line whose object is a Status. Every error is a Kubernetes
+`Status`; `failure` is where an error becomes one, through `errors.http_status` and
+`errors.retry_after`; the router's own 404 and 405 say the path, the method and `Allow`.
 """
 
 from __future__ import annotations
@@ -33,14 +38,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from ripple import errors
+from ripple.api import statuses
 from ripple.store import ResourceStore, objects
 
 if TYPE_CHECKING:
@@ -82,11 +90,39 @@ def status_of(error: BaseException, *, reason: str | None = None) -> dict[str, A
     return status
 
 
-def failure(error: BaseException, *, reason: str | None = None) -> JSONResponse:
+def failure(
+    error: BaseException, *, reason: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     status = status_of(error, reason=reason)
+    extra = dict(headers or {})
     delay = errors.retry_after(error)
-    headers = {"Retry-After": delay} if delay is not None else None
-    return JSONResponse(status, status_code=status["code"], headers=headers)
+    if delay is not None:
+        extra["Retry-After"] = delay
+    return JSONResponse(status, status_code=status["code"], headers=extra or None)
+
+
+def routing_error(request: Request, exc: HTTPException) -> BaseException:
+    """The router's bare "Not Found" / "Method Not Allowed", said with the path and method."""
+    path = request.url.path
+    if exc.status_code == 404:
+        return errors.NotFound(
+            f"no API at {path}; resources are at /apis/<group>/<version>/[namespaces/<ns>/]"
+            "<plural>[/<name>[/status]] (core: /api/v1/...), and GET /apis lists the kinds"
+        )
+    if exc.status_code == 405:
+        return errors.MethodNotAllowed(
+            f"method {request.method} is not allowed on {path}; allowed: {allowed_methods(request)}"
+        )
+    return exc
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (the router names only the first)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 class Catalog:
@@ -126,16 +162,32 @@ class Catalog:
         }
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+# Python's json takes NaN and Infinity, which no JSON response can carry back.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 async def read_body(request: Request) -> dict[str, Any]:
     body = await request.body()
     if len(body) > MAX_BODY:
         raise errors.PayloadTooLarge(f"the request body is larger than {MAX_BODY} bytes")
     try:
-        obj = json.loads(body)
-    except ValueError as exc:
-        raise errors.Invalid(f"the request body is not JSON: {exc}") from exc
+        obj = _DECODER.decode(body.decode("utf-8-sig"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise errors.Invalid(f"the request body is not JSON: {reason}") from None
     if not isinstance(obj, dict):
         raise errors.Invalid("the request body must be a JSON object")
+    try:  # a "\ud800" escape is valid JSON text but no Unicode: it could be neither stored nor sent
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise errors.Invalid(
+            f"the request body is not Unicode text: a string holds the lone surrogate "
+            f"{exc.object[exc.start:exc.end]!r}"
+        ) from None
     return obj
 
 
@@ -241,6 +293,11 @@ class Handlers:
     async def replace_status(self, request: Request) -> Response:
         kind, namespace, name = self._target(request, item=True)
         obj = conform(await read_body(request), kind, namespace, name)
+        # Reconcilers and the data plane read status fields as Knative's duck types; a
+        # field of another type stored here would stop them for every object they serve.
+        problems = statuses.validate(obj.get("status"))
+        if problems:
+            raise errors.Invalid(problems, status=422)
         return JSONResponse(await self.store.update_status(obj))
 
     async def delete(self, request: Request) -> Response:
@@ -306,6 +363,50 @@ async def _lines(
             yield _line(event["type"], event["object"])
 
 
+# The OpenAPI document (/openapi.json) describes what the handlers read from the request
+# themselves: the path parameters, the watch's query, and a Kubernetes object as the body.
+_STRING = {"type": "string"}
+_STRING_MAP = {"type": "object", "additionalProperties": _STRING}
+OBJECT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "apiVersion": _STRING,
+        "kind": _STRING,
+        "metadata": {
+            "type": "object",
+            "properties": {
+                "name": _STRING,
+                "namespace": _STRING,
+                "resourceVersion": _STRING,
+                "labels": _STRING_MAP,
+                "annotations": _STRING_MAP,
+            },
+        },
+        "spec": {"type": "object"},
+        "status": {"type": "object"},
+    },
+}
+_WATCH_QUERY = [
+    {"name": "watch", "in": "query", "schema": {"type": "boolean"}},
+    {"name": "resourceVersion", "in": "query", "schema": _STRING},
+    {"name": "timeoutSeconds", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+]
+
+
+def _operation(path: str, *, query: bool = False, body: bool = False) -> dict[str, Any]:
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": _STRING}
+        for name in re.findall(r"{(\w+)}", path)
+    ]
+    operation: dict[str, Any] = {"parameters": parameters + (_WATCH_QUERY if query else [])}
+    if body:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": OBJECT_SCHEMA}},
+        }
+    return operation
+
+
 def make_api(
     store: ResourceStore, *, kinds: Sequence[Kind] | None = None, admit: Admit | None = None
 ) -> FastAPI:
@@ -322,6 +423,11 @@ def make_api(
     app = FastAPI(title="Ripple API", version="v1")
 
     async def on_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):
+            headers = dict(exc.headers or {})
+            if exc.status_code == 405:
+                headers["Allow"] = allowed_methods(request)
+            return failure(routing_error(request, exc), headers=headers)
         return failure(exc)
 
     app.add_exception_handler(errors.RippleError, on_error)
@@ -338,11 +444,15 @@ def make_api(
     app.add_api_route("/healthz", healthz, methods=["GET"])
     for root in ("/apis/{group}/{version}", "/api/{version}"):
         for base in (root + "/namespaces/{namespace}/{plural}", root + "/{plural}"):
-            app.add_api_route(base, handlers.collection, methods=["GET"])
-            app.add_api_route(base, handlers.create, methods=["POST"])
-            app.add_api_route(base + "/{name}", handlers.read, methods=["GET"])
-            app.add_api_route(base + "/{name}", handlers.replace, methods=["PUT"])
-            app.add_api_route(base + "/{name}", handlers.delete, methods=["DELETE"])
-            app.add_api_route(base + "/{name}/status", handlers.read, methods=["GET"])
-            app.add_api_route(base + "/{name}/status", handlers.replace_status, methods=["PUT"])
+            item, status = base + "/{name}", base + "/{name}/status"
+            for path, handler, method, extra in (
+                (base, handlers.collection, "GET", _operation(base, query=True)),
+                (base, handlers.create, "POST", _operation(base, body=True)),
+                (item, handlers.read, "GET", _operation(item)),
+                (item, handlers.replace, "PUT", _operation(item, body=True)),
+                (item, handlers.delete, "DELETE", _operation(item)),
+                (status, handlers.read, "GET", _operation(status)),
+                (status, handlers.replace_status, "PUT", _operation(status, body=True)),
+            ):
+                app.add_api_route(path, handler, methods=[method], openapi_extra=extra)
     return app
