@@ -38,5 +38,9 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The full forms of the reliability checks (issue #5): minutes each; `make test` runs the short ones.
+soak: $(STAMP)
+	RIPPLE_SOAK=1 $(BIN)/python -m pytest -q -s tests/reliability $(PYTEST_ARGS)
+
 clean:
 	rm -rf $(VENV) $(DATA_DIR) .pytest_cache

@@ -19,6 +19,7 @@ import pytest
 
 from ripple import embedded
 from tests.support.mesh import Mesh
+from tests.support.prober import post_events, wait_until
 from tests.support.sinks import Answer, RecordingSink
 
 pytestmark = pytest.mark.e2e
@@ -41,18 +42,6 @@ spec:
 """
 
 
-def send_burst(mesh: Mesh, ids: list[str], accepted: list[str], workers: int = 16) -> None:
-    def one(event_id: str) -> None:
-        try:
-            if mesh.send_event("/default/durable", event_id) == 202:
-                accepted.append(event_id)
-        except OSError:
-            pass  # refused or cut off: not accepted, so not owed
-
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        list(pool.map(one, ids))
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigkill_mid_burst_loses_no_accepted_event(data_dir: Path, workers: int) -> None:
     def slowish(_r, _n) -> Answer:
@@ -65,10 +54,9 @@ def test_sigkill_mid_burst_loses_no_accepted_event(data_dir: Path, workers: int)
         mesh.wait_ready(TRIGGER)
         accepted: list[str] = []
         ids = [f"k{workers}-{i}" for i in range(1500)]
-        sender = threading.Thread(target=send_burst, args=(mesh, ids, accepted))
+        sender = threading.Thread(target=post_events, args=(mesh, "/default/durable", ids, accepted))
         sender.start()
-        while len(accepted) < 400:
-            time.sleep(0.01)
+        assert wait_until(lambda: len(accepted) >= 400, timeout=30, interval=0.01)
         mesh.kill()  # mid-burst, with deliveries in flight and a backlog in Redis
         sender.join()
         delivered_before = set(sink.ids())
@@ -76,9 +64,7 @@ def test_sigkill_mid_burst_loses_no_accepted_event(data_dir: Path, workers: int)
 
         mesh.start()
         try:
-            deadline = time.monotonic() + 60
-            while not set(accepted) <= set(sink.ids()) and time.monotonic() < deadline:
-                time.sleep(0.1)
+            wait_until(lambda: set(accepted) <= set(sink.ids()), timeout=60, interval=0.1)
             received = sink.ids()
             lost = set(accepted) - set(received)
             assert not lost, f"{len(lost)} accepted events lost, e.g. {sorted(lost)[:5]}"
@@ -122,12 +108,8 @@ def test_store_outage_answers_503_with_retry_after_then_recovers(data_dir: Path,
                     {"ce-specversion": "1.0", "ce-id": "during", "ce-source": "/s", "ce-type": "t"})
                 assert status == 503 and int(headers["retry-after"]) >= 1, body
                 store = embedded.EmbeddedValkey(tmp_path / "store", port=store.port).start()
-                deadline = time.monotonic() + 15
-                status = 0
-                while status != 202 and time.monotonic() < deadline:
-                    status = mesh.send_event("/default/durable", "after")
-                    time.sleep(0.2)
-                assert status == 202
+                assert wait_until(lambda: mesh.send_event("/default/durable", "after") == 202,
+                                  timeout=15, interval=0.2)
                 sink.wait_for(2)
                 assert {"before", "after"} <= set(sink.ids())
             finally:
@@ -176,9 +158,7 @@ spec:
             concurrent.futures.wait(futures)
         mesh.start()
         try:
-            deadline = time.monotonic() + 60
-            while not set(accepted) <= set(final.ids()) and time.monotonic() < deadline:
-                time.sleep(0.1)
+            wait_until(lambda: set(accepted) <= set(final.ids()), timeout=60, interval=0.1)
             lost = set(accepted) - set(final.ids())
             assert not lost, f"{len(lost)} accepted events lost in the Sequence"
             assert all(r.body == b"x-1-2" for r in final.received)
