@@ -1,6 +1,7 @@
-"""`python -m bench [P1 P2 P3 P4] [--duration S] [--no-docs]`: run the benchmarks of
-issue #5 and print, for each, its figure, its baseline from the same run, the ratio and
-the machine. `make bench` runs all four (about 3 minutes on 2 cores).
+"""`python -m bench [P1 P2 P3 P4 P6 P1w2 P2w2] [--duration S] [--no-docs]`: run the
+benchmarks of issue #5 and print, for each, its figure, its baseline from the same run, the
+ratio and the machine. `make bench` runs them all (about 5 minutes on 2 cores). P1w2 and
+P2w2 are P1 and P2 against `ripple up --workers 2`.
 
 Benchmarks print numbers and never fail: a benchmark that cannot run prints why, and the
 exit status is 0. Results go to `bench/results.json` (gitignored) and the results section
@@ -17,10 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import delivery, fanout, ingress, latency, machine, report
+from bench import delivery, fanout, ingress, latency, machine, memory, report
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = {"P1": "ingress", "P2": "delivery", "P3": "latency", "P4": "fan-out"}
+NAMES = {"P1": "ingress", "P1W2": "ingress, 2 workers", "P2": "delivery",
+         "P2W2": "delivery, 2 workers", "P3": "latency", "P4": "fan-out", "P6": "memory"}
 
 
 def _log(message: str) -> None:
@@ -34,7 +36,7 @@ def _safely(bench_id: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         row = run()
     except Exception as exc:
         _log(traceback.format_exc())
-        row = {"id": bench_id, "name": NAMES[bench_id], "figure": None, "baseline": None,
+        row = {"id": bench_id.replace("W", "w"), "name": NAMES[bench_id], "figure": None, "baseline": None,
                "ratio": None, "met": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
     row["seconds"] = round(time.monotonic() - started, 1)
     return row
@@ -42,7 +44,7 @@ def _safely(bench_id: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("ids", nargs="*", metavar="ID", help="P1 P2 P3 P4 (default: all)")
+    parser.add_argument("ids", nargs="*", metavar="ID", help="P1 P1w2 P2 P2w2 P3 P4 P6 (default: all)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
@@ -60,6 +62,9 @@ def main(argv: list[str]) -> int:
         "P2": lambda: delivery.run(args.duration, _log),
         "P3": lambda: latency.run(args.duration, _log),
         "P4": lambda: fanout.run(args.duration, p2, _log),
+        "P6": lambda: memory.run(args.duration, _log),
+        "P1W2": lambda: ingress.run(args.duration, _log, workers=2),
+        "P2W2": lambda: delivery.run(args.duration, _log, workers=2),
     }
     for bench_id in ids:
         row = _safely(bench_id, runners[bench_id])

@@ -10,6 +10,9 @@ forgets it.
 `python -m bench.apps bare PORT` runs the P1 baseline: it reads the request and answers
 202, nothing else.
 
+`python -m bench.apps stall PORT` runs P6's stalled subscriber: it accepts connections and
+reads whatever arrives, but never answers, so every delivery runs into its timeout.
+
 Both are raw ASGI on uvicorn with httptools and uvloop, as Ripple's own ingress is.
 Raw ASGI was chosen over aiohttp.web after measuring both under wrk (docs/benchmarks.md).
 """
@@ -95,6 +98,23 @@ async def bare(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     await _answer(send, 202)
 
 
+async def _stall(port: int) -> None:
+    import asyncio
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while await reader.read(65536):
+                pass
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", port, backlog=4096)
+    async with server:
+        await server.serve_forever()
+
+
 def serve(app: Any, port: int) -> None:
     import uvicorn
 
@@ -104,6 +124,11 @@ def serve(app: Any, port: int) -> None:
 
 def main(argv: list[str]) -> int:
     kind, port = argv[0], int(argv[1])
+    if kind == "stall":
+        import asyncio
+
+        asyncio.run(_stall(port))
+        return 0
     serve(Sink() if kind == "sink" else bare, port)
     return 0
 

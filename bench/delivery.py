@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench import events, harness
+from bench import events, harness, ingress
 
 CONNECTIONS = 64
 
@@ -32,7 +32,12 @@ def baseline(sink: harness.App, duration: float) -> dict[str, Any]:
     out = harness.loadgen("closed", sink.url, "--connections", str(CONNECTIONS),
                           "--duration", str(duration), "--count", "2000000", timeout=duration + 60)
     stats = sink.stats()
-    return {"rate": sink_rate(stats), "received": stats["count"], "loader": out}
+    return {"rate": sink_rate(stats), "received": stats["count"], "loader": out,
+            "cpu_us_per_event": _per_event(out["cpu_seconds"], stats["count"])}
+
+
+def _per_event(cpu_seconds: float, count: int) -> float | None:
+    return 1e6 * cpu_seconds / count if count else None
 
 
 def prefill_count(baseline_rate: float, duration: float) -> int:
@@ -43,12 +48,15 @@ def drain(ripple: harness.Ripple, sink: harness.App, count: int, duration: float
     """Write `count` matching events into the broker log and time their arrival at the sink."""
     records = harness.broker_records(count)
     sink.reset()
+    cpu = ripple.cpu()
     started = time.monotonic()
     harness.write_log(ripple.redis_url, records)
     written = time.monotonic() - started
     harness.wait_until(lambda: sink.count() >= count, timeout=3 * duration, interval=0.25)
+    cpu = ripple.cpu() - cpu
     stats = sink.stats()
     return {"rate": sink_rate(stats), "received": stats["count"], "written": count,
+            "cpu_us_per_event": _per_event(cpu, stats["count"]),
             "write_seconds": round(written, 3),
             "seconds": round((stats["last_ns"] - stats["first_ns"]) / 1e9, 3)}
 
@@ -57,19 +65,21 @@ def manifest(sink_url: str) -> str:
     return harness.BROKER + harness.trigger("t1", sink_url, type_=events.MATCH)
 
 
-def run(duration: float, log: Any = print) -> dict[str, Any]:
+def run(duration: float, log: Any = print, workers: int = 1) -> dict[str, Any]:
     with harness.running(lambda: harness.App("sink")) as (sink,):
         base = baseline(sink, duration)
-        with harness.running(lambda: harness.Ripple(manifest(sink.url))) as (ripple,):
+        with harness.running(lambda: harness.Ripple(manifest(sink.url), workers)) as (ripple,):
             if not ripple.wait_triggers_ready(1, timeout=60):
                 raise RuntimeError("trigger t1 did not become Ready: " + ripple.log_tail())
             drain(ripple, sink, 2_000, duration)  # warm-up
             figure = drain(ripple, sink, prefill_count(base["rate"], duration), duration)
     ratio = figure["rate"] / base["rate"] if base["rate"] else None
     return {
-        "id": "P2", "name": "delivery", "unit": "ev/s",
+        "id": "P2" if workers == 1 else f"P2w{workers}",
+        "name": "delivery" if workers == 1 else f"delivery, {workers} workers", "unit": "ev/s",
         "figure": figure["rate"], "baseline": base["rate"], "ratio": ratio,
         "goal": ">= 0.5", "met": ratio is not None and ratio >= 0.5,
         "baseline_is": f"raw aiohttp POST loop, {CONNECTIONS} connections, to the same sink",
+        "extra": ingress.cpu_note(figure, base),
         "details": {"figure": figure, "baseline": base},
     }

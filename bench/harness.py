@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -96,20 +97,24 @@ class App:
     def reset(self) -> None:
         get_json(self.url + "_reset")
 
+    def cpu(self) -> float:
+        return cpu_seconds([self.proc.pid])
+
     def stop(self) -> None:
         _stop(self.proc, 10)
 
 
 class Ripple:
-    """`ripple up -f MANIFEST` on a fresh data dir and a free port."""
+    """`ripple up -f MANIFEST [--workers N]` on a fresh data dir and a free port."""
 
-    def __init__(self, manifest: str) -> None:
+    def __init__(self, manifest: str, workers: int = 1) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="ripple-bench-"))
         self.port = free_port()
         (self.tmp / "bench.yaml").write_text(manifest)
         self.log = open(self.tmp / "ripple.log", "wb")
         argv = [RIPPLE, "up", "--port", str(self.port), "--data-dir", str(self.tmp / "data"),
-                "--log-level", "WARNING", "-f", str(self.tmp / "bench.yaml")]
+                "--log-level", "WARNING", "-f", str(self.tmp / "bench.yaml"),
+                "--workers", str(workers)]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self.log)
         if not wait_until(self._healthy, 60):
             self.stop()
@@ -127,6 +132,20 @@ class Ripple:
     def redis_url(self) -> str:
         port = (self.tmp / "data" / "valkey.port").read_text().strip()
         return f"redis://127.0.0.1:{port}/0"
+
+    @property
+    def valkey_pid(self) -> int | None:
+        with contextlib.suppress(OSError, ValueError):
+            return int((self.tmp / "data" / "valkey.pid").read_text().strip())
+        return None
+
+    def pids(self) -> list[int]:
+        """`ripple up` and its worker processes; not the embedded Valkey (its own session)."""
+        return [p for p in descendants(self.proc.pid) if p != self.valkey_pid]
+
+    def cpu(self) -> float:
+        """CPU seconds used so far by `ripple up` and its workers (not Valkey)."""
+        return cpu_seconds(self.pids())
 
     def _healthy(self) -> bool:
         if self.proc.poll() is not None:
@@ -167,6 +186,47 @@ class Ripple:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def descendants(root: int) -> list[int]:
+    """`root` and every process below it, from /proc (Linux)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(parents.get(pid, ()))
+    return found
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far (gone ones count 0)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / _TICK
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of one process (VmRSS), 0 when it is gone."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def _stop_leftover_valkey(data_dir: Path) -> None:
     """`ripple up` stops its Valkey on SIGTERM; only if it could not, stop it by its pid."""
     with contextlib.suppress(OSError, ValueError):
@@ -189,12 +249,17 @@ def running(*things: Callable[[], Any]) -> Iterator[list[Any]]:
 
 
 def loadgen(*args: str, timeout: float = 120.0) -> dict[str, Any]:
-    """Run `python -m bench.loadgen ARGS` and return its JSON line."""
+    """Run `python -m bench.loadgen ARGS` and return its JSON line, with the CPU seconds
+    the loader used (`cpu_seconds`)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run([PYTHON, "-m", "bench.loadgen", *args], check=False,
                           capture_output=True, text=True, timeout=timeout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     for line in reversed(done.stdout.splitlines()):
         if line.startswith("{"):
-            return json.loads(line)  # type: ignore[no-any-return]
+            out: dict[str, Any] = json.loads(line)
+            out["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            return out
     raise RuntimeError("bench.loadgen failed: " + done.stderr[-1000:])
 
 

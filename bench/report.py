@@ -21,6 +21,8 @@ def fmt(value: Any, unit: str = "") -> str:
         return "n/a"
     if unit == "p99 ms":
         return f"{value:.2f} ms"
+    if unit == "MiB":
+        return f"{value:.1f} MiB"
     if isinstance(value, float):
         return f"{value:,.0f}"
     return str(value)
@@ -29,7 +31,7 @@ def fmt(value: Any, unit: str = "") -> str:
 def ratio_text(row: dict[str, Any]) -> str:
     if row.get("ratio") is None:
         return "n/a"
-    return f"{row['ratio']:.2f}x" if row["id"] == "P3" else f"{row['ratio']:.2f}"
+    return f"{row['ratio']:.2f}x" if row["id"] in ("P3", "P6") else f"{row['ratio']:.2f}"
 
 
 def table(rows: list[dict[str, Any]]) -> list[list[str]]:

@@ -248,10 +248,12 @@ async def send(sender: Sender, target: Target, url: str, event: ce.CloudEvent, p
         url, outgoing, timeout=target.policy.timeout, headers=headers,
         structured=target.policy.format == "json",
     )
-    labels = dict(target.labels, cloudevents_type=str(event.type),
-                  http_response_status_code=str(response.status or ""))
-    metrics.dispatch_events.labels(**labels).inc()
-    metrics.dispatch_duration.labels(**labels).observe(time.perf_counter() - started)
+    labels = target.labels
+    count, duration = metrics.dispatch_children.child(
+        labels.get("kn_namespace_name", ""), labels.get("kn_broker_name", ""),
+        labels.get("kn_trigger_name", ""), str(event.type), str(response.status or ""))
+    count.inc()
+    duration.observe(time.perf_counter() - started)
     return response
 
 

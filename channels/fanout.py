@@ -5,24 +5,28 @@ channel.
 One `Fanout` task per log per process; the processes share the log through the `fanout`
 consumer group. `match(attributes)` names the queues an event goes to (the broker passes
 its `FilterIndex.match`, so the cost of an event grows with the triggers it matches, not
-with the triggers that exist). A batch is written with one MULTI/EXEC that XADDs the copies
-and XACKs the batch: a process killed before EXEC leaves the batch pending for XAUTOCLAIM,
-never half fanned out. The log is trimmed behind the slowest pending entry, keeping a few
-seconds for `ripple event tail`.
+with the triggers that exist). Matching reads only `type` and `source` for the usual
+exact and prefix triggers (`records.RecordAttributes`): the attributes' JSON is parsed only
+when a filter needs more. A batch is written with one Lua script that copies each
+matched entry from the log into its queues (XRANGE + XADD inside Valkey: the event's bytes
+do not travel back, and there is one reply to parse instead of one per copy) and XACKs the
+batch, atomically: a process killed before the script ran leaves the batch pending for
+XAUTOCLAIM, never half fanned out. The log is trimmed behind the slowest pending entry,
+keeping a few seconds for `ripple event tail`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from typing import Callable
+from typing import Callable, Mapping
 
 import redis.asyncio as aioredis
 import redis.exceptions
 
 from ripple import keys
+from ripple.cloudevents import records
 
 from channels.queues import STORE_ERRORS
 
@@ -32,13 +36,36 @@ GROUP = keys.FANOUT_GROUP
 TAIL_RETENTION_MS = 5_000
 RECLAIM_IDLE_MS = 30_000
 
+# KEYS[1]: the log; KEYS[2..]: the queues this batch copies to. ARGV[1]: the group; ARGV[2]:
+# n, then the n entry ids to acknowledge; then, per entry that matched: its id, m, and the
+# KEYS indexes of its m queues. Copies go in log order, so each queue keeps the log's order.
+_FAN_OUT = """
+local log, group, n = KEYS[1], ARGV[1], tonumber(ARGV[2])
+local i = n + 3
+while i <= #ARGV do
+  local m = tonumber(ARGV[i + 1])
+  local entries = redis.call('XRANGE', log, ARGV[i], ARGV[i])
+  if #entries > 0 then
+    local fields = entries[1][2]
+    for j = i + 2, i + 1 + m do
+      redis.call('XADD', KEYS[tonumber(ARGV[j])], '*', unpack(fields))
+    end
+  end
+  i = i + 2 + m
+end
+for first = 3, n + 2, 500 do
+  redis.call('XACK', log, group, unpack(ARGV, first, math.min(first + 499, n + 2)))
+end
+return n
+"""
+
 
 class Fanout:
     def __init__(
         self,
         client: aioredis.Redis,
         log_stream: str,
-        match: Callable[[dict[str, object]], list[str]],
+        match: Callable[[Mapping[str, object]], list[str]],
         queue_of: Callable[[str], str],
         *,
         consumer: str,
@@ -47,6 +74,7 @@ class Fanout:
     ) -> None:
         self.redis, self.log_stream, self.match, self.queue_of = client, log_stream, match, queue_of
         self.consumer, self.on_length, self.batch = consumer, on_length, batch
+        self._copy = client.register_script(_FAN_OUT)
         self.stopped = False  # see channels.dispatching: redis-py may turn a cancel into an error
 
     async def run(self) -> None:
@@ -87,15 +115,22 @@ class Fanout:
     async def _fan_out(self, entries: list[tuple[bytes, dict | None]]) -> None:
         if not entries:
             return
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for _, fields in entries:
-                if not fields:
-                    continue
-                attributes = json.loads(fields[b"a"])
-                for name in self.match(attributes):
-                    pipe.xadd(self.queue_of(name), fields)
-            pipe.xack(self.log_stream, GROUP, *(entry_id for entry_id, _ in entries))
-            await pipe.execute()
+        queues: dict[str, int] = {}  # queue -> its index in KEYS
+        copies: list[bytes | int] = []
+        for entry_id, fields in entries:
+            if not fields:
+                continue
+            names = self.match(records.RecordAttributes(fields))
+            if names:
+                copies += (entry_id, len(names))
+                for name in names:
+                    queue = self.queue_of(name)
+                    copies.append(queues.setdefault(queue, len(queues) + 2))
+        ids = [entry_id for entry_id, _ in entries]
+        if copies:
+            await self._copy(keys=[self.log_stream, *queues], args=[GROUP, len(ids), *ids, *copies])
+        else:  # nothing matched: only the acknowledgement
+            await self.redis.xack(self.log_stream, GROUP, *ids)
 
     async def _trim(self) -> None:
         """Trim entries every group has acknowledged, but keep the tail window."""

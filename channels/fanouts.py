@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 import redis.asyncio as aioredis
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LogSpec:
     stream: str
-    match: Callable[[dict[str, object]], list[str]]
+    match: Callable[[Mapping[str, object]], list[str]]
     queue_of: Callable[[str], str]
 
 

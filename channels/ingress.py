@@ -78,7 +78,7 @@ class Ingress:
                 await self.appender.append(stream, records[0])
             elif records:  # a batch: every append joins the same pipeline, in order
                 await asyncio.gather(*(self.appender.append(stream, r) for r in records))
-            metrics.ingress_events.labels(namespace, name, event_type, "202").inc(len(records) or 1)
+            metrics.ingress_children.child(namespace, name, event_type, "202").inc(len(records) or 1)
             await http.respond(send, 202)
         except errors.RippleError as exc:
             await self._error(send, exc, namespace, name, event_type)
@@ -95,5 +95,7 @@ class Ingress:
 
     async def _error(self, send: Send, exc: BaseException, namespace: str, name: str, event_type: str) -> None:
         status = await http.respond_error(send, exc)
-        if namespace:
-            metrics.ingress_events.labels(namespace, name, event_type, str(status)).inc()
+        # Only for an address that names a resource: the path is the caller's, and a child
+        # per made-up path would grow the registry (and the process) without bound.
+        if namespace and self.resolve(namespace, name) is not None:
+            metrics.ingress_children.child(namespace, name, event_type, str(status)).inc()

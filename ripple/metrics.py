@@ -3,11 +3,31 @@
 Defined once here; the ingress and the delivery engine record into them, and the local
 platform serves them at `/metrics`. Label names follow Knative's OTel migration
 (`kn_broker_name`, `kn_trigger_name`, `cloudevents_type`, `http_response_status_code`).
+
+The hot paths record through `LabelCache`s (`ingress_children`, `dispatch_children`), not
+`labels()`: prometheus_client's `labels()` validates and joins the values under a lock on
+every call (about 2.6 µs, measured), a dict lookup is 0.1 µs. The caches also bound the one
+label a producer controls, `cloudevents_type`: past `TYPE_LIMIT` distinct types in one
+process, further types are recorded as `OTHER_TYPE`. Without that, a producer that invents
+a type per event would grow the registry (and the process) without limit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+
+T = TypeVar("T")
+
+TYPE_LIMIT = 500
+"""Distinct `cloudevents_type` values one process records per metric family."""
+OTHER_TYPE = "other"
+"""The `cloudevents_type` recorded for any type past `TYPE_LIMIT`."""
+CACHE_LIMIT = 10_000
+"""Children a `LabelCache` remembers before it starts over (the other labels are bounded by
+the resources that exist, but a cache should not trust that)."""
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -52,6 +72,50 @@ source_events = Counter(
     "Events a source (PingSource tick, webhook delivery, Kafka record) published.",
     ("kn_namespace_name", "kn_source_kind", "kn_source_name"),
 )
+
+
+class LabelCache(Generic[T]):
+    """`make(values)`, remembered per tuple of label values, with `cloudevents_type` (at
+    `type_index`) capped at `type_limit` distinct values; see the module docstring."""
+
+    def __init__(self, make: Callable[[tuple[str, ...]], T], *, type_index: int,
+                 type_limit: int = TYPE_LIMIT, cache_limit: int = CACHE_LIMIT) -> None:
+        self._make, self._type_index = make, type_index
+        self._type_limit, self._cache_limit = type_limit, cache_limit
+        self._children: dict[tuple[str, ...], T] = {}
+        self._types: set[str] = set()
+
+    def child(self, *values: str) -> T:
+        found = self._children.get(values)
+        return found if found is not None else self._add(values)
+
+    def _add(self, values: tuple[str, ...]) -> T:
+        kind = values[self._type_index]
+        if kind not in self._types and kind != OTHER_TYPE:
+            if len(self._types) >= self._type_limit:
+                i = self._type_index
+                # Not remembered under the original values: each new type would be a new key.
+                return self.child(*values[:i], OTHER_TYPE, *values[i + 1:])
+            self._types.add(kind)
+        if len(self._children) >= self._cache_limit:
+            self._children.clear()
+        made = self._children[values] = self._make(values)
+        return made
+
+
+def _ingress_child(values: tuple[str, ...]) -> Counter:
+    return ingress_events.labels(*values)
+
+
+def _dispatch_children(values: tuple[str, ...]) -> tuple[Counter, Histogram]:
+    return dispatch_events.labels(*values), dispatch_duration.labels(*values)
+
+
+ingress_children = LabelCache(_ingress_child, type_index=INGRESS_LABELS.index("cloudevents_type"))
+"""`ingress_events` by (namespace, broker, type, status)."""
+dispatch_children = LabelCache(_dispatch_children,
+                               type_index=DISPATCH_LABELS.index("cloudevents_type"))
+"""(`dispatch_events`, `dispatch_duration`) by (namespace, broker, trigger, type, status)."""
 
 
 def exposition() -> tuple[bytes, str]:

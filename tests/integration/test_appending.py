@@ -42,3 +42,32 @@ async def test_an_unreachable_store_is_a_temporary_error() -> None:
     with pytest.raises(errors.StoreUnavailable):
         await appender.append("s", {"i": "1"})
     await client.aclose()
+
+
+async def test_each_stream_of_a_batch_gets_its_own_outcome(redis_client) -> None:
+    """A batch spanning streams: one script per stream, so a stream Valkey refuses (here a
+    key of the wrong type) fails only its own appends, as 503s."""
+    await redis_client.set("bad", "not a stream")
+    appender = Appender(redis_client, max_backlog=10_000)
+    results = await asyncio.gather(
+        *(appender.append(stream, {b"i": str(i), "s": stream})
+          for i in range(30) for stream in ("a", "bad", "b")),
+        return_exceptions=True)
+    good = [r for r in results if isinstance(r, bytes)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(good) == 60 and len(refused) == 30
+    assert all(isinstance(r, errors.StoreUnavailable) for r in refused)
+    for stream in ("a", "b"):
+        entries = await redis_client.xrange(stream)
+        assert [int(f[b"i"]) for _, f in entries] == list(range(30))
+        assert {f[b"s"] for _, f in entries} == {stream.encode()}
+        assert appender.backlog(stream) == 30
+
+
+async def test_appends_survive_a_flushed_script_cache(redis_client) -> None:
+    """After a Valkey restart the script is gone: it is loaded again, nothing fails."""
+    appender = Appender(redis_client, max_backlog=10_000)
+    await appender.append("s", {"i": "1"})
+    await redis_client.script_flush()
+    await appender.append("s", {"i": "2"})
+    assert await redis_client.xlen("s") == 2

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ripple import cloudevents as ce
+from ripple.cloudevents import records
 
 BASE: dict[str, object] = {"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}
 
@@ -24,7 +25,7 @@ BASE: dict[str, object] = {"specversion": "1.0", "id": "1", "source": "/s", "typ
 )
 def test_record_round_trip(event: ce.CloudEvent) -> None:
     record = ce.to_record(event)
-    assert set(record) == ({b"a", b"d"} if event.data is not None else {b"a"})
+    assert set(record) == ({b"a", b"d", b"t", b"s"} if event.data is not None else {b"a", b"t", b"s"})
     assert all(isinstance(v, bytes) for v in record.values())
     assert ce.from_record(record) == event
 
@@ -60,3 +61,38 @@ def test_record_attributes_are_compact_utf8_json() -> None:
 def test_from_http_to_record_and_back(headers: dict[str, str], body: bytes) -> None:
     [event] = ce.from_http(headers, body)
     assert ce.from_record(ce.to_record(event)) == event
+
+
+def test_type_and_source_have_their_own_fields() -> None:
+    record = ce.to_record(ce.CloudEvent(BASE | {"type": "com.example.é", "source": "/s/ü"}))
+    assert record[b"t"] == "com.example.é".encode() and record[b"s"] == "/s/ü".encode()
+
+
+def test_record_attributes_serve_type_and_source_without_parsing() -> None:
+    # `a` is not JSON at all: reading type and source must not touch it
+    fields = {b"a": b"not json", b"t": b"com.example", b"s": b"/s"}
+    attributes = records.RecordAttributes(fields)
+    assert attributes.get("type") == "com.example" and attributes["source"] == "/s"
+    assert "type" in attributes
+    with pytest.raises(json.JSONDecodeError):
+        attributes.get("subject")
+
+
+def test_record_attributes_parse_everything_else_once() -> None:
+    event = ce.CloudEvent(BASE | {"subject": "x", "extint": 5, "extbool": True})
+    attributes = records.RecordAttributes(ce.to_record(event))
+    assert attributes.get("subject") == "x"
+    assert attributes["extint"] == 5 and attributes.get("extbool") is True
+    assert attributes.get("missing") is None and attributes.get("missing", 7) == 7
+    assert "missing" not in attributes
+    with pytest.raises(KeyError):
+        attributes["missing"]
+    assert dict(attributes) == event.attributes and len(attributes) == len(event.attributes)
+
+
+def test_entries_written_without_the_own_fields_are_parsed() -> None:
+    """Entries an older Ripple wrote have only `a` (and `d`)."""
+    old = {b"a": b'{"specversion":"1.0","id":"1","source":"/old","type":"t.old"}'}
+    attributes = records.RecordAttributes(old)
+    assert attributes.get("type") == "t.old" and attributes.get("source") == "/old"
+    assert ce.from_record(old).type == "t.old"

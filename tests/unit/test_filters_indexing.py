@@ -10,6 +10,8 @@ import pytest
 
 from broker import filters
 from broker.filters import indexing
+from ripple import cloudevents as ce
+from ripple.cloudevents import records
 
 
 class Counting:
@@ -225,3 +227,18 @@ def test_index_matches_brute_force(seed: int) -> None:
         assert len(index) == len(triggers)
         matched_any += bool(brute)
     assert matched_any > 100  # the table is not vacuous
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_index_matches_stream_entries_as_it_matches_dicts(seed: int) -> None:
+    """The fan-out matches `RecordAttributes` of a stream entry (type and source from their
+    own fields, the rest parsed on demand): the same triggers as the parsed attributes."""
+    rng = random.Random(seed)
+    index = filters.FilterIndex()
+    for i in range(300):
+        index.put(f"t{i}", random_spec(rng))
+    for _ in range(500):
+        event = random_event(rng)
+        fields = records.to_record(ce.CloudEvent(dict(event)))
+        lazy = records.RecordAttributes(fields)
+        assert sorted(index.match(lazy)) == sorted(index.match(event))

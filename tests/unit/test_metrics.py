@@ -1,0 +1,69 @@
+"""The label caches of the hot paths: the same child every time, and a bounded type label."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter
+
+from ripple import metrics
+
+
+def _recording() -> tuple[metrics.LabelCache[tuple[str, ...]], list[tuple[str, ...]]]:
+    made: list[tuple[str, ...]] = []
+
+    def make(values: tuple[str, ...]) -> tuple[str, ...]:
+        made.append(values)
+        return values
+
+    return metrics.LabelCache(make, type_index=1, type_limit=2, cache_limit=100), made
+
+
+def test_a_child_is_made_once_per_label_values() -> None:
+    cache, made = _recording()
+    assert cache.child("ns", "t1", "202") == ("ns", "t1", "202")
+    assert cache.child("ns", "t1", "202") == ("ns", "t1", "202")
+    assert cache.child("ns", "t1", "500") == ("ns", "t1", "500")
+    assert made == [("ns", "t1", "202"), ("ns", "t1", "500")]
+
+
+def test_types_past_the_limit_are_recorded_as_other() -> None:
+    cache, made = _recording()
+    cache.child("ns", "t1", "202")
+    cache.child("ns", "t2", "202")
+    assert cache.child("ns", "t3", "202") == ("ns", metrics.OTHER_TYPE, "202")
+    assert cache.child("ns", "t4", "500") == ("ns", metrics.OTHER_TYPE, "500")
+    assert cache.child("ns", "t3", "202") == ("ns", metrics.OTHER_TYPE, "202")
+    # types admitted before the limit keep their own children
+    assert cache.child("ns", "t2", "500") == ("ns", "t2", "500")
+    assert [v[1] for v in made] == ["t1", "t2", "other", "other", "t2"]
+
+
+def test_a_flood_of_types_makes_a_bounded_number_of_children() -> None:
+    cache, made = _recording()
+    for i in range(10_000):
+        cache.child("ns", f"type-{i}", "202")
+    assert len(made) == 3  # t-0, t-1, other
+
+
+def test_the_cache_starts_over_at_its_limit() -> None:
+    made: list[tuple[str, ...]] = []
+    cache = metrics.LabelCache(lambda v: made.append(v) or v, type_index=0, cache_limit=2)
+    for name in ("a", "b", "c", "a"):
+        cache.child("t", name)
+    assert made == [("t", "a"), ("t", "b"), ("t", "c"), ("t", "a")]
+
+
+def test_children_are_the_metrics_own() -> None:
+    counter = Counter("test_cached", "doc", ("kn_broker_name", "cloudevents_type"),
+                      registry=CollectorRegistry())
+    cache = metrics.LabelCache(lambda v: counter.labels(*v), type_index=1)
+    cache.child("b", "t").inc()
+    cache.child("b", "t").inc(2)
+    assert counter.labels("b", "t")._value.get() == 3
+
+
+def test_the_hot_path_caches_cover_every_label() -> None:
+    count, duration = metrics.dispatch_children.child("ns", "b", "t", "test.type", "200")
+    assert count is metrics.dispatch_events.labels("ns", "b", "t", "test.type", "200")
+    assert duration is metrics.dispatch_duration.labels("ns", "b", "t", "test.type", "200")
+    child = metrics.ingress_children.child("ns", "b", "test.type", "202")
+    assert child is metrics.ingress_events.labels("ns", "b", "test.type", "202")
