@@ -41,13 +41,21 @@ def stamp(
         raise errors.Invalid(errors.FieldError(TTL, "the event has no hops left (reply loop?); dropped"))
     attributes = event.attributes
     attributes[TTL] = hops
-    attributes[ARRIVAL] = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    attributes[ARRIVAL] = rfc3339(now)
     if "traceparent" not in attributes:
         header = headers.get("traceparent")
         attributes["traceparent"] = (
             header if header and tracing.is_valid_traceparent(header) else tracing.new_traceparent()
         )
     return event
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    """`moment` in UTC with microseconds and a Z: `2024-05-01T12:00:00.000000Z`. (isoformat
+    is C; strftime took a third more of the ingress's time per event.)"""
+    if moment.tzinfo is not dt.timezone.utc:
+        moment = moment.astimezone(dt.timezone.utc)  # a naive moment is taken as local time
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def reply_hops(original: ce.CloudEvent, default_ttl: int) -> int:

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 
+from ripple import redisclient
+
 STARTUP_TIMEOUT = 10.0
 
 
@@ -92,7 +94,7 @@ def valkey_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 async def redis_client(valkey_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    client = redis.asyncio.Redis.from_url(valkey_url)
+    client = redisclient.connect(valkey_url)  # the client Ripple's processes use
     await client.flushall()
     try:
         yield client

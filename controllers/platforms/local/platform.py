@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import redis.asyncio as aioredis
 import uvicorn
 
+from ripple import redisclient
 from ripple import store as stores
 from ripple.api import loading, registry
 from ripple.informers import Informer
@@ -49,8 +50,8 @@ def connect(url: str) -> aioredis.Redis:
     # Every queue's dispatcher holds a connection in a blocking XREADGROUP (under 2 s, well
     # inside the socket timeout), so the pool is sized for thousands of queues; redis-py
     # would otherwise cap it at 100. Valkey's maxclients is 10000.
-    return aioredis.Redis.from_url(url, max_connections=MAX_CONNECTIONS, health_check_interval=30,
-                                   socket_timeout=10, socket_keepalive=True, retry_on_timeout=False)
+    return redisclient.connect(url, max_connections=MAX_CONNECTIONS, health_check_interval=30,
+                               socket_timeout=10, socket_keepalive=True, retry_on_timeout=False)
 
 
 async def apply_manifests(store: Any, paths: Sequence[Path]) -> None:
