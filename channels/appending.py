@@ -12,6 +12,14 @@ CPU per append; the script, 33 (much of the rest is the socket write itself).
 The future of each append resolves only after Valkey answered the script, that is after
 its XADD is in the AOF: that is when the ingress may answer 202.
 
+A store that stops answering (a partition, not a refused connection) would hold every
+producer for the client's socket timeout, and the appends queued behind for another. So a
+flush unconfirmed after `write_timeout` fails its appends and the queued ones with
+`StoreUnavailable` (503 + Retry-After), and so does every append made while it stays
+unconfirmed (a watchdog checks once a second: one timer per flush, not per append). An
+event of a failed flush may still land once the store answers: a producer that retries
+may then see it twice, as at-least-once allows; one it got a 202 for is never lost.
+
 Backpressure: each flush also reads the length of the streams it wrote to; a stream over
 `max_backlog` makes further appends to it fail with `StoreUnavailable` (503 + Retry-After)
 until the fan-out has drained it, so the backlog never grows past the bound by more than
@@ -49,14 +57,18 @@ return out
 
 class Appender:
     def __init__(self, client: aioredis.Redis, *, max_backlog: int, retry_after: float = 1.0,
-                 max_batch: int = 1024) -> None:
+                 write_timeout: float = 5.0, max_batch: int = 1024) -> None:
         self.redis = client
         self._append = client.register_script(_APPEND)
         self.max_backlog = max_backlog
         self.retry_after = retry_after
+        self.write_timeout = write_timeout
         self.max_batch = max_batch
         self._pending: list[tuple[str, Fields, asyncio.Future[bytes]]] = []
+        self._batch: list[tuple[str, Fields, asyncio.Future[bytes]]] = []  # being flushed
         self._flushing = False
+        self._flush_started = 0.0
+        self._watching = False
         self._lengths: dict[str, int] = {}
 
     def backlog(self, stream: str) -> int:
@@ -68,24 +80,54 @@ class Appender:
             raise errors.StoreUnavailable(
                 f"the log {stream} holds {self._lengths[stream]} events, over its bound "
                 f"of {self.max_backlog}; retry later", delay=self.retry_after)
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self._flushing and loop.time() - self._flush_started > self.write_timeout:
+            raise self._unconfirmed()
+        future: asyncio.Future[bytes] = loop.create_future()
         self._pending.append((stream, fields, future))
         if not self._flushing:
             self._flushing = True
-            asyncio.get_running_loop().call_soon(self._schedule_flush)
+            self._flush_started = loop.time()
+            loop.call_soon(self._schedule_flush)
         return await future
 
     def _schedule_flush(self) -> None:
         asyncio.ensure_future(self._flush_all())
+        if not self._watching:
+            self._watching = True
+            asyncio.get_running_loop().call_later(1.0, self._watch)
 
     async def _flush_all(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
             while self._pending:
-                batch = self._pending[: self.max_batch]
+                self._batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
-                await self._flush(batch)
+                self._flush_started = loop.time()
+                await self._flush(self._batch)
         finally:
             self._flushing = False
+            self._batch = []
+
+    def _watch(self) -> None:
+        """Once a second while flushing: fail what waits on a flush the store left unconfirmed."""
+        loop = asyncio.get_running_loop()
+        if not self._flushing:
+            self._watching = False
+            return
+        if loop.time() - self._flush_started > self.write_timeout:
+            stuck = self._batch + self._pending
+            self._pending = []  # answered 503: not worth writing any more
+            exc = self._unconfirmed()
+            for _, _, future in stuck:
+                if not future.done():
+                    future.set_exception(exc)
+        loop.call_later(1.0, self._watch)
+
+    def _unconfirmed(self) -> errors.StoreUnavailable:
+        return errors.StoreUnavailable(
+            f"the store has not confirmed a write for over {self.write_timeout:g}s",
+            delay=self.retry_after)
 
     async def _flush(self, batch: list[tuple[str, Fields, asyncio.Future[bytes]]]) -> None:
         by_stream: dict[str, list[tuple[Fields, asyncio.Future[bytes]]]] = {}

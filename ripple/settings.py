@@ -36,6 +36,9 @@ class IngressSettings:
     retry_after: float = 1.0
     """Seconds in the Retry-After of a 503."""
 
+    write_timeout: float = 5.0
+    """Seconds the ingress waits for the store to confirm a write before answering 503."""
+
     default_ttl: int = 255
     """`knativebrokerttl` set on events that arrive without one (Knative's MAX_TTL)."""
 

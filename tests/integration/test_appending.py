@@ -9,7 +9,8 @@ import pytest
 import redis.asyncio
 
 from channels.appending import Appender
-from ripple import errors
+from ripple import errors, redisclient
+from tests.support.chaos import StoreProxy
 
 pytestmark = pytest.mark.integration
 
@@ -71,3 +72,37 @@ async def test_appends_survive_a_flushed_script_cache(redis_client) -> None:
     await redis_client.script_flush()
     await appender.append("s", {"i": "2"})
     assert await redis_client.xlen("s") == 2
+
+
+async def test_a_store_that_stops_answering_is_a_503_within_the_write_timeout(valkey_url: str) -> None:
+    """A partition (the proxy drops traffic) must not hold producers for the client's socket
+    timeout: the stuck flush and the appends queued behind it fail once it is older than
+    `write_timeout`, later appends fail at once, and appends work again once it ends."""
+    port = int(valkey_url.rsplit(":", 1)[1].split("/")[0])
+    with StoreProxy(port) as proxy:
+        client = redisclient.connect(proxy.url, socket_timeout=4)
+        appender = Appender(client, max_backlog=10_000, write_timeout=0.5)
+        await appender.append("cut", {"i": "0"})
+        proxy.blackhole()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        stuck = await asyncio.gather(*(appender.append("cut", {"i": str(i)}) for i in range(20)),
+                                     return_exceptions=True)
+        waited = loop.time() - started
+        assert all(isinstance(r, errors.StoreUnavailable) for r in stuck), stuck
+        assert waited < 2.0, waited  # the watchdog's tick past the timeout, not 4 s
+        assert "not confirmed a write" in str(stuck[0]) and errors.retry_after(stuck[0])
+        started = loop.time()
+        with pytest.raises(errors.StoreUnavailable):
+            await appender.append("cut", {"i": "late"})  # refused at once while still stuck
+        assert loop.time() - started < 0.1
+        proxy.restore()
+        for _ in range(100):  # the stuck flush ends with the socket timeout
+            try:
+                await appender.append("cut", {"i": "after"})
+                break
+            except errors.StoreUnavailable:
+                await asyncio.sleep(0.1)
+        else:
+            pytest.fail("appends did not recover")
+        await client.aclose()

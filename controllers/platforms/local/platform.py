@@ -86,7 +86,8 @@ async def run_worker(
     consumer = f"{socket.gethostname()}-{worker_index}"
     informer = Informer(store, registry.kinds())
     appender = Appender(client, max_backlog=settings.ingress.max_backlog,
-                        retry_after=settings.ingress.retry_after)
+                        retry_after=settings.ingress.retry_after,
+                        write_timeout=settings.ingress.write_timeout)
     sender = AiohttpSender()
     deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery)
     plane = BrokerPlane(client, informer, appender, deliveries, settings, consumer=consumer)
