@@ -2,7 +2,8 @@
 
 `python -m bench.apps sink PORT` runs the subscriber: it reads the request, counts it,
 keeps the arrival time and, when the request carries `ce-benchsent` (a CLOCK_MONOTONIC
-timestamp in ns, which is system-wide on Linux), the latency since then. It answers 200
+timestamp in ns, which is system-wide on Linux), the latency since then, and since the
+broker's `knativearrivaltime` stamp when it has one (wall clock: the part after the ingress). It answers 200
 with no body, so Ripple sees no reply event: a pass-through subscriber.
 `GET /_stats` returns what it saw as JSON, `GET /_count` only the counts, `GET /_reset`
 forgets it.
@@ -19,6 +20,7 @@ Raw ASGI was chosen over aiohttp.web after measuring both under wrk (docs/benchm
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 import time
@@ -59,10 +61,11 @@ class Sink:
         self.first_ns = 0
         self.last_ns = 0
         self.latencies_ns: list[int] = []
+        self.after_ingress_ns: list[int] = []
 
     def stats(self) -> dict[str, Any]:
         return {"count": self.count, "first_ns": self.first_ns, "last_ns": self.last_ns,
-                "latencies_ns": self.latencies_ns}
+                "latencies_ns": self.latencies_ns, "after_ingress_ns": self.after_ingress_ns}
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,10 +82,17 @@ class Sink:
             return
         await _drain(receive)
         now = time.monotonic_ns()
+        sent = arrived = None
         for name, value in scope["headers"]:
             if name == b"ce-benchsent":
-                self.latencies_ns.append(now - int(value))
-                break
+                sent = int(value)
+            elif name == b"ce-knativearrivaltime":
+                arrived = value
+        if sent is not None:
+            self.latencies_ns.append(now - sent)
+            if arrived is not None:  # the broker's stamp: how much of it came after the ingress
+                stamped = dt.datetime.fromisoformat(arrived.decode()).timestamp()
+                self.after_ingress_ns.append(time.time_ns() - int(stamped * 1e9))
         self.count += 1
         if not self.first_ns:
             self.first_ns = now
