@@ -2,14 +2,19 @@
 
 `Deliveries` (below) is what the broker and channel layers drive: they hand it the full set
 of `Target`s whenever resources change, and it starts, updates and stops dispatchers. Each
-dispatcher reads its own stream through the shared consumer group, keeps at most
-`max_in_flight` deliveries running, and carries out the `channels.outcomes` decision of
-every attempt through `channels.queues`. A slow subscriber fills only its own slots, so
-it never delays another queue; its backlog stays in Redis, not in memory.
+dispatcher reads its own stream through the shared consumer group, keeps at most its
+`channels.concurrency` limit of deliveries running (adaptive, up to `max_in_flight`), and
+carries out the `channels.outcomes` decision of every attempt through `channels.queues`. A
+slow subscriber fills only its own slots, and a subscriber that times out or refuses
+connections shrinks its queue's slots to a couple, so it never delays another queue; its
+backlog stays in Redis, not in memory.
 
-After a restart a dispatcher first re-reads the entries its consumer name still holds
-(`XREADGROUP ... 0`); entries held by a consumer that died for good are taken over with
-XAUTOCLAIM once they have been idle longer than any attempt can last.
+After a restart, and after any store error, a dispatcher first re-reads the entries its
+consumer name still holds (`XREADGROUP ... 0`, paged, skipping those in flight): a read
+whose reply was lost, or an ack that never arrived, leaves entries pending under this
+consumer, and they would otherwise wait for XAUTOCLAIM. Entries held by a consumer that
+died for good are taken over with XAUTOCLAIM once they have been idle longer than any
+attempt can last.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from ripple import cloudevents as ce
 from ripple import leases, metrics
 from ripple.settings import DeliverySettings
 
-from channels import outcomes, policies
+from channels import concurrency, outcomes, policies
 from channels.queues import STORE_ERRORS, Entry, Queues
 from channels.sending import Response, Sender
 
@@ -71,6 +76,9 @@ class Dispatcher:
         self.consumer, self.settings, self.clock = consumer, settings, clock
         self._in_flight: dict[bytes, asyncio.Task[None]] = {}
         self._slot_freed = asyncio.Event()
+        self._limit = concurrency.Limit(settings.max_in_flight)
+        self._own_from: bytes | None = b"0"
+        """Where the re-read of this consumer's pending entries stands; None: read new ones."""
         self.stopped = False
 
     @property
@@ -79,7 +87,7 @@ class Dispatcher:
 
     @property
     def _capacity(self) -> int:
-        return 1 if self.target.ordered else self.settings.max_in_flight
+        return 1 if self.target.ordered else self._limit.limit
 
     async def run(self) -> None:
         stream = self.target.stream
@@ -96,8 +104,7 @@ class Dispatcher:
 
     async def _run(self, stream: str, keeper: asyncio.Task[None] | None) -> None:
         await self.queues.ensure_group(stream)
-        self._start(await self.queues.read(stream, self.consumer, count=self._capacity, block_ms=None,
-                                           own_pending=True))  # type: ignore[arg-type]
+        self._own_from = b"0"  # what this consumer held before a restart
         next_reclaim = time.monotonic() + self._reclaim_idle / 2
         # `stopped` as well as cancellation: redis-py can turn a cancel that lands inside a
         # blocking read into a ConnectionError, which this loop would otherwise retry.
@@ -113,7 +120,7 @@ class Dispatcher:
                 await self._slot_freed.wait()
                 continue
             try:
-                self._start(await self.queues.read(stream, self.consumer, count=free, block_ms=IDLE_BLOCK_MS))
+                self._start(await self._read(stream, free))
                 if time.monotonic() >= next_reclaim:
                     next_reclaim = time.monotonic() + self._reclaim_idle / 2
                     self._start(await self.queues.reclaim(
@@ -121,8 +128,17 @@ class Dispatcher:
             except STORE_ERRORS as exc:
                 if self.stopped:
                     return
+                self._own_from = b"0"  # a lost reply may have left entries pending under our name
                 log.warning("queue read failed; retrying", extra={"queue": self.target.key, "error": repr(exc)})
                 await asyncio.sleep(1.0)
+
+    async def _read(self, stream: str, count: int) -> list[Entry]:
+        if self._own_from is None:
+            return await self.queues.read(stream, self.consumer, count=count, block_ms=IDLE_BLOCK_MS)
+        entries = await self.queues.read(stream, self.consumer, count=count, block_ms=None,
+                                          after=self._own_from)
+        self._own_from = entries[-1][0] if entries else None
+        return entries
 
     def _start(self, entries: list[Entry]) -> None:
         for entry_id, fields in entries:
@@ -155,7 +171,8 @@ class Dispatcher:
                 return
             await self._attempt(target, entry_id, fields)
         except STORE_ERRORS as exc:
-            # The entry stays pending; this consumer or another one reclaims it.
+            # The entry stays pending: re-read it once the store answers again.
+            self._own_from = b"0"
             log.warning("delivery outcome not stored; will be redelivered",
                         extra={"queue": target.key, "entry": entry_id.decode(), "error": str(exc)})
         except Exception:
@@ -185,7 +202,9 @@ class Dispatcher:
         await self._carry_out(target, entry_id, event, url, outcome, response, fields)
 
     async def _send(self, target: Target, url: str, event: ce.CloudEvent, phase: str) -> Response:
-        return await send(self.sender, target, url, event, phase)
+        response = await send(self.sender, target, url, event, phase)
+        self._limit.on_answer(response.status, len(self._in_flight))
+        return response
 
     async def _reply(
         self, target: Target, outcome: outcomes.Outcome, event: ce.CloudEvent, retries_done: int

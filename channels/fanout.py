@@ -11,8 +11,11 @@ when a filter needs more. A batch is written with one Lua script that copies eac
 matched entry from the log into its queues (XRANGE + XADD inside Valkey: the event's bytes
 do not travel back, and there is one reply to parse instead of one per copy) and XACKs the
 batch, atomically: a process killed before the script ran leaves the batch pending for
-XAUTOCLAIM, never half fanned out. The log is trimmed behind the slowest pending entry,
-keeping a few seconds for `ripple event tail`.
+XAUTOCLAIM, never half fanned out. After a restart, and after any store error, the fan-out
+first re-reads the entries its consumer name still holds (`XREADGROUP ... 0`, paged): a
+read whose reply was lost, or a script that never ran, leaves a batch pending under this
+consumer, and it would otherwise wait for XAUTOCLAIM. The log is trimmed behind the
+slowest pending entry, keeping a few seconds for `ripple event tail`.
 """
 
 from __future__ import annotations
@@ -76,14 +79,16 @@ class Fanout:
         self.consumer, self.on_length, self.batch = consumer, on_length, batch
         self._copy = client.register_script(_FAN_OUT)
         self.stopped = False  # see channels.dispatching: redis-py may turn a cancel into an error
+        self._own_from: bytes | str | None = "0"
+        """Where the re-read of this consumer's pending entries stands; None: read new ones."""
 
     async def run(self) -> None:
         await self._ensure_group()
-        await self._fan_out(await self._read("0"))  # what this consumer held before a restart
+        self._own_from = "0"  # what this consumer held before a restart
         next_chores = 0.0
         while not self.stopped:
             try:
-                await self._fan_out(await self._read(">", block_ms=1000))
+                await self._fan_out(await self._next())
                 if time.monotonic() >= next_chores:
                     next_chores = time.monotonic() + 1.0
                     await self._reclaim()
@@ -91,8 +96,16 @@ class Fanout:
             except STORE_ERRORS as exc:
                 if self.stopped:
                     return
+                self._own_from = "0"  # a lost reply may have left a batch pending under our name
                 log.warning("fan-out lost the store; retrying", extra={"log": self.log_stream, "error": str(exc)})
                 await asyncio.sleep(1.0)
+
+    async def _next(self) -> list[tuple[bytes, dict | None]]:
+        if self._own_from is None:
+            return await self._read(">", block_ms=1000)
+        entries = await self._read(self._own_from)
+        self._own_from = entries[-1][0] if entries else None
+        return entries
 
     async def _ensure_group(self) -> None:
         try:
@@ -101,7 +114,7 @@ class Fanout:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def _read(self, position: str, block_ms: int | None = None) -> list[tuple[bytes, dict | None]]:
+    async def _read(self, position: bytes | str, block_ms: int | None = None) -> list[tuple[bytes, dict | None]]:
         reply = await self.redis.xreadgroup(
             GROUP, self.consumer, {self.log_stream: position}, count=self.batch, block=block_ms)
         return [(i, f) for _, entries in reply or () for i, f in entries]

@@ -12,22 +12,34 @@ check-then-act, so a process killed at any instruction leaves each entry either 
   stays in the stream (acknowledged) until `promote` re-adds it as a new entry with `n+1`
   and deletes the old one, atomically in Lua;
 - dead letter: XADD a new entry in phase `dl` + XACK + XDEL of the old.
+
+Outcomes are coalesced (`channels.coalescing`): the acks of every delivery that finished
+while a round trip was under way go together in the next pipeline, and so do the retries
+and dead letters, in one MULTI/EXEC per batch. A batch is all or nothing, so each entry's
+commands stay atomic, and a burst of outcomes (the attempts of a hung subscriber timing
+out together) costs one round trip instead of one each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import redis.asyncio as aioredis
 import redis.exceptions
+from redis.asyncio.client import Pipeline
 
 from ripple import errors, keys
+
+from channels import coalescing
 
 log = logging.getLogger(__name__)
 
 Entry = tuple[bytes, dict[bytes, bytes] | None]
+
+Move = Callable[[Pipeline], None]
+"""Queues the commands of one entry's retry or dead letter on a MULTI/EXEC pipeline."""
 
 GROUP = keys.DELIVERY_GROUP
 
@@ -90,13 +102,14 @@ STORE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
 
 
 class Queues:
-    """The queue operations over one Redis client; stateless apart from the script."""
+    """The queue operations over one Redis client; stateless apart from the script and
+    the outcomes waiting for their batch."""
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.redis = client
         self._promote = client.register_script(_PROMOTE)
-        self._acks: dict[str, list[tuple[bytes, asyncio.Future[None]]]] = {}
-        self._acking = False
+        self._acks = coalescing.Coalescer(self._write_acks)
+        self._moves = coalescing.Coalescer(self._write_moves)
 
     async def ensure_group(self, stream: str, group: str = GROUP) -> None:
         try:
@@ -106,10 +119,12 @@ class Queues:
                 raise
 
     async def read(
-        self, stream: str, consumer: str, *, count: int, block_ms: int, own_pending: bool = False
+        self, stream: str, consumer: str, *, count: int, block_ms: int | None, after: bytes | str = ">"
     ) -> list[Entry]:
+        """New entries (`after=">"`), or the entries `consumer` holds pending after the id
+        `after` ("0": all of them; such a read never blocks)."""
         reply = await self.redis.xreadgroup(
-            GROUP, consumer, {stream: "0" if own_pending else ">"}, count=count, block=block_ms
+            GROUP, consumer, {stream: after}, count=count, block=block_ms
         )
         return [(i, f) for _, entries in reply or () for i, f in entries]
 
@@ -121,53 +136,46 @@ class Queues:
         return [(i, f) for i, f in claimed]
 
     async def ack(self, stream: str, entry_id: bytes) -> None:
-        """XACK + XDEL, coalesced: the acks of every delivery that finished while a round
-        trip was under way go together in the next one. No transaction is needed: a kill
-        between the two leaves an acknowledged entry behind, garbage but never a loss."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._acks.setdefault(stream, []).append((entry_id, future))
-        if not self._acking:
-            self._acking = True
-            _background.add(task := asyncio.ensure_future(self._flush_acks()))
-            task.add_done_callback(_background.discard)
-        await future
+        """XACK + XDEL, coalesced. No transaction is needed: a kill between the two leaves
+        an acknowledged entry behind, garbage but never a loss."""
+        await self._acks.submit((stream, entry_id))
 
-    async def _flush_acks(self) -> None:
-        try:
-            while self._acks:
-                batch, self._acks = self._acks, {}
-                futures = [f for entries in batch.values() for _, f in entries]
-                try:
-                    async with self.redis.pipeline(transaction=False) as pipe:
-                        for stream, entries in batch.items():
-                            ids = [i for i, _ in entries]
-                            pipe.xack(stream, GROUP, *ids)
-                            pipe.xdel(stream, *ids)
-                        await pipe.execute()
-                except Exception as exc:
-                    for f in futures:
-                        if not f.done():
-                            f.set_exception(exc)
-                    continue
-                for f in futures:
-                    if not f.done():
-                        f.set_result(None)
-        finally:
-            self._acking = False
-
-    async def schedule_retry(self, stream: str, schedule: str, entry_id: bytes, due: float) -> None:
-        member = stream.encode() + b"|" + entry_id
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(schedule, {member: due})
-            pipe.xack(stream, GROUP, entry_id)
+    async def _write_acks(self, acks: list[tuple[str, bytes]]) -> None:
+        by_stream: dict[str, list[bytes]] = {}
+        for stream, entry_id in acks:
+            by_stream.setdefault(stream, []).append(entry_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream, ids in by_stream.items():
+                pipe.xack(stream, GROUP, *ids)
+                pipe.xdel(stream, *ids)
             await pipe.execute()
 
+    async def schedule_retry(self, stream: str, schedule: str, entry_id: bytes, due: float) -> None:
+        """ZADD `stream|id` to the schedule + XACK, atomically, coalesced."""
+        member = stream.encode() + b"|" + entry_id
+
+        def move(pipe: Pipeline) -> None:
+            pipe.zadd(schedule, {member: due})
+            pipe.xack(stream, GROUP, entry_id)
+
+        await self._moves.submit(move)
+
     async def replace(self, stream: str, entry_id: bytes, fields: Mapping[bytes | str, Any]) -> None:
-        """Re-enqueue an entry with new fields (e.g. bound for the dead-letter sink)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(stream, dict(fields))
+        """Re-enqueue an entry with new fields (e.g. bound for the dead-letter sink):
+        XADD + XACK + XDEL, atomically, coalesced."""
+        record = dict(fields)
+
+        def move(pipe: Pipeline) -> None:
+            pipe.xadd(stream, record)
             pipe.xack(stream, GROUP, entry_id)
             pipe.xdel(stream, entry_id)
+
+        await self._moves.submit(move)
+
+    async def _write_moves(self, moves: list[Move]) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for move in moves:
+                move(pipe)
             await pipe.execute()
 
     async def promote(self, schedule: str, now: float, limit: int = 500) -> int:

@@ -12,7 +12,7 @@ import pytest
 from channels.deliveries import Deliveries
 from channels.dispatching import Target
 from channels.policies import DeliveryPolicy
-from channels.queues import Queues
+from channels.queues import GROUP, Queues
 from channels.sending import AiohttpSender
 from ripple import cloudevents as ce
 from ripple.settings import DeliverySettings
@@ -203,3 +203,18 @@ async def test_an_event_without_datacontenttype_arrives_without_content_type(red
         got = {r.ce["id"]: r for r in await sink.until(2)}
     assert "content-type" not in got["b"].headers and got["b"].body == b"\x00\x01"
     assert got["e1"].headers["content-type"] == "application/json"
+
+
+async def test_retries_that_end_together_share_one_transaction(redis_client) -> None:
+    # the burst of a hung subscriber's timeouts: one MULTI/EXEC, each entry moved whole
+    queues = Queues(redis_client)
+    stream, schedule = "q:{t}:burst", "q:{t}:schedule"
+    await enqueue(redis_client, stream, [event(i) for i in range(64)])
+    await queues.ensure_group(stream)
+    taken = await queues.read(stream, "c1", count=64, block_ms=None)
+    execs = (await redis_client.info("commandstats")).get("cmdstat_exec", {}).get("calls", 0)
+    await asyncio.gather(*(queues.schedule_retry(stream, schedule, i, 1.0) for i, _ in taken))
+    after = (await redis_client.info("commandstats"))["cmdstat_exec"]["calls"]
+    assert after - execs <= 2  # the first alone, the other 63 together
+    assert await redis_client.zcard(schedule) == 64
+    assert (await redis_client.xpending(stream, GROUP))["pending"] == 0
