@@ -1,0 +1,65 @@
+"""ripple.redisclient on a real Valkey: the lean command path keeps redis-py's behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis.exceptions
+
+from ripple import redisclient
+
+pytestmark = pytest.mark.integration
+
+
+async def test_replies_are_parsed_by_redis_pys_callbacks(redis_client) -> None:
+    assert isinstance(redis_client, redisclient.LeanRedis)
+    assert await redis_client.set("k", "v") is True
+    await redis_client.xgroup_create("s", "g", id="0", mkstream=True)
+    entry = await redis_client.xadd("s", {"f": "1"})
+    assert await redis_client.xreadgroup("g", "c", {"s": ">"}, count=5) == [[b"s", [(entry, {b"f": b"1"})]]]
+    assert (await redis_client.xinfo_groups("s"))[0]["pending"] == 1
+
+
+async def test_an_error_reply_raises_and_the_connection_stays_usable(redis_client) -> None:
+    await redis_client.set("k", "v")
+    for _ in range(3):
+        with pytest.raises(redis.exceptions.ResponseError, match="WRONGTYPE"):
+            await redis_client.xadd("k", {"f": "1"})
+    assert await redis_client.get("k") == b"v"
+    pool = redis_client.connection_pool
+    assert len(pool._in_use_connections) == 0  # every connection went back
+
+
+async def test_a_script_not_yet_loaded_is_loaded_on_first_call(redis_client) -> None:
+    await redis_client.script_flush()
+    script = redis_client.register_script("return ARGV[1]")
+    assert await script(args=["x"]) == b"x"
+
+
+async def test_concurrent_commands_each_get_their_own_reply(redis_client) -> None:
+    await asyncio.gather(*(redis_client.set(f"k{i}", i) for i in range(50)))
+    values = await asyncio.gather(*(redis_client.get(f"k{i}") for i in range(50)))
+    assert values == [str(i).encode() for i in range(50)]
+
+
+async def test_a_cancelled_blocking_read_leaves_no_reply_behind(redis_client) -> None:
+    """A cancel inside a blocking read must not leave its late reply on a pooled connection
+    for the next command to read (redis-py's connection disconnects on any error)."""
+    await redis_client.xgroup_create("b", "g", id="$", mkstream=True)
+    read = asyncio.ensure_future(redis_client.xreadgroup("g", "c", {"b": ">"}, block=500))
+    await asyncio.sleep(0.1)
+    read.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await read
+    await redis_client.xadd("b", {"f": "1"})
+    await asyncio.sleep(0.6)
+    assert await redis_client.ping() is True
+    assert await redis_client.get("missing") is None
+
+
+async def test_a_refused_connection_is_a_connection_error_without_retries() -> None:
+    client = redisclient.connect("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await client.ping()
+    await client.aclose()
