@@ -15,8 +15,9 @@ check-then-act, so a process killed at any instruction leaves each entry either 
 
 Outcomes are coalesced (`channels.coalescing`): the acks of every delivery that finished
 while a round trip was under way go together in the next pipeline, and so do the retries
-and dead letters, in one MULTI/EXEC per batch. A batch is all or nothing, so each entry's
-commands stay atomic, and a burst of outcomes (the attempts of a hung subscriber timing
+and dead letters, in one MULTI/EXEC per batch and hash tag (one broker's or channel's keys,
+so each transaction stays in one Redis Cluster slot). A transaction is all or nothing, so
+each entry's commands stay atomic, and a burst of outcomes (the attempts of a hung subscriber timing
 out together) costs one round trip instead of one each.
 """
 
@@ -38,8 +39,9 @@ log = logging.getLogger(__name__)
 
 Entry = tuple[bytes, dict[bytes, bytes] | None]
 
-Move = Callable[[Pipeline], None]
-"""Queues the commands of one entry's retry or dead letter on a MULTI/EXEC pipeline."""
+Move = tuple[str, Callable[[Pipeline], None]]
+"""The hash tag of an entry's keys, and what queues the commands of its retry or dead
+letter on a MULTI/EXEC pipeline."""
 
 GROUP = keys.DELIVERY_GROUP
 
@@ -158,7 +160,7 @@ class Queues:
             pipe.zadd(schedule, {member: due})
             pipe.xack(stream, GROUP, entry_id)
 
-        await self._moves.submit(move)
+        await self._moves.submit((keys.hash_tag(stream), move))
 
     async def replace(self, stream: str, entry_id: bytes, fields: Mapping[bytes | str, Any]) -> None:
         """Re-enqueue an entry with new fields (e.g. bound for the dead-letter sink):
@@ -170,9 +172,16 @@ class Queues:
             pipe.xack(stream, GROUP, entry_id)
             pipe.xdel(stream, entry_id)
 
-        await self._moves.submit(move)
+        await self._moves.submit((keys.hash_tag(stream), move))
 
     async def _write_moves(self, moves: list[Move]) -> None:
+        """One MULTI/EXEC per hash tag: a transaction must stay in one Redis Cluster slot."""
+        by_tag: dict[str, list[Callable[[Pipeline], None]]] = {}
+        for tag, move in moves:
+            by_tag.setdefault(tag, []).append(move)
+        await asyncio.gather(*(self._transact(group) for group in by_tag.values()))
+
+    async def _transact(self, moves: list[Callable[[Pipeline], None]]) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             for move in moves:
                 move(pipe)

@@ -29,6 +29,17 @@ def lease(name: str) -> str:
 
 
 # -- the event logs (data plane) ----------------------------------------------------------
+def hash_tag(key: str) -> str:
+    """What Redis Cluster hashes of `key`: the text inside its first `{...}`, else all of it.
+    Keys with the same hash tag may share a transaction or a script."""
+    start = key.find("{")
+    if start >= 0:
+        end = key.find("}", start + 1)
+        if end > start + 1:
+            return key[start + 1:end]
+    return key
+
+
 def _tag(kind: str, namespace: str, name: str) -> str:
     return f"{PREFIX}:{kind}:{{{namespace}/{name}}}"
 

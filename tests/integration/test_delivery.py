@@ -218,3 +218,21 @@ async def test_retries_that_end_together_share_one_transaction(redis_client) -> 
     assert after - execs <= 2  # the first alone, the other 63 together
     assert await redis_client.zcard(schedule) == 64
     assert (await redis_client.xpending(stream, GROUP))["pending"] == 0
+
+
+async def test_a_burst_over_two_brokers_is_one_transaction_per_hash_tag(redis_client) -> None:
+    """Each MULTI/EXEC stays within one hash tag, so it stays in one Redis Cluster slot."""
+    queues = Queues(redis_client)
+    taken = []
+    for tag in ("a", "b"):
+        stream = f"q:{{{tag}}}:burst"
+        await enqueue(redis_client, stream, [event(i) for i in range(8)])
+        await queues.ensure_group(stream)
+        taken += [(stream, f"q:{{{tag}}}:schedule", i)
+                  for i, _ in await queues.read(stream, "c1", count=8, block_ms=None)]
+    await redis_client.config_resetstat()
+    await asyncio.gather(*(queues.schedule_retry(s, z, i, 1.0) for s, z, i in taken))
+    execs = (await redis_client.info("commandstats"))["cmdstat_exec"]["calls"]
+    assert 2 <= execs <= 3  # the first alone, then one per tag
+    for tag in ("a", "b"):
+        assert await redis_client.zcard(f"q:{{{tag}}}:schedule") == 8
