@@ -79,11 +79,15 @@ class Dispatcher:
         self._limit = concurrency.Limit(settings.max_in_flight)
         self._own_from: bytes | None = b"0"
         """Where the re-read of this consumer's pending entries stands; None: read new ones."""
+        self._rereads = 0
+        """Bumped by every `_reread`, so a page read under way cannot overwrite one."""
         self.stopped = False
 
     @property
     def _reclaim_idle(self) -> float:
-        return max(self.settings.reclaim_idle, self.target.policy.timeout + 2.0)
+        # An entry is another worker's to take only once no attempt can still be running.
+        return max(self.settings.reclaim_idle,
+                   self.target.policy.timeout + self.settings.reclaim_margin)
 
     @property
     def _capacity(self) -> int:
@@ -104,7 +108,7 @@ class Dispatcher:
 
     async def _run(self, stream: str, keeper: asyncio.Task[None] | None) -> None:
         await self.queues.ensure_group(stream)
-        self._own_from = b"0"  # what this consumer held before a restart
+        self._reread()  # what this consumer held before a restart
         next_reclaim = time.monotonic() + self._reclaim_idle / 2
         # `stopped` as well as cancellation: redis-py can turn a cancel that lands inside a
         # blocking read into a ConnectionError, which this loop would otherwise retry.
@@ -128,17 +132,24 @@ class Dispatcher:
             except STORE_ERRORS as exc:
                 if self.stopped:
                     return
-                self._own_from = b"0"  # a lost reply may have left entries pending under our name
+                self._reread()  # a lost reply may have left entries pending under our name
                 log.warning("queue read failed; retrying", extra={"queue": self.target.key, "error": repr(exc)})
                 await asyncio.sleep(1.0)
 
     async def _read(self, stream: str, count: int) -> list[Entry]:
         if self._own_from is None:
             return await self.queues.read(stream, self.consumer, count=count, block_ms=IDLE_BLOCK_MS)
+        rereads = self._rereads
         entries = await self.queues.read(stream, self.consumer, count=count, block_ms=None,
                                           after=self._own_from)
-        self._own_from = entries[-1][0] if entries else None
+        if self._rereads == rereads:  # else a delivery asked to start over meanwhile
+            self._own_from = entries[-1][0] if entries else None
         return entries
+
+    def _reread(self) -> None:
+        """Read this consumer's pending entries again from the first, before any new one."""
+        self._own_from = b"0"
+        self._rereads += 1
 
     def _start(self, entries: list[Entry]) -> None:
         for entry_id, fields in entries:
@@ -172,7 +183,7 @@ class Dispatcher:
             await self._attempt(target, entry_id, fields)
         except STORE_ERRORS as exc:
             # The entry stays pending: re-read it once the store answers again.
-            self._own_from = b"0"
+            self._reread()
             log.warning("delivery outcome not stored; will be redelivered",
                         extra={"queue": target.key, "entry": entry_id.decode(), "error": str(exc)})
         except Exception:

@@ -16,9 +16,10 @@ check-then-act, so a process killed at any instruction leaves each entry either 
 Outcomes are coalesced (`channels.coalescing`): the acks of every delivery that finished
 while a round trip was under way go together in the next pipeline, and so do the retries
 and dead letters, in one MULTI/EXEC per batch and hash tag (one broker's or channel's keys,
-so each transaction stays in one Redis Cluster slot). A transaction is all or nothing, so
-each entry's commands stay atomic, and a burst of outcomes (the attempts of a hung subscriber timing
-out together) costs one round trip instead of one each.
+so each transaction stays in one Redis Cluster slot). A transaction is isolated (no other
+client's command runs between its commands), so each entry moves whole, and a burst of
+outcomes (the attempts of a hung subscriber timing out together) costs one round trip
+instead of one each.
 """
 
 from __future__ import annotations
@@ -39,9 +40,6 @@ log = logging.getLogger(__name__)
 
 Entry = tuple[bytes, dict[bytes, bytes] | None]
 
-Move = tuple[str, Callable[[Pipeline], None]]
-"""The hash tag of an entry's keys, and what queues the commands of its retry or dead
-letter on a MULTI/EXEC pipeline."""
 
 GROUP = keys.DELIVERY_GROUP
 
@@ -111,7 +109,9 @@ class Queues:
         self.redis = client
         self._promote = client.register_script(_PROMOTE)
         self._acks = coalescing.Coalescer(self._write_acks)
-        self._moves = coalescing.Coalescer(self._write_moves)
+        self._moves: dict[str, coalescing.Coalescer[Callable[[Pipeline], None]]] = {}
+        """One coalescer per hash tag: each batch is one transaction in one Cluster slot,
+        and each caller gets its own transaction's outcome."""
 
     async def ensure_group(self, stream: str, group: str = GROUP) -> None:
         try:
@@ -160,7 +160,7 @@ class Queues:
             pipe.zadd(schedule, {member: due})
             pipe.xack(stream, GROUP, entry_id)
 
-        await self._moves.submit((keys.hash_tag(stream), move))
+        await self._move(stream, move)
 
     async def replace(self, stream: str, entry_id: bytes, fields: Mapping[bytes | str, Any]) -> None:
         """Re-enqueue an entry with new fields (e.g. bound for the dead-letter sink):
@@ -172,14 +172,14 @@ class Queues:
             pipe.xack(stream, GROUP, entry_id)
             pipe.xdel(stream, entry_id)
 
-        await self._moves.submit((keys.hash_tag(stream), move))
+        await self._move(stream, move)
 
-    async def _write_moves(self, moves: list[Move]) -> None:
-        """One MULTI/EXEC per hash tag: a transaction must stay in one Redis Cluster slot."""
-        by_tag: dict[str, list[Callable[[Pipeline], None]]] = {}
-        for tag, move in moves:
-            by_tag.setdefault(tag, []).append(move)
-        await asyncio.gather(*(self._transact(group) for group in by_tag.values()))
+    async def _move(self, stream: str, move: Callable[[Pipeline], None]) -> None:
+        tag = keys.hash_tag(stream)
+        coalescer = self._moves.get(tag)
+        if coalescer is None:
+            coalescer = self._moves[tag] = coalescing.Coalescer(self._transact)
+        await coalescer.submit(move)
 
     async def _transact(self, moves: list[Callable[[Pipeline], None]]) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -59,7 +59,13 @@ class DeliverySettings:
 
     reclaim_idle: float = 60.0
     """Seconds a delivery may stay unacknowledged before another worker reclaims it
-    (XAUTOCLAIM). It is raised to the queue's timeout plus a margin when that is larger."""
+    (XAUTOCLAIM). It is raised to the queue's timeout plus `reclaim_margin` when that is
+    larger."""
+
+    reclaim_margin: float = 30.0
+    """Seconds past an attempt's timeout before its entry may be reclaimed: room for a reply's
+    append (the ingress's write timeout) and the outcome's write (the store client's socket
+    timeout) after the POST."""
 
     schedule_poll: float = 0.05
     """Seconds between checks of the persisted retry schedule."""

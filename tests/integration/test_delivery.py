@@ -20,7 +20,7 @@ from tests.support.sinks import Answer, RecordingSink
 
 pytestmark = pytest.mark.integration
 
-FAST = DeliverySettings(schedule_poll=0.01, reclaim_idle=1.0)
+FAST = DeliverySettings(schedule_poll=0.01, reclaim_idle=1.0, reclaim_margin=2.0)
 
 
 def event(i: int, **extra: object) -> ce.CloudEvent:
@@ -153,7 +153,8 @@ async def test_pending_work_of_a_dead_consumer_is_reclaimed(redis_client) -> Non
         assert len(taken) == 5
         sender = AiohttpSender()
         survivor = Deliveries(queues, sender, consumer="c2",
-                              settings=DeliverySettings(reclaim_idle=0.5, schedule_poll=0.01))
+                              settings=DeliverySettings(reclaim_idle=0.5, reclaim_margin=0.0,
+                                                                schedule_poll=0.01))
         try:
             await asyncio.sleep(0.6)
             survivor.sync([t])
