@@ -18,11 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import delivery, fanout, ingress, latency, machine, memory, report
+from bench import delivery, fanout, ingress, latency, machine, memory, readiness, report
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = {"P1": "ingress", "P1W2": "ingress, 2 workers", "P2": "delivery",
-         "P2W2": "delivery, 2 workers", "P3": "latency", "P4": "fan-out", "P6": "memory"}
+         "P2W2": "delivery, 2 workers", "P3": "latency", "P4": "fan-out", "P6": "memory",
+         "C1": "1,000 Triggers to Ready"}
 
 
 def _log(message: str) -> None:
@@ -44,7 +45,7 @@ def _safely(bench_id: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("ids", nargs="*", metavar="ID", help="P1 P1w2 P2 P2w2 P3 P4 P6 (default: all)")
+    parser.add_argument("ids", nargs="*", metavar="ID", help="P1 P1w2 P2 P2w2 P3 P4 P6 C1 (default: all)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
@@ -65,6 +66,7 @@ def main(argv: list[str]) -> int:
         "P6": lambda: memory.run(args.duration, _log),
         "P1W2": lambda: ingress.run(args.duration, _log, workers=2),
         "P2W2": lambda: delivery.run(args.duration, _log, workers=2),
+        "C1": lambda: readiness.run(args.duration, _log),
     }
     for bench_id in ids:
         row = _safely(bench_id, runners[bench_id])

@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 
 from ripple import cloudevents as ce
 from ripple import keys
+from ripple.api.eventing import broker_types
 from ripple.api.messaging import delivery_order
 from ripple.informers import Informer
 from ripple.settings import Settings
@@ -37,6 +38,8 @@ from channels.dispatching import Target
 log = logging.getLogger(__name__)
 
 OWNER = "trigger/"
+KINDS = frozenset({"Broker", "Trigger"})
+"""The kinds whose changes this plane syncs on."""
 SYNC_DELAY = 0.02
 
 
@@ -57,6 +60,9 @@ class BrokerPlane:
         self._indexes: dict[tuple[str, str], filters.FilterIndex] = {}
         self._indexed: dict[tuple[str, str], dict[str, Any]] = {}
         self._sync_pending = False
+        self.synced_version = 0
+        """The informer version the last sync applied (`ripple.dataplane`)."""
+        self._targets: dict[tuple[str, str], tuple[tuple[Any, Any], Target]] = {}
         self.fanouts = Fanouts(client, consumer=consumer, on_length=appender.note_length)
 
     # -- ingress ---------------------------------------------------------------------------
@@ -68,8 +74,12 @@ class BrokerPlane:
                               now=dt.datetime.now(dt.timezone.utc))
 
     # -- sync ------------------------------------------------------------------------------
-    def kick(self, _changed: set[str] | None = None) -> None:
+    def kick(self, changed: set[str] | None = None) -> None:
         """The informer listener: coalesce a burst of changes (a bulk apply) into one sync."""
+        if changed is not None and not changed & KINDS:
+            if not self._sync_pending:  # nothing of ours changed: we are as current as that
+                self.synced_version = self.informer.version
+            return
         if not self._sync_pending:
             self._sync_pending = True
             asyncio.get_running_loop().call_later(SYNC_DELAY, self._deferred_sync)
@@ -79,7 +89,10 @@ class BrokerPlane:
         self.sync()
 
     def sync(self) -> None:
-        brokers = {_key(b): b for b in self.informer.list("Broker")}
+        version = self.informer.version
+        # A Broker of another class is left to its own implementation: not served here.
+        brokers = {_key(b): b for b in self.informer.list("Broker")
+                   if broker_types.broker_class(b) in broker_types.CLASSES}
         triggers: dict[tuple[str, str], list[dict]] = {k: [] for k in brokers}
         for trigger in self.informer.list("Trigger"):
             ns = trigger["metadata"]["namespace"]
@@ -91,12 +104,16 @@ class BrokerPlane:
             namespace, name = key
             specs.append(LogSpec(keys.broker_log(namespace, name), index.match,
                                  functools.partial(keys.broker_queue, namespace, name)))
-            targets += [self._target(broker, t) for t in triggers.get(key, [])]
+            targets += [self._cached_target(broker, t) for t in triggers.get(key, [])]
+        live = {_key(t) for ts in triggers.values() for t in ts}
+        for key in [k for k in self._targets if k not in live]:
+            del self._targets[key]
         for key in [k for k in self._indexes if k not in brokers]:
             del self._indexes[key], self._indexed[key]
         gone = self.fanouts.sync(specs, owner=keys.BROKERS)
         removed = self.deliveries.sync(targets, owner=OWNER)
         queues.discard(self.redis, [t.stream for t in removed] + gone)
+        self.synced_version = version
 
     def _index_for(self, key: tuple[str, str], triggers: list[dict]) -> filters.FilterIndex:
         index = self._indexes.setdefault(key, filters.FilterIndex())
@@ -110,6 +127,18 @@ class BrokerPlane:
                 index.put(name, spec)
                 indexed[name] = spec
         return index
+
+    def _cached_target(self, broker: dict, trigger: dict) -> Target:
+        """A Trigger's Target, rebuilt only when the Trigger or its Broker changed: a bulk
+        apply syncs often, and parsing every Trigger's delivery each time was most of it."""
+        versions = (broker["metadata"].get("resourceVersion"), trigger["metadata"].get("resourceVersion"))
+        key = _key(trigger)
+        cached = self._targets.get(key)
+        if cached is not None and cached[0] == versions and None not in versions:
+            return cached[1]
+        target = self._target(broker, trigger)
+        self._targets[key] = (versions, target)
+        return target
 
     def _target(self, broker: dict, trigger: dict) -> Target:
         namespace, name = _key(trigger)

@@ -32,6 +32,8 @@ from channels.sending import Sender
 log = logging.getLogger(__name__)
 
 CHANNEL_KINDS = ("Channel", "InMemoryChannel")
+KINDS = frozenset({*CHANNEL_KINDS, "Subscription"})
+"""The kinds whose changes this plane syncs on."""
 OWNER = "subscription/"
 
 
@@ -44,11 +46,17 @@ class ChannelPlane:
         self.fanouts = Fanouts(client, consumer=consumer, on_length=on_length)
         self._channels: dict[tuple[str, str], dict] = {}
         self._subscribers: dict[tuple[str, str], list[str]] = {}
+        self.synced_version = 0
+        """The informer version the last sync applied (`ripple.dataplane`)."""
 
     def resolve(self, namespace: str, name: str) -> str | None:
         return keys.channel_log(namespace, name) if (namespace, name) in self._channels else None
 
-    def sync(self, _changed: set[str] | None = None) -> None:
+    def sync(self, changed: set[str] | None = None) -> None:
+        version = self.informer.version
+        if changed is not None and not changed & KINDS:
+            self.synced_version = version  # nothing of ours changed
+            return
         channels = {_key(c): c for kind in CHANNEL_KINDS for c in self.informer.list(kind)}
         subscriptions: dict[tuple[str, str], list[dict]] = {}
         for sub in self.informer.list("Subscription"):
@@ -71,6 +79,7 @@ class ChannelPlane:
         gone = self.fanouts.sync(specs, owner=keys.CHANNELS)
         removed = self.deliveries.sync(targets, owner=OWNER)
         queues.discard(self.redis, [t.stream for t in removed] + gone)
+        self.synced_version = version
 
     async def close(self) -> None:
         await self.fanouts.close()

@@ -2,8 +2,11 @@
 
 The data plane and the local controllers each hold one. `run()` lists the kinds, then
 follows the store's watch from the listed resourceVersion, and calls every subscriber
-after each batch of changes with the set of kinds that changed. When the watch breaks
-(store restart) it lists again, so the cache converges whatever was missed.
+after each batch of changes with the set of kinds that changed; object listeners
+(`subscribe_objects`, the controller's work queue) hear each change with its object, and
+`RELISTED` with None after a relist. When the watch breaks (store restart) it lists
+again, so the cache converges whatever was missed. `version` is the resourceVersion of
+the last change applied to the cache.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from ripple.api.registry import Kind
 log = logging.getLogger(__name__)
 
 Listener = Callable[[set[str]], Awaitable[None] | None]
+ObjectListener = Callable[[str, "dict | None"], None]
+"""(change type, object): ADDED, MODIFIED, DELETED with the object; RELISTED with None."""
+RELISTED = "RELISTED"
 ObjectKey = tuple[str, str, str]  # (kind name, namespace, name)
 
 
@@ -30,21 +36,32 @@ class Informer:
     def __init__(self, store: object, kinds: Iterable[Kind]) -> None:
         self.store = store
         self.kinds = list(kinds)
-        self._cache: dict[ObjectKey, dict] = {}
+        self._cache: dict[str, dict[tuple[str, str], dict]] = {}
+        """Objects by kind, then (namespace, name): a list touches only its own kind."""
+        self._sorted: dict[str, list[dict]] = {}
+        """Each kind's objects in (namespace, name) order, rebuilt after it changes."""
         self._listeners: list[Listener] = []
+        self._object_listeners: list[ObjectListener] = []
         self.synced = asyncio.Event()
+        self.version = 0
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
+    def subscribe_objects(self, listener: ObjectListener) -> None:
+        self._object_listeners.append(listener)
+
     def get(self, kind: str, namespace: str, name: str) -> dict | None:
-        return self._cache.get((kind, namespace, name))
+        return self._cache.get(kind, {}).get((namespace, name))
 
     def list(self, kind: str, namespace: str | None = None) -> list[dict]:
-        return [
-            obj for (k, ns, _), obj in sorted(self._cache.items())
-            if k == kind and (namespace is None or ns == namespace)
-        ]
+        ordered = self._sorted.get(kind)
+        if ordered is None:
+            objects = self._cache.get(kind, {})
+            ordered = self._sorted[kind] = [objects[k] for k in sorted(objects)]
+        if namespace is None:
+            return list(ordered)
+        return [obj for obj in ordered if (obj.get("metadata") or {}).get("namespace", "") == namespace]
 
     async def run(self) -> None:
         while True:
@@ -63,22 +80,40 @@ class Informer:
 
     async def _relist(self) -> str:
         since = await self.store.current_version()  # type: ignore[attr-defined]
-        fresh: dict[ObjectKey, dict] = {}
+        fresh: dict[str, dict[tuple[str, str], dict]] = {}
         for kind in self.kinds:
             for obj in await self.store.list(kind, None):  # type: ignore[attr-defined]
-                fresh[object_key(obj)] = obj
+                key = object_key(obj)
+                fresh.setdefault(key[0], {})[key[1:]] = obj
         self._cache = fresh
+        self._sorted = {}
+        self.version = int(since)
         self.synced.set()
+        self._tell(RELISTED, None)
         await self._notify({k.kind for k in self.kinds})
         return str(since)
 
     def _apply(self, kind_of_change: str, obj: dict) -> str:
         key = object_key(obj)
+        objects = self._cache.setdefault(key[0], {})
         if kind_of_change == "DELETED":
-            self._cache.pop(key, None)
+            objects.pop(key[1:], None)
         else:
-            self._cache[key] = obj
+            objects[key[1:]] = obj
+        self._sorted.pop(key[0], None)
+        try:
+            self.version = max(self.version, int(obj["metadata"]["resourceVersion"]))
+        except (KeyError, TypeError, ValueError):
+            pass
+        self._tell(kind_of_change, obj)
         return key[0]
+
+    def _tell(self, change: str, obj: dict | None) -> None:
+        for listener in self._object_listeners:
+            try:
+                listener(change, obj)
+            except Exception:
+                log.exception("informer object listener failed")
 
     async def _notify(self, changed: set[str]) -> None:
         for listener in self._listeners:

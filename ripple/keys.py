@@ -22,6 +22,11 @@ def resources(api_group_version: str, plural: str) -> str:
     return f"{PREFIX}:res:{api_group_version}:{plural}"
 
 
+# -- what the data plane tells the control plane ------------------------------------------
+DATA_PLANE_SYNCED = f"{PREFIX}:dataplane:synced"
+"""Hash: per data-plane process, the resourceVersion its routes and dispatchers applied."""
+
+
 # -- leases -------------------------------------------------------------------------------
 def lease(name: str) -> str:
     """A leader lease (SET NX PX), e.g. the controller's."""

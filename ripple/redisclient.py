@@ -70,4 +70,18 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
     if url.startswith("redis://"):
         options.setdefault("connection_class", HiredisPackingConnection)
     options.setdefault("retry", Retry(NoBackoff(), 0))
+    if _DRIVER is not None:
+        # redis-py 8 builds a DriverInfo per connection, reading its own version from the
+        # package metadata each time: 10% of a bulk apply's CPU (a thousand dispatchers
+        # opening connections), for a value that never changes.
+        options.setdefault("driver_info", _DRIVER)
     return LeanRedis.from_url(url, **options)
+
+
+try:
+    from redis.driver_info import DriverInfo
+    from redis.utils import get_lib_version
+
+    _DRIVER: Any = DriverInfo(name="redis-py", lib_version=get_lib_version())
+except ImportError:  # pragma: no cover - redis-py before 8 has no DriverInfo
+    _DRIVER = None

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 OWNER = "source/"
 QUEUED_KINDS = ("PingSource", "GitHubSource", "GitLabSource")
+KINDS = frozenset({*QUEUED_KINDS, "KafkaSource", "Secret"})
+"""The kinds whose changes this plane syncs on (Secrets: the webhook receivers' tokens)."""
 
 SOURCE_RETRY = 12
 """Retries of a PingSource or webhook event (exponential from 50 ms, as Knative's adapters
@@ -59,11 +61,17 @@ class SourcePlane:
         self._hooks: dict[tuple[str, str, str], Hook] = {}
         self._kafka: dict[tuple[str, str], tuple[KafkaConfig, KafkaAdapter]] = {}
         self._kafka_ops: set[asyncio.Task[None]] = set()
+        self.synced_version = 0
+        """The informer version the last sync applied (`ripple.dataplane`)."""
 
     def hook(self, kind: str, namespace: str, name: str) -> Hook | None:
         return self._hooks.get((kind, namespace, name))
 
-    def sync(self, _changed: set[str] | None = None) -> None:
+    def sync(self, changed: set[str] | None = None) -> None:
+        version = self.informer.version
+        if changed is not None and not changed & KINDS:
+            self.synced_version = version  # nothing of ours changed
+            return
         targets, jobs, hooks = [], [], {}
         for kind in QUEUED_KINDS:
             for source in self.informer.list(kind):
@@ -83,6 +91,7 @@ class SourcePlane:
         gone += [keys.ping_tick(*_kind_key(t.key)[1:]) for t in removed if t.key.startswith(f"{OWNER}PingSource/")]
         queues.discard(self.redis, gone)
         self._sync_kafka()
+        self.synced_version = version
 
     async def close(self) -> None:
         if self._reporter is not None:

@@ -1,17 +1,12 @@
-"""The reconcilers: pure functions from a declared resource and the observed world to the
-status it should have. One module per kind; `RECONCILERS` maps a kind to its function.
-
-Each takes `(obj, observed, now, base_url)` and returns the new status dict without
-touching its input. The platforms (local, kubernetes) write the status when it changed.
+"""The reconcilers: one pure `reconcile(obj, ctx) -> Result` per kind (the contract is in
+`controllers.reconciling`). One module per kind, as Knative's `pkg/reconciler/<kind>`;
+`RECONCILERS` maps a kind to its function, and both platforms drive this one table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from controllers.reconcilers import broker, channel, flows, sources, subscription, trigger
-from controllers.reconcilers.observing import Object, Observed, Reconcile
-from controllers.reconcilers.resources import flows as flow_resources
+from controllers.reconciling import Reconcile
 
 RECONCILERS: dict[str, Reconcile] = {
     "Broker": broker.reconcile,
@@ -27,10 +22,5 @@ RECONCILERS: dict[str, Reconcile] = {
     "KafkaSource": sources.reconcile_kafka_source,
 }
 
-CHILDREN: dict[str, Callable[[Object], list[Object]]] = {
-    "Sequence": flow_resources.children,
-    "Parallel": flow_resources.children,
-}
-"""Kinds that own children: a pure builder of the children each object wants."""
-
-__all__ = ["CHILDREN", "RECONCILERS", "Observed", "Reconcile", "broker", "channel", "sources", "subscription", "trigger"]
+__all__ = ["RECONCILERS", "Reconcile", "broker", "channel", "flows", "sources", "subscription",
+           "trigger"]

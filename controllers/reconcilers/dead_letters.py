@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from controllers import resolving
-from controllers.reconcilers.observing import Context, Object
+from controllers.reconciling import Context, Object
 
 UNRESOLVED = "Unable to get the dead letter sink's URI"
 

@@ -1,7 +1,7 @@
 """ReconcileKind for Sequence and Parallel: the status of the children they are built from.
 
-Pure. The children themselves come from `resources.flows` (the platform creates, updates
-and collects them); this reads the observed children back into `channelStatuses`,
+Pure. The children come from `resources.flows` and go into the Result, so the applier
+creates, updates and collects them; this reads the observed children back into `channelStatuses`,
 `subscriptionStatuses` (Sequence) or `ingressChannelStatus` and `branchStatuses`
 (Parallel), the Ready conditions, and the address, which is the first channel's.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 
-from controllers.reconcilers.observing import Context, Object
+from controllers.reconciling import Context, Object, Result
 from controllers.reconcilers.resources import flows
 from ripple.api import meta
 from ripple.api.flows import parallel_lifecycle, sequence_lifecycle
@@ -22,7 +22,7 @@ def _observed(ctx: Context, wanted: Object) -> Object:
     return found if found is not None else wanted  # not created yet: no Ready condition
 
 
-def reconcile_sequence(seq: Object, ctx: Context) -> Object:
+def reconcile_sequence(seq: Object, ctx: Context) -> Result:
     status = copy.deepcopy(seq.get("status") or {})
     lifecycle = sequence_lifecycle
     lifecycle.initialize(status, now=ctx.now)
@@ -31,10 +31,10 @@ def reconcile_sequence(seq: Object, ctx: Context) -> Object:
     lifecycle.propagate_subscription_statuses(
         status, [_observed(ctx, s) for s in flows.sequence_subscriptions(seq)], now=ctx.now)
     status["observedGeneration"] = meta.metadata(seq).get("generation")
-    return status
+    return Result(status, children=tuple(flows.children(seq)))
 
 
-def reconcile_parallel(par: Object, ctx: Context) -> Object:
+def reconcile_parallel(par: Object, ctx: Context) -> Result:
     status = copy.deepcopy(par.get("status") or {})
     lifecycle = parallel_lifecycle
     lifecycle.initialize(status, now=ctx.now)
@@ -46,4 +46,4 @@ def reconcile_parallel(par: Object, ctx: Context) -> Object:
         status, [_observed(ctx, s) for s in filters], [_observed(ctx, s) for s in subscribers],
         now=ctx.now)
     status["observedGeneration"] = meta.metadata(par).get("generation")
-    return status
+    return Result(status, children=tuple(flows.children(par)))

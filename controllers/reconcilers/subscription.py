@@ -2,8 +2,9 @@
 
 Follows `pkg/reconciler/subscription/subscription.go`: the references resolve into
 `status.physicalSubscription` (subscriberUri, replyUri, deadLetterSinkUri — the
-Subscription's own sink, else its channel's); ChannelReady mirrors the channel's
-`status.subscribers[]` entry for this Subscription.
+Subscription's own sink, else its channel's); AddedToChannel once the channel's
+`spec.subscribers` lists it (the channel's reconciler fills that list from the resolved
+Subscriptions); ChannelReady mirrors the channel's `status.subscribers[]` entry for it.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import copy
 
 from controllers import resolving
-from controllers.reconcilers.observing import Context, Object
+from controllers.reconciling import Context, Object, Result
 from ripple.api import meta
 from ripple.api.messaging import channelable, subscription_types
 from ripple.api.messaging import subscription_lifecycle as lifecycle
 
 
-def reconcile(sub: Object, ctx: Context) -> Object:
+def reconcile(sub: Object, ctx: Context) -> Result:
     status = copy.deepcopy(sub.get("status") or {})
     now = ctx.now
     lifecycle.initialize(status, now=now)
@@ -47,12 +48,20 @@ def reconcile(sub: Object, ctx: Context) -> Object:
         lifecycle.mark_not_added_to_channel(status, "ChannelNotFound", message, now=now)
         lifecycle.mark_channel_failed(status, "ChannelNotFound", message, now=now)
     else:
-        lifecycle.mark_added_to_channel(status, now=now)
         uid = meta.metadata(sub).get("uid") or meta.key(sub)[1]
+        listed = any(isinstance(s, dict) and s.get("uid") == uid
+                     for s in (channel.get("spec") or {}).get("subscribers") or [])
+        if listed:
+            lifecycle.mark_added_to_channel(status, now=now)
+        else:
+            lifecycle.mark_added_to_channel_unknown(
+                status, "NotAddedToChannel",
+                "the channel's spec.subscribers does not list this Subscription yet"
+                + ("" if not failures else " (its references are not resolved)"), now=now)
         entry = channelable.subscriber_status(channel.get("status") or {}, uid)
         lifecycle.propagate_channel_subscriber_status(status, entry, now=now)
     status["observedGeneration"] = meta.metadata(sub).get("generation")
-    return status
+    return Result(status)
 
 
 def _dead_letter_sink(spec: Object, channel: Object | None, namespace: str, status: Object,

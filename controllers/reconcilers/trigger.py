@@ -2,7 +2,8 @@
 
 Follows `pkg/reconciler/broker/trigger/trigger.go`: the Trigger is not Ready until its
 Broker is; the subscriber is resolved into `status.subscriberUri` (cleared when it cannot
-be); the dead-letter sink is the Trigger's own, else the Broker's resolved one.
+be); the dead-letter sink is the Trigger's own, else the Broker's resolved one; and
+`SubscriptionReady` waits until every data-plane process runs the Trigger's dispatcher.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import copy
 
 from controllers import resolving
-from controllers.reconcilers import dead_letters
-from controllers.reconcilers.observing import Context, Object
+from controllers.reconcilers import dead_letters, waiting
+from controllers.reconciling import Context, Object, Result
 from ripple.api import conditions, meta
 from ripple.api.eventing import broker_lifecycle, broker_types, trigger_types
 from ripple.api.eventing import trigger_lifecycle as lifecycle
@@ -19,7 +20,7 @@ from ripple.api.eventing import trigger_lifecycle as lifecycle
 BROKER_API = f"{broker_types.GROUP}/{broker_types.VERSION}"
 
 
-def reconcile(trigger: Object, ctx: Context) -> Object:
+def reconcile(trigger: Object, ctx: Context) -> Result:
     status = copy.deepcopy(trigger.get("status") or {})
     now = ctx.now
     lifecycle.initialize(status, now=now)
@@ -43,8 +44,14 @@ def reconcile(trigger: Object, ctx: Context) -> Object:
         lifecycle.mark_subscriber_failed(status, found.reason, found.message, now=now)
 
     _dead_letter_sink(spec, broker, namespace, status, ctx)
+    served = waiting.served(trigger, lifecycle.CONDITIONS.get(status, lifecycle.SUBSCRIPTION), ctx)
+    if served:
+        lifecycle.mark_subscription_ready(status, now=now)
+    else:
+        lifecycle.mark_subscription_unknown(status, waiting.REASON, waiting.message("dispatcher"),
+                                            now=now)
     status["observedGeneration"] = meta.metadata(trigger).get("generation")
-    return status
+    return Result(status, requeue_after=None if served else waiting.AGAIN)
 
 
 def _dependency(trigger: Object, status: Object, ctx: Context) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controllers.reconcilers import broker as broker_reconciler
-from controllers.reconcilers.observing import Context, ObservedList, Reconcile
+from controllers.reconciling import Context, DataPlane, ObservedList, Reconcile, Result
 from ripple.api import conditions
 from ripple.api.eventing import broker_lifecycle
 
@@ -75,7 +75,7 @@ def ready_broker(name: str = "default", namespace: str = NS, *, dls_uri: str | N
     if dls_uri is not None:
         spec["delivery"] = {**spec.get("delivery", {}), "deadLetterSink": {"uri": dls_uri}}
     obj = broker(name, namespace, **spec)
-    obj["status"] = broker_reconciler.reconcile(obj, Context(ObservedList([]), T0, BASE))
+    obj["status"] = broker_reconciler.reconcile(obj, Context(ObservedList([]), T0, BASE)).status
     assert broker_lifecycle.is_ready(obj)
     return obj
 
@@ -147,7 +147,9 @@ class Case:
     """Overrides of the kind's baseline status fields; ABSENT means the key is not set."""
     base_url: str = BASE
     reports: dict[tuple[str, str, str], list[Object]] = field(default_factory=dict)
-    """What the data plane's adapters report (`Context.reports`)."""
+    """What the data plane's adapters report (`Context.data_plane.reports`)."""
+    synced: int | None = 2**63
+    """The resourceVersion every data-plane process applied (None: no process reports)."""
 
     def __str__(self) -> str:
         return self.name
@@ -161,8 +163,13 @@ def condition(status: Object, type_: str) -> Object:
     return next(c for c in status["conditions"] if c["type"] == type_)
 
 
+def result(fn: Reconcile, case: Case, now: dt.datetime = T0) -> Result:
+    return fn(case.given, Context(ObservedList(case.world), now, case.base_url,
+                                  DataPlane(case.synced, case.reports)))
+
+
 def reconcile(fn: Reconcile, case: Case, now: dt.datetime = T0) -> Object:
-    return fn(case.given, Context(ObservedList(case.world), now, case.base_url, case.reports))
+    return result(fn, case, now).status
 
 
 def check(fn: Reconcile, case: Case, baseline_conditions: dict[str, tuple[str, str]],
@@ -187,5 +194,5 @@ def check_idempotent(fn: Reconcile, case: Case) -> None:
     """Reconciling the result again, later, changes nothing (lastTransitionTime included)."""
     first = reconcile(fn, case, T0)
     again = Case(case.name, {**case.given, "status": first}, case.world, base_url=case.base_url,
-                 reports=case.reports)
+                 reports=case.reports, synced=case.synced)
     assert reconcile(fn, again, T1) == first

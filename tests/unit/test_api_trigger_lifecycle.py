@@ -19,6 +19,7 @@ def condition(status: dict[str, Any], type_: str) -> tuple[str, str, str] | None
 
 def all_good(status: dict[str, Any]) -> None:
     tl.mark_broker_ready(status, now=NOW)
+    tl.mark_subscription_ready(status, now=NOW)
     tl.mark_dependency_succeeded(status, now=NOW)
     tl.mark_subscriber_resolved(status, "http://s.default.svc", now=NOW)
     tl.mark_dead_letter_sink_not_configured(status, now=NOW)
@@ -28,7 +29,8 @@ def test_initialize_then_ready() -> None:
     status: dict[str, Any] = {}
     tl.initialize(status, now=NOW)
     assert [c["type"] for c in status["conditions"]] == [
-        "BrokerReady", "DeadLetterSinkResolved", "DependencyReady", "Ready", "SubscriberResolved"]
+        "BrokerReady", "DeadLetterSinkResolved", "DependencyReady", "Ready", "SubscriberResolved",
+        "SubscriptionReady"]
     assert condition(status, "Ready") == ("Unknown", "", "")
     all_good(status)
     assert condition(status, "Ready") == ("True", "", "")

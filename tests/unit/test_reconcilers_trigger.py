@@ -34,6 +34,7 @@ SUB = "http://sub.example/"
 HAPPY = {
     "Ready": ("True", ""),
     "BrokerReady": ("True", ""),
+    "SubscriptionReady": ("True", ""),
     "DependencyReady": ("True", ""),
     "SubscriberResolved": ("True", ""),
     "DeadLetterSinkResolved": ("True", "DeadLetterSinkNotConfigured"),
@@ -203,5 +204,6 @@ def test_the_broker_appearing_moves_only_the_conditions_that_changed() -> None:
     assert {c["type"]: c["lastTransitionTime"] for c in later["conditions"]} == {
         "Ready": t1, "BrokerReady": t1,
         "DependencyReady": t0, "SubscriberResolved": t0, "DeadLetterSinkResolved": t0,
+        "SubscriptionReady": t0,
     }
     assert condition(later, "Ready")["status"] == "True"

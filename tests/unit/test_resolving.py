@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from controllers import resolving
-from controllers.reconcilers.observing import ObservedList
+from controllers.reconciling import ObservedList
 from tests.unit.reconciler_tables import BASE, NS, broker, broker_ref, ksvc_ref, ready_broker, ref
 
 WORLD = ObservedList([

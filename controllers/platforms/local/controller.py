@@ -1,158 +1,294 @@
-"""The local platform's controller: runs the pure reconcilers over the informer's cache
-and writes back the statuses that changed.
+"""The local platform's driver of the reconcilers: informer events in, one work queue, a
+few workers, one applier.
 
-Driven by `kick` (an informer listener) and run by `platform` under the leader lease. A
-status write makes a MODIFIED event, which kicks another pass; that pass computes the same
-status and writes nothing, so the loop settles. Conflicts (a stale resourceVersion) are
-simply retried on the next pass.
+- Every change the informer applies queues the changed object (when its kind has a
+  reconciler), the objects whose last reconcile read it (`tracking.Tracker`), and its
+  controlling owner. A relist queues everything, and so does the periodic resync
+  (`resync` seconds), which heals whatever an edge missed.
+- `workers` coroutines take keys from the queue (`queueing.WorkQueue`: a key is queued
+  once and never processed twice at once), run the pure reconciler over the informer's
+  cache and a `DataPlane` view, and hand the `Result` to the `Applier`. A reconciler that
+  raises, or a store error, requeues the key with per-key backoff; a Conflict waits for
+  the watch event of the newer object.
+- Deleted owners' children are collected here (Kubernetes' garbage collector does it on
+  the kopf platform), and so are orphans found at resync.
+- `data_plane` is polled every `poll` seconds (`ripple.dataplane`, plus the Kafka
+  adapters' reports), so objects waiting for the data plane (`requeue_after`) see it.
+
+`run` is started by `platform` under the leader lease, and cancelled when the lease is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from controllers.platforms.local.webhooks import WebhookRegistrar
-from controllers.reconcilers import CHILDREN, RECONCILERS
-from controllers.reconcilers.observing import Context
-from ripple import errors
-from ripple.api import loading, registry
-from ripple.informers import Informer, object_key
+from controllers import applying, effects, queueing, tracking, webhooks
+from controllers.reconcilers import RECONCILERS
+from controllers.reconciling import Context, DataPlane, Object, ObjectRef
+from ripple import dataplane, errors
+from ripple.api import registry
+from ripple.informers import RELISTED, Informer
 from sources import reporting
 
 log = logging.getLogger(__name__)
 
-RESYNC = 5.0
-"""Seconds between passes when nothing changed: adapter reports change without a watch
-event, and a level-triggered controller heals whatever an edge missed."""
-
+RESYNC = 30.0
+"""Seconds between full resyncs: a level-triggered controller heals what an edge missed."""
+POLL = 0.05
+"""Seconds between reads of the data plane's progress (one HGETALL)."""
+REPORTS_EVERY = 1.0
 REPORTING_KINDS = ("KafkaSource",)
 """Kinds whose adapters report what only the data plane sees (`sources.reporting`)."""
 
-CHILD_KINDS = {"InMemoryChannel", "Channel", "Subscription"}
-"""Kinds whose owned orphans are collected even when no owner wants one of that kind now."""
+DataPlaneSource = Callable[[Iterable[tuple[str, str, str]]], Awaitable[DataPlane]]
 
 
 class InformerObserved:
+    """`Observed` over the informer's cache; a ref may name any served version of a kind."""
+
     def __init__(self, informer: Informer) -> None:
         self.informer = informer
 
-    def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict | None:
+    def get(self, api_version: str, kind: str, namespace: str, name: str) -> Object | None:
         obj = self.informer.get(kind, namespace, name)
         if obj is None:
             return None
-        try:  # a ref may name another served version of the kind
+        try:
             served = registry.lookup(api_version, kind).api_versions
         except errors.Invalid:
             return None
         return obj if obj.get("apiVersion") in served else None
 
-    def list(self, kind: str, namespace: str) -> list[dict]:
+    def list(self, kind: str, namespace: str) -> list[Object]:
         return self.informer.list(kind, namespace)
 
 
+class Owners:
+    """The observed objects by the uid of their controlling owner."""
+
+    def __init__(self) -> None:
+        self._children: dict[str, dict[ObjectRef, Object]] = {}
+        self._owner_of: dict[ObjectRef, str] = {}
+
+    def note(self, change: str, obj: Object) -> None:
+        ref = ObjectRef.of(obj)
+        old = self._owner_of.pop(ref, None)
+        if old is not None:
+            self._children.get(old, {}).pop(ref, None)
+        controller = applying.controller_of(obj)
+        if change != "DELETED" and controller is not None and controller.get("uid"):
+            uid = str(controller["uid"])
+            self._owner_of[ref] = uid
+            self._children.setdefault(uid, {})[ref] = obj
+
+    def reset(self, objects: Iterable[Object]) -> None:
+        self._children.clear()
+        self._owner_of.clear()
+        for obj in objects:
+            self.note("ADDED", obj)
+
+    def owned(self, uid: str) -> list[Object]:
+        return list(self._children.get(uid, {}).values())
+
+    def owner_uids(self) -> list[str]:
+        return [uid for uid, children in self._children.items() if children]
+
+
 class LocalController:
-    def __init__(self, store: Any, informer: Informer, *, base_url: str, reports: Any = None,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+    def __init__(self, store: Any, informer: Informer, *, base_url: str,
+                 data_plane: DataPlaneSource | None = None, reports: Any = None,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+                 workers: int = 4, resync: float = RESYNC, poll: float = POLL) -> None:
         self.store, self.informer, self.base_url, self.clock = store, informer, base_url, clock
-        self.reports = reports  # the Redis client the adapters report into, if any
-        self._dirty = asyncio.Event()
-        self.webhooks = WebhookRegistrar(store, informer)
-        self._retry: asyncio.TimerHandle | None = None
+        self.workers, self.resync, self.poll = workers, resync, poll
+        if data_plane is None:
+            data_plane = redis_data_plane(reports) if reports is not None else _everywhere
+        self.read_data_plane = data_plane
+        self.view = DataPlane()
+        self.tracker = tracking.Tracker()
+        self.owners = Owners()
+        self.effects = effects.EffectRunner(webhooks.HANDLERS, self._requeue)
+        self.applier = applying.Applier(store, self._lookup, self.owners.owned, self.effects)
+        self.queue: queueing.WorkQueue[ObjectRef] | None = None
+        self.reconciled = 0
+        informer.subscribe_objects(self._on_change)
 
-    def _retry_due(self) -> None:
-        self._retry = None
-        self._dirty.set()
+    # -- informer events -------------------------------------------------------------------
+    def _on_change(self, change: str, obj: Object | None) -> None:
+        if change == RELISTED or obj is None:
+            self.owners.reset(self._everything())
+            self._queue_all()
+            return
+        self.owners.note(change, obj)
+        queue = self.queue
+        if queue is None:
+            return
+        ref = ObjectRef.of(obj)
+        if ref.kind in RECONCILERS:
+            queue.add(ref)
+        for reader in self.tracker.readers_of(ref):
+            queue.add(reader)
+        controller = applying.controller_of(obj)
+        if controller is not None and controller.get("kind") in RECONCILERS:
+            queue.add(ObjectRef(str(controller["kind"]), ref.namespace, str(controller.get("name"))))
+        if change == "DELETED":
+            self.tracker.forget(ref)
+            self.effects.forget(ref)
+            uid = (obj.get("metadata") or {}).get("uid")
+            if uid and self.owners.owned(str(uid)):
+                asyncio.get_running_loop().create_task(self._collect(str(uid)))
 
-    def kick(self, _changed: set[str] | None = None) -> None:
-        self._dirty.set()
+    def _everything(self) -> list[Object]:
+        return [o for kind in self.informer.kinds for o in self.informer.list(kind.kind)]
 
+    def _queue_all(self) -> None:
+        if self.queue is None:
+            return
+        for kind in RECONCILERS:
+            for obj in self.informer.list(kind):
+                self.queue.add(ObjectRef.of(obj))
+
+    def _requeue(self, ref: ObjectRef) -> None:
+        if self.queue is not None:
+            self.queue.add(ref)
+
+    def _lookup(self, ref: ObjectRef) -> Object | None:
+        return self.informer.get(*ref)
+
+    # -- running -----------------------------------------------------------------------------
     async def run(self) -> None:
         await self.informer.synced.wait()
-        self._dirty.set()
-        while True:
-            with contextlib.suppress(asyncio.TimeoutError):  # level-triggered: resync anyway
-                await asyncio.wait_for(self._dirty.wait(), timeout=RESYNC)
-            self._dirty.clear()
-            try:
-                await self.reconcile_all()
-            except errors.TemporaryError as exc:
-                log.warning("reconcile pass failed; retrying", extra={"error": str(exc)})
-                await asyncio.sleep(1.0)
-                self._dirty.set()
-            except Exception:  # a bug must not end reconciling for good
-                log.exception("reconcile pass crashed; retrying")
-                await asyncio.sleep(1.0)
-                self._dirty.set()
-            await asyncio.sleep(0.01)  # coalesce bursts of changes into one pass
-
-    async def reconcile_all(self) -> int:
-        """One pass over every kind with a reconciler; returns how many statuses it wrote."""
-        await self.reconcile_children()
-        ctx = Context(observed=InformerObserved(self.informer), now=self.clock(), base_url=self.base_url,
-                      reports=await self._read_reports())
-        written = 0
-        for kind, reconcile in RECONCILERS.items():
-            for obj in self.informer.list(kind):
-                try:
-                    status = reconcile(obj, ctx)
-                except Exception:  # one broken object must not stop the others
-                    log.exception("reconciler crashed", extra={"object": "/".join(object_key(obj))})
-                    continue
-                if status == obj.get("status"):
-                    continue
-                try:
-                    await self.store.update_status({**obj, "status": status})
-                    written += 1
-                except (errors.Conflict, errors.NotFound):
-                    self._dirty.set()  # the cache was behind; the watch will catch up
-        written += await self.webhooks.register_pending()
-        if self.webhooks.waiting and self._retry is None:  # come back even if nothing changes
-            self._retry = asyncio.get_running_loop().call_later(self.webhooks.retry_after, self._retry_due)
-        return written
-
-    async def _read_reports(self) -> dict[tuple[str, str, str], list[dict]]:
-        if self.reports is None:
-            return {}
-        wanted = [(kind, *object_key(o)[1:]) for kind in REPORTING_KINDS for o in self.informer.list(kind)]
+        self.queue = queueing.WorkQueue()
+        self.owners.reset(self._everything())
+        tasks: list[asyncio.Task[None]] = []
         try:
-            return await reporting.read(self.reports, wanted)
-        except Exception as exc:  # the store is down: reconcile with what is known
-            log.warning("adapter reports unreadable", extra={"error": str(exc)})
-            return {}
+            self.view = await self._read_view()
+            self._queue_all()
+            tasks = [asyncio.create_task(self._work(), name=f"reconciler-{i}")
+                     for i in range(self.workers)]
+            tasks.append(asyncio.create_task(self._watch_data_plane(), name="data-plane-view"))
+            tasks.append(asyncio.create_task(self._resync_forever(), name="resync"))
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:  # they run forever: one that ended failed
+                task.result()
+        finally:
+            queue, self.queue = self.queue, None
+            queue.shutdown()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.effects.close()
 
-    async def reconcile_children(self) -> None:
-        """Create or update the children owners want (Sequence and Parallel channels and
-        subscriptions), and delete owned children no owner wants any more."""
-        wanted: dict[tuple[str, str, str], dict] = {}
-        for kind, make in CHILDREN.items():
-            for owner in self.informer.list(kind):
-                for child in make(owner):
-                    wanted[object_key(child)] = child
-        for key, child in wanted.items():
-            current = self.informer.get(*key)
+    async def _work(self) -> None:
+        queue = self.queue
+        assert queue is not None
+        while True:
             try:
-                if current is None:
-                    await self.store.create(loading.admit(child))
-                elif loading.admit(child)["spec"] != current.get("spec"):
-                    desired = {**current, "spec": child["spec"]}
-                    await self.store.update(loading.admit(desired, current))
-            except (errors.Conflict, errors.NotFound):
-                self._dirty.set()
-            except errors.Invalid as exc:
-                log.warning("child not applied", extra={"child": "/".join(key), "error": str(exc)})
-        child_kinds = {k[0] for k in wanted} | CHILD_KINDS
-        for kind in child_kinds:
-            for obj in self.informer.list(kind):
-                owners = [r for r in obj.get("metadata", {}).get("ownerReferences") or []
-                          if r.get("controller") and r.get("kind") in CHILDREN]
-                if owners and object_key(obj) not in wanted:
-                    try:
-                        await self.store.delete(registry.lookup(obj["apiVersion"], kind),
-                                                *object_key(obj)[1:])
-                    except errors.NotFound:
-                        pass
+                ref = await queue.get()
+            except queueing.ShutDown:
+                return
+            try:
+                await self.reconcile(ref)
+            finally:
+                queue.done(ref)
+
+    async def reconcile(self, ref: ObjectRef) -> applying.Applied | None:
+        """One key: reconcile the cached object and apply the result."""
+        queue = self.queue
+        obj = self.informer.get(*ref)
+        reconcile = RECONCILERS.get(ref.kind)
+        if obj is None or reconcile is None:
+            self.tracker.forget(ref)
+            return None
+        recording = tracking.Recording(InformerObserved(self.informer).get, self.informer.list)
+        ctx = Context(recording, now=self.clock(), base_url=self.base_url, data_plane=self.view,
+                      outcomes=self.effects.outcomes)
+        try:
+            result = reconcile(obj, ctx)
+        except Exception:  # one broken object must not stop the others
+            log.exception("reconciler crashed", extra={"object": str(ref)})
+            if queue is not None:
+                queue.add_rate_limited(ref)
+            return None
+        self.tracker.track(ref, recording.read, recording.listed)
+        try:
+            applied = await self.applier.apply(obj, result)
+        except errors.TemporaryError as exc:
+            log.warning("reconcile not applied; retrying", extra={"object": str(ref), "error": str(exc)})
+            if queue is not None:
+                queue.add_rate_limited(ref)
+            return None
+        except Exception:
+            log.exception("applying a reconcile failed", extra={"object": str(ref)})
+            if queue is not None:
+                queue.add_rate_limited(ref)
+            return None
+        self.reconciled += 1
+        for problem in applied.problems:
+            log.warning("reconcile not fully applied", extra={"object": str(ref), "problem": problem})
+        if queue is not None:
+            queue.forget(ref)
+            if result.requeue_after is not None:
+                queue.add_after(ref, result.requeue_after)
+        return applied
+
+    async def _collect(self, uid: str) -> None:
+        try:
+            await self.applier.collect(uid)
+        except errors.RippleError as exc:
+            log.warning("children of a deleted owner not collected yet", extra={"uid": uid, "error": str(exc)})
+
+    async def _resync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.resync)
+            self._queue_all()
+            known = {(o.get("metadata") or {}).get("uid") for o in self._everything()}
+            for uid in self.owners.owner_uids():
+                if uid not in known:  # an owner deleted while we were not watching
+                    await self._collect(uid)
+
+    async def _watch_data_plane(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll)
+            try:
+                self.view = await self._read_view()
+            except errors.RippleError as exc:
+                log.warning("data plane progress unreadable", extra={"error": str(exc)})
+                await asyncio.sleep(1.0)
+
+    async def _read_view(self) -> DataPlane:
+        wanted = [(kind, *ObjectRef.of(o)[1:]) for kind in REPORTING_KINDS
+                  for o in self.informer.list(kind)]
+        return await self.read_data_plane(wanted)
+
+
+async def _everywhere(_wanted: Iterable[tuple[str, str, str]]) -> DataPlane:
+    """No data plane to wait for: for controllers tested over an in-memory store."""
+    from controllers.reconciling import EVERYWHERE
+
+    return EVERYWHERE
+
+
+def redis_data_plane(client: Any) -> DataPlaneSource:
+    """The data plane's progress and the adapters' reports, from the shared Redis; reports
+    are read every `REPORTS_EVERY` seconds, progress at every poll."""
+    last: dict[str, Any] = {"at": 0.0, "reports": {}}
+
+    async def read(wanted: Iterable[tuple[str, str, str]]) -> DataPlane:
+        try:
+            synced = await dataplane.read(client)
+            now = time.monotonic()
+            if now - last["at"] >= REPORTS_EVERY:
+                last["reports"] = await reporting.read(client, list(wanted))
+                last["at"] = now
+        except Exception as exc:  # translated at this boundary
+            raise errors.StoreUnavailable(f"data plane progress: {exc}") from exc
+        return DataPlane(synced=synced, reports=last["reports"])
+
+    return read
+

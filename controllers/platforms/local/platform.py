@@ -13,13 +13,14 @@ import asyncio
 import contextlib
 import logging
 import socket
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
 import redis.asyncio as aioredis
 import uvicorn
 
-from ripple import redisclient
+from ripple import dataplane, redisclient
 from ripple import store as stores
 from ripple.api import loading, registry
 from ripple.informers import Informer
@@ -43,6 +44,8 @@ from ripple.leases import Lease
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 10.0
+PROGRESS_POLL = 0.02
+"""Seconds between checks whether the planes applied newer resources (no I/O unless so)."""
 MAX_CONNECTIONS = 8000
 
 
@@ -98,7 +101,6 @@ async def run_worker(
     source_plane = SourcePlane(client, informer, deliveries, sender, settings, consumer=consumer)
     informer.subscribe(source_plane.sync)
     controller = LocalController(store, informer, base_url=settings.base_url, reports=client)
-    informer.subscribe(controller.kick)
 
     if worker_index == 0 and manifests:
         await apply_manifests(store, manifests)
@@ -127,6 +129,9 @@ async def run_worker(
     plane.sync()  # before serving: no 404s for brokers or channels that exist
     channel_plane.sync()
     source_plane.sync()
+    tasks.append(asyncio.create_task(
+        _report_progress(client, consumer, (plane, channel_plane, source_plane)),
+        name="data-plane-progress"))
     try:
         await server.serve(sockets=[sock] if sock is not None else None)
     finally:
@@ -141,8 +146,27 @@ async def run_worker(
                 await task
         with contextlib.suppress(Exception):
             await lease.release()
+        with contextlib.suppress(Exception):
+            await dataplane.remove(client, consumer)
         await sender.close()
         await client.aclose()
+
+
+async def _report_progress(client: aioredis.Redis, consumer: str, planes: Sequence[Any]) -> None:
+    """Tell the control plane how far this process's planes have applied the resources
+    (`ripple.dataplane`): at once when they move on, and as a heartbeat."""
+    reported, at = -1, 0.0
+    while True:
+        version = min(p.synced_version for p in planes)
+        now = time.monotonic()
+        if version != reported or now - at >= dataplane.HEARTBEAT:
+            try:
+                await dataplane.write(client, consumer, version)
+                reported, at = version, now
+            except Exception as exc:  # the store is down: the next round tries again
+                log.warning("data plane progress not written", extra={"error": str(exc)})
+                await asyncio.sleep(1.0)
+        await asyncio.sleep(PROGRESS_POLL)
 
 
 async def _lead(lease: Lease, controller: LocalController) -> None:

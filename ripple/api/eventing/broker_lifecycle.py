@@ -4,9 +4,11 @@ Reconcilers call these and never edit `status.conditions` by hand; readers use `
 and `CONDITIONS.get`. Upstream: `broker_lifecycle.go` and `broker_lifecycle_mt.go`.
 
 Ripple's Broker reports the conditions it can honestly observe:
-- `IngressReady`: the multi-tenant ingress that accepts this Broker's events is serving;
+- `IngressReady`: every data-plane process's multi-tenant ingress routes this Broker
+  (Unknown, reason `WaitingForDataPlane`, until they all do; False, reason
+  `BrokerClassNotSupported`, for a class Ripple does not implement);
 - `FilterReady`: the fan-out that reads the Broker's log once and applies the Triggers'
-  filters is running for this Broker;
+  filters is running for this Broker in every data-plane process;
 - `Addressable`: `status.address.url` is set;
 - `DeadLetterSinkResolved`: `spec.delivery.deadLetterSink` resolved into
   `status.deadLetterSinkUri`, or True with reason `DeadLetterSinkNotConfigured`.
@@ -47,6 +49,14 @@ def mark_ingress_ready(status: Status, *, now: datetime) -> None:
 
 def mark_ingress_failed(status: Status, reason: str, message: str, *, now: datetime) -> None:
     CONDITIONS.mark_false(status, INGRESS, reason, message, now=now)
+
+
+def mark_ingress_unknown(status: Status, reason: str, message: str, *, now: datetime) -> None:
+    CONDITIONS.mark_unknown(status, INGRESS, reason, message, now=now)
+
+
+def mark_filter_unknown(status: Status, reason: str, message: str, *, now: datetime) -> None:
+    CONDITIONS.mark_unknown(status, FILTER, reason, message, now=now)
 
 
 def mark_filter_ready(status: Status, *, now: datetime) -> None:

@@ -14,9 +14,18 @@ VERSION = "v1"
 KIND = "Broker"
 
 CLASS_ANNOTATION = "eventing.knative.dev/broker.class"
-# Knative's cluster default class. Ripple accepts any class string, since a manifest written
-# for the Kafka broker must still apply; Ripple runs every class on its own broker.
+# Knative's cluster default class, which Ripple's broker implements. A Broker of another
+# class (e.g. `Kafka`) is admitted, so its manifest still applies, but Ripple leaves it to
+# the implementation of that class: not Ready, and not served by Ripple's data plane.
 DEFAULT_CLASS = "MTChannelBasedBroker"
+CLASSES = (DEFAULT_CLASS,)
+
+
+def broker_class(broker: dict[str, Any]) -> str:
+    """The Broker's class annotation (defaulting sets it; an old object may lack it)."""
+    annotations = (broker.get("metadata") or {}).get("annotations") or {}
+    value = annotations.get(CLASS_ANNOTATION) if isinstance(annotations, dict) else None
+    return value if isinstance(value, str) and value else DEFAULT_CLASS
 
 # `config-br-defaults`' clusterDefault delivery, applied only when a Broker has no
 # `spec.delivery` at all; a Broker that sets any delivery field gets none of these.

@@ -10,9 +10,11 @@ when all of these are True:
 - `DeadLetterSinkResolved`: the Trigger's dead-letter sink, or else its Broker's, resolved
   into `status.deadLetterSinkUri`, or True with reason `DeadLetterSinkNotConfigured`.
 
-Knative's `SubscriptionReady` (the Subscription to the Broker's trigger channel) is left
-out: a Ripple Trigger has no Subscription; its delivery queue is part of the Broker's
-fan-out, which `BrokerReady` covers through the Broker's `FilterReady`.
+- `SubscriptionReady`: the Trigger's delivery queue exists and every data-plane process
+  runs its dispatcher. Knative's stands for the Subscription to the Broker's trigger
+  channel; Ripple's Trigger has its queue instead, and this is when tools that wait on
+  SubscriptionReady (kn) may go on.
+
 `OIDCIdentityCreated` is left out until Ripple supports OIDC.
 """
 
@@ -24,12 +26,14 @@ from typing import Any
 from ripple.api import conditions, dead_letters, meta
 
 BROKER = "BrokerReady"
+SUBSCRIPTION = "SubscriptionReady"
 DEPENDENCY = "DependencyReady"
 SUBSCRIBER_RESOLVED = "SubscriberResolved"
 DEAD_LETTER_SINK_RESOLVED = "DeadLetterSinkResolved"
 
 CONDITIONS = conditions.ConditionSet(
-    conditions.READY, (BROKER, DEPENDENCY, SUBSCRIBER_RESOLVED, DEAD_LETTER_SINK_RESOLVED)
+    conditions.READY,
+    (BROKER, SUBSCRIPTION, DEPENDENCY, SUBSCRIBER_RESOLVED, DEAD_LETTER_SINK_RESOLVED),
 )
 
 Status = dict[str, Any]
@@ -63,6 +67,14 @@ def propagate_broker_condition(status: Status, ready: Condition | None, *, now: 
     """Mirror the Broker's Ready condition (None: no Broker yet) into BrokerReady."""
     _propagate(status, BROKER, ready, now, "BrokerNotConfigured",
                "Broker has not yet been reconciled.", "BrokerUnknown")
+
+
+def mark_subscription_ready(status: Status, *, now: datetime) -> None:
+    CONDITIONS.mark_true(status, SUBSCRIPTION, now=now)
+
+
+def mark_subscription_unknown(status: Status, reason: str, message: str, *, now: datetime) -> None:
+    CONDITIONS.mark_unknown(status, SUBSCRIPTION, reason, message, now=now)
 
 
 def mark_subscriber_resolved(status: Status, uri: str, *, now: datetime) -> None:

@@ -62,6 +62,12 @@ def mark_not_added_to_channel(status: Status, reason: str, message: str, *, now:
     CONDITIONS.mark_false(status, ADDED_TO_CHANNEL, reason, message, now=now)
 
 
+def mark_added_to_channel_unknown(
+    status: Status, reason: str, message: str, *, now: datetime
+) -> None:
+    CONDITIONS.mark_unknown(status, ADDED_TO_CHANNEL, reason, message, now=now)
+
+
 def mark_channel_ready(status: Status, *, now: datetime) -> None:
     CONDITIONS.mark_true(status, CHANNEL_READY, now=now)
 
