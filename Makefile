@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= .ripple
 PYTEST_ARGS ?=
 
-.PHONY: up test unit lint bench soak clean
+.PHONY: up test unit typecheck lint bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
+# mypy as pyproject.toml's [tool.mypy] sets it: every flag of --strict on the kernel
+# (`ripple.*`), the default checks on the subsystems and the benchmarks.
+typecheck: $(STAMP)
+	$(BIN)/mypy ripple channels broker sources serving controllers bench
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
