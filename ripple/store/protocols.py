@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from ripple.api.registry import Kind
 
 ChangeType = Literal["ADDED", "MODIFIED", "DELETED"]
+CHANGE_TYPES: dict[str, ChangeType] = {
+    "ADDED": "ADDED", "MODIFIED": "MODIFIED", "DELETED": "DELETED",
+}
+"""Each change type by the text a store reads back, e.g. from a Redis stream entry."""
 
 
 class WatchEvent(TypedDict):
