@@ -22,10 +22,6 @@ if TYPE_CHECKING:
     from ripple.api.registry import Kind
 
 ChangeType = Literal["ADDED", "MODIFIED", "DELETED"]
-CHANGE_TYPES: dict[str, ChangeType] = {
-    "ADDED": "ADDED", "MODIFIED": "MODIFIED", "DELETED": "DELETED",
-}
-"""Each change type by the text a store reads back, e.g. from a Redis stream entry."""
 
 
 class WatchEvent(TypedDict):

@@ -29,13 +29,7 @@ import redis.exceptions
 
 from ripple import errors, keys
 from ripple.store import objects
-from ripple.store.protocols import (
-    CHANGE_TYPES,
-    ChangeType,
-    Resolver,
-    WatchEvent,
-    default_resolver,
-)
+from ripple.store.protocols import ChangeType, Resolver, WatchEvent, default_resolver
 
 if TYPE_CHECKING:
     from ripple.api.registry import Kind
@@ -246,5 +240,5 @@ class RedisResourceStore:
                 last = rv
                 data = {_text(k): v for k, v in fields.items()}
                 if wanted is None or _text(data["kind"]) in wanted:
-                    change = CHANGE_TYPES[_text(data["type"])]
+                    change = objects.CHANGE_TYPES[_text(data["type"])]
                     yield WatchEvent(type=change, object=json.loads(data["object"]))
