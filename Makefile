@@ -48,4 +48,4 @@ soak: $(STAMP)
 	RIPPLE_SOAK=1 $(BIN)/python -m pytest -q -s tests/reliability $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(DATA_DIR) .pytest_cache
+	rm -rf $(VENV) $(DATA_DIR) .pytest_cache .mypy_cache
