@@ -85,7 +85,8 @@ class App:
             return True
 
     def stats(self) -> dict[str, Any]:
-        return get_json(self.url + "_stats")
+        stats: dict[str, Any] = get_json(self.url + "_stats")
+        return stats
 
     def count(self) -> int:
         return int(get_json(self.url + "_count")["count"])
