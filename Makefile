@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= .ripple
 PYTEST_ARGS ?=
 
-.PHONY: up test unit lint bench soak clean
+.PHONY: up test unit typecheck lint bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ test: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
 
+# mypy as pyproject.toml's [tool.mypy] sets it: every flag of --strict on the kernel
+# (`ripple.*`), the default checks on the subsystems and the benchmarks.
+typecheck: $(STAMP)
+	$(BIN)/mypy ripple channels broker sources serving controllers bench
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
@@ -43,4 +48,4 @@ soak: $(STAMP)
 	RIPPLE_SOAK=1 $(BIN)/python -m pytest -q -s tests/reliability $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(DATA_DIR) .pytest_cache
+	rm -rf $(VENV) $(DATA_DIR) .pytest_cache .mypy_cache

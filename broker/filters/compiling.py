@@ -12,10 +12,17 @@ are dropped from their parent, which is exactly what the identity would do per e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from broker.filters import attributes, cesql, exact, logical, prefix, suffix, values
+
+if TYPE_CHECKING:
+    from ripple.api.eventing.trigger_types import (
+        SubscriptionsAPIFilter,
+        TriggerFilter,
+        TriggerSpec,
+    )
 
 DIALECTS = ("exact", "prefix", "suffix", "all", "any", "not", "cesql")
 """Upstream's `switch` order: when a (mis-validated) filter sets several, the first wins."""
@@ -26,7 +33,7 @@ def pass_all(attributes: values.Attributes) -> bool:
     return True
 
 
-def compile_trigger(spec: Mapping[str, Any]) -> values.Filter:
+def compile_trigger(spec: TriggerSpec) -> values.Filter:
     """The filter of a Trigger `spec`, assumed validated.
 
     A non-empty `spec.filters` wins over `spec.filter`; an empty `filters: []` does not.
@@ -36,7 +43,7 @@ def compile_trigger(spec: Mapping[str, Any]) -> values.Filter:
     return pass_all if compiled is None else compiled
 
 
-def compile_spec(spec: Mapping[str, Any]) -> values.Filter | None:
+def compile_spec(spec: TriggerSpec) -> values.Filter | None:
     """Like `compile_trigger`, but None when the trigger filters nothing."""
     expressions = spec.get("filters")
     if expressions:
@@ -44,7 +51,7 @@ def compile_spec(spec: Mapping[str, Any]) -> values.Filter | None:
     return compile_legacy(spec.get("filter"))
 
 
-def compile_legacy(filter_spec: Mapping[str, Any] | None) -> values.Filter | None:
+def compile_legacy(filter_spec: TriggerFilter | None) -> values.Filter | None:
     """`spec.filter`: a nil or empty `attributes` map filters nothing."""
     expected = (filter_spec or {}).get("attributes")
     if not expected:
@@ -52,18 +59,18 @@ def compile_legacy(filter_spec: Mapping[str, Any] | None) -> values.Filter | Non
     return attributes.make_attributes_filter(expected)
 
 
-def compile_conjunction(expressions: Sequence[Mapping[str, Any]]) -> values.Filter | None:
+def compile_conjunction(expressions: Sequence[SubscriptionsAPIFilter]) -> values.Filter | None:
     """A list of filters ANDed, as `spec.filters` and `all` are."""
     children = compile_list(expressions)
     return logical.make_all_filter(children) if children else None
 
 
-def compile_list(expressions: Sequence[Mapping[str, Any]]) -> list[values.Filter]:
+def compile_list(expressions: Sequence[SubscriptionsAPIFilter]) -> list[values.Filter]:
     compiled = (compile_expression(expression) for expression in expressions)
     return [child for child in compiled if child is not None]
 
 
-def select_dialect(expression: Mapping[str, Any]) -> tuple[str, Any] | None:
+def select_dialect(expression: SubscriptionsAPIFilter) -> tuple[str, Any] | None:
     """The dialect upstream acts on, with its argument; None when none is set.
 
     "Set" follows the Go zero values: a non-empty map, list or string, or any `not`.
@@ -75,7 +82,7 @@ def select_dialect(expression: Mapping[str, Any]) -> tuple[str, Any] | None:
     return None
 
 
-def compile_expression(expression: Mapping[str, Any]) -> values.Filter | None:
+def compile_expression(expression: SubscriptionsAPIFilter) -> values.Filter | None:
     """One `SubscriptionsAPIFilter` object; None when upstream would skip it."""
     selected = select_dialect(expression)
     if selected is None:

@@ -22,11 +22,14 @@ whole filter ("sufficient"): the lookup has already proven it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from broker.filters import attributes, compiling, values
+
+if TYPE_CHECKING:
+    from ripple.api.eventing.trigger_types import SubscriptionsAPIFilter, TriggerSpec
 
 _PREFERRED = {"type": 0, "source": 1}
 
@@ -43,7 +46,7 @@ _ALWAYS = _Slot("always")
 _SCAN = _Slot("scan")
 
 
-def plan_slot(spec: Mapping[str, Any]) -> _Slot:
+def plan_slot(spec: TriggerSpec) -> _Slot:
     """Where a trigger (that filters something) goes; see the module docstring."""
     equalities: list[tuple[str, str]] = []
     prefixes: list[tuple[str, str]] = []
@@ -66,7 +69,7 @@ def plan_slot(spec: Mapping[str, Any]) -> _Slot:
 
 
 def _collect(
-    expressions: Sequence[Mapping[str, Any]],
+    expressions: Sequence[SubscriptionsAPIFilter],
     equalities: list[tuple[str, str]],
     prefixes: list[tuple[str, str]],
 ) -> int:
@@ -150,7 +153,7 @@ class FilterIndex:
 
     def __init__(
         self,
-        compiler: Callable[[Mapping[str, Any]], values.Filter] = compiling.compile_trigger,
+        compiler: Callable[[TriggerSpec], values.Filter] = compiling.compile_trigger,
     ) -> None:
         self._compile = compiler
         self._filters: dict[str, values.Filter] = {}
@@ -164,7 +167,7 @@ class FilterIndex:
     def __len__(self) -> int:
         return len(self._filters)
 
-    def put(self, key: str, spec: Mapping[str, Any]) -> None:
+    def put(self, key: str, spec: TriggerSpec) -> None:
         """Add the trigger under `key`, or replace the one there."""
         # Compile before removing, so a spec that fails to compile leaves the old filter.
         compiled = self._compile(spec)

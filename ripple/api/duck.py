@@ -16,7 +16,7 @@ Where Ripple is stricter than Knative it says so here:
 from __future__ import annotations
 
 import ssl
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from ripple.api import durations, fields
@@ -31,6 +31,46 @@ DELIVERY_FIELDS = (
 BACKOFF_POLICIES = ("exponential", "linear")
 FORMATS = ("json", "binary")
 INT32_MAX = 2**31 - 1
+
+
+# The wire shapes, for code that builds them or reads them from an admitted object.
+class KReference(TypedDict, total=False):
+    apiVersion: str
+    kind: str
+    name: str
+    namespace: str
+    address: str
+
+
+class Destination(TypedDict, total=False):
+    ref: KReference
+    uri: str  # absolute alone; beside a ref, relative to the ref's address
+    CACerts: str
+    audience: str
+
+
+class DeliverySpec(TypedDict, total=False):
+    deadLetterSink: Destination
+    retry: int
+    timeout: str  # ISO-8601 durations, as `durations` parses them
+    backoffPolicy: str
+    backoffDelay: str
+    retryAfterMax: str
+    format: str
+
+
+class Address(TypedDict, total=False):
+    """Knative's `duckv1.Addressable`: what an addressable kind publishes in `status.address`."""
+
+    name: str
+    url: str
+    CACerts: str
+    audience: str
+
+
+def address(url: str) -> Address:
+    """The address of `url`; like Knative's SetAddress, its `name` is the URL's scheme."""
+    return {"name": urlsplit(url).scheme, "url": url}
 
 
 def default_kreference(ref: object, namespace: str) -> None:

@@ -83,6 +83,8 @@ def clamp(number: int) -> tuple[int, str | None]:
 
 def to_value(raw: object) -> Value:
     """An attribute value as CESQL sees it: anything not str, int or bool is a String."""
+    # An exact-class test, so that a subclass (an IntEnum, a str subclass) is converted
+    # below; mypy cannot narrow on it, hence the ignore.
     if raw.__class__ in PRIMITIVES:
         return raw  # type: ignore[return-value]
     if isinstance(raw, int):

@@ -64,6 +64,8 @@ def _attribute(node: nodes.Attribute) -> Evaluator:
 
     def attribute(event: Mapping[str, object]) -> Value:
         value = event.get(name, _ABSENT)
+        # One set lookup per attribute read, the cheapest test there is, and it refuses
+        # subclasses (to_value converts them); mypy cannot narrow on it, hence the ignore.
         if value.__class__ in _PRIMITIVES:
             return value  # type: ignore[return-value]
         if value is _ABSENT or value is None:

@@ -19,13 +19,17 @@ from ripple import errors
 
 if TYPE_CHECKING:
     from ripple.api.registry import Kind
-    from ripple.store.protocols import Resolver
+    from ripple.store.protocols import ChangeType, Resolver
 
 # Written by the store alone: a client's values for these are ignored on every write.
 SYSTEM_METADATA = ("uid", "creationTimestamp", "generation", "resourceVersion", "name", "namespace")
 # Top-level fields that are not "spec" for the purpose of bumping generation (Secrets
 # have `data` rather than `spec`, and a change there is still a change of the spec).
 NOT_SPEC = ("apiVersion", "kind", "metadata", "status")
+# Each watch change type by its text, as a store reads it back (from a Redis stream entry).
+CHANGE_TYPES: dict[str, ChangeType] = {
+    "ADDED": "ADDED", "MODIFIED": "MODIFIED", "DELETED": "DELETED",
+}
 
 
 def resource_name(kind: Kind) -> str:

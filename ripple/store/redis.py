@@ -135,7 +135,8 @@ class RedisResourceStore:
             )
         if raw is None:
             raise objects.not_found(kind, name)
-        return json.loads(raw)  # type: ignore[no-any-return]
+        obj: dict[str, Any] = json.loads(raw)
+        return obj
 
     async def list(self, kind: Kind, namespace: str | None = None) -> list[dict[str, Any]]:
         with _translated():
@@ -174,11 +175,11 @@ class RedisResourceStore:
         key = objects.field(namespace, name)
         for _ in range(_MAX_ATTEMPTS):
             raw = await self._read(kind, key, name)
-            old = json.loads(raw)
+            old: dict[str, Any] = json.loads(raw)
             objects.check_preconditions(kind, old, obj)
             new = stamp(old, obj, int(old["metadata"]["resourceVersion"]))
             if objects.same_but_version(old, new):
-                return old  # type: ignore[no-any-return]
+                return old
             outcome, stored = await self._commit(kind, key, raw, new, "MODIFIED")
             if outcome == "ok":
                 return stored
@@ -239,5 +240,5 @@ class RedisResourceStore:
                 last = rv
                 data = {_text(k): v for k, v in fields.items()}
                 if wanted is None or _text(data["kind"]) in wanted:
-                    change: ChangeType = _text(data["type"])  # type: ignore[assignment]
+                    change = objects.CHANGE_TYPES[_text(data["type"])]
                     yield WatchEvent(type=change, object=json.loads(data["object"]))

@@ -344,7 +344,7 @@ class KafkaAdapter:
         return list(set(self._lanes) | set(self._offsets.partitions()))
 
 
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+class _Rebalance(ConsumerRebalanceListener):
     def __init__(self, adapter: KafkaAdapter, consumer: AIOKafkaConsumer) -> None:
         self.adapter, self.consumer = adapter, consumer
 

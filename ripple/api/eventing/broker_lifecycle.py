@@ -23,9 +23,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from ripple.api import conditions, dead_letters, meta
+from ripple.api import conditions, dead_letters, duck, meta
 
 INGRESS = "IngressReady"
 FILTER = "FilterReady"
@@ -73,7 +72,7 @@ def mark_addressable(status: Status, url: str | None, *, now: datetime) -> None:
         status.pop("address", None)
         CONDITIONS.mark_false(status, ADDRESSABLE, "NoAddress", "the Broker has no URL", now=now)
         return
-    status["address"] = {"name": urlsplit(url).scheme, "url": url}
+    status["address"] = duck.address(url)
     CONDITIONS.mark_true(status, ADDRESSABLE, now=now)
 
 

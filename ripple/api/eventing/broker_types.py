@@ -1,4 +1,4 @@
-"""Broker (`eventing.knative.dev/v1`): its names, constants and wire shapes.
+"""Broker (`eventing.knative.dev/v1`): its names and constants.
 
 Imported by the other `broker_*` modules, by reconcilers and by the broker data plane.
 Upstream: `knative/eventing:pkg/apis/eventing/v1/broker_types.go`, and the cluster
@@ -7,7 +7,7 @@ defaults in `config/core/configmaps/default-broker.yaml` (`config-br-defaults`).
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from ripple.api import duck
 
 GROUP = "eventing.knative.dev"
 VERSION = "v1"
@@ -29,49 +29,14 @@ def broker_class(broker: dict[str, Any]) -> str:
 
 # `config-br-defaults`' clusterDefault delivery, applied only when a Broker has no
 # `spec.delivery` at all; a Broker that sets any delivery field gets none of these.
-DEFAULT_DELIVERY: dict[str, Any] = {
+DEFAULT_DELIVERY: duck.DeliverySpec = {
     "retry": 10,
     "backoffPolicy": "exponential",
     "backoffDelay": "PT0.2S",
 }
 
+# `config`: a KReference to class-specific configuration, immutable; `delivery`: a
+# DeliverySpec, the default of the Broker's Triggers. Status: the conditions,
+# `address.url` (http://<ingress>/<namespace>/<name>) and `deadLetterSinkUri`.
 SPEC_FIELDS = ("config", "delivery")
 
-
-class KReference(TypedDict, total=False):
-    apiVersion: str
-    kind: str
-    name: str
-    namespace: str
-
-
-class Destination(TypedDict, total=False):
-    ref: KReference
-    uri: str
-
-
-class DeliverySpec(TypedDict, total=False):
-    deadLetterSink: Destination
-    retry: int
-    timeout: str
-    backoffPolicy: str
-    backoffDelay: str
-    retryAfterMax: str
-    format: str
-
-
-class BrokerSpec(TypedDict, total=False):
-    config: KReference  # class-specific configuration; immutable
-    delivery: DeliverySpec  # the default for the Broker's Triggers
-
-
-class Address(TypedDict, total=False):
-    name: str
-    url: str
-
-
-class BrokerStatus(TypedDict, total=False):
-    conditions: list[dict[str, Any]]
-    observedGeneration: int
-    address: Address  # the ingress URL: http://<ingress>/<namespace>/<name>
-    deadLetterSinkUri: str

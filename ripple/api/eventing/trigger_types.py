@@ -1,4 +1,4 @@
-"""Trigger (`eventing.knative.dev/v1`): names, constants, wire shapes and annotation readers.
+"""Trigger (`eventing.knative.dev/v1`): names, constants, spec shapes and annotation readers.
 
 Imported by the other `trigger_*` modules, by the Trigger reconciler and by the broker's
 fan-out. Upstream: `knative/eventing:pkg/apis/eventing/v1/trigger_types.go`.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypedDict
 
-from ripple.api import meta
+from ripple.api import duck, meta
 
 GROUP = "eventing.knative.dev"
 VERSION = "v1"
@@ -44,18 +44,16 @@ SubscriptionsAPIFilter = TypedDict("SubscriptionsAPIFilter", {
 
 
 class TriggerSpec(TypedDict, total=False):
+    """An admitted Trigger's `spec`, as the broker's filter compiler reads it.
+
+    Its status: the conditions, `subscriberUri` and `deadLetterSinkUri`.
+    """
+
     broker: str  # required, immutable
     filter: TriggerFilter
     filters: list[SubscriptionsAPIFilter]  # wins over `filter` when non-empty
-    subscriber: dict[str, Any]  # a Destination
-    delivery: dict[str, Any]  # a DeliverySpec; replaces the Broker's as a whole
-
-
-class TriggerStatus(TypedDict, total=False):
-    conditions: list[dict[str, Any]]
-    observedGeneration: int
-    subscriberUri: str
-    deadLetterSinkUri: str
+    subscriber: duck.Destination
+    delivery: duck.DeliverySpec  # replaces the Broker's as a whole
 
 
 def parse_dependency(text: str) -> dict[str, Any]:

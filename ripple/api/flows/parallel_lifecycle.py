@@ -23,9 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from ripple.api import conditions, meta
+from ripple.api import conditions, duck, meta
 from ripple.api.flows import statuses
 
 CHANNELS = "ChannelsReady"
@@ -116,7 +115,7 @@ def mark_addressable(status: Status, url: str | None, *, now: datetime) -> None:
         status.pop("address", None)
         mark_addressable_not_ready(status, "emptyAddress", "addressable is nil", now=now)
         return
-    status["address"] = {"name": urlsplit(url).scheme, "url": url}
+    status["address"] = duck.address(url)
     CONDITIONS.mark_true(status, ADDRESSABLE, now=now)
 
 

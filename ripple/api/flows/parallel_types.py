@@ -1,4 +1,4 @@
-"""Parallel (`flows.knative.dev/v1`): its names, constants and wire shapes.
+"""Parallel (`flows.knative.dev/v1`): its names and constants.
 
 Imported by the other `parallel_*` modules and by the Parallel reconciler. Upstream:
 `knative/eventing:pkg/apis/flows/v1/parallel_types.go` and the CRD
@@ -11,41 +11,22 @@ branch's `reply`, else `spec.reply`). Its address is the ingress channel's.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 GROUP = "flows.knative.dev"
 VERSION = "v1"
 KIND = "Parallel"
 
+# `branches`: at least one; `channelTemplate`: defaulted to InMemoryChannel; `reply`: a
+# Destination for the replies of branches without their own. Status: the conditions,
+# `ingressChannelStatus`, `branchStatuses[]` (each a filterChannelStatus,
+# filterSubscriptionStatus and subscriberSubscriptionStatus) and `address`, the ingress
+# channel's.
 SPEC_FIELDS = ("branches", "channelTemplate", "reply")
+# `filter`: a Destination, an event it replies with passes and no reply drops it;
+# `subscriber`: a Destination, required; `reply`: a Destination that wins over spec.reply;
+# `delivery`: a DeliverySpec for the call of the subscriber.
 BRANCH_FIELDS = ("filter", "subscriber", "reply", "delivery")
-
-
-class ParallelBranch(TypedDict, total=False):
-    filter: dict[str, Any]  # a Destination: an event it replies with passes; none drops it
-    subscriber: dict[str, Any]  # a Destination; required
-    reply: dict[str, Any]  # a Destination; wins over spec.reply
-    delivery: dict[str, Any]  # a DeliverySpec for the call of the subscriber
-
-
-class ParallelSpec(TypedDict, total=False):
-    branches: list[ParallelBranch]  # at least one
-    channelTemplate: dict[str, Any]  # defaulted to InMemoryChannel
-    reply: dict[str, Any]  # a Destination for the replies of branches without their own
-
-
-class ParallelBranchStatus(TypedDict, total=False):
-    filterSubscriptionStatus: dict[str, Any]  # {subscription: ObjectReference, ready: ...}
-    filterChannelStatus: dict[str, Any]  # {channel: ObjectReference, ready: Condition}
-    subscriberSubscriptionStatus: dict[str, Any]
-
-
-class ParallelStatus(TypedDict, total=False):
-    conditions: list[dict[str, Any]]
-    observedGeneration: int
-    ingressChannelStatus: dict[str, Any]  # {channel: ObjectReference, ready: Condition}
-    branchStatuses: list[ParallelBranchStatus]
-    address: dict[str, str]  # the ingress channel's {name, url}
 
 
 def branches(parallel: dict[str, Any]) -> list[dict[str, Any]]:

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from ripple.api import conditions, dead_letters, meta
+from ripple.api import conditions, dead_letters, duck, meta
 from ripple.api.messaging import channelable
 
 BACKING_CHANNEL = "BackingChannelReady"
@@ -110,7 +109,7 @@ def mark_addressable(status: Status, url: str | None, *, now: datetime) -> None:
         CONDITIONS.mark_false(status, ADDRESSABLE, "EmptyHostname",
                               "hostname is the empty string", now=now)
         return
-    status["address"] = {"name": urlsplit(url).scheme, "url": url}
+    status["address"] = duck.address(url)
     CONDITIONS.mark_true(status, ADDRESSABLE, now=now)
 
 

@@ -1,4 +1,4 @@
-"""Channel (`messaging.knative.dev/v1`): its names, constants and wire shapes.
+"""Channel (`messaging.knative.dev/v1`): its names and constants.
 
 Imported by the other `channel_*` modules, by Sequence and Parallel (which share the
 channel template), and by reconcilers. Upstream: `knative/eventing:pkg/apis/messaging/v1/
@@ -9,7 +9,7 @@ and the cluster default in `config/core/configmaps/default-channel.yaml`
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 GROUP = "messaging.knative.dev"
 VERSION = "v1"
@@ -27,29 +27,13 @@ DEFAULT_CHANNEL_TEMPLATE: dict[str, Any] = {
     "kind": "InMemoryChannel",
 }
 
+# `channelTemplate`: defaulted, immutable; `subscribers` and `delivery` as `channelable`
+# has them. Status: the conditions, `address`, `subscribers[]`, `deadLetterSinkUri`, and
+# `channel`, a KReference to the backing channel.
 SPEC_FIELDS = ("channelTemplate", "subscribers", "delivery")
+# The backing channel's apiVersion and kind (e.g. InMemoryChannel), and a `spec` passed to
+# it verbatim.
 CHANNEL_TEMPLATE_FIELDS = ("apiVersion", "kind", "spec")
-
-
-class ChannelTemplateSpec(TypedDict, total=False):
-    apiVersion: str  # of the backing channel, e.g. messaging.knative.dev/v1
-    kind: str  # e.g. InMemoryChannel, KafkaChannel
-    spec: dict[str, Any]  # passed verbatim to the backing channel
-
-
-class ChannelSpec(TypedDict, total=False):
-    channelTemplate: ChannelTemplateSpec  # defaulted; immutable
-    subscribers: list[dict[str, Any]]  # channelable.SubscriberSpec, written by reconcilers
-    delivery: dict[str, Any]  # a DeliverySpec: the default of the channel's subscriptions
-
-
-class ChannelStatus(TypedDict, total=False):
-    conditions: list[dict[str, Any]]
-    observedGeneration: int
-    address: dict[str, str]  # {name, url}
-    subscribers: list[dict[str, Any]]  # channelable.SubscriberStatus
-    deadLetterSinkUri: str
-    channel: dict[str, str]  # KReference to the backing channel
 
 
 def channel_template(obj: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,8 @@ reconciler (which writes `spec.subscribers`) and the channels' reconcilers (whic
 `status.subscribers`). Upstream: `knative/eventing:pkg/apis/duck/v1/{channelable,
 subscribable}_types.go` and `pkg/apis/messaging/v1/in_memory_channel_validation.go`.
 
-- `spec.subscribers[]`: one SubscriberSpec per Subscription, resolved to URIs;
+- `spec.subscribers[]`: one SubscriberSpec per Subscription, resolved to URIs (`uid` and
+  `generation` are the Subscription's; its `delivery` wins over the channel's);
 - `spec.delivery`: the default DeliverySpec of the channel's subscriptions;
 - `status.subscribers[]`: one `{uid, observedGeneration, ready, message}` per subscriber,
   keyed by `uid` (Knative's patchMergeKey), set with `set_subscriber_status`.
@@ -19,6 +20,7 @@ of `subscriberUri` and `replyUri` (Knative's InMemoryChannel rule); URIs are abs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
@@ -37,21 +39,9 @@ READY_VALUES = (conditions.TRUE, conditions.FALSE, conditions.UNKNOWN)
 Status = dict[str, Any]
 
 
-class SubscriberSpec(TypedDict, total=False):
-    name: str
-    uid: str  # the Subscription's metadata.uid
-    generation: int  # the Subscription's metadata.generation
-    subscriberUri: str
-    subscriberCACerts: str
-    subscriberAudience: str
-    replyUri: str
-    replyCACerts: str
-    replyAudience: str
-    delivery: dict[str, Any]  # a DeliverySpec; wins over the channel's
-    auth: dict[str, Any]
-
-
 class SubscriberStatus(TypedDict, total=False):
+    """One entry of `status.subscribers[]`, as `set_subscriber_status` writes it."""
+
     uid: str
     observedGeneration: int
     ready: str  # "True", "False" or "Unknown"
@@ -151,7 +141,9 @@ def set_subscriber_status(
     """
     if ready not in READY_VALUES:
         raise ValueError(f"ready must be one of {', '.join(READY_VALUES)}, got {ready!r}")
-    entry: dict[str, Any] = {"uid": uid, "observedGeneration": observed_generation, "ready": ready}
+    entry: SubscriberStatus = {
+        "uid": uid, "observedGeneration": observed_generation, "ready": ready,
+    }
     if message:
         entry["message"] = message
     found = _subscribers(status)
@@ -173,7 +165,7 @@ def remove_subscriber_status(status: Status, uid: str) -> None:
         status.pop("subscribers", None)
 
 
-def subscriber_status(status: Status, uid: str) -> dict[str, Any] | None:
+def subscriber_status(status: Status, uid: str) -> Mapping[str, Any] | None:
     """The entry for one Subscription, as the Subscription reconciler reads it."""
     for entry in _subscribers(status):
         if entry.get("uid") == uid:
@@ -181,7 +173,8 @@ def subscriber_status(status: Status, uid: str) -> dict[str, Any] | None:
     return None
 
 
-def _subscribers(status: Status) -> list[dict[str, Any]]:
+def _subscribers(status: Status) -> list[Mapping[str, Any]]:
+    """The stored entries, read as written; `set_subscriber_status` adds typed ones."""
     found = status.get("subscribers")
     if not isinstance(found, list):
         return []

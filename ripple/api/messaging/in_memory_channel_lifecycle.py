@@ -26,9 +26,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from ripple.api import conditions, dead_letters, meta
+from ripple.api import conditions, dead_letters, duck, meta
 from ripple.api.messaging import channelable
 
 ENDPOINTS = "EndpointsReady"
@@ -81,7 +80,7 @@ def mark_addressable(status: Status, url: str | None, *, now: datetime) -> None:
         CONDITIONS.mark_false(status, ADDRESSABLE, "emptyHostname",
                               "hostname is the empty string", now=now)
         return
-    status["address"] = {"name": urlsplit(url).scheme, "url": url}
+    status["address"] = duck.address(url)
     CONDITIONS.mark_true(status, ADDRESSABLE, now=now)
 
 

@@ -1,4 +1,4 @@
-"""InMemoryChannel (`messaging.knative.dev/v1`): its names, constants and wire shapes.
+"""InMemoryChannel (`messaging.knative.dev/v1`): its names and constants.
 
 Imported by the other `in_memory_channel_*` modules and by reconcilers. Upstream:
 `knative/eventing:pkg/apis/messaging/v1/in_memory_channel_types.go` and the CRD
@@ -11,8 +11,6 @@ manifests apply unchanged.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
-
 GROUP = "messaging.knative.dev"
 VERSION = "v1"
 KIND = "InMemoryChannel"
@@ -24,17 +22,8 @@ ASYNC_HANDLER_ANNOTATION = "messaging.knative.dev/async-handler"
 SCOPE_ANNOTATION = "eventing.knative.dev/scope"
 SCOPES = ("cluster", "namespace")
 
+# `channelable` has both: `subscribers[]` (written by reconcilers) and `delivery`, the
+# default of the channel's subscriptions. Status: the conditions, `address`,
+# `subscribers[]` (channelable.SubscriberStatus) and `deadLetterSinkUri`.
 SPEC_FIELDS = ("subscribers", "delivery")
 
-
-class InMemoryChannelSpec(TypedDict, total=False):
-    subscribers: list[dict[str, Any]]  # channelable.SubscriberSpec, written by reconcilers
-    delivery: dict[str, Any]  # a DeliverySpec: the default of the channel's subscriptions
-
-
-class InMemoryChannelStatus(TypedDict, total=False):
-    conditions: list[dict[str, Any]]
-    observedGeneration: int
-    address: dict[str, str]  # {name, url}
-    subscribers: list[dict[str, Any]]  # channelable.SubscriberStatus
-    deadLetterSinkUri: str

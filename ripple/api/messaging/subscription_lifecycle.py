@@ -15,6 +15,7 @@ reconciler (`pkg/reconciler/subscription`). A Subscription is Ready when all are
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -81,7 +82,7 @@ def mark_channel_unknown(status: Status, reason: str, message: str, *, now: date
 
 
 def propagate_channel_subscriber_status(
-    status: Status, entry: dict[str, Any] | None, *, now: datetime
+    status: Status, entry: Mapping[str, Any] | None, *, now: datetime
 ) -> None:
     """Mirror the channel's `status.subscribers[]` entry for this Subscription into ChannelReady.
 

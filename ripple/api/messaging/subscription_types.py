@@ -1,4 +1,4 @@
-"""Subscription (`messaging.knative.dev/v1`): names, constants, wire shapes and readers.
+"""Subscription (`messaging.knative.dev/v1`): names, constants, its status shape and readers.
 
 Imported by the other `subscription_*` modules, by the Subscription reconciler and by the
 channel dispatch. Upstream: `knative/eventing:pkg/apis/messaging/v1/subscription_types.go`
@@ -7,7 +7,7 @@ and the CRD `config/core/resources/subscription.yaml`.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from ripple.api import meta
 
@@ -15,27 +15,19 @@ GROUP = "messaging.knative.dev"
 VERSION = "v1"
 KIND = "Subscription"
 
+# `channel`: a KReference to any channel-like kind, required and immutable; `subscriber`: a
+# Destination, required; `reply`: a Destination for the subscriber's replies; `delivery`: a
+# DeliverySpec that wins over the channel's.
 SPEC_FIELDS = ("channel", "subscriber", "reply", "delivery")
 CHANNEL_REF_FIELDS = ("apiVersion", "kind", "name", "namespace")
 
 
-class SubscriptionSpec(TypedDict, total=False):
-    channel: dict[str, str]  # a KReference to any channel-like kind; required, immutable
-    subscriber: dict[str, Any]  # a Destination; required
-    reply: dict[str, Any]  # a Destination for the subscriber's replies
-    delivery: dict[str, Any]  # a DeliverySpec; wins over the channel's
-
-
 class PhysicalSubscription(TypedDict, total=False):
+    """`status.physicalSubscription`: the Subscription's destinations, resolved."""
+
     subscriberUri: str
     replyUri: str
     deadLetterSinkUri: str
-
-
-class SubscriptionStatus(TypedDict, total=False):
-    conditions: list[dict[str, Any]]
-    observedGeneration: int
-    physicalSubscription: PhysicalSubscription
 
 
 def channel_ref(subscription: dict[str, Any]) -> dict[str, Any] | None:
@@ -53,8 +45,9 @@ def channel_ref(subscription: dict[str, Any]) -> dict[str, Any] | None:
     return {**found, "namespace": found.get("namespace") or namespace}
 
 
-def physical_subscription(subscription: dict[str, Any]) -> dict[str, Any]:
+def physical_subscription(subscription: dict[str, Any]) -> PhysicalSubscription:
     """The URIs the reconciler resolved: what the channel's dispatch delivers to."""
     status = subscription.get("status")
     found = status.get("physicalSubscription") if isinstance(status, dict) else None
-    return found if isinstance(found, dict) else {}
+    # Strings: the reconciler writes them, and `statuses` refuses other types on /status.
+    return cast(PhysicalSubscription, found) if isinstance(found, dict) else {}

@@ -1,4 +1,4 @@
-"""GitHubSource (`sources.knative.dev/v1alpha1`): its names, constants and wire shapes.
+"""GitHubSource (`sources.knative.dev/v1alpha1`): its names and constants.
 
 Imported by the other `github_source_*` modules, by the sources reconciler, the webhook
 registrar and the webhook receiver. Upstream: `knative-extensions/eventing-github`
@@ -14,7 +14,7 @@ only then. `serviceAccountName` is admitted and unused (Ripple runs no per-sourc
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 from ripple.api import meta
 from ripple.api.sources import source_spec
@@ -43,41 +43,18 @@ EVENT_TYPES = (
     "status", "team", "team_add", "watch",
 )
 
+# `ownerAndRepository`: "owner/repository", or "owner" for an organization; `eventTypes`:
+# names from EVENT_TYPES; `accessToken` (a GitHub token, to register the webhook) and
+# `secretToken` (the webhook secret that signs every delivery): each a
+# SecretValueFromSource, `{secretKeyRef: {name, key, optional}}`; `githubAPIURL`: GitHub
+# Enterprise's API, e.g. https://github.example.com/api/v3/; `secure`: register an https
+# (true) or http (false) URL. Status: the conditions, `sinkUri`, `ceAttributes` (one
+# {type, source} per event type), Knative's `webhookIDKey` (the id of the hook registered
+# with GitHub) and Ripple's `webhookUrl` (the receiver URL to paste into GitHub).
 SPEC_FIELDS = (
     "ownerAndRepository", "eventTypes", "accessToken", "secretToken", "githubAPIURL",
     "secure", "serviceAccountName", *source_spec.SPEC_FIELDS,
 )
-
-
-class SecretKeySelector(TypedDict, total=False):
-    name: str  # a Secret in the source's namespace
-    key: str
-    optional: bool
-
-
-class SecretValueFromSource(TypedDict, total=False):
-    secretKeyRef: SecretKeySelector
-
-
-class GitHubSourceSpec(TypedDict, total=False):
-    ownerAndRepository: str  # "owner/repository", or "owner" for an organization
-    eventTypes: list[str]  # names from EVENT_TYPES
-    accessToken: SecretValueFromSource  # a GitHub token, to register the webhook
-    secretToken: SecretValueFromSource  # the webhook secret that signs every delivery
-    githubAPIURL: str  # GitHub Enterprise's API, e.g. https://github.example.com/api/v3/
-    secure: bool  # register an https (true) or http (false) webhook URL
-    serviceAccountName: str
-    sink: dict[str, Any]  # a Destination
-    ceOverrides: dict[str, Any]
-
-
-class GitHubSourceStatus(TypedDict, total=False):
-    conditions: list[dict[str, Any]]
-    observedGeneration: int
-    sinkUri: str
-    ceAttributes: list[dict[str, str]]  # [{type, source}], one per event type
-    webhookIDKey: str  # Knative's: the id of the hook registered with GitHub
-    webhookUrl: str  # Ripple's: the receiver URL to paste into GitHub
 
 
 def event_type(github_event: str) -> str:

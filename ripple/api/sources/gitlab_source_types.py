@@ -1,4 +1,4 @@
-"""GitLabSource (`sources.knative.dev/v1alpha1`): its names, constants and wire shapes.
+"""GitLabSource (`sources.knative.dev/v1alpha1`): its names and constants.
 
 Imported by the other `gitlab_source_*` modules, by the sources reconciler, the webhook
 registrar and the webhook receiver. Upstream: `knative-extensions/eventing-gitlab`
@@ -19,7 +19,7 @@ As for GitHubSource, `accessToken` is required only when Ripple registers the ho
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 from ripple.api import meta
 from ripple.api.sources import github_source_types, source_spec
@@ -52,30 +52,16 @@ EVENT_KINDS = {
 EVENT_TYPES = tuple(EVENT_KINDS)
 _OPTIONS = {kind: option for option, kind in EVENT_KINDS.items()}
 
+# `projectUrl`: e.g. https://gitlab.com/gitlab-org/gitlab-foss, the events' source;
+# `eventTypes`: names from EVENT_TYPES; `accessToken` (to register the hook) and
+# `secretToken` (X-Gitlab-Token's value): SecretValueFromSources as GitHubSource's;
+# `sslverify`: GitLab verifies the receiver's certificate. Status: the conditions,
+# `sinkUri`, `ceAttributes`, Knative's `webhookID` (the id of the project hook registered
+# with GitLab) and Ripple's `webhookUrl` (the receiver URL to paste into GitLab).
 SPEC_FIELDS = (
     "projectUrl", "eventTypes", "accessToken", "secretToken", "sslverify",
     "serviceAccountName", *source_spec.SPEC_FIELDS,
 )
-
-
-class GitLabSourceSpec(TypedDict, total=False):
-    projectUrl: str  # e.g. https://gitlab.com/gitlab-org/gitlab-foss; the events' source
-    eventTypes: list[str]  # names from EVENT_TYPES
-    accessToken: github_source_types.SecretValueFromSource  # to register the hook
-    secretToken: github_source_types.SecretValueFromSource  # X-Gitlab-Token's value
-    sslverify: bool  # GitLab verifies the receiver's certificate
-    serviceAccountName: str
-    sink: dict[str, Any]
-    ceOverrides: dict[str, Any]
-
-
-class GitLabSourceStatus(TypedDict, total=False):
-    conditions: list[dict[str, Any]]
-    observedGeneration: int
-    sinkUri: str
-    ceAttributes: list[dict[str, str]]
-    webhookID: int  # Knative's: the id of the project hook registered with GitLab
-    webhookUrl: str  # Ripple's: the receiver URL to paste into GitLab
 
 
 def event_kind(option: str) -> str:

@@ -1,4 +1,4 @@
-"""KafkaSource (`sources.knative.dev/v1beta1`): its names, constants and wire shapes.
+"""KafkaSource (`sources.knative.dev/v1beta1`): its names and constants.
 
 Imported by the other `kafka_source_*` modules, by the sources reconciler and the sources
 plane (`sources.plane`, which builds one consumer per source from `consumer_group`,
@@ -14,10 +14,10 @@ that needs them fails to connect (`ConnectionEstablished`, see `kafka_source_lif
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 from ripple.api import meta
-from ripple.api.sources import github_source_types, source_spec
+from ripple.api.sources import source_spec
 
 GROUP = "sources.knative.dev"
 VERSION = "v1"
@@ -46,6 +46,15 @@ KEY_TYPE_LABEL = "kafkasources.sources.knative.dev/key-type"
 KEY_TYPES = ("string", "int", "float", "byte-array")
 DEFAULT_KEY_TYPE = "string"
 
+# `bootstrapServers`: "host:port" items, each of which may list several, comma-separated;
+# `consumerGroup`: immutable, defaulted to default_consumer_group(namespace, name);
+# `initialOffset`: earliest | latest (default); `consumers`: Knative's consumer replicas,
+# default 1; `delivery`: a DeliverySpec; `ordering`: ordered (default) | unordered. In
+# `net`, `sasl.user`/`password`/`type` (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512) and
+# `tls.cert`/`key`/`caCert` are SecretValueFromSources as GitHubSource's. Status: the
+# conditions, `sinkUri`, `ceAttributes` (one per topic), Ripple's `deadLetterSinkUri`
+# (`spec.delivery.deadLetterSink`, resolved), Knative's `consumers` (those running),
+# `selector` and `claims`.
 SPEC_FIELDS = (
     "bootstrapServers", "topics", "consumerGroup", "initialOffset", "consumers", "delivery",
     "ordering", "net", *source_spec.SPEC_FIELDS,
@@ -53,52 +62,6 @@ SPEC_FIELDS = (
 NET_FIELDS = ("sasl", "tls")
 SASL_FIELDS = ("enable", "user", "password", "type")
 TLS_FIELDS = ("enable", "cert", "key", "caCert")
-
-SecretValueFromSource = github_source_types.SecretValueFromSource
-
-
-class KafkaSASLSpec(TypedDict, total=False):
-    enable: bool
-    user: SecretValueFromSource
-    password: SecretValueFromSource
-    type: SecretValueFromSource  # PLAIN (default), SCRAM-SHA-256 or SCRAM-SHA-512
-
-
-class KafkaTLSSpec(TypedDict, total=False):
-    enable: bool
-    cert: SecretValueFromSource
-    key: SecretValueFromSource
-    caCert: SecretValueFromSource
-
-
-class KafkaNetSpec(TypedDict, total=False):
-    sasl: KafkaSASLSpec
-    tls: KafkaTLSSpec
-
-
-class KafkaSourceSpec(TypedDict, total=False):
-    bootstrapServers: list[str]  # "host:port"; an item may list several, comma-separated
-    topics: list[str]
-    consumerGroup: str  # immutable; defaulted to default_consumer_group(namespace, name)
-    initialOffset: str  # earliest | latest (default)
-    consumers: int  # Knative's consumer replicas; default 1
-    delivery: dict[str, Any]  # a DeliverySpec
-    ordering: str  # ordered (default) | unordered
-    net: KafkaNetSpec
-    sink: dict[str, Any]
-    ceOverrides: dict[str, Any]
-
-
-class KafkaSourceStatus(TypedDict, total=False):
-    conditions: list[dict[str, Any]]
-    observedGeneration: int
-    sinkUri: str
-    ceAttributes: list[dict[str, str]]  # one per topic
-    deadLetterSinkUri: str  # Ripple's: `spec.delivery.deadLetterSink`, resolved
-    consumers: int  # Knative's: consumers actually running
-    selector: str
-    claims: str
-
 
 def event_source(namespace: str, name: str, topic: str) -> str:
     """Knative's KafkaEventSource: `/apis/v1/namespaces/<ns>/kafkasources/<name>#<topic>`."""

@@ -1,4 +1,4 @@
-"""PingSource (`sources.knative.dev/v1`): its names, constants, wire shapes and its event.
+"""PingSource (`sources.knative.dev/v1`): its names, constants and its event.
 
 Imported by the other `ping_source_*` modules, by the sources reconciler and by the source
 plane that turns each PingSource into a scheduled job. Upstream:
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, TypedDict
+from typing import Any
 
 from ripple.api.sources import source_spec
 
@@ -29,26 +29,14 @@ DEFAULT_SCHEDULE = "* * * * *"  # every minute, as Knative's ping_defaults.go
 # `contentType` is exactly this string.
 JSON_CONTENT_TYPE = "application/json"
 
+# `schedule`: cron, 5 fields or 6 with seconds first, with an optional CRON_TZ=<zone>
+# prefix; `timezone`: an IANA name, e.g. Europe/Berlin, UTC when unset; `contentType`: the
+# events' datacontenttype; `data` (as written) or `dataBase64` (base64-encoded), never
+# both: the events' data. Status: the conditions, `sinkUri` and `ceAttributes`, the one
+# {type, source} pair it emits.
 SPEC_FIELDS = (
     "schedule", "timezone", "contentType", "data", "dataBase64", *source_spec.SPEC_FIELDS,
 )
-
-
-class PingSourceSpec(TypedDict, total=False):
-    schedule: str  # cron: 5 fields, or 6 with seconds first; a CRON_TZ=<zone> prefix
-    timezone: str  # an IANA name, e.g. Europe/Berlin; UTC when unset
-    contentType: str  # the events' datacontenttype
-    data: str  # the events' data, as written; never with dataBase64
-    dataBase64: str  # the events' data, base64-encoded; never with data
-    sink: dict[str, Any]  # a Destination
-    ceOverrides: dict[str, Any]
-
-
-class PingSourceStatus(TypedDict, total=False):
-    conditions: list[dict[str, Any]]
-    observedGeneration: int
-    sinkUri: str
-    ceAttributes: list[dict[str, str]]  # [{type, source}]: the one pair it emits
 
 
 def event_source(namespace: str, name: str) -> str:
