@@ -52,14 +52,38 @@ def test_parse_documents(text: str, expected: list[str]) -> None:
             "x.yaml (document 2): metadata.name not set",
         ),
         ("- a\n- b\n", "x.yaml", "x.yaml (document 1): not an object"),
-        ("a: [\n", "x.yaml", "x.yaml: cannot parse"),
+        ("a: [\n", "x.yaml", "x.yaml: cannot parse: line 2, column 1"),
         ('{"apiVersion": "v1",}', "x.json", "x.json: cannot parse"),
+        # The server's decoder: a key given twice is refused, naming the key and the line.
+        (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: a\n  name: b\n",
+            "x.yaml",
+            'x.yaml: cannot parse: line 5: key "name" already set in map (first at line 4)',
+        ),
+        (
+            BROKER.format(name="a") + "---\nkind: Secret\nkind: Broker\n",
+            "x.yaml",
+            'x.yaml (document 2): cannot parse: line 7: key "kind" already set in map',
+        ),
+        (
+            '{"apiVersion": "v1",\n "kind": "Secret",\n "kind": "Broker"}',
+            "x.json",
+            'x.json: cannot parse: line 3: key "kind" already set in map (first at line 2)',
+        ),
     ],
 )
 def test_parse_documents_rejects(text: str, source: str, says: str) -> None:
     with pytest.raises(errors.Invalid) as caught:
         apply.parse_documents(text, source)
     assert str(caught.value).startswith(says)
+
+
+def test_values_are_json_shaped_as_the_server_reads_them() -> None:
+    text = BROKER.format(name="a") + "  annotations:\n    since: 2024-01-01\n    n: 3\n"
+    [doc] = apply.parse_documents(text, "x.yaml")
+    # A date stays text (it crashed `ripple apply` as a datetime.date); 3 stays a number,
+    # for admission to refuse naming the field.
+    assert doc.obj["metadata"]["annotations"] == {"since": "2024-01-01", "n": 3}
 
 
 def test_load_dir_in_sorted_order_and_only_manifests(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ POST, and on 409 a PUT of the current object carrying the manifest's fields.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -150,15 +149,15 @@ def _files(directory: str, recursive: bool) -> list[str]:
 
 def parse_documents(text: str, source: str) -> list[Document]:
     """The objects in one YAML (multi-document) or JSON text; Lists are expanded."""
-    import yaml  # only manifest commands pay for the import
+    # The server's decoder (ripple.api.loading uses it too); only manifest commands pay
+    # for PyYAML's import.
+    from ripple import decoding
 
     try:
-        if source.endswith(".json"):
-            loaded: list[Any] = [json.loads(text)]
-        else:
-            loaded = list(yaml.safe_load_all(text))
-    except (ValueError, yaml.YAMLError) as failure:
-        raise errors.Invalid(f"{source}: cannot parse: {failure}") from None
+        loaded = decoding.decode(text, as_json=source.endswith(".json"))
+    except decoding.DecodeError as failure:
+        where = f" (document {failure.document + 1})" if failure.document else ""
+        raise errors.Invalid(f"{source}{where}: cannot parse: {failure.message}") from None
     objects: list[Any] = []
     for item in loaded:
         is_list = isinstance(item, dict) and str(item.get("kind", "")).endswith("List")
