@@ -138,3 +138,12 @@ def decode_json(text: str) -> Any:
 def decode(text: str, *, as_json: bool = False) -> list[Any]:
     """The documents of a manifest: a YAML stream, or (`as_json`) one JSON value."""
     return [decode_json(text)] if as_json else decode_yaml(text)
+
+
+def is_list(document: Any) -> bool:
+    """kubectl's `kind: List` (or any `*List`, as `kubectl get -o yaml` writes) with items."""
+    return (
+        isinstance(document, dict)
+        and str(document.get("kind", "")).endswith("List")
+        and "items" in document
+    )

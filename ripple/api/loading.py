@@ -17,32 +17,50 @@ from ripple.api import meta, registry
 from ripple.errors import FieldError
 
 
-def load_documents(text: str) -> list[dict[str, Any]]:
-    """The mappings of a multi-document YAML stream, skipping empty documents.
+def load_documents(text: str, *, as_json: bool = False) -> list[dict[str, Any]]:
+    """The mappings of a multi-document YAML stream (or one JSON value), skipping empty
+    documents and expanding kubectl's `kind: List` into its items.
 
     The text is read by `ripple.decoding`, the decoder the CLI uses too: dates stay
     strings and a duplicated key is refused with its line, as Kubernetes does.
 
-    Raises errors.Invalid naming `documents[i]` (counting every document from 0) when a
-    document is not YAML or not a mapping.
+    Raises errors.Invalid naming `documents[i]` (counting every document from 0), or
+    `documents[i].items[j]` in a List, when a document is not YAML or not a mapping.
     """
     try:
-        documents = decoding.decode_yaml(text)
+        documents = decoding.decode(text, as_json=as_json)
     except decoding.DecodeError as error:
+        what = "JSON" if as_json else "YAML"
         raise errors.Invalid(
-            FieldError(f"documents[{error.document}]", f"not valid YAML: {error.message}")
+            FieldError(f"documents[{error.document}]", f"not valid {what}: {error.message}")
         ) from None
     found: list[dict[str, Any]] = []
     for position, document in enumerate(documents):
         if document is None:
             continue
+        path = f"documents[{position}]"
+        if decoding.is_list(document):
+            items = document["items"] or []
+            if not isinstance(items, list):
+                raise errors.Invalid(FieldError(f"{path}.items", _not_a_mapping(items, "a list")))
+            for index, item in enumerate(items):
+                if not isinstance(item, dict):
+                    raise errors.Invalid(FieldError(f"{path}.items[{index}]", _not_a_mapping(item)))
+                found.append(item)
+            continue
         if not isinstance(document, dict):
-            kind = "a list" if isinstance(document, list) else f"the scalar {document!r}"
-            raise errors.Invalid(FieldError(f"documents[{position}]", (
-                f"must be a mapping with apiVersion, kind and metadata, got {kind}"
-            )))
+            raise errors.Invalid(FieldError(path, _not_a_mapping(document)))
         found.append(document)
     return found
+
+
+def _not_a_mapping(value: object, wanted: str = "a mapping with apiVersion, kind and metadata") -> str:
+    got = (
+        "a list" if isinstance(value, list)
+        else "a mapping" if isinstance(value, dict)
+        else f"the scalar {value!r}"
+    )
+    return f"must be {wanted}, got {got}"
 
 
 def admit(obj: dict[str, Any], old: dict[str, Any] | None = None) -> dict[str, Any]:
