@@ -108,3 +108,17 @@ def test_annotations_are_strings_and_a_refusal_is_one_line(
     [line] = err.splitlines()
     assert line.startswith(f"Error: {manifest} (document 1, Broker/b): ")
     assert says in line
+
+
+def test_a_sink_to_a_kind_the_server_does_not_serve_is_refused_at_the_command(
+    server: type[InProcess], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # issue #16: `ripple trigger create --sink ksvc:x` succeeded, and the Trigger then
+    # failed with KindNotServed. The CLI asks the controller's resolver first.
+    assert ripple("trigger", "create", "t", "--sink", "ksvc:x") == 1
+    assert capsys.readouterr().err == (
+        "Error: sink 'ksvc:x': Service default/x (serving.knative.dev/v1): Ripple does not "
+        "serve the kind Service of serving.knative.dev/v1 yet\n"
+    )
+    assert [m for m, _ in server.seen] == ["GET"]  # discovery only: nothing was created
+    assert ripple("trigger", "create", "t", "--sink", "broker:default") == 0
