@@ -20,8 +20,9 @@ resolve through in its place, instead of editing `resolve_destination`. A servin
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urljoin
 
 Lookup = Callable[[str, str, str, str], "dict[str, Any] | None"]

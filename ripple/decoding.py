@@ -102,10 +102,9 @@ def _one_line(error: yaml.YAMLError) -> str:
 
 def decode_yaml(text: str) -> list[Any]:
     """Every document of a YAML stream, JSON-shaped; an empty document is None."""
-    found: list[Any] = []
+    found: list[Any] = []  # filled as the stream is read: its length names a failing document
     try:
-        for document in yaml.load_all(text, Loader=_Loader):
-            found.append(document)
+        found.extend(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as error:
         raise DecodeError(_one_line(error), document=len(found)) from None
     return found

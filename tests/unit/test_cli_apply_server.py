@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from test_apiserver import drive
@@ -26,9 +26,9 @@ KAFKA_DOC = DOCS / "knative-docs__eventing_sources_kafka-source_README__block03.
 class InProcess(client.Client):
     """The CLI's Client with its one transport method served by an ASGI app."""
 
-    app: Any = None
-    loop: asyncio.AbstractEventLoop | None = None
-    seen: list[tuple[str, str]] = []
+    app: ClassVar[Any] = None
+    loop: ClassVar[asyncio.AbstractEventLoop | None] = None
+    seen: ClassVar[list[tuple[str, str]]] = []
 
     def send(self, method: str, path_or_url: str, body: bytes | None = None,
              headers: dict[str, str] | None = None) -> client.Response:

@@ -83,24 +83,24 @@ REFUSED = [
     ("broker:nope", RIPPLE_TODAY,
      "--to 'broker:nope': Broker default/nope (eventing.knative.dev/v1) not found"),
     ("broker:down", RIPPLE_TODAY,
-     "--to 'broker:down': Broker default/down (eventing.knative.dev/v1) is not Ready: "
-     "NoStore: store down"),
+     ("--to 'broker:down': Broker default/down (eventing.knative.dev/v1) is not Ready: "
+     "NoStore: store down")),
     ("broker:new", RIPPLE_TODAY,
      "--to 'broker:new': Broker default/new (eventing.knative.dev/v1) has no address yet"),
     # issue #16: `--sink ksvc:x` was taken while the server does not serve Services.
     ("ksvc:x", RIPPLE_TODAY,
-     "sink 'ksvc:x': Service default/x (serving.knative.dev/v1): Ripple does not serve "
-     "the kind Service of serving.knative.dev/v1 yet"),
+     ("sink 'ksvc:x': Service default/x (serving.knative.dev/v1): Ripple does not serve "
+     "the kind Service of serving.knative.dev/v1 yet")),
     ("x", RIPPLE_TODAY, "sink 'x': Service default/x (serving.knative.dev/v1): Ripple does not"),
     ("svc:x", RIPPLE_TODAY,
-     "sink 'svc:x': Service default/x (v1): on one machine a core Service resolves through "
+     ("sink 'svc:x': Service default/x (v1): on one machine a core Service resolves through "
      "the Knative Service of its name, and Ripple does not serve the kind Service of "
-     "serving.knative.dev/v1 yet"),
+     "serving.knative.dev/v1 yet")),
     ("ksvc:gone", WITH_SERVING,
      "--to 'ksvc:gone': Service default/gone (serving.knative.dev/v1) not found"),
     ("svc:gone", WITH_SERVING,
-     "--to 'svc:gone': Service default/gone (v1) not found (no Service default/gone of "
-     "serving.knative.dev/v1)"),
+     ("--to 'svc:gone': Service default/gone (v1) not found (no Service default/gone of "
+     "serving.knative.dev/v1)")),
     ("example.dev/v1/widgets:w", RIPPLE_TODAY,
      "sink 'example.dev/v1/widgets:w': the API serves no resource 'widgets' in example.dev/v1"),
 ]

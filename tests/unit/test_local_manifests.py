@@ -88,8 +88,8 @@ def test_a_store_outage_stops_naming_the_file_and_document(tmp_path: Path) -> No
 @pytest.mark.parametrize("text, error, says", [
     ("kind: Broker\nkind: Trigger\n", errors.Invalid,
      'documents[0]: not valid YAML: line 2: key "kind" already set in map'),
-    ("apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: b\n"
-     "  annotations: {replicas: 3}\n", errors.Invalid,
+    (("apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: b\n"
+     "  annotations: {replicas: 3}\n"), errors.Invalid,
      "(document 1, Broker/b): metadata.annotations[replicas]: Invalid value: 3"),
     ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", errors.Invalid,
      "(document 1, ConfigMap/c): kind: v1 ConfigMap is not a kind Ripple serves"),

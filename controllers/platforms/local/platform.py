@@ -21,7 +21,7 @@ import uvicorn
 
 from ripple import redisclient
 from ripple import store as stores
-from ripple.api import loading, registry
+from ripple.api import registry
 from ripple.informers import Informer
 from ripple.settings import Settings
 
