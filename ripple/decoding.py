@@ -8,7 +8,8 @@ this module costs PyYAML's import and nothing more.
 
 The rules are sigs.k8s.io/yaml's (YAML is converted to JSON before Kubernetes reads it):
 - a value is a JSON value: a date such as `2024-01-01` stays the string it looks like,
-  where PyYAML would make a `datetime.date` (which no JSON body can carry);
+  where PyYAML would make a `datetime.date` (which no JSON body can carry), and what has
+  no JSON form (`.nan`, `.inf`, `!!binary`, `!!set`) is refused with its line;
 - scalar keys become strings (`1:` is the key "1", `true:` is "true");
 - a key given twice in one mapping is refused, naming the key and its line, where PyYAML
   silently keeps the last one (Kubernetes' strict decoding: `key "x" already set in map`).
@@ -86,6 +87,32 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> str:
+    """An explicit `!!timestamp` is still text once it is JSON."""
+    return str(loader.construct_scalar(node))
+
+
+def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> float:
+    value = loader.construct_yaml_float(node)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value} is not a JSON number", node.start_mark
+        )
+    return value
+
+
+def _refuse(loader: _Loader, node: yaml.Node) -> None:
+    raise yaml.constructor.ConstructorError(
+        None, None, f"!!{node.tag.rpartition(':')[2]} has no JSON form", node.start_mark
+    )
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+for _tag in ("binary", "set", "omap", "pairs"):  # bytes, sets and tuples: not JSON values
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse)
 
 
 def _one_line(error: yaml.YAMLError) -> str:

@@ -46,6 +46,11 @@ def test_load_documents(text: str, kinds: list[str]) -> None:
      'line 13: key "name" already set in map (first at line 11)'),  # lines of the file
     ("a: [1\n", "documents[0]", "line 2, column 1: expected ',' or ']'"),
     ("? [a, b]\n: 1\n", "documents[0]", "found a key that is not a string"),
+    # What JSON cannot carry is refused with its line, not sent on to fail elsewhere.
+    ("a: 1\nb: .nan\n", "documents[0]", "line 2, column 4: .nan is not a JSON number"),
+    ("a: -.inf\n", "documents[0]", "-.inf is not a JSON number"),
+    ("data: !!binary aGk=\n", "documents[0]", "line 1, column 7: !!binary has no JSON form"),
+    ("s: !!set {x}\n", "documents[0]", "!!set has no JSON form"),
 ])
 def test_load_documents_refuses(text: str, path: str, fragment: str) -> None:
     with pytest.raises(errors.Invalid) as caught:
@@ -63,6 +68,7 @@ def test_load_documents_refuses(text: str, path: str, fragment: str) -> None:
     # A merge's keys are overridden by the mapping's own, as YAML says: not duplicates.
     ("base: &b {x: 1}\nderived:\n  <<: *b\n  x: 2\n",
      {"base": {"x": 1}, "derived": {"x": 2}}),
+    ("when: !!timestamp 2024-01-01\n", {"when": "2024-01-01"}),
     ("metadata:\n  annotations:\n    since: 2024-01-01\n",
      {"metadata": {"annotations": {"since": "2024-01-01"}}}),
 ])
