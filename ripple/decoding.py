@@ -19,6 +19,7 @@ Every failure is `DecodeError`, one line, so callers prefix it with the file or 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import yaml
@@ -96,7 +97,7 @@ def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> str:
 
 def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> float:
     value = loader.construct_yaml_float(node)
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise yaml.constructor.ConstructorError(
             None, None, f"{node.value} is not a JSON number", node.start_mark
         )
