@@ -97,11 +97,6 @@ def apply_one(api: Client, desired: dict[str, Any], default_ns: str) -> str:
     return f"{title} {applying.outcome(current, stored)}"
 
 
-# The rules are shared with `ripple up -f`; the names stay here for this module's callers.
-merge_for_update = applying.merge_for_update
-comparable = applying.comparable
-
-
 def load_documents(paths: list[str], stdin: TextIO, *, recursive: bool = False) -> list[Document]:
     """Every document of every path, in order: DIRs in sorted order, `-` for stdin."""
     docs: list[Document] = []
