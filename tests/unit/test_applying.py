@@ -3,11 +3,13 @@ an existing one, and kubectl's word for the result."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from ripple import applying
 
-CURRENT = {
+CURRENT: dict[str, Any] = {
     "apiVersion": "eventing.knative.dev/v1",
     "kind": "Broker",
     "metadata": {
