@@ -12,86 +12,55 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import yaml
-
-from ripple import errors
+from ripple import decoding, errors
 from ripple.api import meta, registry
 from ripple.errors import FieldError
 
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
+def load_documents(text: str, *, as_json: bool = False) -> list[dict[str, Any]]:
+    """The mappings of a multi-document YAML stream (or one JSON value), skipping empty
+    documents and expanding kubectl's `kind: List` into its items.
 
-class _Loader(yaml.SafeLoader):
-    """YAML as Kubernetes reads it: JSON-shaped values, and duplicate keys refused.
+    The text is read by `ripple.decoding`, the decoder the CLI uses too: dates stay
+    strings and a duplicated key is refused with its line, as Kubernetes does.
 
-    A date stays a string (an annotation value `2024-01-01` is text, and JSON has no date
-    type), scalar keys become strings as sigs.k8s.io/yaml makes them, and a key given twice
-    is an error rather than the silent last-one-wins of PyYAML.
+    Raises errors.Invalid naming `documents[i]` (counting every document from 0), or
+    `documents[i].items[j]` in a List, when a document is not YAML or not a mapping.
     """
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _json_key(value: object) -> object:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return value
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    result: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = _json_key(loader.construct_object(key_node, deep=True))
-        if not isinstance(key, str):
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                "found a key that is not a string", key_node.start_mark,
-            )
-        if key in result:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                f'found duplicate key "{key}"', key_node.start_mark,
-            )
-        result[key] = loader.construct_object(value_node, deep=True)
-    return result
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def load_documents(text: str) -> list[dict[str, Any]]:
-    """The mappings of a multi-document YAML stream, skipping empty documents.
-
-    Raises errors.Invalid naming `documents[i]` (counting every document from 0) when a
-    document is not YAML or not a mapping.
-    """
-    found: list[dict[str, Any]] = []
-    parsed = 0  # documents read so far: on a YAML error, the index of the failing one
     try:
-        for position, document in enumerate(yaml.load_all(text, Loader=_Loader)):
-            parsed = position + 1
-            if document is None:
-                continue
-            if not isinstance(document, dict):
-                kind = "a list" if isinstance(document, list) else f"the scalar {document!r}"
-                raise errors.Invalid(FieldError(f"documents[{position}]", (
-                    f"must be a mapping with apiVersion, kind and metadata, got {kind}"
-                )))
-            found.append(document)
-    except yaml.YAMLError as error:
+        documents = decoding.decode(text, as_json=as_json)
+    except decoding.DecodeError as error:
+        what = "JSON" if as_json else "YAML"
         raise errors.Invalid(
-            FieldError(f"documents[{parsed}]", f"not valid YAML: {error}")
+            FieldError(f"documents[{error.document}]", f"not valid {what}: {error.message}")
         ) from None
+    found: list[dict[str, Any]] = []
+    for position, document in enumerate(documents):
+        if document is None:
+            continue
+        path = f"documents[{position}]"
+        if decoding.is_list(document):
+            items = document["items"] or []
+            if not isinstance(items, list):
+                raise errors.Invalid(FieldError(f"{path}.items", _not_a_mapping(items, "a list")))
+            for index, item in enumerate(items):
+                if not isinstance(item, dict):
+                    raise errors.Invalid(FieldError(f"{path}.items[{index}]", _not_a_mapping(item)))
+                found.append(item)
+            continue
+        if not isinstance(document, dict):
+            raise errors.Invalid(FieldError(path, _not_a_mapping(document)))
+        found.append(document)
     return found
+
+
+def _not_a_mapping(value: object, wanted: str = "a mapping with apiVersion, kind and metadata") -> str:
+    got = (
+        "a list" if isinstance(value, list)
+        else "a mapping" if isinstance(value, dict)
+        else f"the scalar {value!r}"
+    )
+    return f"must be {wanted}, got {got}"
 
 
 def admit(obj: dict[str, Any], old: dict[str, Any] | None = None) -> dict[str, Any]:

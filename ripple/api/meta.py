@@ -9,6 +9,7 @@ keys and values and annotation keys are qualified names.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Literal
 
@@ -170,11 +171,32 @@ def validate(
     return errs
 
 
+def _string_map(value: object, path: str, errs: fields.Errors) -> dict[str, str] | None:
+    """Labels and annotations are map[string]string: a number, a boolean or a nested map
+    is refused naming the key, as Kubernetes does. YAML makes `replicas: 3` and an
+    unquoted `true` non-strings, so the message shows the value and how to quote it.
+    """
+    found = fields.mapping(value, path, errs)
+    if found is None:
+        return None
+    ok = True
+    for k, v in found.items():
+        if not isinstance(v, str):
+            shown = json.dumps(v, default=str)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            hint = f' (quote it: "{shown}")' if isinstance(v, (int, float, bool)) else ""
+            errs.append(FieldError(fields.key(path, k), (
+                f"Invalid value: {shown}: must be a string, got {fields.type_name(v)}{hint}"
+            )))
+            ok = False
+    return found if ok else None
+
+
 def _validate_labels(value: object) -> fields.Errors:
     errs: fields.Errors = []
     if value is None:
         return errs
-    found = fields.string_map(value, "metadata.labels", errs)
+    found = _string_map(value, "metadata.labels", errs)
     for k, v in (found or {}).items():
         path = fields.key("metadata.labels", k)
         if not is_qualified_name(k):
@@ -188,7 +210,7 @@ def _validate_annotations(value: object) -> fields.Errors:
     errs: fields.Errors = []
     if value is None:
         return errs
-    found = fields.string_map(value, "metadata.annotations", errs)
+    found = _string_map(value, "metadata.annotations", errs)
     if found is None:
         return errs
     for k in found:

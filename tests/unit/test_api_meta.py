@@ -65,6 +65,20 @@ def test_name_rules(name: str, rule: meta.NameRule, ok: bool) -> None:
     ({"metadata": {"name": "x", "annotations": {"k": "v" * 300_000}}}, "metadata.annotations",
      "too long"),
     ({"spek": {}}, "spek", 'unknown field "spek"'),
+    # Kubernetes' map[string]string: the message shows the value, as its "Invalid value".
+    ({"metadata": {"name": "x", "annotations": {"replicas": 3}}},
+     "metadata.annotations[replicas]",
+     'Invalid value: 3: must be a string, got an integer (quote it: "3")'),
+    ({"metadata": {"name": "x", "annotations": {"on": True}}}, "metadata.annotations[on]",
+     'Invalid value: true: must be a string, got a boolean (quote it: "true")'),
+    ({"metadata": {"name": "x", "annotations": {"n": {"a": "b"}}}}, "metadata.annotations[n]",
+     'Invalid value: {"a": "b"}: must be a string, got a mapping'),
+    ({"metadata": {"name": "x", "annotations": {"e": None}}}, "metadata.annotations[e]",
+     "Invalid value: null: must be a string"),
+    ({"metadata": {"name": "x", "labels": {"tier": 1.5}}}, "metadata.labels[tier]",
+     'Invalid value: 1.5: must be a string, got a number (quote it: "1.5")'),
+    ({"metadata": {"name": "x", "labels": {"list": ["a"]}}}, "metadata.labels[list]",
+     'Invalid value: ["a"]: must be a string, got a list'),
 ])
 def test_metadata_rules(change: dict[str, Any], path: str, fragment: str) -> None:
     errs = meta.validate({**obj(), **change})

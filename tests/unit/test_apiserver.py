@@ -493,3 +493,13 @@ async def test_wired_to_the_real_registry_and_admission() -> None:
     )
     assert (invalid.status, invalid.json()["reason"]) == (422, "Invalid")
     assert invalid.json()["details"]["causes"][0]["field"] == "spec.subscriber"
+
+
+async def test_discovery_lists_every_served_version_stored_first() -> None:
+    # KafkaSource is stored as v1 and also served as v1beta1; a client matching a
+    # manifest's apiVersion exactly must find both (it refused v1beta1 when only v1 was listed).
+    app = apiserver.make_api(MemoryResourceStore())
+    resources = (await call(app, "GET", "/apis")).json()["resources"]
+    versions = [r["version"] for r in resources if r["kind"] == "KafkaSource"]
+    assert versions == ["v1", "v1beta1"]
+    assert [r["version"] for r in resources if r["kind"] == "Broker"] == ["v1"]

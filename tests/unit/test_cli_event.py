@@ -1,4 +1,4 @@
-"""Tables over `ripple event`'s pure parts: binary-mode headers, data, addresses, tail lines."""
+"""Tables over `ripple event`'s pure parts: binary-mode headers, data, tail lines."""
 
 from __future__ import annotations
 
@@ -83,75 +83,6 @@ def test_read_data(tmp_path: Path) -> None:
     assert event.read_data(f"@{tmp_path / 'd.json'}") == b'{"x": 1}'
     with pytest.raises(errors.Invalid, match="No such file"):
         event.read_data(f"@{tmp_path / 'missing'}")
-
-
-def resource(conditions: list | None, url: str | None = None, kind: str = "Broker") -> dict:
-    status: dict = {"conditions": conditions} if conditions is not None else {}
-    if url:
-        status["address"] = {"url": url}
-    return {"kind": kind, "metadata": {"name": "b"}, "status": status}
-
-
-READY = [{"type": "Ready", "status": "True"}]
-
-
-@pytest.mark.parametrize(
-    "obj, expected",
-    [
-        (resource(READY, "http://h/default/b"), "http://h/default/b"),
-        (
-            {
-                "kind": "Service",
-                "metadata": {"name": "k"},
-                "status": {"url": "http://k.local", "conditions": READY},
-            },
-            "http://k.local",
-        ),
-        (  # a Knative Service: the outside URL, not the cluster-local address
-            {
-                "kind": "Service",
-                "metadata": {"name": "k"},
-                "status": {
-                    "url": "http://k.example.com",
-                    "address": {"url": "http://k.ns.svc.cluster.local"},
-                    "conditions": READY,
-                },
-            },
-            "http://k.example.com",
-        ),
-        (  # any other kind: the address
-            {
-                "kind": "Channel",
-                "metadata": {"name": "c"},
-                "status": {"url": "http://x", "address": {"url": "http://c"}, "conditions": READY},
-            },
-            "http://c",
-        ),
-    ],
-)
-def test_address_of(obj: dict, expected: str) -> None:
-    assert event.address_of(obj) == expected
-
-
-@pytest.mark.parametrize(
-    "obj, message",
-    [
-        (resource(None), 'Broker "b" is not Ready yet'),
-        (
-            resource(
-                [{"type": "Ready", "status": "False", "reason": "NoStore", "message": "down"}],
-                "http://x",
-            ),
-            'Broker "b" is not Ready: NoStore, down',
-        ),
-        (resource([{"type": "Ready", "status": "Unknown"}]), 'Broker "b" is not Ready'),
-        (resource(READY), 'Broker "b" is Ready but has no address'),
-    ],
-)
-def test_address_of_rejects(obj: dict, message: str) -> None:
-    with pytest.raises(errors.Invalid) as caught:
-        event.address_of(obj)
-    assert str(caught.value).startswith(message)
 
 
 @pytest.mark.parametrize(

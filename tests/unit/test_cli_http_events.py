@@ -85,7 +85,9 @@ def test_event_send_text_and_uuid(
 def test_event_send_failures(api: tuple[str, State], capsys: pytest.CaptureFixture[str]) -> None:
     url, state = api
     assert ripple(url, "event", "send", "--to", "broker:nope", "--type", "t", "--source", "s") == 1
-    assert capsys.readouterr().err == 'Error: brokers "nope" not found\n'
+    assert capsys.readouterr().err == (  # the controller's resolver, and its words
+        "Error: --to 'broker:nope': Broker default/nope (eventing.knative.dev/v1) not found\n"
+    )
     state.ingress_status = 400
     assert (
         ripple(

@@ -146,11 +146,18 @@ class Catalog:
         return kind
 
     def discovery(self) -> dict[str, Any]:
+        """One entry per served version, as Kubernetes lists each group version's resources.
+
+        A kind's stored version comes first, then its other served versions
+        (`Kind.also_served`: KafkaSource's v1beta1), so a client that takes the first
+        match for a typed name (`ripple get kafkasources`) gets the stored version, and
+        one that matches a manifest's apiVersion exactly (`ripple apply -f`) finds it.
+        """
         return {
             "resources": [
                 {
                     "group": k.group,
-                    "version": k.version,
+                    "version": version,
                     "kind": k.kind,
                     "plural": k.plural,
                     "singular": k.singular,
@@ -158,6 +165,7 @@ class Catalog:
                     "namespaced": k.namespaced,
                 }
                 for k in self._kinds
+                for version in (k.version, *k.also_served)
             ]
         }
 

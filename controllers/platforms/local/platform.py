@@ -22,7 +22,7 @@ import uvicorn
 
 from ripple import dataplane, redisclient
 from ripple import store as stores
-from ripple.api import loading, registry
+from ripple.api import registry
 from ripple.informers import Informer
 from ripple.settings import Settings
 
@@ -35,6 +35,7 @@ from channels.plane import ChannelPlane
 from channels.queues import Queues
 from channels.sending import AiohttpSender
 from controllers.platforms.local import apiserver, routing
+from controllers.platforms.local.manifests import apply_manifests
 from sources.plane import SourcePlane
 from sources.publishing import Publisher
 from sources.webhooks.receiver import WebhookReceiver
@@ -55,25 +56,6 @@ def connect(url: str) -> aioredis.Redis:
     # would otherwise cap it at 100. Valkey's maxclients is 10000.
     return redisclient.connect(url, max_connections=MAX_CONNECTIONS, health_check_interval=30,
                                socket_timeout=10, socket_keepalive=True, retry_on_timeout=False)
-
-
-async def apply_manifests(store: Any, paths: Sequence[Path]) -> None:
-    """`ripple up -f`: create or update every document, as `ripple apply` would."""
-    for path in paths:
-        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json")) \
-            if path.is_dir() else [path]
-        for file in files:
-            for doc in loading.load_documents(file.read_text()):
-                obj = loading.admit(doc)
-                kind = registry.lookup(obj["apiVersion"], obj["kind"])
-                meta = obj["metadata"]
-                try:
-                    old = await store.get(kind, meta.get("namespace"), meta["name"])
-                except Exception:
-                    await store.create(obj)
-                else:
-                    obj = loading.admit(doc, old)
-                    await store.update(obj)
 
 
 async def run_worker(

@@ -3,25 +3,24 @@
 `register` is called by `ripple.cli.main`; `delete_files` by `resources.run_delete`.
 Loading is done, and every document checked, before the first request, so a typo in the
 third file stops the run before the first file is applied. Apply is create-or-replace:
-POST, and on 409 a PUT of the current object carrying the manifest's fields.
+POST, and on 409 a PUT of the current object carrying the manifest's fields, merged by
+`ripple.applying` (the rule `ripple up -f` uses too). Manifests are read by
+`ripple.decoding`, the server's own decoder.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ripple import errors
+from ripple import applying, errors
 from ripple.cli.client import ApiError, Client
 from ripple.cli.commands import common
 
 EXTENSIONS = (".yaml", ".yml", ".json")
-# Fields the server owns; they never make an object "configured".
-VOLATILE = ("resourceVersion", "generation", "uid", "creationTimestamp", "managedFields")
 
 
 @dataclass(frozen=True)
@@ -91,36 +90,11 @@ def apply_one(api: Client, desired: dict[str, Any], default_ns: str) -> str:
         if failure.code != 409:
             raise
     current = api.call("GET", rtype.path(ns, name))
-    merged = merge_for_update(current, desired)
-    if comparable(merged) == comparable(current):
+    merged = applying.merge_for_update(current, desired)
+    if applying.unchanged(current, merged):
         return f"{title} unchanged"
     stored = api.call("PUT", rtype.path(ns, name), merged)
-    # The server may default what the manifest left out; if so nothing really changed.
-    return f"{title} {'unchanged' if comparable(stored) == comparable(current) else 'configured'}"
-
-
-def merge_for_update(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
-    """The object to PUT: the manifest's fields over the current identity and status.
-
-    Labels and annotations are merged, manifest winning, because without kubectl's
-    last-applied record we cannot tell a removed key from one the server added.
-    """
-    merged = {k: v for k, v in current.items() if k in ("apiVersion", "kind", "status")}
-    merged.update({k: v for k, v in desired.items() if k not in ("metadata", "status")})
-    meta = dict(current.get("metadata") or {})
-    for key in ("labels", "annotations"):
-        wanted = (desired.get("metadata") or {}).get(key)
-        if wanted:
-            meta[key] = {**(meta.get(key) or {}), **wanted}
-    merged["metadata"] = meta
-    return merged
-
-
-def comparable(obj: dict[str, Any]) -> dict[str, Any]:
-    """The parts of an object a user declares: no status, no server-owned metadata."""
-    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in VOLATILE}
-    rest = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
-    return {**rest, "metadata": meta}
+    return f"{title} {applying.outcome(current, stored)}"
 
 
 def load_documents(paths: list[str], stdin: TextIO, *, recursive: bool = False) -> list[Document]:
@@ -150,19 +124,18 @@ def _files(directory: str, recursive: bool) -> list[str]:
 
 def parse_documents(text: str, source: str) -> list[Document]:
     """The objects in one YAML (multi-document) or JSON text; Lists are expanded."""
-    import yaml  # only manifest commands pay for the import
+    # The server's decoder (ripple.api.loading uses it too); only manifest commands pay
+    # for PyYAML's import.
+    from ripple import decoding
 
     try:
-        if source.endswith(".json"):
-            loaded: list[Any] = [json.loads(text)]
-        else:
-            loaded = list(yaml.safe_load_all(text))
-    except (ValueError, yaml.YAMLError) as failure:
-        raise errors.Invalid(f"{source}: cannot parse: {failure}") from None
+        loaded = decoding.decode(text, as_json=source.endswith(".json"))
+    except decoding.DecodeError as failure:
+        where = f" (document {failure.document + 1})" if failure.document else ""
+        raise errors.Invalid(f"{source}{where}: cannot parse: {failure.message}") from None
     objects: list[Any] = []
     for item in loaded:
-        is_list = isinstance(item, dict) and str(item.get("kind", "")).endswith("List")
-        if is_list and "items" in item:
+        if decoding.is_list(item):
             objects += item["items"] or []
         elif item is not None:  # a `---` with nothing after it
             objects.append(item)

@@ -1,5 +1,9 @@
 """What several command groups share: namespace flags, printing objects, resolving sinks.
 
+Sinks resolve through `controllers.resolving`, the controller's own resolver, with a
+lookup backed by the API and discovery as the served kinds: a sink the CLI takes is one
+the controller can resolve, and `--sink ksvc:x` is refused while Services are not served.
+
 Called by `resources`, `apply`, `broker`, `trigger`, `channel`, `subscription` and `event`
 in this package. The printing helpers take the clock from `now()` here so the formatters in
 `output` stay pure. `add_read_verbs` and `list_kind`/`describe_kind`/`delete_kind` are the
@@ -15,9 +19,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from controllers import resolving
 from ripple import errors
 from ripple.cli import output, sinks
-from ripple.cli.client import Client, ResourceType
+from ripple.cli.client import ApiError, Client, ResourceType
 
 DEFAULT_NAMESPACE = "default"
 
@@ -100,23 +105,64 @@ def list_objects(api: Client, rtype: ResourceType, ns: str | None) -> list[dict[
     return sorted(items, key=key)
 
 
+def served(api: Client) -> resolving.Served:
+    """The server's discovery as the resolver's `served`: every version it lists."""
+    def check(api_version: str, kind: str) -> bool:
+        return any((t.api_version, t.kind) == (api_version, kind) for t in api.resource_types())
+
+    return check
+
+
+def lookup(api: Client) -> resolving.Lookup:
+    """The resolver's `Lookup` over the API: a GET, with 404 as None."""
+    def get(api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        rtype = api.type_of(api_version, kind)
+        try:
+            return with_type(api.call("GET", rtype.path(namespace, name)), rtype)
+        except ApiError as failure:
+            if failure.code == 404:
+                return None
+            raise
+
+    return get
+
+
 def resolve_sink(api: Client, text: str, ns: str) -> sinks.Sink:
-    """Parse a sink and, for `group/version/resource:name`, learn its kind from discovery."""
+    """Parse a sink, learn a `group/version/resource:name` sink's kind from discovery, and
+    refuse a kind the controller could not resolve (the resolver's own `KindNotServed`)."""
     sink = sinks.parse_sink(text, ns)
     ref = sink.ref
-    if ref is None or ref.kind is not None:
+    if ref is None:
         return sink
-    for rtype in api.resource_types():
-        if (rtype.group, rtype.version, rtype.plural) == (ref.group, ref.version, ref.resource):
-            return sinks.Sink(ref=dataclasses.replace(ref, kind=rtype.kind))
-    raise errors.Invalid(
-        f"sink {text!r}: the API serves no resource {ref.resource!r} in {ref.api_version}"
-    )
+    if ref.kind is None:
+        for rtype in api.resource_types():
+            if (rtype.group, rtype.version, rtype.plural) == (ref.group, ref.version, ref.resource):
+                ref = dataclasses.replace(ref, kind=rtype.kind)
+                break
+        else:
+            raise errors.Invalid(
+                f"sink {text!r}: the API serves no resource {ref.resource!r} in {ref.api_version}"
+            )
+    described = f"{ref.kind} {ref.namespace}/{ref.name} ({ref.api_version})"
+    refused = resolving.check_served(ref.api_version, str(ref.kind), described, served(api))
+    if refused is not None:
+        raise errors.Invalid(f"sink {text!r}: {refused.message}")
+    return sinks.Sink(ref=ref)
 
 
 def destination(api: Client, text: str, ns: str) -> dict[str, Any]:
     """The Knative Destination for a sink flag's value."""
     return sinks.to_destination(resolve_sink(api, text, ns))
+
+
+def resolve_url(api: Client, text: str, ns: str, flag: str) -> str:
+    """The URL a sink flag's value resolves to now, by the controller's own resolver."""
+    found = resolving.resolve_destination(
+        destination(api, text, ns), ns, lookup(api), served=served(api)
+    )
+    if found.uri is None:
+        raise errors.Invalid(f"{flag} {text!r}: {found.message}")
+    return found.uri
 
 
 def parse_pairs(values: list[str] | None, flag: str) -> dict[str, str]:

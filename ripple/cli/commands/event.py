@@ -1,8 +1,8 @@
 """`ripple event send`, `tail` and `display`: put a CloudEvent in, watch events go by.
 
-Registered by `ripple.cli.main`. `send` resolves a sink (kn syntax) to the URL in the
-resource's status and POSTs the event in binary mode (`ce-*` headers), as kn-plugin-event
-does. `tail` follows `/tail/{namespace}/{broker}`, one JSON CloudEvent per line.
+Registered by `ripple.cli.main`. `send` resolves a sink (kn syntax) to a URL with the
+controller's resolver (`common.resolve_url`) and POSTs the event in binary mode (`ce-*`
+headers), as kn-plugin-event does. `tail` follows `/tail/{namespace}/{broker}`, one JSON CloudEvent per line.
 The header and line formatting is pure and table-tested.
 """
 
@@ -102,39 +102,9 @@ def binary_headers(
     return headers
 
 
-def address_of(obj: dict[str, Any]) -> str:
-    """Where to POST events for a resource: it must be Ready and have a URL."""
-    kind = obj.get("kind", "resource")
-    name = obj.get("metadata", {}).get("name", "")
-    found = output.condition(obj, "Ready")
-    if found is None or found.get("status") != "True":
-        why = ""
-        if found is not None:
-            why = ": " + ", ".join(str(found[k]) for k in ("reason", "message") if found.get(k))
-        raise errors.Invalid(f'{kind} "{name}" is not Ready{why or " yet"}')
-    # A Knative Service's status.url is the outside one; address.url may be cluster-local.
-    status_url = (obj.get("status") or {}).get("url") if kind == "Service" else None
-    url = status_url or output.url_of(obj)
-    if not url:
-        raise errors.Invalid(f'{kind} "{name}" is Ready but has no address (status.address.url)')
-    return url
-
-
-def sink_url(api: Client, sink: sinks.Sink) -> str:
-    if sink.uri is not None:
-        return sink.uri
-    assert sink.ref is not None
-    ref = sink.ref
-    for rtype in api.resource_types():
-        if (rtype.group, rtype.version, rtype.plural) == (ref.group, ref.version, ref.resource):
-            obj = api.call("GET", rtype.path(ref.namespace, ref.name))
-            return address_of(common.with_type(obj, rtype))
-    raise errors.Invalid(f"the API serves no {ref.resource} in {ref.api_version}")
-
-
 def run_send(args: argparse.Namespace, api: Client) -> int:
     ns = common.namespace(args)
-    url = sink_url(api, sinks.parse_sink(args.to, ns))
+    url = common.resolve_url(api, args.to, ns, "--to")
     data = read_data(args.data)
     event_id = args.id or str(uuid.uuid4())
     attributes = {

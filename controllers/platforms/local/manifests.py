@@ -1,0 +1,90 @@
+"""`ripple up -f`: apply manifests straight to the store at start, as `ripple apply` would.
+
+Called by `platform.run_worker` (worker 0, before it serves). Documents are read by the
+shared loader (`ripple.api.loading`, the server's decoder and admission), the object to
+write is decided by `ripple.applying` (the CLI's rule), and each object prints kubectl's
+line: `broker.eventing.knative.dev/default created|configured|unchanged`.
+
+Only NotFound leads to a create. Any other failure, a store outage above all, stops the
+start with one line naming the file and the document, instead of being taken for
+"absent" and turned into a second failure (or a silent overwrite).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from ripple import applying, errors
+from ripple.api import loading, meta, registry
+
+EXTENSIONS = (".yaml", ".yml", ".json")
+
+
+class Store(Protocol):
+    """The part of `ripple.store.ResourceStore` that applying needs."""
+
+    async def get(self, kind: registry.Kind, namespace: str | None, name: str) -> dict[str, Any]: ...
+
+    async def create(self, obj: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def update(self, obj: dict[str, Any]) -> dict[str, Any]: ...
+
+
+def manifest_files(paths: Iterable[Path]) -> list[Path]:
+    """Each file, and every manifest under each directory (recursively, sorted)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in EXTENSIONS and p.is_file())
+        else:
+            found.append(path)
+    return found
+
+
+async def apply_object(store: Store, doc: dict[str, Any]) -> str:
+    """Create or update one document; kubectl's line for it."""
+    obj = loading.admit(doc)
+    kind = registry.lookup(obj["apiVersion"], obj["kind"])
+    namespace, name = meta.key(obj, namespaced=kind.namespaced)
+    title = f"{kind.singular}.{kind.group}/{name}" if kind.group else f"{kind.singular}/{name}"
+    try:
+        current = await store.get(kind, namespace or None, name)
+    except errors.NotFound:
+        await store.create(obj)
+        return f"{title} created"
+    merged = loading.admit(applying.merge_for_update(current, obj), current)
+    if applying.unchanged(current, merged):
+        return f"{title} unchanged"
+    stored = await store.update(merged)
+    return f"{title} {applying.outcome(current, stored)}"
+
+
+def _named(failure: errors.RippleError, where: str) -> errors.RippleError:
+    """The same error (same class, so the same status and retry delay), naming the place."""
+    named = copy.copy(failure)
+    named.args = (f"{where}: {failure}",)
+    return named
+
+
+async def apply_manifests(
+    store: Store, paths: Sequence[Path], *, out: Callable[[str], None] = print
+) -> None:
+    """Every document of every file, in order; stops at the first failure, naming it."""
+    for file in manifest_files(paths):
+        try:  # the reading first: an unreadable file names itself, not a document
+            text = file.read_text(encoding="utf-8")
+            docs = loading.load_documents(text, as_json=file.suffix == ".json")
+        except errors.RippleError as failure:
+            raise _named(failure, str(file)) from failure
+        except (OSError, UnicodeDecodeError) as failure:
+            raise errors.Invalid(f"{file}: cannot read: {failure}") from failure
+        for index, doc in enumerate(docs, start=1):
+            try:
+                out(await apply_object(store, doc))
+            except errors.RippleError as failure:
+                name = meta.metadata(doc).get("name")
+                where = f"{file} (document {index}, {doc.get('kind')}/{name})"
+                raise _named(failure, where) from failure
