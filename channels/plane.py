@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 import redis.asyncio as aioredis
 
 from ripple import cloudevents as ce
-from ripple import keys
+from ripple import keys, metrics
 from ripple.api.messaging import delivery_order
 from ripple.informers import Informer
 from ripple.settings import Settings
@@ -26,13 +26,15 @@ from ripple.settings import Settings
 from channels import policies, queues
 from channels.deliveries import Deliveries
 from channels.dispatching import ReplyHandler, Target
+from channels.identities import Kind, TargetKey
 from channels.fanouts import Fanouts, LogSpec
 from channels.sending import Sender
 
 log = logging.getLogger(__name__)
 
 CHANNEL_KINDS = ("Channel", "InMemoryChannel")
-OWNER = "subscription/"
+KINDS = (Kind.SUBSCRIPTION,)
+"""The targets this plane owns in the shared `Deliveries`."""
 
 
 class ChannelPlane:
@@ -69,7 +71,7 @@ class ChannelPlane:
         for key in [k for k in self._subscribers if k not in channels]:
             del self._subscribers[key]
         gone = self.fanouts.sync(specs, owner=keys.CHANNELS)
-        removed = self.deliveries.sync(targets, owner=OWNER)
+        removed = self.deliveries.sync(targets, kinds=KINDS)
         queues.discard(self.redis, [t.stream for t in removed] + gone)
 
     async def close(self) -> None:
@@ -88,18 +90,15 @@ class ChannelPlane:
         )
         reply_uri = physical.get("replyUri") or None
         return Target(
-            key=f"{OWNER}{namespace}/{name}",
+            key=TargetKey(Kind.SUBSCRIPTION, namespace, name),
             stream=keys.channel_queue(channel_ns, channel_name, name),
             schedule=keys.channel_schedule(channel_ns, channel_name),
             namespace=namespace,
             subscriber_uri=physical.get("subscriberUri") or None,
             policy=policy,
             reply=self._reply_handler(reply_uri, namespace, policy) if reply_uri else None,
-            # the dispatch metrics' labels, with the channel and subscription in the
-            # broker and trigger places
             ordered=delivery_order.of(sub) == delivery_order.ORDERED,
-            labels={"kn_namespace_name": namespace, "kn_broker_name": f"channel:{channel_name}",
-                    "kn_trigger_name": f"subscription:{name}"},
+            labels=metrics.subscription_labels(namespace, channel_name, name),
         )
 
     def _reply_handler(self, uri: str, namespace: str, policy: policies.DeliveryPolicy) -> ReplyHandler:

@@ -25,9 +25,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio
-import redis.exceptions
 
-from ripple import errors, keys
+from ripple import errors, keys, redisclient
 from ripple.store import objects
 from ripple.store.protocols import ChangeType, Resolver, WatchEvent, default_resolver
 
@@ -59,15 +58,6 @@ end
 return {'ok', rv}
 """
 
-_UNAVAILABLE = (
-    redis.exceptions.ConnectionError,  # includes BusyLoadingError and MaxConnectionsError
-    redis.exceptions.TimeoutError,
-    redis.exceptions.ReadOnlyError,
-    redis.exceptions.OutOfMemoryError,
-    redis.exceptions.MasterDownError,
-    redis.exceptions.TryAgainError,
-    redis.exceptions.ClusterDownError,
-)
 # A write recomputed this many times under contention gives up as a conflict.
 _MAX_ATTEMPTS = 32
 
@@ -76,7 +66,7 @@ _MAX_ATTEMPTS = 32
 def _translated() -> Iterator[None]:
     try:
         yield
-    except _UNAVAILABLE as exc:
+    except redisclient.UNAVAILABLE as exc:
         raise errors.StoreUnavailable(f"resource store unavailable: {exc}") from exc
 
 
