@@ -39,7 +39,9 @@ the resources that exist, but a cache should not trust that)."""
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
-INGRESS_LABELS = ("kn_namespace_name", "kn_broker_name", "cloudevents_type", "http_response_status_code")
+INGRESS_LABELS = ("kn_namespace_name", "kn_broker_name", "kn_channel_name", "cloudevents_type",
+                  "http_response_status_code")
+"""A broker's ingress sets `kn_broker_name`, a channel's `kn_channel_name`."""
 TARGET_LABELS = (
     "kn_namespace_name",
     "kn_broker_name",
@@ -146,7 +148,7 @@ def _dispatch_children(values: tuple[str, ...]) -> tuple[Counter, Histogram]:
 
 
 ingress_children = LabelCache(_ingress_child, type_index=INGRESS_LABELS.index("cloudevents_type"))
-"""`ingress_events` by (namespace, broker, type, status)."""
+"""`ingress_events` by (namespace, broker, channel, type, status)."""
 dispatch_children = LabelCache(_dispatch_children,
                                type_index=DISPATCH_LABELS.index("cloudevents_type"))
 """(`dispatch_events`, `dispatch_duration`) by (*`target_values`, type, status)."""

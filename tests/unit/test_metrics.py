@@ -67,8 +67,8 @@ def test_the_hot_path_caches_cover_every_label() -> None:
     count, duration = metrics.dispatch_children.child(*values, "test.type", "200")
     assert count is metrics.dispatch_events.labels(*values, "test.type", "200")
     assert duration is metrics.dispatch_duration.labels(*values, "test.type", "200")
-    child = metrics.ingress_children.child("ns", "b", "test.type", "202")
-    assert child is metrics.ingress_events.labels("ns", "b", "test.type", "202")
+    child = metrics.ingress_children.child("ns", "b", "", "test.type", "202")
+    assert child is metrics.ingress_events.labels("ns", "b", "", "test.type", "202")
 
 
 @pytest.mark.parametrize("labels, wanted", [
