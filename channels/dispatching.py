@@ -202,7 +202,8 @@ class Dispatcher:
     async def _attempt(self, target: Target, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         event = ce.from_record(fields)
         retries_done = int(fields.get(records.RETRIES, b"0"))
-        phase: outcomes.Phase = "dead-letter" if fields.get(records.PHASE) == records.DEAD_LETTER else "subscriber"
+        dead_letter = fields.get(records.PHASE) == records.DEAD_LETTER
+        phase: outcomes.Phase = "dead-letter" if dead_letter else "subscriber"
         url = target.subscriber_uri if phase == "subscriber" else target.policy.dead_letter_uri
         if not url:
             log.warning("no destination left for event; dropped", extra={"queue": target.key, "id": event.id})

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, cast
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -221,7 +221,8 @@ class Queues:
         The script moves only members still scheduled, so two promoters never move one
         entry twice."""
         try:
-            due = await self.redis.zrangebyscore(schedule, "-inf", repr(now), start=0, num=limit)
+            due = cast(list[bytes], await self.redis.zrangebyscore(
+                schedule, "-inf", repr(now), start=0, num=limit))
             if not due:
                 return 0
             streams: dict[bytes, int] = {}  # stream -> its index in KEYS

@@ -65,7 +65,8 @@ class SourcePlane:
         return self._hooks.get((kind, namespace, name))
 
     def sync(self, _changed: set[str] | None = None) -> None:
-        targets, jobs, hooks = [], [], {}
+        targets, jobs = [], []
+        hooks: dict[tuple[str, str, str], Hook] = {}
         for kind in QUEUED_KINDS:
             for source in self.informer.list(kind):
                 namespace, name = meta.key(source)

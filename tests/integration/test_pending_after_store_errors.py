@@ -49,7 +49,8 @@ def event(i: int) -> ce.CloudEvent:
 
 
 def target(url: str) -> Target:
-    return Target(key=TargetKey(Kind.TRIGGER, "ns", "k"), stream="q:{t}:k", schedule="q:{t}:schedule", namespace="ns",
+    return Target(key=TargetKey(Kind.TRIGGER, "ns", "k"), stream="q:{t}:k",
+                  schedule="q:{t}:schedule", namespace="ns",
                   subscriber_uri=url, policy=DeliveryPolicy(timeout=1.0))
 
 

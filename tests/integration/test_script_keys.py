@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 import redis.asyncio
 
-from channels.appending import Appender
 from channels import fanout as fanouts
+from channels.appending import Appender
 from channels.fanout import Fanout
 from channels.queues import Queues
 from ripple import cloudevents as ce
@@ -157,6 +157,6 @@ async def test_the_ping_claim_declares_its_tick_and_stream(redis_client) -> None
     job = PingJob(namespace="ns", name="p", schedule=cron.parse("* * * * *"),
                   tick_key=keys.ping_tick("ns", "p"), stream=keys.source_queue("PingSource", "ns", "p"),
                   attributes={"specversion": "1.0", "type": "t", "source": "/s"}, data=None)
-    tick = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    tick = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     assert_declared(await script_accesses(redis_client, lambda: PingScheduler(redis_client).fire(job, tick)))
     assert keys.hash_tag(job.tick_key) == keys.hash_tag(job.stream)

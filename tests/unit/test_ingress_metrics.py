@@ -43,8 +43,9 @@ def counter(monkeypatch: pytest.MonkeyPatch) -> Counter:
     """A private counter behind a small cache (2 types), in place of the process-wide one."""
     counter = Counter("test_ingress_events", "doc", metrics.INGRESS_LABELS,
                       registry=CollectorRegistry())
-    cache = metrics.LabelCache(lambda v: counter.labels(*v), type_index=metrics.INGRESS_LABELS.index("cloudevents_type"),
-                                 type_limit=2)
+    cache = metrics.LabelCache(lambda v: counter.labels(*v),
+                               type_index=metrics.INGRESS_LABELS.index("cloudevents_type"),
+                               type_limit=2)
     monkeypatch.setattr(metrics, "ingress_children", cache)
     return counter
 
