@@ -107,6 +107,9 @@ class Deliveries:
                 except errors.StoreUnavailable as exc:
                     log.warning("retry schedule unavailable", extra={"schedule": schedule, "error": str(exc)})
                     await asyncio.sleep(1.0)
+                except Exception:  # one bad schedule must not stop every retry of the process
+                    log.exception("retry promotion failed", extra={"schedule": schedule})
+                    await asyncio.sleep(1.0)
             await asyncio.sleep(self.settings.schedule_poll)
 
     async def close(self, drain_timeout: float = 5.0) -> None:

@@ -5,12 +5,14 @@ that fills the queues. Every state change is one MULTI/EXEC or one Lua script, n
 check-then-act, so a process killed at any instruction leaves each entry either pending
 (and reclaimed later) or moved on, never lost:
 
-- entry fields: `a` attributes (JSON), `d` data, `n` retries done, `p` phase (`dl` once the
-  entry is bound for the dead-letter sink);
+- entry fields (declared in `ripple.cloudevents.records`, the one schema): `a` attributes
+  (JSON), `d` data, `n` retries done, `p` phase (`dl` once the entry is bound for the
+  dead-letter sink);
 - success: XACK + XDEL;
 - retry: ZADD the entry's `stream|id` to the schedule at its due time + XACK. The entry
   stays in the stream (acknowledged) until `promote` re-adds it as a new entry with `n+1`
-  and deletes the old one, atomically in Lua;
+  and deletes the old one, atomically in Lua (a script whose KEYS name the schedule and
+  every stream it touches, as Redis Cluster requires);
 - dead letter: XADD a new entry in phase `dl` + XACK + XDEL of the old.
 
 Outcomes are coalesced (`channels.coalescing`): the acks of every delivery that finished
@@ -20,6 +22,9 @@ so each transaction stays in one Redis Cluster slot). A transaction is isolated 
 client's command runs between its commands), so each entry moves whole, and a burst of
 outcomes (the attempts of a hung subscriber timing out together) costs one round trip
 instead of one each.
+
+Every operation raises `errors.StoreUnavailable` when the store cannot answer
+(`redisclient.UNAVAILABLE`, translated here once); the dispatchers above catch only that.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ API server, the informers and the local reconcilers. Layout (names from `ripple.
 Every write is one Lua script that compares the stored JSON with the one the new object
 was computed from, takes the next version and writes the hash and the stream together,
 so a concurrent writer can never slip between the check and the act. Redis errors that
-mean "not now" become `errors.StoreUnavailable`.
+mean "not now" (`redisclient.UNAVAILABLE`, the one list) become `errors.StoreUnavailable`.
 """
 
 from __future__ import annotations

@@ -81,3 +81,26 @@ async def test_a_plane_removes_only_the_kinds_it_owns() -> None:
         assert str(ping.key) == "PingSource/ns/same-name"
     finally:
         await deliveries.close(drain_timeout=0)
+
+
+async def test_the_promoter_survives_an_unexpected_error() -> None:
+    queues = FakeQueues()
+    failing = True
+    promote = queues.promote
+
+    async def promote_once_failing(schedule: str, now: float, limit: int = 500) -> int:
+        nonlocal failing
+        if failing:
+            failing = False
+            raise RuntimeError("CROSSSLOT")
+        return await promote(schedule, now, limit)
+
+    queues.promote = promote_once_failing  # type: ignore[method-assign]
+    deliveries = Deliveries(queues, sender=None, consumer="c",  # type: ignore[arg-type]
+                            settings=DeliverySettings(schedule_poll=0.001))
+    try:
+        deliveries.sync([target(Kind.TRIGGER, "t1", "s")], kinds={Kind.TRIGGER})
+        assert (await promoted_after_sync(queues, 1, "s"))["s"] >= 1
+        assert not failing
+    finally:
+        await deliveries.close(drain_timeout=0)
