@@ -47,7 +47,8 @@ class Deliveries:
     def targets(self) -> dict[TargetKey, Target]:
         return {key: d.target for key, d in self._dispatchers.items()}
 
-    def sync(self, targets: Iterable[Target], *, kinds: Collection[Kind] | None = None) -> list[Target]:
+    def sync(self, targets: Iterable[Target], *,
+             kinds: Collection[Kind] | None = None) -> list[Target]:
         """Serve exactly `targets` among the targets of `kinds` (None: of every kind), the
         kinds the caller owns; return the removed ones."""
         wanted = {t.key: t for t in targets}
@@ -65,7 +66,8 @@ class Deliveries:
                 self._start(target)
             else:
                 current.target = target
-        self._schedules = {d.target.schedule for d in self._dispatchers.values() if d.target.schedule}
+        self._schedules = {d.target.schedule for d in self._dispatchers.values()
+                           if d.target.schedule}
         if self._promoter is None or self._promoter.done():
             self._promoter = asyncio.create_task(self._promote_forever(), name="retry-promoter")
         return removed

@@ -25,9 +25,6 @@ class Kind(enum.StrEnum):
     KAFKA_SOURCE = "KafkaSource"
 
 
-SOURCE_KINDS = frozenset({Kind.PING_SOURCE, Kind.GITHUB_SOURCE, Kind.GITLAB_SOURCE, Kind.KAFKA_SOURCE})
-
-
 @dataclass(frozen=True, slots=True)
 class TargetKey:
     """One Trigger, Subscription or source: unique among every queue of a process."""

@@ -50,8 +50,12 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 
 
 def translate(exc: BaseException, *, delay: float = 1.0) -> errors.StoreUnavailable:
-    """The `ripple.errors` form of an `UNAVAILABLE` error: temporary, retry after `delay`."""
-    return errors.StoreUnavailable(f"store unavailable: {type(exc).__name__}: {exc}", delay=delay)
+    """The `ripple.errors` form of an `UNAVAILABLE` error: temporary, retry after `delay`;
+    its `__cause__` is `exc` also where it is handed on rather than raised (a future's)."""
+    translated = errors.StoreUnavailable(f"store unavailable: {type(exc).__name__}: {exc}",
+                                         delay=delay)
+    translated.__cause__ = exc
+    return translated
 
 
 class HiredisPackingConnection(Connection):

@@ -39,7 +39,8 @@ QUEUE_2 = keys.broker_queue("ns", "b", "t2")
 
 
 def event(i: int) -> ce.CloudEvent:
-    return ce.CloudEvent({"specversion": "1.0", "id": f"e{i}", "source": "/src", "type": "t"}, b"%d" % i)
+    attributes = {"specversion": "1.0", "id": f"e{i}", "source": "/src", "type": "t"}
+    return ce.CloudEvent(attributes, b"%d" % i)
 
 
 async def script_accesses(client: redis.asyncio.Redis, action: Callable[[], Awaitable[object]]
@@ -109,7 +110,7 @@ async def test_racing_promoters_move_each_entry_once(redis_client, valkey_url: s
         await asyncio.gather(*(c.aclose() for c in others))
 
 
-async def test_an_entry_deleted_before_its_retry_is_unscheduled_not_resurrected(redis_client) -> None:
+async def test_an_entry_deleted_before_its_retry_is_unscheduled(redis_client) -> None:
     queues = Queues(redis_client)
     await schedule_two_retries(queues, redis_client)
     await redis_client.delete(QUEUE_1)  # its Trigger was deleted
@@ -155,8 +156,10 @@ async def test_the_webhook_publishers_script_declares_its_marker_and_stream(redi
 
 async def test_the_ping_claim_declares_its_tick_and_stream(redis_client) -> None:
     job = PingJob(namespace="ns", name="p", schedule=cron.parse("* * * * *"),
-                  tick_key=keys.ping_tick("ns", "p"), stream=keys.source_queue("PingSource", "ns", "p"),
+                  tick_key=keys.ping_tick("ns", "p"),
+                  stream=keys.source_queue("PingSource", "ns", "p"),
                   attributes={"specversion": "1.0", "type": "t", "source": "/s"}, data=None)
     tick = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    assert_declared(await script_accesses(redis_client, lambda: PingScheduler(redis_client).fire(job, tick)))
+    scheduler = PingScheduler(redis_client)
+    assert_declared(await script_accesses(redis_client, lambda: scheduler.fire(job, tick)))
     assert keys.hash_tag(job.tick_key) == keys.hash_tag(job.stream)

@@ -35,8 +35,9 @@ class FakeQueues:
 
 
 def target(kind: Kind, name: str, schedule: str) -> Target:
-    return Target(key=TargetKey(kind, "ns", name), stream=f"q:{{{schedule}}}:{name}", schedule=schedule,
-                  namespace="ns", subscriber_uri="http://sub", policy=DeliveryPolicy())
+    return Target(key=TargetKey(kind, "ns", name), stream=f"q:{{{schedule}}}:{name}",
+                  schedule=schedule, namespace="ns", subscriber_uri="http://sub",
+                  policy=DeliveryPolicy())
 
 
 async def promoted_after_sync(queues: FakeQueues, rounds: int, schedule: str) -> Counter[str]:
