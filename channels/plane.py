@@ -26,8 +26,8 @@ from ripple.settings import Settings
 from channels import policies, queues
 from channels.deliveries import Deliveries
 from channels.dispatching import ReplyHandler, Target
-from channels.identities import Kind, TargetKey
 from channels.fanouts import Fanouts, LogSpec
+from channels.identities import Kind, TargetKey
 from channels.sending import Sender
 
 log = logging.getLogger(__name__)
