@@ -22,7 +22,7 @@ from typing import Any, Mapping
 import redis.asyncio as aioredis
 
 from ripple import cloudevents as ce
-from ripple import keys
+from ripple import keys, metrics
 from ripple.api.eventing import broker_types
 from ripple.api.messaging import delivery_order
 from ripple.informers import Informer
@@ -34,12 +34,14 @@ from channels.appending import Appender
 from channels.deliveries import Deliveries
 from channels.fanouts import Fanouts, LogSpec
 from channels.dispatching import Target
+from channels.identities import Kind, TargetKey
 
 log = logging.getLogger(__name__)
 
-OWNER = "trigger/"
-KINDS = frozenset({"Broker", "Trigger"})
-"""The kinds whose changes this plane syncs on."""
+KINDS = (Kind.TRIGGER,)
+"""The targets this plane owns in the shared `Deliveries`."""
+RESOURCES = frozenset({"Broker", "Trigger"})
+"""The resource kinds whose changes this plane syncs on."""
 SYNC_DELAY = 0.02
 
 
@@ -76,7 +78,7 @@ class BrokerPlane:
     # -- sync ------------------------------------------------------------------------------
     def kick(self, changed: set[str] | None = None) -> None:
         """The informer listener: coalesce a burst of changes (a bulk apply) into one sync."""
-        if changed is not None and not changed & KINDS:
+        if changed is not None and not changed & RESOURCES:
             if not self._sync_pending:  # nothing of ours changed: we are as current as that
                 self.synced_version = self.informer.version
             return
@@ -111,7 +113,7 @@ class BrokerPlane:
         for key in [k for k in self._indexes if k not in brokers]:
             del self._indexes[key], self._indexed[key]
         gone = self.fanouts.sync(specs, owner=keys.BROKERS)
-        removed = self.deliveries.sync(targets, owner=OWNER)
+        removed = self.deliveries.sync(targets, kinds=KINDS)
         queues.discard(self.redis, [t.stream for t in removed] + gone)
         self.synced_version = version
 
@@ -152,7 +154,7 @@ class BrokerPlane:
             backoff_max=self.settings.delivery.backoff_max,
         )
         return Target(
-            key=f"{OWNER}{namespace}/{name}",
+            key=TargetKey(Kind.TRIGGER, namespace, name),
             stream=keys.broker_queue(namespace, broker_name, name),
             schedule=keys.broker_schedule(namespace, broker_name),
             namespace=namespace,
@@ -160,8 +162,7 @@ class BrokerPlane:
             policy=policy,
             reply=self._reply_handler(namespace, broker_name),
             ordered=delivery_order.of(trigger) == delivery_order.ORDERED,
-            labels={"kn_namespace_name": namespace, "kn_broker_name": broker_name,
-                    "kn_trigger_name": name},
+            labels=metrics.trigger_labels(namespace, broker_name, name),
             strip_attributes=(stamping.TTL,),
         )
 

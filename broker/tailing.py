@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from channels import http
 from ripple import cloudevents as ce
-from ripple import errors
+from ripple import errors, redisclient
 
 Resolve = Callable[[str, str], str | None]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -56,8 +56,8 @@ class Tail:
         while True:
             try:
                 reply = await self.redis.xread({stream: last}, count=100, block=1000)
-            except Exception as exc:
-                raise errors.StoreUnavailable(str(exc)) from exc
+            except redisclient.UNAVAILABLE as exc:
+                raise redisclient.translate(exc) from exc
             lines = []
             for _, entries in reply or ():
                 for entry_id, fields in entries:

@@ -34,9 +34,7 @@ from typing import Any, Mapping
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from ripple import errors
-
-from channels.queues import STORE_ERRORS
+from ripple import errors, redisclient
 
 Fields = Mapping[bytes | str, Any]
 
@@ -148,9 +146,8 @@ class Appender:
                 args += pair
         try:
             results = await self._append(keys=[stream], args=args)
-        except STORE_ERRORS as exc:
-            self._fail(appends, errors.StoreUnavailable(
-                f"store unavailable: {exc}", delay=self.retry_after))
+        except redisclient.UNAVAILABLE as exc:
+            self._fail(appends, redisclient.translate(exc, delay=self.retry_after))
             return
         except Exception as exc:  # never leave a producer waiting
             self._fail(appends, _translate(exc, self.retry_after))

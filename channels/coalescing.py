@@ -21,6 +21,11 @@ class Coalescer(Generic[T]):
         self._items: list[tuple[T, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
+    @property
+    def idle(self) -> bool:
+        """Nothing waits and nothing is being written: the owner may drop this coalescer."""
+        return self._flusher is None and not self._items
+
     async def submit(self, item: T) -> None:
         """Write `item` with whatever else is waiting; return once it is written."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()

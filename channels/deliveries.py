@@ -1,10 +1,11 @@
 """The set of running dispatchers of one process, and the retry-schedule promoter.
 
-The broker and channel layers call `Deliveries.sync(targets)` with every queue they want
-served, each time their resources change. Dispatchers of new keys start, changed targets
-are swapped in place (a new policy or subscriber applies to the next attempt), and the
-dispatchers of vanished keys stop. One promoter task moves due retries of every known
-schedule back into their queues.
+The broker, channel and sources' planes call `Deliveries.sync(targets, kinds=...)` with
+every queue of the kinds they own (`identities.Kind`), each time their resources change.
+Dispatchers of new keys start, changed targets are swapped in place (a new policy or
+subscriber applies to the next attempt), and the dispatchers of vanished keys stop. One
+promoter task moves due retries of the schedules of the running dispatchers back into
+their queues; a schedule no dispatcher uses any more is no longer polled.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Callable, Iterable
+from typing import Callable, Collection, Iterable
 
+from ripple import errors
 from ripple.settings import DeliverySettings
 
 from channels.dispatching import Dispatcher, Target
-from channels.queues import STORE_ERRORS, Queues
+from channels.identities import Kind, TargetKey
+from channels.queues import Queues
 from channels.sending import Sender
 
 log = logging.getLogger(__name__)
@@ -35,20 +38,23 @@ class Deliveries:
     ) -> None:
         self.queues, self.sender, self.consumer = queues, sender, consumer
         self.settings, self.clock = settings, clock
-        self._dispatchers: dict[str, Dispatcher] = {}
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._dispatchers: dict[TargetKey, Dispatcher] = {}
+        self._tasks: dict[TargetKey, asyncio.Task[None]] = {}
         self._schedules: set[str] = set()
         self._promoter: asyncio.Task[None] | None = None
         self._closed = False
 
-    def targets(self) -> dict[str, Target]:
+    def targets(self) -> dict[TargetKey, Target]:
         return {key: d.target for key, d in self._dispatchers.items()}
 
-    def sync(self, targets: Iterable[Target], *, owner: str = "") -> list[Target]:
-        """Serve exactly `targets` among the keys starting with `owner`; return the removed ones."""
+    def sync(self, targets: Iterable[Target], *,
+             kinds: Collection[Kind] | None = None) -> list[Target]:
+        """Serve exactly `targets` among the targets of `kinds` (None: of every kind), the
+        kinds the caller owns; return the removed ones."""
         wanted = {t.key: t for t in targets}
         removed = []
-        for key in [k for k in self._dispatchers if k.startswith(owner) and k not in wanted]:
+        for key in [k for k in self._dispatchers
+                    if (kinds is None or k.kind in kinds) and k not in wanted]:
             removed.append(self._dispatchers[key].target)
             self._stop(key)
         for key, target in wanted.items():
@@ -60,7 +66,8 @@ class Deliveries:
                 self._start(target)
             else:
                 current.target = target
-            self._schedules.add(target.schedule)
+        self._schedules = {d.target.schedule for d in self._dispatchers.values()
+                           if d.target.schedule}
         if self._promoter is None or self._promoter.done():
             self._promoter = asyncio.create_task(self._promote_forever(), name="retry-promoter")
         return removed
@@ -79,14 +86,14 @@ class Deliveries:
                 return
             except asyncio.CancelledError:
                 raise
-            except STORE_ERRORS as exc:
+            except errors.StoreUnavailable as exc:
                 log.warning("dispatcher lost the store; restarting",
                             extra={"queue": dispatcher.target.key, "error": str(exc)})
             except Exception:
                 log.exception("dispatcher crashed; restarting", extra={"queue": dispatcher.target.key})
             await asyncio.sleep(1.0)
 
-    def _stop(self, key: str) -> None:
+    def _stop(self, key: TargetKey) -> None:
         dispatcher = self._dispatchers.pop(key, None)
         if dispatcher is not None:
             dispatcher.stopped = True
@@ -99,8 +106,11 @@ class Deliveries:
             for schedule in list(self._schedules):
                 try:
                     await self.queues.promote(schedule, self.clock())
-                except STORE_ERRORS as exc:
+                except errors.StoreUnavailable as exc:
                     log.warning("retry schedule unavailable", extra={"schedule": schedule, "error": str(exc)})
+                    await asyncio.sleep(1.0)
+                except Exception:  # one bad schedule must not stop every retry of the process
+                    log.exception("retry promotion failed", extra={"schedule": schedule})
                     await asyncio.sleep(1.0)
             await asyncio.sleep(self.settings.schedule_poll)
 

@@ -23,14 +23,16 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Awaitable, Callable, Mapping
 
 from ripple import cloudevents as ce
-from ripple import leases, metrics
+from ripple import errors, leases, metrics
+from ripple.cloudevents import records
 from ripple.settings import DeliverySettings
 
-from channels import concurrency, outcomes, policies
-from channels.queues import STORE_ERRORS, Entry, Queues
+from channels import concurrency, identities, outcomes, policies
+from channels.queues import Entry, Queues
 from channels.sending import Response, Sender
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ ReplyHandler = Callable[[ce.CloudEvent, ce.CloudEvent], Awaitable[None]]
 class Target:
     """Everything one queue needs; rebuilt by the owner whenever its resources change."""
 
-    key: str
+    key: identities.TargetKey
     stream: str
     schedule: str
     namespace: str
@@ -55,10 +57,17 @@ class Target:
     policy: policies.DeliveryPolicy
     reply: ReplyHandler | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    """The metrics' labels of this kind of target: `metrics.trigger_labels`,
+    `subscription_labels` or `source_labels`."""
     strip_attributes: tuple[str, ...] = ()
     ordered: bool = False
     """`ripple.dev/delivery-order: ordered`: one event at a time, in log order, by one
     process (a lease); a retry holds back the events behind it."""
+
+    @cached_property
+    def label_values(self) -> tuple[str, ...]:
+        """`labels` as `metrics.TARGET_LABELS` values, computed once per target."""
+        return metrics.target_values(self.labels)
 
 
 class Dispatcher:
@@ -129,7 +138,7 @@ class Dispatcher:
                     next_reclaim = time.monotonic() + self._reclaim_idle / 2
                     self._start(await self.queues.reclaim(
                         stream, self.consumer, min_idle_ms=int(self._reclaim_idle * 1000), count=free))
-            except STORE_ERRORS as exc:
+            except errors.StoreUnavailable as exc:
                 if self.stopped:
                     return
                 self._reread()  # a lost reply may have left entries pending under our name
@@ -181,7 +190,7 @@ class Dispatcher:
                 await self.queues.ack(target.stream, entry_id)
                 return
             await self._attempt(target, entry_id, fields)
-        except STORE_ERRORS as exc:
+        except errors.StoreUnavailable as exc:
             # The entry stays pending: re-read it once the store answers again.
             self._reread()
             log.warning("delivery outcome not stored; will be redelivered",
@@ -192,8 +201,9 @@ class Dispatcher:
 
     async def _attempt(self, target: Target, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         event = ce.from_record(fields)
-        retries_done = int(fields.get(b"n", b"0"))
-        phase: outcomes.Phase = "dead-letter" if fields.get(b"p") == b"dl" else "subscriber"
+        retries_done = int(fields.get(records.RETRIES, b"0"))
+        dead_letter = fields.get(records.PHASE) == records.DEAD_LETTER
+        phase: outcomes.Phase = "dead-letter" if dead_letter else "subscriber"
         url = target.subscriber_uri if phase == "subscriber" else target.policy.dead_letter_uri
         if not url:
             log.warning("no destination left for event; dropped", extra={"queue": target.key, "id": event.id})
@@ -247,14 +257,14 @@ class Dispatcher:
         elif outcome.action == "dead-letter":
             dead = outcomes.with_error_attributes(event, url, outcome.code, response.body)
             record = ce.to_record(dead)
-            record[b"p"] = b"dl"
+            record[records.PHASE] = records.DEAD_LETTER
             await self.queues.replace(target.stream, entry_id, record)
-            metrics.dead_lettered_events.labels(**_queue_labels(target)).inc()
+            metrics.dead_lettered_events.labels(*target.label_values).inc()
             log.info("event sent to the dead-letter sink",
                      extra={"queue": target.key, "id": event.id, "reason": outcome.reason})
         else:
             await self.queues.ack(target.stream, entry_id)
-            metrics.dropped_events.labels(**_queue_labels(target)).inc()
+            metrics.dropped_events.labels(*target.label_values).inc()
             log.warning("event dropped after its last attempt",
                         extra={"queue": target.key, "id": event.id, "reason": outcome.reason,
                                "destination": url})
@@ -278,14 +288,8 @@ async def send(sender: Sender, target: Target, url: str, event: ce.CloudEvent, p
         url, outgoing, timeout=target.policy.timeout, headers=headers,
         structured=target.policy.format == "json",
     )
-    labels = target.labels
     count, duration = metrics.dispatch_children.child(
-        labels.get("kn_namespace_name", ""), labels.get("kn_broker_name", ""),
-        labels.get("kn_trigger_name", ""), str(event.type), str(response.status or ""))
+        *target.label_values, str(event.type), str(response.status or ""))
     count.inc()
     duration.observe(time.perf_counter() - started)
     return response
-
-
-def _queue_labels(target: Target) -> dict[str, str]:
-    return {k: v for k, v in target.labels.items() if k != "cloudevents_type"}

@@ -28,10 +28,8 @@ from typing import Callable, Mapping
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from ripple import keys
+from ripple import errors, keys, redisclient
 from ripple.cloudevents import records
-
-from channels.queues import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -88,17 +86,27 @@ class Fanout:
         next_chores = 0.0
         while not self.stopped:
             try:
-                await self._fan_out(await self._next())
-                if time.monotonic() >= next_chores:
+                chores = time.monotonic() >= next_chores
+                if chores:
                     next_chores = time.monotonic() + 1.0
-                    await self._reclaim()
-                    await self._trim()
-            except STORE_ERRORS as exc:
+                await self._round(chores)
+            except errors.StoreUnavailable as exc:
                 if self.stopped:
                     return
                 self._own_from = "0"  # a lost reply may have left a batch pending under our name
                 log.warning("fan-out lost the store; retrying", extra={"log": self.log_stream, "error": str(exc)})
                 await asyncio.sleep(1.0)
+
+    async def _round(self, chores: bool) -> None:
+        """One read and its copies, then (when `chores`) the reclaim and the trim: every
+        Redis call of the fan-out, with redis-py's errors translated once, here."""
+        try:
+            await self._fan_out(await self._next())
+            if chores:
+                await self._reclaim()
+                await self._trim()
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
 
     async def _next(self) -> list[tuple[bytes, dict | None]]:
         if self._own_from is None:
@@ -113,6 +121,8 @@ class Fanout:
         except redis.exceptions.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
 
     async def _read(self, position: bytes | str, block_ms: int | None = None) -> list[tuple[bytes, dict | None]]:
         reply = await self.redis.xreadgroup(

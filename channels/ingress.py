@@ -78,7 +78,8 @@ class Ingress:
                 await self.appender.append(stream, records[0])
             elif records:  # a batch: every append joins the same pipeline, in order
                 await asyncio.gather(*(self.appender.append(stream, r) for r in records))
-            metrics.ingress_children.child(namespace, name, event_type, "202").inc(len(records) or 1)
+            metrics.ingress_children.child(namespace, *self._named(name), event_type, "202").inc(
+                len(records) or 1)
             await http.respond(send, 202)
         except errors.RippleError as exc:
             await self._error(send, exc, namespace, name, event_type)
@@ -98,4 +99,8 @@ class Ingress:
         # Only for an address that names a resource: the path is the caller's, and a child
         # per made-up path would grow the registry (and the process) without bound.
         if namespace and self.resolve(namespace, name) is not None:
-            metrics.ingress_children.child(namespace, name, event_type, str(status)).inc()
+            metrics.ingress_children.child(namespace, *self._named(name), event_type, str(status)).inc()
+
+    def _named(self, name: str) -> tuple[str, str]:
+        """(kn_broker_name, kn_channel_name): a channel is not named as a broker."""
+        return (name, "") if self.kind == "broker" else ("", name)

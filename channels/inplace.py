@@ -54,7 +54,7 @@ async def deliver(
     if final.action != "ack":
         _dropped(target, event, dead_letter_uri, final)
         return final
-    metrics.dead_lettered_events.labels(**_queue_labels(target)).inc()
+    metrics.dead_lettered_events.labels(*target.label_values).inc()
     log.info("event sent to the dead-letter sink",
              extra={"queue": target.key, "id": event.id, "reason": outcome.reason})
     return outcome
@@ -88,11 +88,7 @@ def _ignoring_reply(response: Response) -> Response:
 
 def _dropped(target: dispatching.Target, event: ce.CloudEvent, url: str,
              outcome: outcomes.Outcome) -> None:
-    metrics.dropped_events.labels(**_queue_labels(target)).inc()
+    metrics.dropped_events.labels(*target.label_values).inc()
     log.warning("event dropped after its last attempt",
                 extra={"queue": target.key, "id": event.id, "reason": outcome.reason,
                        "destination": url})
-
-
-def _queue_labels(target: dispatching.Target) -> dict[str, str]:
-    return {k: v for k, v in target.labels.items() if k != "cloudevents_type"}

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 import redis.asyncio as aioredis
 
 from ripple import cloudevents as ce
-from ripple import keys
+from ripple import keys, metrics
 from ripple.api.messaging import delivery_order
 from ripple.informers import Informer
 from ripple.settings import Settings
@@ -27,14 +27,16 @@ from channels import policies, queues
 from channels.deliveries import Deliveries
 from channels.dispatching import ReplyHandler, Target
 from channels.fanouts import Fanouts, LogSpec
+from channels.identities import Kind, TargetKey
 from channels.sending import Sender
 
 log = logging.getLogger(__name__)
 
 CHANNEL_KINDS = ("Channel", "InMemoryChannel")
-KINDS = frozenset({*CHANNEL_KINDS, "Subscription"})
-"""The kinds whose changes this plane syncs on."""
-OWNER = "subscription/"
+KINDS = (Kind.SUBSCRIPTION,)
+"""The targets this plane owns in the shared `Deliveries`."""
+RESOURCES = frozenset({*CHANNEL_KINDS, "Subscription"})
+"""The resource kinds whose changes this plane syncs on."""
 
 
 class ChannelPlane:
@@ -54,7 +56,7 @@ class ChannelPlane:
 
     def sync(self, changed: set[str] | None = None) -> None:
         version = self.informer.version
-        if changed is not None and not changed & KINDS:
+        if changed is not None and not changed & RESOURCES:
             self.synced_version = version  # nothing of ours changed
             return
         channels = {_key(c): c for kind in CHANNEL_KINDS for c in self.informer.list(kind)}
@@ -77,7 +79,7 @@ class ChannelPlane:
         for key in [k for k in self._subscribers if k not in channels]:
             del self._subscribers[key]
         gone = self.fanouts.sync(specs, owner=keys.CHANNELS)
-        removed = self.deliveries.sync(targets, owner=OWNER)
+        removed = self.deliveries.sync(targets, kinds=KINDS)
         queues.discard(self.redis, [t.stream for t in removed] + gone)
         self.synced_version = version
 
@@ -97,18 +99,15 @@ class ChannelPlane:
         )
         reply_uri = physical.get("replyUri") or None
         return Target(
-            key=f"{OWNER}{namespace}/{name}",
+            key=TargetKey(Kind.SUBSCRIPTION, namespace, name),
             stream=keys.channel_queue(channel_ns, channel_name, name),
             schedule=keys.channel_schedule(channel_ns, channel_name),
             namespace=namespace,
             subscriber_uri=physical.get("subscriberUri") or None,
             policy=policy,
             reply=self._reply_handler(reply_uri, namespace, policy) if reply_uri else None,
-            # the dispatch metrics' labels, with the channel and subscription in the
-            # broker and trigger places
             ordered=delivery_order.of(sub) == delivery_order.ORDERED,
-            labels={"kn_namespace_name": namespace, "kn_broker_name": f"channel:{channel_name}",
-                    "kn_trigger_name": f"subscription:{name}"},
+            labels=metrics.subscription_labels(namespace, channel_name, name),
         )
 
     def _reply_handler(self, uri: str, namespace: str, policy: policies.DeliveryPolicy) -> ReplyHandler:

@@ -5,12 +5,14 @@ that fills the queues. Every state change is one MULTI/EXEC or one Lua script, n
 check-then-act, so a process killed at any instruction leaves each entry either pending
 (and reclaimed later) or moved on, never lost:
 
-- entry fields: `a` attributes (JSON), `d` data, `n` retries done, `p` phase (`dl` once the
-  entry is bound for the dead-letter sink);
+- entry fields (declared in `ripple.cloudevents.records`, the one schema): `a` attributes
+  (JSON), `d` data, `n` retries done, `p` phase (`dl` once the entry is bound for the
+  dead-letter sink);
 - success: XACK + XDEL;
 - retry: ZADD the entry's `stream|id` to the schedule at its due time + XACK. The entry
   stays in the stream (acknowledged) until `promote` re-adds it as a new entry with `n+1`
-  and deletes the old one, atomically in Lua;
+  and deletes the old one, atomically in Lua (a script whose KEYS name the schedule and
+  every stream it touches, as Redis Cluster requires);
 - dead letter: XADD a new entry in phase `dl` + XACK + XDEL of the old.
 
 Outcomes are coalesced (`channels.coalescing`): the acks of every delivery that finished
@@ -20,19 +22,23 @@ so each transaction stays in one Redis Cluster slot). A transaction is isolated 
 client's command runs between its commands), so each entry moves whole, and a burst of
 outcomes (the attempts of a hung subscriber timing out together) costs one round trip
 instead of one each.
+
+Every operation raises `errors.StoreUnavailable` when the store cannot answer
+(`redisclient.UNAVAILABLE`, translated here once); the dispatchers above catch only that.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, cast
 
 import redis.asyncio as aioredis
 import redis.exceptions
 from redis.asyncio.client import Pipeline
 
-from ripple import errors, keys
+from ripple import keys, redisclient
+from ripple.cloudevents import records
 
 from channels import coalescing
 
@@ -43,34 +49,38 @@ Entry = tuple[bytes, dict[bytes, bytes] | None]
 
 GROUP = keys.DELIVERY_GROUP
 
+# KEYS[1]: a retry schedule; KEYS[2..]: the streams of its due members (one hash tag, so
+# one Cluster slot). ARGV, per member: the KEYS index of its stream, the member, the entry
+# id. A member another process promoted meanwhile is no longer scheduled and is skipped, so
+# an entry moves once. Returns how many moved.
 _PROMOTE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, member in ipairs(due) do
-  local sep = string.find(member, '|[^|]*$')
-  local stream = string.sub(member, 1, sep - 1)
-  local id = string.sub(member, sep + 1)
-  local entries = redis.call('XRANGE', stream, id, id)
-  if #entries > 0 then
-    local fields = entries[1][2]
-    local out = {}
-    local n = 0
-    for i = 1, #fields, 2 do
-      if fields[i] == 'n' then
-        n = tonumber(fields[i + 1])
-      else
-        out[#out + 1] = fields[i]
-        out[#out + 1] = fields[i + 1]
+local moved = 0
+for i = 1, #ARGV, 3 do
+  local stream, member, id = KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2]
+  if redis.call('ZREM', KEYS[1], member) == 1 then
+    local entries = redis.call('XRANGE', stream, id, id)
+    if #entries > 0 then
+      local fields = entries[1][2]
+      local out = {}
+      local n = 0
+      for j = 1, #fields, 2 do
+        if fields[j] == '$RETRIES' then
+          n = tonumber(fields[j + 1])
+        else
+          out[#out + 1] = fields[j]
+          out[#out + 1] = fields[j + 1]
+        end
       end
+      out[#out + 1] = '$RETRIES'
+      out[#out + 1] = tostring(n + 1)
+      redis.call('XADD', stream, '*', unpack(out))
+      redis.call('XDEL', stream, id)
+      moved = moved + 1
     end
-    out[#out + 1] = 'n'
-    out[#out + 1] = tostring(n + 1)
-    redis.call('XADD', stream, '*', unpack(out))
-    redis.call('XDEL', stream, id)
   end
-  redis.call('ZREM', KEYS[1], member)
 end
-return #due
-"""
+return moved
+""".replace("$RETRIES", records.RETRIES.decode())
 
 
 def discard(client: aioredis.Redis, streams: Sequence[str]) -> None:
@@ -80,8 +90,8 @@ def discard(client: aioredis.Redis, streams: Sequence[str]) -> None:
 
     async def delete() -> None:
         try:
-            await client.delete(*streams)
-        except Exception as exc:
+            await _delete(client, streams)
+        except redisclient.UNAVAILABLE as exc:
             log.warning("could not delete streams", extra={"streams": list(streams), "error": str(exc)})
 
     if streams:
@@ -92,26 +102,30 @@ def discard(client: aioredis.Redis, streams: Sequence[str]) -> None:
 _background: set[asyncio.Future[None]] = set()
 
 
-def translate(exc: BaseException) -> errors.RippleError:
-    """Redis errors at this boundary become the store's temporary error."""
-    return errors.StoreUnavailable(f"store unavailable: {type(exc).__name__}: {exc}")
-
-
-STORE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                redis.exceptions.BusyLoadingError, redis.exceptions.ReadOnlyError, OSError)
+async def _delete(client: aioredis.Redis, streams: Sequence[str]) -> None:
+    """One DEL per hash tag: a DEL of keys in several Cluster slots is refused (CROSSSLOT)."""
+    by_tag: dict[str, list[str]] = {}
+    for stream in streams:
+        by_tag.setdefault(keys.hash_tag(stream), []).append(stream)
+    async with client.pipeline(transaction=False) as pipe:
+        for group in by_tag.values():
+            pipe.delete(*group)
+        await pipe.execute()
 
 
 class Queues:
     """The queue operations over one Redis client; stateless apart from the script and
-    the outcomes waiting for their batch."""
+    the outcomes waiting for their batch. Every operation raises `errors.StoreUnavailable`
+    when the store cannot answer (translated here, once, from redis-py's errors)."""
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.redis = client
         self._promote = client.register_script(_PROMOTE)
         self._acks = coalescing.Coalescer(self._write_acks)
         self._moves: dict[str, coalescing.Coalescer[Callable[[Pipeline], None]]] = {}
-        """One coalescer per hash tag: each batch is one transaction in one Cluster slot,
-        and each caller gets its own transaction's outcome."""
+        """One coalescer per hash tag while it has moves to write: each batch is one
+        transaction in one Cluster slot, and each caller gets its own transaction's outcome.
+        An idle one is dropped, so tags of deleted brokers and channels are not kept."""
 
     async def ensure_group(self, stream: str, group: str = GROUP) -> None:
         try:
@@ -119,28 +133,39 @@ class Queues:
         except redis.exceptions.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
 
     async def read(
         self, stream: str, consumer: str, *, count: int, block_ms: int | None, after: bytes | str = ">"
     ) -> list[Entry]:
         """New entries (`after=">"`), or the entries `consumer` holds pending after the id
         `after` ("0": all of them; such a read never blocks)."""
-        reply = await self.redis.xreadgroup(
-            GROUP, consumer, {stream: after}, count=count, block=block_ms
-        )
+        try:
+            reply = await self.redis.xreadgroup(
+                GROUP, consumer, {stream: after}, count=count, block=block_ms
+            )
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
         return [(i, f) for _, entries in reply or () for i, f in entries]
 
     async def reclaim(self, stream: str, consumer: str, *, min_idle_ms: int, count: int) -> list[Entry]:
-        reply = await self.redis.xautoclaim(
-            stream, GROUP, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
-        )
+        try:
+            reply = await self.redis.xautoclaim(
+                stream, GROUP, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
+            )
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
         claimed = reply[1] if len(reply) > 1 else []
         return [(i, f) for i, f in claimed]
 
     async def ack(self, stream: str, entry_id: bytes) -> None:
         """XACK + XDEL, coalesced. No transaction is needed: a kill between the two leaves
         an acknowledged entry behind, garbage but never a loss."""
-        await self._acks.submit((stream, entry_id))
+        try:
+            await self._acks.submit((stream, entry_id))
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
 
     async def _write_acks(self, acks: list[tuple[str, bytes]]) -> None:
         by_stream: dict[str, list[bytes]] = {}
@@ -179,7 +204,13 @@ class Queues:
         coalescer = self._moves.get(tag)
         if coalescer is None:
             coalescer = self._moves[tag] = coalescing.Coalescer(self._transact)
-        await coalescer.submit(move)
+        try:
+            await coalescer.submit(move)
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
+        finally:
+            if coalescer.idle and self._moves.get(tag) is coalescer:
+                del self._moves[tag]
 
     async def _transact(self, moves: list[Callable[[Pipeline], None]]) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -188,9 +219,29 @@ class Queues:
             await pipe.execute()
 
     async def promote(self, schedule: str, now: float, limit: int = 500) -> int:
-        """Move every retry due by `now` back into its queue; returns how many moved."""
-        return int(await self._promote(keys=[schedule], args=[repr(now), limit]))
+        """Move every retry due by `now` back into its queue; returns how many moved.
+
+        The due members are read first, then moved by one script whose KEYS are the
+        schedule and every stream it touches (one hash tag: a strict Cluster accepts it).
+        The script moves only members still scheduled, so two promoters never move one
+        entry twice."""
+        try:
+            due = cast(list[bytes], await self.redis.zrangebyscore(
+                schedule, "-inf", repr(now), start=0, num=limit))
+            if not due:
+                return 0
+            streams: dict[bytes, int] = {}  # stream -> its index in KEYS
+            args: list[bytes | int] = []
+            for member in due:
+                stream, _, entry_id = member.rpartition(b"|")
+                args += (streams.setdefault(stream, len(streams) + 2), member, entry_id)
+            return int(await self._promote(keys=[schedule, *streams], args=args))
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
 
     async def delete(self, streams: Sequence[str]) -> None:
         if streams:
-            await self.redis.delete(*streams)
+            try:
+                await _delete(self.redis, streams)
+            except redisclient.UNAVAILABLE as exc:
+                raise redisclient.translate(exc) from exc

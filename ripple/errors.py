@@ -13,7 +13,8 @@
     └── PermanentError          cannot succeed as declared: a condition goes False with the message
 
 Third-party errors (redis, aiohttp) are translated into this tree at the boundary that
-calls them. `http_status` is the one place where an error becomes an HTTP status.
+calls them; for redis-py, `ripple.redisclient.UNAVAILABLE` is the one list of errors that
+become `StoreUnavailable`. `http_status` is the one place where an error becomes an HTTP status.
 """
 
 from __future__ import annotations

@@ -8,6 +8,14 @@ event of a flush, about 9 arguments per event) that measured 213 µs for 16 even
 44 µs for `hiredis.pack_command` on the same arguments. hiredis takes str, bytes, int and
 float (formatted as `repr` does, as redis-py's encoder does) and refuses anything else;
 those commands, and any command at all when hiredis is missing, keep redis-py's packer.
+
+It also holds the one list of redis-py errors that mean "the store cannot answer now"
+(`UNAVAILABLE`) and their translation into `errors.StoreUnavailable` (`translate`). The
+modules that call Redis (the resource store, `channels.queues`, `channels.appending`,
+`channels.fanout`, `sources.publishing`, `sources.reporting`, `sources.ping.scheduler`,
+`broker.tailing`) catch `UNAVAILABLE` around their awaited calls and raise `translate(exc)`;
+above them only `ripple.errors` is caught. A `try` around an await costs nothing when
+nothing is raised, so the hot path pays no context manager.
 """
 
 from __future__ import annotations
@@ -15,14 +23,39 @@ from __future__ import annotations
 from typing import Any
 
 import redis.asyncio as aioredis
+import redis.exceptions
 from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+
+from ripple import errors
 
 try:
     from hiredis import pack_command as _pack
 except ImportError:  # pragma: no cover - hiredis is a dependency (redis[hiredis])
     _pack = None
+
+
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,  # includes BusyLoadingError and MaxConnectionsError
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,  # a replica, or a primary demoted during a failover
+    redis.exceptions.OutOfMemoryError,  # maxmemory reached
+    redis.exceptions.MasterDownError,
+    redis.exceptions.TryAgainError,  # Cluster: a slot in migration
+    redis.exceptions.ClusterDownError,
+    OSError,  # a socket error redis-py let through; also the builtin TimeoutError
+)
+"""Every error that means "the store cannot answer now, try again later"."""
+
+
+def translate(exc: BaseException, *, delay: float = 1.0) -> errors.StoreUnavailable:
+    """The `ripple.errors` form of an `UNAVAILABLE` error: temporary, retry after `delay`;
+    its `__cause__` is `exc` also where it is handed on rather than raised (a future's)."""
+    translated = errors.StoreUnavailable(f"store unavailable: {type(exc).__name__}: {exc}",
+                                         delay=delay)
+    translated.__cause__ = exc
+    return translated
 
 
 class HiredisPackingConnection(Connection):

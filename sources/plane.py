@@ -22,8 +22,9 @@ import redis.asyncio as aioredis
 from channels import policies, queues
 from channels.deliveries import Deliveries
 from channels.dispatching import Target
+from channels.identities import Kind, TargetKey
 from channels.sending import Sender
-from ripple import cron, keys
+from ripple import cron, errors, keys, metrics
 from ripple.api import meta
 from ripple.api.core import secret as secrets
 from ripple.api.sources import (
@@ -40,10 +41,10 @@ from sources.webhooks.receiver import Hook
 
 log = logging.getLogger(__name__)
 
-OWNER = "source/"
-QUEUED_KINDS = ("PingSource", "GitHubSource", "GitLabSource")
-KINDS = frozenset({*QUEUED_KINDS, "KafkaSource", "Secret"})
-"""The kinds whose changes this plane syncs on (Secrets: the webhook receivers' tokens)."""
+QUEUED_KINDS = (Kind.PING_SOURCE, Kind.GITHUB_SOURCE, Kind.GITLAB_SOURCE)
+"""The sources whose events wait in a queue: the targets this plane owns in `Deliveries`."""
+RESOURCES = frozenset({*(str(k) for k in QUEUED_KINDS), "KafkaSource", "Secret"})
+"""The resource kinds whose changes this plane syncs on (Secrets: the receivers' tokens)."""
 
 SOURCE_RETRY = 12
 """Retries of a PingSource or webhook event (exponential from 50 ms, as Knative's adapters
@@ -69,15 +70,16 @@ class SourcePlane:
 
     def sync(self, changed: set[str] | None = None) -> None:
         version = self.informer.version
-        if changed is not None and not changed & KINDS:
+        if changed is not None and not changed & RESOURCES:
             self.synced_version = version  # nothing of ours changed
             return
-        targets, jobs, hooks = [], [], {}
+        targets, jobs = [], []
+        hooks: dict[tuple[str, str, str], Hook] = {}
         for kind in QUEUED_KINDS:
             for source in self.informer.list(kind):
                 namespace, name = meta.key(source)
                 targets.append(self._queued_target(kind, source))
-                if kind == "PingSource":
+                if kind == Kind.PING_SOURCE:
                     job = self._ping_job(source)
                     if job is not None:
                         jobs.append(job)
@@ -85,10 +87,12 @@ class SourcePlane:
                     hooks[(kind, namespace, name)] = self._hook(kind, source)
         self._hooks = hooks
         self.pings.sync(jobs)
-        removed = self.deliveries.sync(targets, owner=OWNER)
+        removed = self.deliveries.sync(targets, kinds=QUEUED_KINDS)
         gone = [t.stream for t in removed]
-        gone += [keys.source_schedule(*_kind_key(t.key)) for t in removed]
-        gone += [keys.ping_tick(*_kind_key(t.key)[1:]) for t in removed if t.key.startswith(f"{OWNER}PingSource/")]
+        for key in (t.key for t in removed):
+            gone.append(keys.source_schedule(key.kind, key.namespace, key.name))
+            if key.kind == Kind.PING_SOURCE:
+                gone.append(keys.ping_tick(key.namespace, key.name))
         queues.discard(self.redis, gone)
         self._sync_kafka()
         self.synced_version = version
@@ -104,10 +108,10 @@ class SourcePlane:
 
     # -- PingSource, GitHubSource, GitLabSource ------------------------------------------
 
-    def _queued_target(self, kind: str, source: dict[str, Any]) -> Target:
+    def _queued_target(self, kind: Kind, source: dict[str, Any]) -> Target:
         namespace, name = meta.key(source)
         return Target(
-            key=f"{OWNER}{kind}/{namespace}/{name}",
+            key=TargetKey(kind, namespace, name),
             stream=keys.source_queue(kind, namespace, name),
             schedule=keys.source_schedule(kind, namespace, name),
             namespace=namespace,
@@ -116,7 +120,7 @@ class SourcePlane:
                 retry=SOURCE_RETRY, backoff_policy="exponential", backoff_delay=0.05,
                 timeout=self.settings.delivery.default_timeout,
                 backoff_max=self.settings.delivery.backoff_max),
-            labels=_labels(kind, namespace, name),
+            labels=metrics.source_labels(namespace, kind, name),
         )
 
     def _ping_job(self, source: dict[str, Any]) -> PingJob | None:
@@ -188,7 +192,7 @@ class SourcePlane:
             reports = {("KafkaSource", *key): adapter.report() for key, (_, adapter) in self._kafka.items()}
             try:
                 await reporting.write(self.redis, self.consumer, reports)
-            except queues.STORE_ERRORS as exc:
+            except errors.StoreUnavailable as exc:
                 log.warning("adapter reports not written", extra={"error": str(exc)})
             await asyncio.sleep(reporting.INTERVAL)
 
@@ -221,23 +225,13 @@ class SourcePlane:
         namespace, name = meta.key(source)
         status = source.get("status") or {}
         return Target(
-            key=f"{OWNER}KafkaSource/{namespace}/{name}",
+            key=TargetKey(Kind.KAFKA_SOURCE, namespace, name),
             stream="", schedule="", namespace=namespace,
             subscriber_uri=source_spec.sink_uri(source),
             policy=policies.resolve((source.get("spec") or {}).get("delivery"), None,
                                     dead_letter_uri=status.get("deadLetterSinkUri") or None,
                                     default_timeout=self.settings.delivery.default_timeout,
                                     backoff_max=self.settings.delivery.backoff_max),
-            labels=_labels("KafkaSource", namespace, name),
+            labels=metrics.source_labels(namespace, Kind.KAFKA_SOURCE, name),
         )
 
-
-def _labels(kind: str, namespace: str, name: str) -> dict[str, str]:
-    """The dispatch metrics' labels: the source in the broker place, `sink` as the trigger."""
-    return {"kn_namespace_name": namespace, "kn_broker_name": f"{kind.lower()}:{name}",
-            "kn_trigger_name": "sink"}
-
-
-def _kind_key(target_key: str) -> tuple[str, str, str]:
-    kind, namespace, name = target_key[len(OWNER):].split("/", 2)
-    return kind, namespace, name

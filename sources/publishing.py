@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from channels import queues
 from ripple import cloudevents as ce
+from ripple import redisclient
 
 _PUBLISH_ONCE = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
@@ -39,5 +39,5 @@ class Publisher:
             args += [field, value]
         try:
             return bool(await self._script(keys=[marker, stream], args=args))
-        except queues.STORE_ERRORS as exc:
-            raise queues.translate(exc) from exc
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc

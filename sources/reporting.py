@@ -17,7 +17,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from ripple import keys
+from ripple import keys, redisclient
 
 INTERVAL = 2.0
 TTL = 15.0
@@ -29,7 +29,8 @@ SourceKey = tuple[str, str, str]  # (kind, namespace, name)
 
 async def write(client: aioredis.Redis, consumer: str, reports: Mapping[SourceKey, Report],
                 *, now: float | None = None) -> None:
-    """One process's reports, one pipeline; each stamped with `at` (epoch seconds)."""
+    """One process's reports, one pipeline; each stamped with `at` (epoch seconds).
+    Raises errors.StoreUnavailable when the store cannot take them."""
     if not reports:
         return
     at = time.time() if now is None else now
@@ -38,19 +39,26 @@ async def write(client: aioredis.Redis, consumer: str, reports: Mapping[SourceKe
             key = keys.source_report(kind, namespace, name)
             pipe.hset(key, consumer, json.dumps({**report, "at": at}))
             pipe.pexpire(key, int(TTL * 1000))
-        await pipe.execute()
+        try:
+            await pipe.execute()
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
 
 
 async def read(client: aioredis.Redis, sources: Sequence[SourceKey], *,
                now: float | None = None) -> dict[SourceKey, list[Report]]:
-    """The fresh reports of every process about each source."""
+    """The fresh reports of every process about each source. Raises
+    errors.StoreUnavailable when the store cannot answer."""
     if not sources:
         return {}
     at = time.time() if now is None else now
     async with client.pipeline(transaction=False) as pipe:
         for kind, namespace, name in sources:
             pipe.hgetall(keys.source_report(kind, namespace, name))
-        replies = await pipe.execute()
+        try:
+            replies = await pipe.execute()
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
     found: dict[SourceKey, list[Report]] = {}
     for source, fields in zip(sources, replies):
         reports = [json.loads(v) for v in (fields or {}).values()]

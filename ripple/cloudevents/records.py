@@ -11,6 +11,12 @@ only validated events are ever written.
 fan-out: `RecordAttributes` serves them from there, so a filter index that buckets on them
 matches an entry without parsing `a` (a `json.loads` per entry was the fan-out's largest
 cost). Entries written before these fields existed lack them and are parsed instead.
+
+This module is the one schema of a stream entry: every field name the Python code or a Lua
+script reads or writes is declared below (`FIELDS`), with the phase values. The delivery
+engine (`channels.dispatching`, `channels.queues`) adds `n` (retries done) and `p` (the
+phase, `dl` once bound for the dead-letter sink); the Lua scripts that name a field take
+it from here, and `tests/unit/test_entry_schema.py` checks that they name no other.
 """
 
 from __future__ import annotations
@@ -24,6 +30,14 @@ ATTRIBUTES = b"a"
 DATA = b"d"
 TYPE = b"t"
 SOURCE = b"s"
+RETRIES = b"n"
+"""Retries done so far (absent: none); `channels.queues.promote` re-adds an entry with n+1."""
+PHASE = b"p"
+"""Where the entry is bound (absent: the subscriber)."""
+DEAD_LETTER = b"dl"
+"""The value of `PHASE` once the entry is bound for the dead-letter sink."""
+FIELDS = frozenset({ATTRIBUTES, DATA, TYPE, SOURCE, RETRIES, PHASE})
+"""Every field name a stream entry may carry."""
 _OWN_FIELDS = {"type": TYPE, "source": SOURCE}
 
 # One encoder, built once: json.dumps builds a new one per call when given options.

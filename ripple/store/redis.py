@@ -12,7 +12,7 @@ API server, the informers and the local reconcilers. Layout (names from `ripple.
 Every write is one Lua script that compares the stored JSON with the one the new object
 was computed from, takes the next version and writes the hash and the stream together,
 so a concurrent writer can never slip between the check and the act. Redis errors that
-mean "not now" become `errors.StoreUnavailable`.
+mean "not now" (`redisclient.UNAVAILABLE`, the one list) become `errors.StoreUnavailable`.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio
-import redis.exceptions
 
-from ripple import errors, keys
+from ripple import errors, keys, redisclient
 from ripple.store import objects
 from ripple.store.protocols import ChangeType, Resolver, WatchEvent, default_resolver
 
@@ -59,15 +58,6 @@ end
 return {'ok', rv}
 """
 
-_UNAVAILABLE = (
-    redis.exceptions.ConnectionError,  # includes BusyLoadingError and MaxConnectionsError
-    redis.exceptions.TimeoutError,
-    redis.exceptions.ReadOnlyError,
-    redis.exceptions.OutOfMemoryError,
-    redis.exceptions.MasterDownError,
-    redis.exceptions.TryAgainError,
-    redis.exceptions.ClusterDownError,
-)
 # A write recomputed this many times under contention gives up as a conflict.
 _MAX_ATTEMPTS = 32
 
@@ -76,7 +66,7 @@ _MAX_ATTEMPTS = 32
 def _translated() -> Iterator[None]:
     try:
         yield
-    except _UNAVAILABLE as exc:
+    except redisclient.UNAVAILABLE as exc:
         raise errors.StoreUnavailable(f"resource store unavailable: {exc}") from exc
 
 

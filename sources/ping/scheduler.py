@@ -24,9 +24,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from channels.queues import STORE_ERRORS
 from ripple import cloudevents as ce
-from ripple import cron, metrics
+from ripple import cron, errors, metrics, redisclient
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +89,7 @@ class PingScheduler:
                 await asyncio.sleep(0.001)
             try:
                 await self.fire(job, tick)
-            except STORE_ERRORS as exc:
+            except errors.StoreUnavailable as exc:
                 log.warning("ping tick not stored: the store is unavailable",
                             extra={"source": f"{job.namespace}/{job.name}", "tick": tick.isoformat(),
                                    "error": str(exc)})
@@ -98,14 +97,18 @@ class PingScheduler:
                 log.exception("ping tick failed", extra={"source": f"{job.namespace}/{job.name}"})
 
     async def fire(self, job: PingJob, tick: dt.datetime) -> bool:
-        """Claim `tick` and enqueue its event; False when another process had claimed it."""
+        """Claim `tick` and enqueue its event; False when another process had claimed it.
+        Raises errors.StoreUnavailable when the store cannot take it."""
         event = ce.CloudEvent({**job.attributes, "id": self.new_id(),
                                "time": tick.isoformat().replace("+00:00", "Z")}, job.data)
         record = ce.to_record(event)
         args: list[bytes | str] = [str(int(tick.timestamp()))]
         for field, value in record.items():
             args += [field, value]
-        claimed, last = await self._fire(keys=[job.tick_key, job.stream], args=args)
+        try:
+            claimed, last = await self._fire(keys=[job.tick_key, job.stream], args=args)
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
         if not claimed:
             return False
         metrics.source_events.labels(kn_namespace_name=job.namespace, kn_source_kind="PingSource",

@@ -11,10 +11,12 @@ import pytest
 
 from channels.deliveries import Deliveries
 from channels.dispatching import Target
+from channels.identities import Kind, TargetKey
 from channels.policies import DeliveryPolicy
 from channels.queues import GROUP, Queues
 from channels.sending import AiohttpSender
 from ripple import cloudevents as ce
+from ripple import metrics
 from ripple.settings import DeliverySettings
 from tests.support.sinks import Answer, RecordingSink
 
@@ -29,9 +31,9 @@ def event(i: int, **extra: object) -> ce.CloudEvent:
 
 
 def target(key: str, url: str | None, policy: DeliveryPolicy, **kw: object) -> Target:
-    return Target(key=key, stream=f"q:{{t}}:{key}", schedule="q:{t}:schedule", namespace="ns",
-                  subscriber_uri=url, policy=policy,
-                  labels={"kn_namespace_name": "ns", "kn_broker_name": "b", "kn_trigger_name": key},
+    return Target(key=TargetKey(Kind.TRIGGER, "ns", key), stream=f"q:{{t}}:{key}",
+                  schedule="q:{t}:schedule", namespace="ns", subscriber_uri=url, policy=policy,
+                  labels=metrics.trigger_labels("ns", "b", key),
                   **kw)  # type: ignore[arg-type]
 
 

@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 
 from channels.dispatching import Target
+from channels.identities import Kind, TargetKey
 from channels.policies import DeliveryPolicy
 from channels.sending import AiohttpSender
+from ripple import metrics
 from sources.kafka.adapter import KafkaAdapter, KafkaConfig
 from tests.support.kafka import MockCluster, leader_syncs_last
 from tests.support.sinks import Answer, RecordingSink
@@ -57,10 +59,9 @@ async def adapters():
 
 
 def target(url: str | None, policy: DeliveryPolicy | None = None) -> Target:
-    return Target(key="KafkaSource/ns/src", stream="", schedule="", namespace="ns",
-                  subscriber_uri=url, policy=policy or DeliveryPolicy(),
-                  labels={"kn_namespace_name": "ns", "kn_broker_name": "kafkasource:src",
-                          "kn_trigger_name": "sink"})
+    return Target(key=TargetKey(Kind.KAFKA_SOURCE, "ns", "src"), stream="", schedule="",
+                  namespace="ns", subscriber_uri=url, policy=policy or DeliveryPolicy(),
+                  labels=metrics.source_labels("ns", Kind.KAFKA_SOURCE, "src"))
 
 
 def config(kafka: MockCluster, topic: str, group: str, **kw: object) -> KafkaConfig:

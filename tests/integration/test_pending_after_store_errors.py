@@ -23,10 +23,12 @@ import redis.exceptions
 from channels import fanout as fanouts
 from channels.deliveries import Deliveries
 from channels.dispatching import Target
+from channels.identities import Kind, TargetKey
 from channels.policies import DeliveryPolicy
 from channels.queues import GROUP, Queues
 from channels.sending import AiohttpSender
 from ripple import cloudevents as ce
+from ripple import errors
 from ripple.settings import DeliverySettings
 from tests.support.chaos import StoreProxy
 from tests.support.sinks import RecordingSink
@@ -47,7 +49,8 @@ def event(i: int) -> ce.CloudEvent:
 
 
 def target(url: str) -> Target:
-    return Target(key="k", stream="q:{t}:k", schedule="q:{t}:schedule", namespace="ns",
+    return Target(key=TargetKey(Kind.TRIGGER, "ns", "k"), stream="q:{t}:k",
+                  schedule="q:{t}:schedule", namespace="ns",
                   subscriber_uri=url, policy=DeliveryPolicy(timeout=1.0))
 
 
@@ -119,7 +122,7 @@ class LosingQueues(Queues):
     async def ack(self, stream: str, entry_id: bytes) -> None:
         if not self.lost:
             self.lost += 1
-            raise redis.exceptions.ConnectionError("connection lost")
+            raise errors.StoreUnavailable("store unavailable: connection lost")
         await super().ack(stream, entry_id)
 
 

@@ -16,8 +16,10 @@ import signal
 import sys
 
 from channels.dispatching import Target
+from channels.identities import Kind, TargetKey
 from channels.policies import DeliveryPolicy
 from channels.sending import AiohttpSender
+from ripple import metrics
 from sources.kafka.adapter import KafkaAdapter, KafkaConfig
 from tests.support.kafka import leader_syncs_last
 
@@ -29,11 +31,11 @@ async def main(options: dict[str, object]) -> None:
         ordered=bool(options.get("ordered", True)), key_type="string", extensions={},
         session_timeout=1.0, heartbeat_interval=0.2, commit_interval=0.1,
     )
-    target = Target(key="child", stream="", schedule="", namespace="ns",
+    target = Target(key=TargetKey(Kind.KAFKA_SOURCE, "ns", "child"), stream="", schedule="",
+                    namespace="ns",
                     subscriber_uri=str(options["sink"]),
                     policy=DeliveryPolicy(retry=5, backoff_policy="exponential", backoff_delay=0.05),
-                    labels={"kn_namespace_name": "ns", "kn_broker_name": "kafkasource:child",
-                            "kn_trigger_name": "sink"})
+                    labels=metrics.source_labels("ns", Kind.KAFKA_SOURCE, "child"))
     sender = AiohttpSender()
     adapter = KafkaAdapter(config, target, sender)
     stopping = asyncio.Event()

@@ -43,7 +43,9 @@ def counter(monkeypatch: pytest.MonkeyPatch) -> Counter:
     """A private counter behind a small cache (2 types), in place of the process-wide one."""
     counter = Counter("test_ingress_events", "doc", metrics.INGRESS_LABELS,
                       registry=CollectorRegistry())
-    cache = metrics.LabelCache(lambda v: counter.labels(*v), type_index=2, type_limit=2)
+    cache = metrics.LabelCache(lambda v: counter.labels(*v),
+                               type_index=metrics.INGRESS_LABELS.index("cloudevents_type"),
+                               type_limit=2)
     monkeypatch.setattr(metrics, "ingress_children", cache)
     return counter
 
@@ -62,16 +64,16 @@ def ingress() -> Ingress:
 async def test_accepted_events_are_counted_by_type(counter: Counter) -> None:
     front = ingress()
     assert [await post(front, "/ns/b", t) for t in ("a", "a", "b")] == [202, 202, 202]
-    assert children(counter) == {("ns", "b", "a", "202"): 2.0, ("ns", "b", "b", "202"): 1.0}
+    assert children(counter) == {("ns", "b", "", "a", "202"): 2.0, ("ns", "b", "", "b", "202"): 1.0}
 
 
 async def test_types_past_the_limit_are_counted_as_other(counter: Counter) -> None:
     front = ingress()
     for i in range(50):
         assert await post(front, "/ns/b", f"type-{i}") == 202
-    assert children(counter) == {("ns", "b", "type-0", "202"): 1.0,
-                                 ("ns", "b", "type-1", "202"): 1.0,
-                                 ("ns", "b", metrics.OTHER_TYPE, "202"): 48.0}
+    assert children(counter) == {("ns", "b", "", "type-0", "202"): 1.0,
+                                 ("ns", "b", "", "type-1", "202"): 1.0,
+                                 ("ns", "b", "", metrics.OTHER_TYPE, "202"): 48.0}
 
 
 async def test_made_up_addresses_are_answered_but_not_counted(counter: Counter) -> None:
@@ -80,4 +82,11 @@ async def test_made_up_addresses_are_answered_but_not_counted(counter: Counter) 
         assert await post(front, f"/ns{i}/b{i}") == 404
         assert await post(front, f"/ns{i}/b{i}", method="GET") == 405
     assert await post(front, "/ns/b", method="GET") == 405
-    assert children(counter) == {("ns", "b", "", "405"): 1.0}
+    assert children(counter) == {("ns", "b", "", "", "405"): 1.0}
+
+
+async def test_a_channels_ingress_names_the_channel_not_a_broker(counter: Counter) -> None:
+    front = Ingress(lambda ns, name: "log:{ns/c}" if (ns, name) == ("ns", "c") else None,
+                    FakeAppender(), IngressSettings(), kind="channel")  # type: ignore[arg-type]
+    assert await post(front, "/ns/c", "a") == 202
+    assert children(counter) == {("ns", "", "c", "a", "202"): 1.0}

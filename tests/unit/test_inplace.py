@@ -10,9 +10,11 @@ import pytest
 
 from channels import inplace
 from channels.dispatching import Target
+from channels.identities import Kind, TargetKey
 from channels.policies import DeliveryPolicy
 from channels.sending import Response
 from ripple import cloudevents as ce
+from ripple import metrics
 
 SUB, DLS = "http://sub", "http://dls"
 EVENT = ce.CloudEvent({"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}, b"x")
@@ -32,9 +34,8 @@ class FakeSender:
 
 
 def target(policy: DeliveryPolicy, url: str | None = SUB) -> Target:
-    return Target(key="k", stream="", schedule="", namespace="ns", subscriber_uri=url,
-                  policy=policy,
-                  labels={"kn_namespace_name": "ns", "kn_broker_name": "b", "kn_trigger_name": "t"})
+    return Target(key=TargetKey(Kind.TRIGGER, "ns", "t"), stream="", schedule="", namespace="ns",
+                  subscriber_uri=url, policy=policy, labels=metrics.trigger_labels("ns", "b", "t"))
 
 
 def policy(retry: int = 0, dls: str | None = None) -> DeliveryPolicy:

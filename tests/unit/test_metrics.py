@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from prometheus_client import CollectorRegistry, Counter
 
 from ripple import metrics
@@ -62,8 +63,29 @@ def test_children_are_the_metrics_own() -> None:
 
 
 def test_the_hot_path_caches_cover_every_label() -> None:
-    count, duration = metrics.dispatch_children.child("ns", "b", "t", "test.type", "200")
-    assert count is metrics.dispatch_events.labels("ns", "b", "t", "test.type", "200")
-    assert duration is metrics.dispatch_duration.labels("ns", "b", "t", "test.type", "200")
-    child = metrics.ingress_children.child("ns", "b", "test.type", "202")
-    assert child is metrics.ingress_events.labels("ns", "b", "test.type", "202")
+    values = metrics.target_values(metrics.trigger_labels("ns", "b", "t"))
+    count, duration = metrics.dispatch_children.child(*values, "test.type", "200")
+    assert count is metrics.dispatch_events.labels(*values, "test.type", "200")
+    assert duration is metrics.dispatch_duration.labels(*values, "test.type", "200")
+    child = metrics.ingress_children.child("ns", "b", "", "test.type", "202")
+    assert child is metrics.ingress_events.labels("ns", "b", "", "test.type", "202")
+
+
+@pytest.mark.parametrize("labels, wanted", [
+    # Knative's names per kind (eventing pkg/observability/attributes.go): only a Trigger
+    # fills kn_trigger_name; nothing else borrows the broker's or trigger's place.
+    (metrics.trigger_labels("ns", "default", "t1"),
+     {"kn_namespace_name": "ns", "kn_broker_name": "default", "kn_trigger_name": "t1"}),
+    (metrics.subscription_labels("ns", "orders", "s1"),
+     {"kn_namespace_name": "ns", "kn_channel_name": "orders", "kn_subscription_name": "s1"}),
+    (metrics.source_labels("ns", "PingSource", "tick"),
+     {"kn_namespace_name": "ns", "kn_source_name": "tick",
+      "kn_source_resourcegroup": "pingsources.sources.knative.dev"}),
+    (metrics.source_labels("ns", "KafkaSource", "k"),
+     {"kn_namespace_name": "ns", "kn_source_name": "k",
+      "kn_source_resourcegroup": "kafkasources.sources.knative.dev"}),
+])
+def test_each_kind_of_target_sets_only_its_own_labels(labels, wanted) -> None:
+    assert labels == wanted
+    values = dict(zip(metrics.TARGET_LABELS, metrics.target_values(labels)))
+    assert {k: v for k, v in values.items() if v} == wanted

@@ -1,13 +1,14 @@
-"""ripple.redisclient: hiredis's packer must put the same bytes on the wire as redis-py's."""
+"""ripple.redisclient: hiredis's packer must put the same bytes on the wire as redis-py's; one
+list of the errors that mean "the store cannot answer now", translated into ripple.errors."""
 
 from __future__ import annotations
 
 import pytest
-
+import redis.exceptions
 from redis.asyncio.connection import Connection
 from redis.exceptions import DataError
 
-from ripple import redisclient
+from ripple import errors, redisclient
 
 
 @pytest.mark.parametrize("args", [
@@ -42,3 +43,30 @@ def test_connect_uses_the_packer_for_plain_tcp(url: str, expected: type | None) 
     client = redisclient.connect(url)
     cls = client.connection_pool.connection_class
     assert (cls is expected) if expected else (cls is not redisclient.HiredisPackingConnection)
+
+
+@pytest.mark.parametrize("exc, unavailable", [
+    (redis.exceptions.ConnectionError("refused"), True),
+    (redis.exceptions.BusyLoadingError("LOADING"), True),
+    (redis.exceptions.TimeoutError("timed out"), True),
+    (redis.exceptions.ReadOnlyError("READONLY"), True),
+    (redis.exceptions.OutOfMemoryError("OOM"), True),
+    (redis.exceptions.MasterDownError("MASTERDOWN"), True),
+    (redis.exceptions.TryAgainError("TRYAGAIN"), True),
+    (redis.exceptions.ClusterDownError("CLUSTERDOWN"), True),
+    (ConnectionResetError(), True),
+    (TimeoutError(), True),
+    (redis.exceptions.ResponseError("WRONGTYPE"), False),  # a bug, not an outage
+    (redis.exceptions.NoScriptError("NOSCRIPT"), False),
+])
+def test_one_list_of_unavailable_errors(exc: Exception, unavailable: bool) -> None:
+    assert isinstance(exc, redisclient.UNAVAILABLE) is unavailable
+
+
+def test_an_unavailable_error_becomes_a_temporary_error_with_its_delay() -> None:
+    translated = redisclient.translate(redis.exceptions.OutOfMemoryError("OOM command not allowed"),
+                                       delay=2.0)
+    assert isinstance(translated, errors.StoreUnavailable)
+    assert isinstance(translated, errors.TemporaryError)
+    assert errors.http_status(translated) == 503 and errors.retry_after(translated) == "2"
+    assert "OutOfMemoryError" in str(translated)

@@ -1,0 +1,51 @@
+"""One schema of a stream entry (`ripple.cloudevents.records`): every field name a Lua script
+of the data plane spells is declared there, and the Python side writes only declared ones."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from channels import appending, fanout, queues
+from ripple import cloudevents as ce
+from ripple.cloudevents import records
+from sources import publishing
+from sources.ping import scheduler
+
+SCRIPTS = {
+    "queues._PROMOTE": queues._PROMOTE,
+    "appending._APPEND": appending._APPEND,
+    "fanout._FAN_OUT": fanout._FAN_OUT,
+    "publishing._PUBLISH_ONCE": publishing._PUBLISH_ONCE,
+    "scheduler._FIRE": scheduler._FIRE,
+}
+NOT_FIELDS = {"*", "-inf", "+inf", "1", ""}
+"""Literals that are arguments or values, never field names (an auto id, a score bound,
+a marker value, an empty reply)."""
+
+
+def field_literals(script: str) -> set[str]:
+    """The quoted literals of `script` that are neither a command or option (upper case)
+    nor a known argument: what remains can only be a field name."""
+    literals = set(re.findall(r"'([^']*)'", script))
+    return {lit for lit in literals if not re.fullmatch(r"[A-Z]+", lit) and lit not in NOT_FIELDS}
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_each_script_names_only_declared_fields(name: str) -> None:
+    declared = {f.decode() for f in records.FIELDS}
+    assert field_literals(SCRIPTS[name]) <= declared
+
+
+def test_promote_counts_retries_in_the_declared_field() -> None:
+    assert field_literals(queues._PROMOTE) == {records.RETRIES.decode()}
+
+
+@pytest.mark.parametrize("event", [
+    ce.CloudEvent({"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}, b"data"),
+    ce.CloudEvent({"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}, None),
+])
+def test_a_record_carries_only_declared_fields(event: ce.CloudEvent) -> None:
+    assert set(ce.to_record(event)) <= records.FIELDS
+    assert records.PHASE in records.FIELDS and records.RETRIES in records.FIELDS
