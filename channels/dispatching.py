@@ -56,8 +56,10 @@ ReplyHandler = Callable[[ce.CloudEvent, ce.CloudEvent, Mapping[str, str]], Await
 reply could not be stored (the original delivery then fails and is retried)."""
 
 PHASE = b"p"
-_PHASES: dict[bytes | None, outcomes.Phase] = {None: "subscriber", b"rp": "reply", b"dl": "dead-letter"}
-_PHASE_VALUES = {phase: value for value, phase in _PHASES.items()}
+REPLY_PHASE = b"rp"
+DEAD_LETTER_PHASE = b"dl"
+_PHASES: dict[bytes | None, outcomes.Phase] = {
+    None: "subscriber", REPLY_PHASE: "reply", DEAD_LETTER_PHASE: "dead-letter"}
 
 
 class ReplyRefused(Exception):
@@ -295,7 +297,7 @@ class Dispatcher:
             # The reply takes the original's place, in the transaction that acks it.
             record = records.with_original(
                 ce.to_record(outcome.reply, records.pass_through(response.headers)), fields)
-            record[PHASE] = _PHASE_VALUES["reply"]
+            record[PHASE] = REPLY_PHASE
             await self.queues.replace(target.stream, entry_id, record)
         elif outcome.action == "retry":
             await self.queues.schedule_retry(
@@ -304,7 +306,7 @@ class Dispatcher:
             # `event` is the original, also when its reply was what failed (as upstream)
             dead = outcomes.with_error_attributes(event, url, outcome.code, outcomes.error_body(response))
             record = ce.to_record(dead, headers)
-            record[PHASE] = _PHASE_VALUES["dead-letter"]
+            record[PHASE] = DEAD_LETTER_PHASE
             await self.queues.replace(target.stream, entry_id, record)
             metrics.dead_lettered_events.labels(**_queue_labels(target)).inc()
             log.info("event sent to the dead-letter sink",

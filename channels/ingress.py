@@ -113,7 +113,7 @@ def parse_address(path: str, prefix: str, kind: str) -> tuple[str, str]:
     rest = path[len(prefix):] if prefix and path.startswith(prefix) else path
     if kind == "broker" and rest == "/":
         raise errors.NotFound(f"no {kind} at {path}; the address is /<namespace>/<name>")
-    parts = (rest[:-1] if rest.endswith("/") else rest).split("/")
+    parts = rest.removesuffix("/").split("/")
     if len(parts) != 3 or parts[0]:
         raise errors.InvalidInput(f"malformed {kind} path {path}; the address is /<namespace>/<name>")
     return parts[1], parts[2]
