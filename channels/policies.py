@@ -51,7 +51,8 @@ def resolve(
     `b.Spec.Delivery` into the Trigger's Subscription (`pkg/reconciler/broker/trigger/
     trigger.go`), the subscription reconciler's `deliverySpec(sub, channel)` takes the
     retry fields of the Subscription's spec when it has one, else the Channel's, and
-    eventing-kafka-broker's `deliverySpec(broker, trigger)` is the same rule. The
+    eventing-kafka-broker's `deliverySpec(broker, trigger)` is the same rule (`format`
+    included). The
     dead-letter URI was resolved by the reconciler with its own fallback (the Trigger's
     sink, else the Broker's; the Subscription's, else the Channel's) and is passed in."""
     spec = own if own is not None else (fallback or {})
@@ -62,7 +63,7 @@ def resolve(
         timeout=_seconds(spec.get("timeout")) or default_timeout,
         retry_after_max=_seconds(spec.get("retryAfterMax")),
         dead_letter_uri=dead_letter_uri,
-        format=str((own or {}).get("format") or (fallback or {}).get("format") or "binary"),
+        format=str(spec.get("format") or "binary"),
         backoff_max=backoff_max,
     )
 

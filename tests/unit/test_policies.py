@@ -80,3 +80,16 @@ def test_next_delay_takes_the_larger() -> None:
 def test_resolve_overrides(own, fallback, expected_retry: int, expected_timeout: float) -> None:
     policy = policies.resolve(own, fallback, dead_letter_uri=None)
     assert (policy.retry, policy.timeout) == (expected_retry, expected_timeout)
+
+
+@pytest.mark.parametrize(
+    "own, fallback, expected",
+    [
+        (None, {"format": "json"}, "json"),
+        ({"format": "json"}, None, "json"),
+        ({"retry": 1}, {"format": "json"}, "binary"),  # wholesale: the Broker's format is not merged in
+        (None, None, "binary"),
+    ],
+)
+def test_resolve_format(own, fallback, expected: str) -> None:
+    assert policies.resolve(own, fallback, dead_letter_uri=None).format == expected
