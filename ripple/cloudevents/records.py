@@ -47,14 +47,12 @@ _PASS_THROUGH_PREFIXES = ("knative-", "x-b3-")
 def pass_through(headers: Mapping[str, str]) -> dict[str, str]:
     """The headers Knative forwards (`PassThroughHeaders`), from names already lower-cased.
     Raw `ce-*` headers are not among them: they are regenerated from the event."""
-    passed: dict[str, str] | None = None
+    passed = {}
     for name in headers:
-        # the first-letter test spares most headers the set and prefix tests (5x faster)
+        # the first-letter test spares most headers the set and prefix tests (4x faster)
         if name[:1] in "xkr" and (name in _PASS_THROUGH or name.startswith(_PASS_THROUGH_PREFIXES)):
-            if passed is None:
-                passed = {}
             passed[name] = headers[name]
-    return passed or {}
+    return passed
 
 
 def to_record(
