@@ -22,7 +22,7 @@ from typing import Any, Mapping
 import redis.asyncio as aioredis
 
 from ripple import cloudevents as ce
-from ripple import keys, metrics
+from ripple import errors, keys, metrics
 from ripple.api.eventing import broker_types
 from ripple.api.messaging import delivery_order
 from ripple.informers import Informer
@@ -33,7 +33,7 @@ from channels import policies, queues
 from channels.appending import Appender
 from channels.deliveries import Deliveries
 from channels.fanouts import Fanouts, LogSpec
-from channels.dispatching import Target
+from channels.dispatching import ReplyHandler, ReplyRefused, Target
 from channels.identities import Kind, TargetKey
 
 log = logging.getLogger(__name__)
@@ -160,14 +160,16 @@ class BrokerPlane:
             namespace=namespace,
             subscriber_uri=status.get("subscriberUri") or None,
             policy=policy,
-            reply=self._reply_handler(namespace, broker_name),
+            reply=self._reply_handler(namespace, broker_name,
+                                      _address(broker, self.settings.base_url)),
             ordered=delivery_order.of(trigger) == delivery_order.ORDERED,
             labels=metrics.trigger_labels(namespace, broker_name, name),
             strip_attributes=(stamping.TTL,),
         )
 
-    def _reply_handler(self, namespace: str, broker: str) -> Any:
-        async def publish_reply(reply: ce.CloudEvent, original: ce.CloudEvent) -> None:
+    def _reply_handler(self, namespace: str, broker: str, address: str) -> ReplyHandler:
+        async def publish_reply(reply: ce.CloudEvent, original: ce.CloudEvent,
+                                headers: Mapping[str, str]) -> None:
             # Knative re-attaches the original's TTL to the reply; the ingress takes a hop off.
             reply.attributes[stamping.TTL] = stamping.reply_hops(
                 original, self.settings.ingress.default_ttl)
@@ -175,15 +177,24 @@ class BrokerPlane:
                 reply.attributes["traceparent"] = original.attributes["traceparent"]
             try:
                 reply = self.prepare(reply, {})
-            except Exception as exc:
-                log.warning("reply dropped", extra={"broker": f"{namespace}/{broker}", "reason": str(exc)})
-                return  # a reply that ran out of hops ends the loop; the original was delivered
-            await self.appender.append(keys.broker_log(namespace, broker), ce.to_record(reply))
+            except errors.InvalidInput as exc:
+                # What Knative's ingress answers a reply with no hops left (400): the reply
+                # delivery failed for good, so the original goes to the Trigger's
+                # dead-letter sink naming the Broker, or is dropped and counted.
+                raise ReplyRefused(address, exc.status, str(exc).encode()) from None
+            await self.appender.append(keys.broker_log(namespace, broker), ce.to_record(reply, headers))
 
         return publish_reply
 
     async def close(self) -> None:
         await self.fanouts.close()
+
+
+def _address(broker: dict, base_url: str) -> str:
+    """The Broker's URL as its status gives it (what a reply is sent to in Knative)."""
+    namespace, name = _key(broker)
+    url = ((broker.get("status") or {}).get("address") or {}).get("url")
+    return str(url) if url else f"{base_url}/{namespace}/{name}"
 
 
 def _key(obj: dict) -> tuple[str, str]:

@@ -3,7 +3,9 @@ and `pkg/broker/metrics.go`), and the hop count of replies.
 
 Pure; called by the broker ingress for each event and by the reply path of a trigger.
 - `knativebrokerttl`: set to the default (255) when absent, else decremented; an event
-  that arrives with no hops left is refused with 400, which ends reply loops.
+  that arrives with no hops left is refused with 400, which ends reply loops. A Trigger's
+  reply refused so fails its delivery, as Knative's ingress refusing it does: the original
+  goes to the Trigger's dead-letter sink (`broker.plane`).
 - `knativearrivaltime`: when the broker accepted the event (RFC 3339).
 - `traceparent`: kept when the producer set one (the OTel CloudEvents conventions forbid
   changing it); else taken from the request's W3C header, else a new trace starts here, so
@@ -38,7 +40,7 @@ def stamp(
 ) -> ce.CloudEvent:
     hops = remaining_hops(event, default_ttl + 1) - 1
     if hops <= 0:
-        raise errors.Invalid(errors.FieldError(TTL, "the event has no hops left (reply loop?); dropped"))
+        raise errors.Invalid(errors.FieldError(TTL, "the event has no hops left (a reply loop?)"))
     attributes = event.attributes
     attributes[TTL] = hops
     attributes[ARRIVAL] = rfc3339(now)

@@ -15,6 +15,16 @@ whose reply was lost, or an ack that never arrived, leaves entries pending under
 consumer, and they would otherwise wait for XAUTOCLAIM. Entries held by a consumer that
 died for good are taken over with XAUTOCLAIM once they have been idle longer than any
 attempt can last.
+
+An entry is in one of three phases (field `p`): bound for the subscriber (no `p`), a
+Subscription's reply bound for its `replyUri` (`rp`), or bound for the dead-letter sink
+(`dl`). When a subscriber answers with a reply, the reply replaces the original in the same
+transaction as the original's ack (`Queues.replace`), so the reply is retried on its own,
+with the Subscription's policy and its own retry count, and the subscriber is not called
+again; the reply entry keeps the original for the dead-letter sink (Knative sends the
+original there, naming the reply's URL and status). An ordered queue delivers the reply in
+place instead, so replies keep the order of their originals. A Trigger's reply goes back
+into its Broker through the target's `reply` handler.
 """
 
 from __future__ import annotations
@@ -41,8 +51,22 @@ IDLE_BLOCK_MS = 2000
 """How long an idle queue's read blocks in Redis. New entries wake it at once; this only
 paces the reclaim checks. It must stay under the client's socket timeout (redis-py: 5 s)."""
 
-ReplyHandler = Callable[[ce.CloudEvent, ce.CloudEvent], Awaitable[None]]
-"""Takes (reply, original); raises when the reply could not be stored."""
+ReplyHandler = Callable[[ce.CloudEvent, ce.CloudEvent, Mapping[str, str]], Awaitable[None]]
+"""Takes (reply, original, pass-through headers of the subscriber's response); raises
+`ReplyRefused` when the destination refuses the reply for good, anything else when the
+reply could not be stored (the original delivery then fails and is retried)."""
+
+_PHASES: dict[bytes | None, outcomes.Phase] = {
+    None: "subscriber", records.REPLY: "reply", records.DEAD_LETTER: "dead-letter"}
+
+
+class ReplyRefused(Exception):
+    """The reply's destination answered it with a final failure (the broker ingress's 400
+    for a reply with no hops left): the original goes on as a failed reply delivery."""
+
+    def __init__(self, destination: str, status: int, body: bytes = b"") -> None:
+        super().__init__(f"reply refused by {destination}: HTTP {status}")
+        self.destination, self.status, self.body = destination, status, body
 
 
 @dataclass(frozen=True)
@@ -56,6 +80,8 @@ class Target:
     subscriber_uri: str | None
     policy: policies.DeliveryPolicy
     reply: ReplyHandler | None = None
+    reply_uri: str | None = None
+    """A Subscription's `replyUri`: its replies become queue entries delivered there."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """The metrics' labels of this kind of target: `metrics.trigger_labels`,
     `subscription_labels` or `source_labels`."""
@@ -200,44 +226,64 @@ class Dispatcher:
                           extra={"queue": target.key, "entry": entry_id.decode()})
 
     async def _attempt(self, target: Target, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        phase = _PHASES.get(fields.get(records.PHASE), "subscriber")
         event = ce.from_record(fields)
+        original = records.original_of(fields) if phase == "reply" else event
+        headers = records.headers_of(fields)
         retries_done = int(fields.get(records.RETRIES, b"0"))
-        dead_letter = fields.get(records.PHASE) == records.DEAD_LETTER
-        phase: outcomes.Phase = "dead-letter" if dead_letter else "subscriber"
-        url = target.subscriber_uri if phase == "subscriber" else target.policy.dead_letter_uri
-        if not url:
-            log.warning("no destination left for event; dropped", extra={"queue": target.key, "id": event.id})
-            await self.queues.ack(target.stream, entry_id)
-            return
         while True:
-            response = await self._send(target, url, event, phase)
+            url = _destination(target, phase)
+            if not url:
+                log.warning("no destination left for event; dropped", extra={"queue": target.key, "id": event.id})
+                await self.queues.ack(target.stream, entry_id)
+                return
+            response = await self._send(target, url, event, phase, headers)
             outcome = outcomes.decide(phase, retries_done, target.policy, response, now=self.clock())
-            if outcome.action == "reply":
-                outcome = await self._reply(target, outcome, event, retries_done)
-            if outcome.action != "retry" or not target.ordered:
+            if outcome.reply is not None:
+                _continue_trace(outcome.reply, event)
+            if outcome.action == "reply" and target.reply is not None:
+                outcome, url, response = await self._publish_reply(target, outcome, event, response,
+                                                                   url, retries_done)
+            elif outcome.action == "reply" and not target.reply_uri:
+                outcome = outcomes.Outcome("ack", code=outcome.code)  # no reply destination: dropped, as in Knative
+            if not target.ordered:
                 break
-            # Ordered: retry in place, holding the queue. The entry stays pending, so a crash
-            # redelivers it first (with a fresh retry budget).
-            await asyncio.sleep(outcome.delay)
-            retries_done += 1
-        await self._carry_out(target, entry_id, event, url, outcome, response, fields)
+            if outcome.action == "retry":
+                # Ordered: retry in place, holding the queue. The entry stays pending, so a
+                # crash redelivers it first (with a fresh retry budget).
+                await asyncio.sleep(outcome.delay)
+                retries_done += 1
+            elif outcome.action == "reply" and outcome.reply is not None:
+                phase, event, headers, retries_done = (
+                    "reply", outcome.reply, records.pass_through(response.headers), 0)
+            else:
+                break
+        await self._carry_out(target, entry_id, original, url, outcome, response, fields, headers)
 
-    async def _send(self, target: Target, url: str, event: ce.CloudEvent, phase: str) -> Response:
-        response = await send(self.sender, target, url, event, phase)
+    async def _send(self, target: Target, url: str, event: ce.CloudEvent, phase: str,
+                    headers: Mapping[str, str]) -> Response:
+        response = await send(self.sender, target, url, event, phase, headers)
         self._limit.on_answer(response.status, len(self._in_flight))
         return response
 
-    async def _reply(
-        self, target: Target, outcome: outcomes.Outcome, event: ce.CloudEvent, retries_done: int
-    ) -> outcomes.Outcome:
-        if target.reply is None or outcome.reply is None:
-            return outcomes.Outcome("ack", code=outcome.code)  # no reply destination: dropped, as in Knative
+    async def _publish_reply(
+        self, target: Target, outcome: outcomes.Outcome, event: ce.CloudEvent, response: Response,
+        url: str, retries_done: int,
+    ) -> tuple[outcomes.Outcome, str, Response]:
+        """A Trigger's reply, back into its Broker. A refusal fails the reply delivery (the
+        original is dead-lettered naming the Broker); a reply not stored fails the delivery."""
+        assert target.reply is not None and outcome.reply is not None
         try:
-            await target.reply(outcome.reply, event)
-            return outcomes.Outcome("ack", code=outcome.code)
+            await target.reply(outcome.reply, event, records.pass_through(response.headers))
+            return outcomes.Outcome("ack", code=outcome.code), url, response
+        except ReplyRefused as refused:
+            failed = Response(status=refused.status, body=refused.body, error=str(refused))
+            # the reply's own retry budget: the same policy, from its first attempt
+            return (outcomes.decide("reply", target.policy.retry, target.policy, failed, now=self.clock()),
+                    refused.destination, failed)
         except Exception as exc:  # the reply was not stored: the original delivery failed
             failed = Response(status=None, error=f"reply not accepted: {exc}")
-            return outcomes.decide("subscriber", retries_done, target.policy, failed, now=self.clock())
+            return outcomes.decide("subscriber", retries_done, target.policy, failed, now=self.clock()), url, failed
 
     async def _carry_out(
         self,
@@ -248,15 +294,23 @@ class Dispatcher:
         outcome: outcomes.Outcome,
         response: Response,
         fields: dict[bytes, bytes],
+        headers: Mapping[str, str],
     ) -> None:
         if outcome.action == "ack":
             await self.queues.ack(target.stream, entry_id)
+        elif outcome.action == "reply" and outcome.reply is not None:
+            # The reply takes the original's place, in the transaction that acks it.
+            record = records.with_original(
+                ce.to_record(outcome.reply, records.pass_through(response.headers)), fields)
+            record[records.PHASE] = records.REPLY
+            await self.queues.replace(target.stream, entry_id, record)
         elif outcome.action == "retry":
             await self.queues.schedule_retry(
                 target.stream, target.schedule, entry_id, self.clock() + outcome.delay)
         elif outcome.action == "dead-letter":
-            dead = outcomes.with_error_attributes(event, url, outcome.code, response.body)
-            record = ce.to_record(dead)
+            # `event` is the original, also when its reply was what failed (as upstream)
+            dead = outcomes.with_error_attributes(event, url, outcome.code, outcomes.error_body(response))
+            record = ce.to_record(dead, headers)
             record[records.PHASE] = records.DEAD_LETTER
             await self.queues.replace(target.stream, entry_id, record)
             metrics.dead_lettered_events.labels(*target.label_values).inc()
@@ -267,17 +321,32 @@ class Dispatcher:
             metrics.dropped_events.labels(*target.label_values).inc()
             log.warning("event dropped after its last attempt",
                         extra={"queue": target.key, "id": event.id, "reason": outcome.reason,
-                               "destination": url})
+                               "destination": outcomes.sanitize_destination(url)})
 
 
-async def send(sender: Sender, target: Target, url: str, event: ce.CloudEvent, phase: str) -> Response:
-    """One attempt: POST `event` to `url` with the queue's headers, and record the metrics.
-    Shared by `Dispatcher` and `channels.inplace`, which delivers without a queue."""
+def _continue_trace(reply: ce.CloudEvent, original: ce.CloudEvent) -> None:
+    if "traceparent" not in reply.attributes and "traceparent" in original.attributes:
+        reply.attributes["traceparent"] = original.attributes["traceparent"]
+
+
+def _destination(target: Target, phase: outcomes.Phase) -> str | None:
+    if phase == "subscriber":
+        return target.subscriber_uri
+    return target.reply_uri if phase == "reply" else target.policy.dead_letter_uri
+
+
+async def send(sender: Sender, target: Target, url: str, event: ce.CloudEvent, phase: str,
+               pass_through: Mapping[str, str] | None = None) -> Response:
+    """One attempt: POST `event` to `url` with the headers Knative's dispatcher sends: the
+    pass-through headers stored with the event, `Kn-Namespace`, and `Prefer: reply` to a
+    subscriber only. Records the metrics. Shared by `Dispatcher` and `channels.inplace`,
+    which delivers without a queue."""
     outgoing = event
     if target.strip_attributes and any(a in event.attributes for a in target.strip_attributes):
         attrs = {k: v for k, v in event.attributes.items() if k not in target.strip_attributes}
         outgoing = ce.CloudEvent(attrs, event.data)
-    headers = {"Kn-Namespace": target.namespace}
+    headers = dict(pass_through) if pass_through else {}
+    headers["Kn-Namespace"] = target.namespace
     if phase == "subscriber":
         headers["Prefer"] = "reply"
     traceparent = event.attributes.get("traceparent")

@@ -6,7 +6,13 @@ lets the owner `prepare` each one (the broker stamps TTL and arrival time), appe
 through the coalescing `Appender`, and answers 202 only once every event of the request is
 in the log. Errors become statuses in one place (`ripple.errors.http_status`):
 400 invalid event, 404 unknown address, 405 not POST, 413 too large, 503 + Retry-After
-when the store cannot take the write.
+when the store cannot take the write. The producer's pass-through headers
+(`records.pass_through`) are stored with each event, for every delivery attempt.
+
+Paths are checked as Knative checks them, after the method: the broker ingress answers
+`/` with 404 and any path that is not `/<namespace>/<name>` (one trailing slash allowed)
+with 400 (`pkg/broker/ingress/ingress_handler.go`); a channel path is 400 whenever it is
+not `/<namespace>/<name>`, `/` included (`pkg/channel/references.go ParseChannelFromPath`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from channels import http
 from channels.appending import Appender
 from ripple import cloudevents as ce
 from ripple import errors, metrics
+from ripple.cloudevents import records
 from ripple.settings import IngressSettings
 
 log = logging.getLogger(__name__)
@@ -56,46 +63,46 @@ class Ingress:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         namespace = name = event_type = ""
         try:
-            namespace, name = self._address(scope["path"])
             method = scope["method"]
             if method == "OPTIONS":
                 await http.respond(send, 200, b"", list(_OPTIONS_HEADERS))
                 return
             if method != "POST":
                 raise errors.MethodNotAllowed(f"method {method} is not allowed; use POST")
+            namespace, name = parse_address(scope["path"], self.prefix, self.kind)
             stream = self.resolve(namespace, name)
             if stream is None:
                 raise errors.NotFound(f"{self.kind} {namespace}/{name} not found")
             headers = http.request_headers(scope)
             body = await http.read_body(headers, receive, self.settings.max_event_bytes)
             events = ce.from_http(headers, body)
-            records = []
+            passed = records.pass_through(headers)
+            entries = []
             for event in events:
                 event = self.prepare(event, headers)
                 event_type = str(event.type)
-                records.append(ce.to_record(event))
-            if len(records) == 1:
-                await self.appender.append(stream, records[0])
-            elif records:  # a batch: every append joins the same pipeline, in order
-                await asyncio.gather(*(self.appender.append(stream, r) for r in records))
+                entries.append(ce.to_record(event, passed))
+            if len(entries) == 1:
+                await self.appender.append(stream, entries[0])
+            elif entries:  # a batch: every append joins the same pipeline, in order
+                await asyncio.gather(*(self.appender.append(stream, r) for r in entries))
             metrics.ingress_children.child(namespace, *self._named(name), event_type, "202").inc(
-                len(records) or 1)
+                len(entries) or 1)
             await http.respond(send, 202)
         except errors.RippleError as exc:
-            await self._error(send, exc, namespace, name, event_type)
+            await self._error(send, exc, scope["path"], namespace, name, event_type)
         except Exception as exc:
             log.exception("ingress failed")
-            await self._error(send, exc, namespace, name, event_type)
+            await self._error(send, exc, scope["path"], namespace, name, event_type)
 
-    def _address(self, path: str) -> tuple[str, str]:
-        rest = path[len(self.prefix):] if self.prefix and path.startswith(self.prefix) else path
-        parts = [p for p in rest.split("/") if p]
-        if len(parts) != 2:
-            raise errors.NotFound(f"no {self.kind} at {path}; the address is /<namespace>/<name>")
-        return parts[0], parts[1]
-
-    async def _error(self, send: Send, exc: BaseException, namespace: str, name: str, event_type: str) -> None:
+    async def _error(self, send: Send, exc: BaseException, path: str, namespace: str, name: str,
+                     event_type: str) -> None:
         status = await http.respond_error(send, exc)
+        if not namespace and isinstance(exc, errors.MethodNotAllowed):
+            try:  # the method is checked first, as upstream does; count it for its broker
+                namespace, name = parse_address(path, self.prefix, self.kind)
+            except errors.RippleError:
+                return
         # Only for an address that names a resource: the path is the caller's, and a child
         # per made-up path would grow the registry (and the process) without bound.
         if namespace and self.resolve(namespace, name) is not None:
@@ -104,3 +111,14 @@ class Ingress:
     def _named(self, name: str) -> tuple[str, str]:
         """(kn_broker_name, kn_channel_name): a channel is not named as a broker."""
         return (name, "") if self.kind == "broker" else ("", name)
+
+
+def parse_address(path: str, prefix: str, kind: str) -> tuple[str, str]:
+    """(namespace, name) of an ingress path, or the error Knative answers for it."""
+    rest = path[len(prefix):] if prefix and path.startswith(prefix) else path
+    if kind == "broker" and rest == "/":
+        raise errors.NotFound(f"no {kind} at {path}; the address is /<namespace>/<name>")
+    parts = rest.removesuffix("/").split("/")
+    if len(parts) != 3 or parts[0]:
+        raise errors.InvalidInput(f"malformed {kind} path {path}; the address is /<namespace>/<name>")
+    return parts[1], parts[2]

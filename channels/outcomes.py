@@ -8,11 +8,19 @@
 - Retried: no response, 5xx, 404, 408, 409, 429. Every other code fails at once.
 - When attempts run out (or the failure is not retryable) the event goes to the
   dead-letter sink if there is one, with knativeerrordest/code/data; else it is dropped.
+- A Subscription's reply is delivered in its own phase (`reply`), with the same policy
+  (`pkg/kncloudevents/event_dispatcher.go` sends it with the same retry config, without
+  calling the subscriber again). Whatever its 2xx body, it is done; when it fails for good,
+  the *original* event goes to the dead-letter sink, naming the reply's URL and status.
+- No response at all (refused, timed out, DNS) counts as 500 with the body
+  `dispatch error: <error>`, as the Go dispatcher's `executeRequest` records it.
 """
 
 from __future__ import annotations
 
 import base64
+import re
+import urllib.parse
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,7 +29,7 @@ from ripple import cloudevents as ce
 from channels import policies
 from channels.sending import Response
 
-Phase = Literal["subscriber", "dead-letter"]
+Phase = Literal["subscriber", "reply", "dead-letter"]
 
 ERROR_DATA_LIMIT = 1024
 MALFORMED_REPLY = 502
@@ -46,7 +54,7 @@ def decide(
 ) -> Outcome:
     status = response.status
     if status is not None and policies.succeeded(status):
-        if phase == "dead-letter" or status == 202 or not response.body:
+        if phase != "subscriber" or status == 202 or not response.body:
             return Outcome("ack", code=status)
         reply = _reply_event(response)
         if reply is not None:
@@ -58,7 +66,7 @@ def decide(
             policy, retries_done + 1, status, response.headers.get("retry-after"), now
         )
         return Outcome("retry", delay=delay, code=status, reason=_reason(response))
-    if phase == "subscriber" and policy.dead_letter_uri:
+    if phase != "dead-letter" and policy.dead_letter_uri:
         return Outcome("dead-letter", code=status, reason=_reason(response))
     return Outcome("drop", code=status, reason=_reason(response))
 
@@ -79,14 +87,43 @@ def _reason(response: Response) -> str:
     return f"HTTP {response.status}"
 
 
+def error_body(response: Response) -> bytes:
+    """What `knativeerrordata` encodes: the failed response's body, or for no response the
+    Go dispatcher's `dispatch error: <error>` (without any credential of the URL)."""
+    if response.status is not None:
+        return response.body
+    return f"dispatch error: {_without_userinfo_in(response.error or 'no response')}".encode()
+
+
+def sanitize_destination(url: str) -> str:
+    """`knativeerrordest` for a URL: a host-only one becomes `http://host/`, as upstream's
+    `sanitizeURL` makes it; and userinfo (`user:password@`) is removed, which upstream
+    does not do: the dead-letter sink is another party, and must not learn credentials."""
+    parts = urllib.parse.urlsplit(url if "://" in url else "//" + url)
+    if parts.scheme not in ("http", "https"):
+        parts = urllib.parse.SplitResult("http", parts.netloc, "/", "", "")
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+    return urllib.parse.urlunsplit(parts)
+
+
+def _without_userinfo_in(text: str) -> str:
+    # a transport error may quote the URL, credentials included
+    return _USERINFO.sub("", text)
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
+
+
 def with_error_attributes(
     event: ce.CloudEvent, destination: str, response_code: int | None, body: bytes
 ) -> ce.CloudEvent:
     """The event as sent to a dead-letter sink (`pkg/kncloudevents/attributes/knative_error.go`):
-    existing knativeerror* attributes are kept, a transport error counts as 500, and the body
-    is standard base64, truncated to 1024 characters."""
+    existing knativeerror* attributes are kept, the destination is sanitised, a transport
+    error counts as 500, and the body (see `error_body`) is standard base64, truncated to
+    1024 characters."""
     attributes = dict(event.attributes)
-    attributes.setdefault("knativeerrordest", destination)
+    attributes.setdefault("knativeerrordest", sanitize_destination(destination))
     attributes.setdefault("knativeerrorcode", str(response_code if response_code is not None else 500))
     if body:
         attributes.setdefault(

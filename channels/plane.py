@@ -4,9 +4,11 @@ Subscription, and the Subscriptions' deliveries.
 Channel and InMemoryChannel are both backed by a Redis-stream log, so InMemoryChannel
 manifests work unchanged and are durable. Like `broker.plane`, this reads the spec and the
 status the reconcilers wrote (`status.physicalSubscription`) and never writes status.
-A Subscription's reply is POSTed to its `replyUri` (another channel's or broker's
-ingress, or any sink); a reply that is not accepted fails the delivery, which is retried.
-With no `spec.reply` the reply is dropped, as in Knative.
+A Subscription's reply is delivered to its `replyUri` (another channel's or broker's
+ingress, or any sink) as a queue entry of its own (`channels.dispatching`): it is retried
+with the Subscription's policy without calling the subscriber again, and when it fails
+for good the original event goes to the dead-letter sink naming the reply's URL, as
+Knative's dispatcher does. With no `spec.reply` the reply is dropped, as in Knative.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Any, Callable, Mapping
 
 import redis.asyncio as aioredis
 
-from ripple import cloudevents as ce
 from ripple import keys, metrics
 from ripple.api.messaging import delivery_order
 from ripple.informers import Informer
@@ -25,7 +26,7 @@ from ripple.settings import Settings
 
 from channels import policies, queues
 from channels.deliveries import Deliveries
-from channels.dispatching import ReplyHandler, Target
+from channels.dispatching import Target
 from channels.fanouts import Fanouts, LogSpec
 from channels.identities import Kind, TargetKey
 from channels.sending import Sender
@@ -97,7 +98,6 @@ class ChannelPlane:
             default_timeout=self.settings.delivery.default_timeout,
             backoff_max=self.settings.delivery.backoff_max,
         )
-        reply_uri = physical.get("replyUri") or None
         return Target(
             key=TargetKey(Kind.SUBSCRIPTION, namespace, name),
             stream=keys.channel_queue(channel_ns, channel_name, name),
@@ -105,21 +105,10 @@ class ChannelPlane:
             namespace=namespace,
             subscriber_uri=physical.get("subscriberUri") or None,
             policy=policy,
-            reply=self._reply_handler(reply_uri, namespace, policy) if reply_uri else None,
+            reply_uri=physical.get("replyUri") or None,
             ordered=delivery_order.of(sub) == delivery_order.ORDERED,
             labels=metrics.subscription_labels(namespace, channel_name, name),
         )
-
-    def _reply_handler(self, uri: str, namespace: str, policy: policies.DeliveryPolicy) -> ReplyHandler:
-        async def post_reply(reply: ce.CloudEvent, original: ce.CloudEvent) -> None:
-            if "traceparent" not in reply.attributes and "traceparent" in original.attributes:
-                reply.attributes["traceparent"] = original.attributes["traceparent"]
-            response = await self.sender.send(uri, reply, timeout=policy.timeout,
-                                              headers={"Kn-Namespace": namespace})
-            if response.status is None or not 200 <= response.status < 300:
-                raise RuntimeError(f"reply to {uri} answered {response.status or response.error}")
-
-        return post_reply
 
 
 def _all(names: list[str], _attributes: Mapping[str, Any]) -> list[str]:

@@ -45,9 +45,17 @@ def resolve(
     backoff_max: float = 3600.0,
 ) -> DeliveryPolicy:
     """The policy of a Trigger (own) over its Broker (fallback), or a Subscription over its
-    Channel. Knative takes retry, backoff and timeout wholesale from the first spec that sets
-    any of them; the dead-letter URI was already resolved with its own fallback rule."""
-    spec = own if _sets_retry_fields(own) else (fallback or {})
+    Channel. Retry, backoff and timeout come wholesale from `own` whenever it is set, even
+    when it sets only a dead-letter sink (then there are no retries), as Knative does:
+    the MT channel-based broker's trigger reconciler copies `t.Spec.Delivery` or else
+    `b.Spec.Delivery` into the Trigger's Subscription (`pkg/reconciler/broker/trigger/
+    trigger.go`), the subscription reconciler's `deliverySpec(sub, channel)` takes the
+    retry fields of the Subscription's spec when it has one, else the Channel's, and
+    eventing-kafka-broker's `deliverySpec(broker, trigger)` is the same rule (`format`
+    included). The
+    dead-letter URI was resolved by the reconciler with its own fallback (the Trigger's
+    sink, else the Broker's; the Subscription's, else the Channel's) and is passed in."""
+    spec = own if own is not None else (fallback or {})
     return DeliveryPolicy(
         retry=int(spec.get("retry") or 0),
         backoff_policy=spec.get("backoffPolicy"),
@@ -55,16 +63,9 @@ def resolve(
         timeout=_seconds(spec.get("timeout")) or default_timeout,
         retry_after_max=_seconds(spec.get("retryAfterMax")),
         dead_letter_uri=dead_letter_uri,
-        format=str((own or {}).get("format") or (fallback or {}).get("format") or "binary"),
+        format=str(spec.get("format") or "binary"),
         backoff_max=backoff_max,
     )
-
-
-_RETRY_FIELDS = ("retry", "backoffPolicy", "backoffDelay", "timeout", "retryAfterMax")
-
-
-def _sets_retry_fields(spec: Mapping[str, Any] | None) -> bool:
-    return bool(spec) and any(spec.get(f) is not None for f in _RETRY_FIELDS)  # type: ignore[union-attr]
 
 
 def _seconds(value: Any) -> float | None:

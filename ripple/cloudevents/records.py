@@ -12,11 +12,19 @@ fan-out: `RecordAttributes` serves them from there, so a filter index that bucke
 matches an entry without parsing `a` (a `json.loads` per entry was the fan-out's largest
 cost). Entries written before these fields existed lack them and are parsed instead.
 
+`h` holds the request headers Knative passes through (`pkg/utils/headers.go`
+`PassThroughHeaders`: `x-request-id`, `retry-after`, `knative-*`, `x-b3-*`) as compact
+JSON, absent when there are none: the ingress stores the producer's, and every delivery
+attempt of the entry sends them again. A reply on its way to a Subscription's `replyUri`
+also keeps the event it answers, as `oa`/`od` (the original's `a`/`d`), for the
+dead-letter sink if the reply cannot be delivered.
+
 This module is the one schema of a stream entry: every field name the Python code or a Lua
 script reads or writes is declared below (`FIELDS`), with the phase values. The delivery
 engine (`channels.dispatching`, `channels.queues`) adds `n` (retries done) and `p` (the
-phase, `dl` once bound for the dead-letter sink); the Lua scripts that name a field take
-it from here, and `tests/unit/test_entry_schema.py` checks that they name no other.
+phase: `dl` once bound for the dead-letter sink, `rp` for a reply on its way to a
+Subscription's replyUri); the Lua scripts that name a field take it from here, and
+`tests/unit/test_entry_schema.py` checks that they name no other.
 """
 
 from __future__ import annotations
@@ -30,13 +38,21 @@ ATTRIBUTES = b"a"
 DATA = b"d"
 TYPE = b"t"
 SOURCE = b"s"
+HEADERS = b"h"
+"""The pass-through request headers, compact JSON (absent: none)."""
+ORIGINAL_ATTRIBUTES = b"oa"
+ORIGINAL_DATA = b"od"
+"""A reply entry's original event (`a`/`d`), for its dead-letter sink."""
 RETRIES = b"n"
 """Retries done so far (absent: none); `channels.queues.promote` re-adds an entry with n+1."""
 PHASE = b"p"
 """Where the entry is bound (absent: the subscriber)."""
 DEAD_LETTER = b"dl"
 """The value of `PHASE` once the entry is bound for the dead-letter sink."""
-FIELDS = frozenset({ATTRIBUTES, DATA, TYPE, SOURCE, RETRIES, PHASE})
+REPLY = b"rp"
+"""The value of `PHASE` for a reply on its way to a Subscription's replyUri."""
+FIELDS = frozenset({ATTRIBUTES, DATA, TYPE, SOURCE, HEADERS, ORIGINAL_ATTRIBUTES, ORIGINAL_DATA,
+                    RETRIES, PHASE})
 """Every field name a stream entry may carry."""
 _OWN_FIELDS = {"type": TYPE, "source": SOURCE}
 
@@ -44,12 +60,31 @@ _OWN_FIELDS = {"type": TYPE, "source": SOURCE}
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-def to_record(event: events.CloudEvent) -> dict[bytes, bytes]:
-    """The stream entry's fields for one event."""
+_PASS_THROUGH = frozenset(("x-request-id", "retry-after"))
+_PASS_THROUGH_PREFIXES = ("knative-", "x-b3-")
+
+
+def pass_through(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers Knative forwards (`PassThroughHeaders`), from names already lower-cased.
+    Raw `ce-*` headers are not among them: they are regenerated from the event."""
+    passed = {}
+    for name in headers:
+        # the first-letter test spares most headers the set and prefix tests (4x faster)
+        if name[:1] in "xkr" and (name in _PASS_THROUGH or name.startswith(_PASS_THROUGH_PREFIXES)):
+            passed[name] = headers[name]
+    return passed
+
+
+def to_record(
+    event: events.CloudEvent, headers: Mapping[str, str] | None = None
+) -> dict[bytes, bytes]:
+    """The stream entry's fields for one event, with the pass-through `headers` it came with."""
     attributes = event.attributes
     record = {ATTRIBUTES: _ENCODE(attributes).encode("utf-8")}
     if event.data is not None:
         record[DATA] = event.data
+    if headers:
+        record[HEADERS] = _ENCODE(headers).encode("utf-8")
     for name, field in _OWN_FIELDS.items():
         value = attributes.get(name)
         if isinstance(value, str):  # anything else is read from `a`, with its JSON type
@@ -61,6 +96,25 @@ def from_record(fields: Mapping[bytes, bytes]) -> events.CloudEvent:
     """The event of one stream entry (the inverse of `to_record`)."""
     attributes = json.loads(fields[ATTRIBUTES])
     return events.CloudEvent(attributes, fields.get(DATA))
+
+
+def headers_of(fields: Mapping[bytes, bytes]) -> dict[str, str]:
+    """The pass-through headers stored with an entry; none for entries written before."""
+    raw = fields.get(HEADERS)
+    return json.loads(raw) if raw else {}
+
+
+def with_original(record: dict[bytes, bytes], original: Mapping[bytes, bytes]) -> dict[bytes, bytes]:
+    """`record` (a reply) keeping the event it answers, taken from that event's entry."""
+    record[ORIGINAL_ATTRIBUTES] = original[ATTRIBUTES]
+    if DATA in original:
+        record[ORIGINAL_DATA] = original[DATA]
+    return record
+
+
+def original_of(fields: Mapping[bytes, bytes]) -> events.CloudEvent:
+    """The event a reply entry answers (see `with_original`)."""
+    return events.CloudEvent(json.loads(fields[ORIGINAL_ATTRIBUTES]), fields.get(ORIGINAL_DATA))
 
 
 class RecordAttributes(Mapping[str, object]):

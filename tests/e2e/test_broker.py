@@ -86,6 +86,18 @@ def test_send_through_the_cli_reaches_the_subscriber_unchanged(mesh: Mesh) -> No
         ("POST", "/default/ing", {"content-type": "application/cloudevents-batch+json"},
          json.dumps([{"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}, {"id": "x"}]).encode(),
          400, "[1]"),
+        # paths as Knative's ingress answers them: `/` 404, not /<ns>/<name> 400, one
+        # trailing slash tolerated; the method is checked first
+        ("POST", "/", {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t"}, b"", 404, ""),
+        ("POST", "/default", {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t"},
+         b"", 400, "/<namespace>/<name>"),
+        ("POST", "/default/ing/x", {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t"},
+         b"", 400, "/<namespace>/<name>"),
+        ("POST", "/default/ing/", {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t"},
+         b"", 202, ""),
+        ("GET", "/default", {}, None, 405, "POST"),
+        ("POST", "/channels/default", {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t"},
+         b"", 400, "channel"),
     ],
 )
 def test_ingress_contract(mesh: Mesh, method, path, headers, body, status, mentions) -> None:
@@ -154,6 +166,53 @@ def test_failing_subscriber_dead_letters_with_knative_error_attributes(mesh: Mes
         assert dead.ce["knativeerrordest"] == failing.url
         assert dead.ce["knativeerrorcode"] == "500"
         assert base64.b64decode(dead.ce["knativeerrordata"]) == body
+
+
+def test_a_trigger_delivery_with_only_a_dead_letter_sink_is_taken_wholesale(mesh: Mesh) -> None:
+    # Knative: the Trigger's delivery replaces the Broker's, so the Broker's retries do not apply
+    with RecordingSink(lambda r, n: Answer(500)) as failing, RecordingSink() as dls:
+        mesh.apply(broker_yaml("whole", "{retry: 5, backoffPolicy: linear, backoffDelay: PT0.05S}")
+                   + "---" + trigger_yaml("dls-only", "whole", f"{{uri: '{failing.url}'}}",
+                                          delivery=f"{{deadLetterSink: {{uri: '{dls.url}'}}}}"))
+        mesh.wait_ready(f"{TRIGGERS}/dls-only")
+        assert mesh.send_event("/default/whole", "w-1") == 202
+        assert dls.wait_for(1)[0].ce["id"] == "w-1"
+        assert len(failing.received) == 1  # no retries
+
+
+def test_pass_through_headers_reach_the_subscriber(mesh: Mesh) -> None:
+    with RecordingSink() as sink:
+        mesh.apply(broker_yaml("hdr") + "---" + trigger_yaml("hdr", "hdr", f"{{uri: '{sink.url}'}}"))
+        mesh.wait_ready(f"{TRIGGERS}/hdr")
+        status, _, _ = mesh.post("/default/hdr", b"{}", {
+            "ce-specversion": "1.0", "ce-id": "h-1", "ce-source": "/s", "ce-type": "t",
+            "content-type": "application/json", "X-Request-Id": "req-42", "Knative-Custom": "yes",
+            "X-Not-Passed": "no"})
+        assert status == 202
+        got = sink.wait_for(1)[0]
+        assert got.headers["x-request-id"] == "req-42" and got.headers["knative-custom"] == "yes"
+        assert "x-not-passed" not in got.headers
+
+
+def test_a_reply_out_of_hops_dead_letters_the_original_naming_the_broker(mesh: Mesh) -> None:
+    reply = Answer(200, b"pong", {"ce-specversion": "1.0", "ce-id": "reply-1", "ce-source": "/replier",
+                                  "ce-type": "dev.example.pong", "content-type": "text/plain"})
+    with RecordingSink(lambda r, n: reply) as replier, RecordingSink() as dls:
+        mesh.apply(broker_yaml("hops") + "---" + trigger_yaml(
+            "loop", "hops", f"{{uri: '{replier.url}'}}", "filter: {attributes: {type: dev.example.ping}}",
+            delivery=f"{{deadLetterSink: {{uri: '{dls.url}'}}}}"))
+        broker = mesh.wait_ready(f"{BROKERS}/hops")
+        mesh.wait_ready(f"{TRIGGERS}/loop")
+        # one hop left after the ingress: the reply would need another, so the Broker refuses
+        # it (Knative's ingress answers 400) and the original is dead-lettered
+        assert mesh.send_event("/default/hops", "h-1", type="dev.example.ping",
+                               extensions={"knativebrokerttl": "2"}) == 202
+        dead = dls.wait_for(1)[0]
+        assert dead.ce["id"] == "h-1" and dead.ce["type"] == "dev.example.ping"
+        assert dead.ce["knativeerrordest"] == broker["status"]["address"]["url"]
+        assert dead.ce["knativeerrorcode"] == "400"
+        assert "hops" in base64.b64decode(dead.ce["knativeerrordata"]).decode()
+        assert len(replier.received) == 1
 
 
 def test_trigger_to_an_unserved_kind_is_not_ready_with_a_reason(mesh: Mesh) -> None:

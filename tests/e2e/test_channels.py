@@ -54,6 +54,26 @@ spec:
         assert len(subscribers) == 2 and all(s["ready"] == "True" for s in subscribers)
 
 
+def test_a_failing_reply_is_retried_alone_then_dead_letters_the_original(mesh: Mesh) -> None:
+    reply = Answer(200, b"echo", {"ce-specversion": "1.0", "ce-id": "r", "ce-source": "/echo",
+                                  "ce-type": "echoed", "content-type": "text/plain"})
+    with RecordingSink(lambda r, n: reply) as echo, RecordingSink(lambda r, n: Answer(503)) as replies, \
+            RecordingSink() as dls:
+        mesh.apply("""
+apiVersion: messaging.knative.dev/v1
+kind: InMemoryChannel
+metadata: {name: replies, namespace: default}
+""" + "---" + subscription("echo-dls", "replies", echo.url, replies.url).replace(
+            "spec:\n", "spec:\n  delivery: {retry: 2, backoffPolicy: linear, backoffDelay: PT0.05S, "
+                       f"deadLetterSink: {{uri: '{dls.url}'}}}}\n"))
+        mesh.wait_ready(f"{MESSAGING}/subscriptions/echo-dls")
+        assert mesh.send_event("/channels/default/replies", "rp-1", type="order") == 202
+        dead = dls.wait_for(1)[0]
+        assert len(echo.received) == 1 and len(replies.received) == 3
+        assert dead.ce["id"] == "rp-1" and dead.ce["type"] == "order"
+        assert dead.ce["knativeerrordest"] == replies.url and dead.ce["knativeerrorcode"] == "503"
+
+
 def test_channel_kind_defaults_to_an_in_memory_backing(mesh: Mesh) -> None:
     with RecordingSink() as sink:
         mesh.apply("""

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from channels.deliveries import Deliveries
-from channels.dispatching import Target
+from channels.dispatching import ReplyRefused, Target
 from channels.identities import Kind, TargetKey
 from channels.policies import DeliveryPolicy
 from channels.queues import GROUP, Queues
@@ -110,18 +110,148 @@ async def test_recovers_after_transient_failures(redis_client, engine) -> None:
 
 
 async def test_reply_is_handed_to_the_reply_handler(redis_client, engine) -> None:
-    replies: list[tuple[str, str]] = []
+    replies: list[tuple[str, str, dict]] = []
 
-    async def on_reply(reply: ce.CloudEvent, original: ce.CloudEvent) -> None:
-        replies.append((reply.type, original.id))
+    async def on_reply(reply: ce.CloudEvent, original: ce.CloudEvent, headers) -> None:
+        replies.append((reply.type, original.id, dict(headers)))
 
-    answer = Answer(200, b"pong", {"ce-specversion": "1.0", "ce-id": "r", "ce-source": "/s",
-                                   "ce-type": "reply.type", "content-type": "text/plain"})
+    answer = Answer(200, b"pong", {**REPLY, "Knative-Hop": "1", "X-Other": "no"})
     with RecordingSink(lambda r, n: answer) as sub:
         t = target("reply", sub.url, DeliveryPolicy(), reply=on_reply)
         await enqueue(redis_client, t.stream, [event(7)])
         engine.sync([t])
-        await wait_until(lambda: replies == [("reply.type", "e7")])
+        # the response's pass-through headers go with the reply (event_dispatcher.go)
+        await wait_until(lambda: replies == [("reply.type", "e7", {"knative-hop": "1"})])
+
+
+REPLY = {"ce-specversion": "1.0", "ce-id": "r", "ce-source": "/s", "ce-type": "reply.type",
+         "content-type": "text/plain"}
+
+
+async def test_a_subscription_reply_is_retried_on_its_own(redis_client, engine) -> None:
+    answer = Answer(200, b"pong", {**REPLY, "knative-from": "sub"})
+    with RecordingSink(lambda r, n: answer) as sub, \
+            RecordingSink(lambda r, n: Answer(503 if n < 2 else 202)) as replies:
+        policy = DeliveryPolicy(retry=3, backoff_policy="linear", backoff_delay=0.05)
+        t = target("sub-reply", sub.url, policy, reply_uri=replies.url + "/next")
+        await enqueue(redis_client, t.stream, [event(1)])
+        engine.sync([t])
+        got = await replies.until(3)
+        assert len(sub.received) == 1  # the subscriber is not called again
+        assert [r.ce["id"] for r in got] == ["r"] * 3 and got[-1].body == b"pong"
+        assert got[-1].path == "/next" and "prefer" not in got[-1].headers
+        assert got[-1].headers["knative-from"] == "sub" and got[-1].headers["kn-namespace"] == "ns"
+        await wait_until_empty(redis_client, t.stream)
+
+
+async def wait_until_empty(client, stream: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while await client.xlen(stream):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{stream} still holds entries")
+        await asyncio.sleep(0.02)
+
+
+async def test_a_reply_that_fails_for_good_dead_letters_the_original(redis_client, engine) -> None:
+    body = b'{"error": "reply sink down"}'
+    answer = Answer(200, b"pong", REPLY)
+    with RecordingSink(lambda r, n: answer) as sub, RecordingSink(lambda r, n: Answer(503, body)) as replies, \
+            RecordingSink() as dls:
+        policy = DeliveryPolicy(retry=2, dead_letter_uri=dls.url)
+        t = target("reply-dls", sub.url, policy, reply_uri=replies.url)
+        await enqueue(redis_client, t.stream, [event(1)])
+        engine.sync([t])
+        dead = (await dls.until(1))[0]
+        assert len(sub.received) == 1 and len(replies.received) == 3
+        # as upstream: the original event, naming the reply's URL and the reply's status
+        assert dead.ce["id"] == "e1" and dead.body == b'{"i": 1}'
+        assert dead.ce["knativeerrordest"] == replies.url
+        assert dead.ce["knativeerrorcode"] == "503"
+        assert base64.b64decode(dead.ce["knativeerrordata"]) == body
+        await wait_until_empty(redis_client, t.stream)
+
+
+async def test_a_pending_reply_survives_a_restart_without_calling_the_subscriber_again(redis_client) -> None:
+    answer = Answer(200, b"pong", REPLY)
+    policy = DeliveryPolicy(retry=100, backoff_policy="linear", backoff_delay=0.05)
+    with RecordingSink(lambda r, n: answer) as sub, RecordingSink(lambda r, n: Answer(503)) as down, \
+            RecordingSink(lambda r, n: Answer(202)) as up:
+        first = target("restart", sub.url, policy, reply_uri=down.url)
+        await enqueue(redis_client, first.stream, [event(1)])
+        sender = AiohttpSender()
+        engine = Deliveries(Queues(redis_client), sender, consumer="c1", settings=FAST)
+        engine.sync([first])
+        await down.until(2)
+        await engine.close(drain_timeout=1)  # the process stops with the reply not delivered
+        # the reply is stored, in its own phase, with the original beside it
+        stored = [f for _, f in await redis_client.xrange(first.stream)]
+        assert [f[b"p"] for f in stored] == [b"rp"] and b"oa" in stored[0]
+        engine = Deliveries(Queues(redis_client), sender, consumer="c1", settings=FAST)
+        engine.sync([target("restart", sub.url, policy, reply_uri=up.url)])
+        got = await up.until(1)
+        await engine.close(drain_timeout=1)
+        await sender.close()
+        assert got[0].ce["id"] == "r" and len(sub.received) == 1
+
+
+async def test_an_ordered_subscription_delivers_its_reply_in_place(redis_client, engine) -> None:
+    answer = Answer(200, b"pong", REPLY)
+    with RecordingSink(lambda r, n: answer) as sub, \
+            RecordingSink(lambda r, n: Answer(500 if n == 0 else 202)) as replies:
+        policy = DeliveryPolicy(retry=2, backoff_policy="linear", backoff_delay=0.05)
+        t = target("ordered-reply", sub.url, policy, reply_uri=replies.url, ordered=True)
+        await enqueue(redis_client, t.stream, [event(1), event(2)])
+        engine.sync([t])
+        got = await replies.until(3)
+        assert len(sub.received) == 2 and [r.ce["id"] for r in got] == ["r"] * 3
+        assert [r.ce["id"] for r in sub.received] == ["e1", "e2"]
+        await wait_until_empty(redis_client, t.stream)
+
+
+async def test_pass_through_headers_reach_every_attempt_and_the_dead_letter_sink(redis_client, engine) -> None:
+    stored = {"x-request-id": "req-1", "knative-custom": "v"}
+    with RecordingSink(lambda r, n: Answer(503)) as sub, RecordingSink() as dls:
+        t = target("headers", sub.url, DeliveryPolicy(retry=1, dead_letter_uri=dls.url))
+        await redis_client.xadd(t.stream, ce.to_record(event(1), stored))
+        engine.sync([t])
+        dead = (await dls.until(1))[0]
+        for got in [*sub.received, dead]:
+            assert {k: got.headers.get(k) for k in stored} == stored
+        assert len(sub.received) == 2
+
+
+async def test_an_unreachable_subscriber_dead_letters_with_error_data(redis_client, engine) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with RecordingSink() as dls:
+        url = f"http://user:secret@127.0.0.1:{port}/x"
+        t = target("unreachable", url, DeliveryPolicy(dead_letter_uri=dls.url))
+        await enqueue(redis_client, t.stream, [event(1)])
+        engine.sync([t])
+        dead = (await dls.until(1))[0]
+        assert dead.ce["knativeerrordest"] == f"http://127.0.0.1:{port}/x"  # no credentials
+        assert dead.ce["knativeerrorcode"] == "500"
+        data = base64.b64decode(dead.ce["knativeerrordata"]).decode()
+        assert data.startswith("dispatch error: ") and "secret" not in data
+
+
+async def test_a_refused_trigger_reply_dead_letters_the_original_naming_the_broker(redis_client, engine) -> None:
+    async def out_of_hops(reply: ce.CloudEvent, original: ce.CloudEvent, headers) -> None:
+        raise ReplyRefused("http://127.0.0.1:8080/ns/b", 400, b"knativebrokerttl: no hops left")
+
+    with RecordingSink(lambda r, n: Answer(200, b"pong", REPLY)) as sub, RecordingSink() as dls:
+        t = target("ttl", sub.url, DeliveryPolicy(retry=3, dead_letter_uri=dls.url), reply=out_of_hops)
+        await enqueue(redis_client, t.stream, [event(1)])
+        engine.sync([t])
+        dead = (await dls.until(1))[0]
+        assert len(sub.received) == 1  # a refusal is final: nothing is retried
+        assert dead.ce["id"] == "e1"
+        assert dead.ce["knativeerrordest"] == "http://127.0.0.1:8080/ns/b"
+        assert dead.ce["knativeerrorcode"] == "400"
+        assert base64.b64decode(dead.ce["knativeerrordata"]) == b"knativebrokerttl: no hops left"
 
 
 async def test_a_slow_subscriber_does_not_delay_another_queue(redis_client, engine) -> None:

@@ -96,3 +96,39 @@ def test_entries_written_without_the_own_fields_are_parsed() -> None:
     attributes = records.RecordAttributes(old)
     assert attributes.get("type") == "t.old" and attributes.get("source") == "/old"
     assert ce.from_record(old).type == "t.old"
+
+
+@pytest.mark.parametrize(
+    "headers, passed",
+    [
+        # pkg/utils/headers.go PassThroughHeaders: x-request-id, retry-after, knative-*, x-b3-*
+        ({"x-request-id": "r1", "content-type": "text/plain"}, {"x-request-id": "r1"}),
+        ({"knative-foo": "a", "x-b3-traceid": "t", "retry-after": "5"},
+         {"knative-foo": "a", "x-b3-traceid": "t", "retry-after": "5"}),
+        ({"ce-id": "1", "ce-knativefoo": "x", "authorization": "Bearer s", "host": "h"}, {}),
+        ({"x-request-idx": "no", "xknative-foo": "no"}, {}),
+        ({}, {}),
+    ],
+)
+def test_pass_through(headers: dict[str, str], passed: dict[str, str]) -> None:
+    assert records.pass_through(headers) == passed
+
+
+def test_pass_through_headers_are_stored_with_the_event() -> None:
+    event = ce.CloudEvent({"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}, b"x")
+    record = ce.to_record(event, {"x-request-id": "r1", "knative-foo": "ü"})
+    assert record[records.HEADERS] == '{"x-request-id":"r1","knative-foo":"ü"}'.encode()
+    assert records.headers_of(record) == {"x-request-id": "r1", "knative-foo": "ü"}
+    assert records.HEADERS not in ce.to_record(event, {})  # none: no field
+    assert records.headers_of(ce.to_record(event)) == {}
+    assert ce.from_record(record).attributes == event.attributes
+
+
+@pytest.mark.parametrize("data", [b'{"a": 1}', None, b""])
+def test_a_reply_keeps_the_event_it_answers(data: bytes | None) -> None:
+    original = ce.CloudEvent({"specversion": "1.0", "id": "o", "source": "/s", "type": "t"}, data)
+    reply = ce.CloudEvent({"specversion": "1.0", "id": "r", "source": "/s", "type": "t.reply"}, b"r")
+    record = records.with_original(ce.to_record(reply), ce.to_record(original))
+    assert ce.from_record(record).id == "r" and ce.from_record(record).data == b"r"
+    kept = records.original_of(record)
+    assert (kept.attributes, kept.data) == (original.attributes, data)

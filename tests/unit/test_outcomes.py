@@ -34,6 +34,14 @@ REPLY_HEADERS = {"ce-specversion": "1.0", "ce-id": "r1", "ce-source": "/s", "ce-
         ("subscriber", 0, RETRY2, Response(400), "drop", 0.0),
         ("subscriber", 0, RETRY2, Response(404), "retry", 1.0),
         ("subscriber", 0, RETRY2, Response(302), "drop", 0.0),
+        # a Subscription's reply: its own retries, then the dead-letter sink; a 2xx body is no reply
+        ("reply", 0, RETRY2, Response(200, REPLY_HEADERS, b"x"), "ack", 0.0),
+        ("reply", 0, RETRY2, Response(200, {}, b"not an event"), "ack", 0.0),
+        ("reply", 0, RETRY2_DLS, Response(503), "retry", 1.0),
+        ("reply", 1, RETRY2_DLS, Response(None, error="refused"), "retry", 2.0),
+        ("reply", 2, RETRY2_DLS, Response(503), "dead-letter", 0.0),
+        ("reply", 0, RETRY2_DLS, Response(400), "dead-letter", 0.0),
+        ("reply", 2, RETRY2, Response(503), "drop", 0.0),
         ("dead-letter", 0, RETRY2_DLS, Response(200, REPLY_HEADERS, b"x"), "ack", 0.0),  # DLS replies ignored
         ("dead-letter", 0, RETRY2_DLS, Response(500), "retry", 1.0),
         ("dead-letter", 2, RETRY2_DLS, Response(500), "drop", 0.0),
@@ -76,3 +84,45 @@ def test_error_attributes_keep_existing_ones() -> None:
     first = outcomes.with_error_attributes(EVENT, "http://a", 500, b"")
     again = outcomes.with_error_attributes(first, "http://b", 404, b"")
     assert again.attributes["knativeerrordest"] == "http://a"
+
+
+@pytest.mark.parametrize(
+    "response, expected",
+    [
+        (Response(422, {}, b"nope"), b"nope"),
+        (Response(500), b""),
+        # no response: what the Go dispatcher's executeRequest records
+        (Response(None, error="timed out after 30s"), b"dispatch error: timed out after 30s"),
+        (Response(None, error="ClientConnectorError: Cannot connect to host h:80"),
+         b"dispatch error: ClientConnectorError: Cannot connect to host h:80"),
+        (Response(None, error="InvalidURL: http://user:secret@h/x"), b"dispatch error: InvalidURL: http://h/x"),
+        (Response(None), b"dispatch error: no response"),
+    ],
+)
+def test_error_body(response: Response, expected: bytes) -> None:
+    assert outcomes.error_body(response) == expected
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("http://sub.default.svc/x?y=1", "http://sub.default.svc/x?y=1"),
+        ("https://h", "https://h"),
+        ("http://user:secret@h:8080/p", "http://h:8080/p"),  # Ripple's addition: no credentials
+        ("https://token@h/p", "https://h/p"),
+        ("h.example:8080", "http://h.example:8080/"),  # host-only: upstream's sanitizeURL
+        ("h.example/some/path", "http://h.example/"),
+    ],
+)
+def test_sanitize_destination(url: str, expected: str) -> None:
+    assert outcomes.sanitize_destination(url) == expected
+
+
+def test_unreachable_subscriber_error_attributes() -> None:
+    response = Response(None, error="ClientConnectorError: Cannot connect to host sub:80")
+    dead = outcomes.with_error_attributes(EVENT, "http://u:p@sub/", response.status,
+                                          outcomes.error_body(response))
+    assert dead.attributes["knativeerrordest"] == "http://sub/"
+    assert dead.attributes["knativeerrorcode"] == "500"
+    assert base64.b64decode(dead.attributes["knativeerrordata"]) == (
+        b"dispatch error: ClientConnectorError: Cannot connect to host sub:80")

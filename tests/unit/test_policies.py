@@ -68,11 +68,28 @@ def test_next_delay_takes_the_larger() -> None:
     [
         (None, {"retry": 10, "backoffPolicy": "exponential", "backoffDelay": "PT0.2S"}, 10, 30.0),
         ({"retry": 2}, {"retry": 10, "timeout": "PT5S"}, 2, 30.0),  # wholesale, no field merge
-        ({"deadLetterSink": {"uri": "http://x"}}, {"retry": 7}, 7, 30.0),  # DLS alone is no override
+        # a delivery that sets only a dead-letter sink is still taken wholesale: no retries
+        # (trigger.go, subscription.go deliverySpec, eventing-kafka-broker deliverySpec)
+        ({"deadLetterSink": {"uri": "http://x"}}, {"retry": 7, "timeout": "PT5S"}, 0, 30.0),
+        ({}, {"retry": 7}, 0, 30.0),
         ({"timeout": "PT2S"}, {"retry": 7}, 0, 2.0),
+        (None, {"deadLetterSink": {"uri": "http://x"}}, 0, 30.0),
         (None, None, 0, 30.0),
     ],
 )
 def test_resolve_overrides(own, fallback, expected_retry: int, expected_timeout: float) -> None:
     policy = policies.resolve(own, fallback, dead_letter_uri=None)
     assert (policy.retry, policy.timeout) == (expected_retry, expected_timeout)
+
+
+@pytest.mark.parametrize(
+    "own, fallback, expected",
+    [
+        (None, {"format": "json"}, "json"),
+        ({"format": "json"}, None, "json"),
+        ({"retry": 1}, {"format": "json"}, "binary"),  # wholesale: the Broker's format is not merged in
+        (None, None, "binary"),
+    ],
+)
+def test_resolve_format(own, fallback, expected: str) -> None:
+    assert policies.resolve(own, fallback, dead_letter_uri=None).format == expected
