@@ -56,6 +56,10 @@ MANAGED_SPEC: dict[str, tuple[str, ...]] = {
 fills a channel's `spec.subscribers`). An owner that does not declare them leaves them as
 they are, or the owner and the child's controller would undo each other forever."""
 
+IMMUTABLE = frozenset({"Revision"})
+"""Kinds whose children are never updated once created (a Revision is an immutable
+snapshot of its Configuration's template): a changed child is a new one, by name."""
+
 Lookup = Callable[[ObjectRef], "Object | None"]
 Owned = Callable[[str], Iterable[Object]]
 """The observed objects whose controller ownerReference has this uid."""
@@ -167,6 +171,8 @@ class Applier:
         if controller is None or controller.get("uid") != reference["uid"]:
             applied.problems.append(
                 f"{ref} exists and is not controlled by {reference['kind']} {reference['name']}")
+            return
+        if ref.kind in IMMUTABLE:
             return
         spec, current_spec = child.get("spec"), current.get("spec") or {}
         if isinstance(spec, dict):

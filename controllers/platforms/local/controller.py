@@ -174,7 +174,10 @@ class LocalController:
         self.owners.reset(self._everything())
         tasks: list[asyncio.Task[None]] = []
         try:
-            self.view = await self._read_view()
+            try:
+                self.view = await self._read_view()
+            except errors.RippleError as exc:  # the poller keeps trying; reconcile meanwhile
+                log.warning("data plane progress unreadable", extra={"error": str(exc)})
             self._queue_all()
             tasks = [asyncio.create_task(self._work(), name=f"reconciler-{i}")
                      for i in range(self.workers)]
