@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable
 
 from ripple import errors
 from ripple.api.registry import Kind
+from ripple.store.protocols import ResourceStore
 
 log = logging.getLogger(__name__)
 
@@ -21,26 +22,26 @@ Listener = Callable[[set[str]], Awaitable[None] | None]
 ObjectKey = tuple[str, str, str]  # (kind name, namespace, name)
 
 
-def object_key(obj: dict) -> ObjectKey:
+def object_key(obj: dict[str, Any]) -> ObjectKey:
     meta = obj.get("metadata", {})
     return (obj.get("kind", ""), meta.get("namespace") or "", meta.get("name", ""))
 
 
 class Informer:
-    def __init__(self, store: object, kinds: Iterable[Kind]) -> None:
+    def __init__(self, store: ResourceStore, kinds: Iterable[Kind]) -> None:
         self.store = store
         self.kinds = list(kinds)
-        self._cache: dict[ObjectKey, dict] = {}
+        self._cache: dict[ObjectKey, dict[str, Any]] = {}
         self._listeners: list[Listener] = []
         self.synced = asyncio.Event()
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def get(self, kind: str, namespace: str, name: str) -> dict | None:
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self._cache.get((kind, namespace, name))
 
-    def list(self, kind: str, namespace: str | None = None) -> list[dict]:
+    def list(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         return [
             obj for (k, ns, _), obj in sorted(self._cache.items())
             if k == kind and (namespace is None or ns == namespace)
@@ -50,7 +51,7 @@ class Informer:
         while True:
             try:
                 since = await self._relist()
-                async for event in self.store.watch(self.kinds, since=since):  # type: ignore[attr-defined]
+                async for event in self.store.watch(self.kinds, since=since):
                     changed = {self._apply(event["type"], event["object"])}
                     await self._notify(changed)
             except asyncio.CancelledError:
@@ -62,17 +63,17 @@ class Informer:
             await asyncio.sleep(1.0)
 
     async def _relist(self) -> str:
-        since = await self.store.current_version()  # type: ignore[attr-defined]
-        fresh: dict[ObjectKey, dict] = {}
+        since = await self.store.current_version()
+        fresh: dict[ObjectKey, dict[str, Any]] = {}
         for kind in self.kinds:
-            for obj in await self.store.list(kind, None):  # type: ignore[attr-defined]
+            for obj in await self.store.list(kind, None):
                 fresh[object_key(obj)] = obj
         self._cache = fresh
         self.synced.set()
         await self._notify({k.kind for k in self.kinds})
         return str(since)
 
-    def _apply(self, kind_of_change: str, obj: dict) -> str:
+    def _apply(self, kind_of_change: str, obj: dict[str, Any]) -> str:
         key = object_key(obj)
         if kind_of_change == "DELETED":
             self._cache.pop(key, None)
