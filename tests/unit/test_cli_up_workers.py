@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from ripple import supervising
 from ripple.cli import up
 from ripple.supervising import Backoff
 
@@ -114,3 +115,19 @@ def test_stop_terminates_every_child_and_restarts_none(workers: up.Workers, cloc
     clock.now = 100.0
     workers.check()
     assert not workers.due and workers.spawned == [1, 2]  # type: ignore[attr-defined]
+
+
+def test_a_worker_whose_essential_task_failed_exits_1(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from controllers.platforms.local import platform
+
+    async def failing(*_args: object, **_kwargs: object) -> None:
+        raise supervising.TaskFailed("server") from OSError("accept failed")
+
+    monkeypatch.setattr(platform, "run_worker", failing)
+    monkeypatch.setattr(up.signal, "signal", lambda *_: None)  # leave pytest's handlers alone
+    settings = up.settings_from(up.argparse.Namespace(
+        host="127.0.0.1", port=0, workers=1, public_url=None, redis_url="redis://x", data_dir=".",
+        appendfsync="everysec"))
+    assert up._serve(settings, "redis://x", 3, None, []) == 1  # type: ignore[arg-type]
+    assert "Error: worker 3 stopped: essential task 'server' failed" in capsys.readouterr().err
