@@ -1,10 +1,19 @@
 """One worker process of the local platform: API, data plane and (under a lease) the
 reconcilers, all on one event loop and one port.
 
-Called by `ripple.cli.up`, once per worker process. Every root task is named and guarded;
-SIGTERM makes uvicorn stop accepting, then in-flight deliveries get `drain_timeout`
-seconds to finish before the rest is cancelled. Whatever is cut short is still pending
-in Redis and is redelivered by the next process.
+Called by `ripple.cli.up`, once per worker process. The root tasks run under a
+`ripple.supervising.Supervisor`:
+
+    informer   list + watch of the store         restarted with backoff if it ends
+    leader     `_lead`: the reconcilers, only    restarted with backoff if it ends
+               while this worker holds the lease
+    server     uvicorn: API and data plane       essential: its end ends the worker
+
+SIGTERM makes uvicorn stop accepting; the informer and the leader are stopped (the lease
+released), then in-flight deliveries get `DRAIN_TIMEOUT` seconds to finish before the rest
+is cancelled. Whatever is cut short is still pending in Redis and is redelivered by the
+next process. If the server crashes, the worker stops the same way and `run_worker` raises
+`supervising.TaskFailed`: `ripple up` exits 1, or restarts the child worker.
 """
 
 from __future__ import annotations
@@ -140,20 +149,22 @@ async def run_worker(
                              essential=True)
             await supervisor.watch()  # the server ended (SIGTERM); raises if an essential task died
     finally:
+        restore()
         server.should_exit = True  # stop accepting, when it was another task that died
         serving = supervisor.tasks.get("server")
         if serving is not None and not serving.done():
             await asyncio.wait([serving], timeout=DRAIN_TIMEOUT + STOP_TIMEOUT)
+        # The informer and the leader go first: nothing starts a dispatcher during the drain,
+        # and the lease is free for another worker while this one drains.
+        await supervisor.stop(STOP_TIMEOUT)
+        with contextlib.suppress(*leases.STORE_ERRORS):
+            await lease.release()
         await deliveries.close(drain_timeout=DRAIN_TIMEOUT)
         await plane.close()
         await channel_plane.close()
         await source_plane.close()
-        await supervisor.stop(STOP_TIMEOUT)
-        with contextlib.suppress(*leases.STORE_ERRORS):
-            await lease.release()
         await sender.close()
         await client.aclose()
-        restore()
 
 
 def _stop_on_signals(stopping: asyncio.Event) -> Callable[[], None]:
