@@ -146,6 +146,16 @@ async def test_reconcilers_that_crash_give_the_lease_up(redis_client: redis.asyn
     assert await redis_client.get(keys.lease("leader")) is None  # another worker may lead now
 
 
+async def test_reconcilers_that_return_give_the_lease_up_and_say_so(redis_client: redis.asyncio.Redis) -> None:
+    async def done() -> None:
+        return None
+
+    lease = leases.Lease(redis_client, "leader", "w0", ttl=TTL)
+    with pytest.raises(RuntimeError, match="the reconcilers returned"):
+        await asyncio.wait_for(platform._lead(lease, done), 5)
+    assert await redis_client.get(keys.lease("leader")) is None
+
+
 async def _until(condition, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while not condition():
