@@ -13,32 +13,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable
 
 from ripple import errors
 from ripple.api.registry import Kind
+from ripple.store.protocols import ResourceStore
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[set[str]], Awaitable[None] | None]
-ObjectListener = Callable[[str, "dict | None"], None]
+ObjectListener = Callable[[str, "dict[str, Any] | None"], None]
 """(change type, object): ADDED, MODIFIED, DELETED with the object; RELISTED with None."""
 RELISTED = "RELISTED"
 ObjectKey = tuple[str, str, str]  # (kind name, namespace, name)
 
 
-def object_key(obj: dict) -> ObjectKey:
+def object_key(obj: dict[str, Any]) -> ObjectKey:
     meta = obj.get("metadata", {})
     return (obj.get("kind", ""), meta.get("namespace") or "", meta.get("name", ""))
 
 
 class Informer:
-    def __init__(self, store: object, kinds: Iterable[Kind]) -> None:
+    def __init__(self, store: ResourceStore, kinds: Iterable[Kind]) -> None:
         self.store = store
         self.kinds = list(kinds)
-        self._cache: dict[str, dict[tuple[str, str], dict]] = {}
+        self._cache: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
         """Objects by kind, then (namespace, name): a list touches only its own kind."""
-        self._sorted: dict[str, list[dict]] = {}
+        self._sorted: dict[str, list[dict[str, Any]]] = {}
         """Each kind's objects in (namespace, name) order, rebuilt after it changes."""
         self._listeners: list[Listener] = []
         self._object_listeners: list[ObjectListener] = []
@@ -51,10 +52,10 @@ class Informer:
     def subscribe_objects(self, listener: ObjectListener) -> None:
         self._object_listeners.append(listener)
 
-    def get(self, kind: str, namespace: str, name: str) -> dict | None:
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self._cache.get(kind, {}).get((namespace, name))
 
-    def list(self, kind: str, namespace: str | None = None) -> list[dict]:
+    def list(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         ordered = self._sorted.get(kind)
         if ordered is None:
             objects = self._cache.get(kind, {})
@@ -67,7 +68,7 @@ class Informer:
         while True:
             try:
                 since = await self._relist()
-                async for event in self.store.watch(self.kinds, since=since):  # type: ignore[attr-defined]
+                async for event in self.store.watch(self.kinds, since=since):
                     changed = {self._apply(event["type"], event["object"])}
                     await self._notify(changed)
             except asyncio.CancelledError:
@@ -79,10 +80,10 @@ class Informer:
             await asyncio.sleep(1.0)
 
     async def _relist(self) -> str:
-        since = await self.store.current_version()  # type: ignore[attr-defined]
-        fresh: dict[str, dict[tuple[str, str], dict]] = {}
+        since = await self.store.current_version()
+        fresh: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
         for kind in self.kinds:
-            for obj in await self.store.list(kind, None):  # type: ignore[attr-defined]
+            for obj in await self.store.list(kind, None):
                 key = object_key(obj)
                 fresh.setdefault(key[0], {})[key[1:]] = obj
         self._cache = fresh
@@ -93,7 +94,7 @@ class Informer:
         await self._notify({k.kind for k in self.kinds})
         return str(since)
 
-    def _apply(self, kind_of_change: str, obj: dict) -> str:
+    def _apply(self, kind_of_change: str, obj: dict[str, Any]) -> str:
         key = object_key(obj)
         objects = self._cache.setdefault(key[0], {})
         if kind_of_change == "DELETED":
@@ -108,7 +109,7 @@ class Informer:
         self._tell(kind_of_change, obj)
         return key[0]
 
-    def _tell(self, change: str, obj: dict | None) -> None:
+    def _tell(self, change: str, obj: dict[str, Any] | None) -> None:
         for listener in self._object_listeners:
             try:
                 listener(change, obj)

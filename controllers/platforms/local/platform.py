@@ -1,10 +1,19 @@
 """One worker process of the local platform: API, data plane and (under a lease) the
 reconcilers, all on one event loop and one port.
 
-Called by `ripple.cli.up`, once per worker process. Every root task is named and guarded;
-SIGTERM makes uvicorn stop accepting, then in-flight deliveries get `drain_timeout`
-seconds to finish before the rest is cancelled. Whatever is cut short is still pending
-in Redis and is redelivered by the next process.
+Called by `ripple.cli.up`, once per worker process. The root tasks run under a
+`ripple.supervising.Supervisor`:
+
+    informer   list + watch of the store         restarted with backoff if it ends
+    leader     `_lead`: the reconcilers, only    restarted with backoff if it ends
+               while this worker holds the lease
+    server     uvicorn: API and data plane       essential: its end ends the worker
+
+SIGTERM makes uvicorn stop accepting; the informer and the leader are stopped (the lease
+released), then in-flight deliveries get `DRAIN_TIMEOUT` seconds to finish before the rest
+is cancelled. Whatever is cut short is still pending in Redis and is redelivered by the
+next process. If the server crashes, the worker stops the same way and `run_worker` raises
+`supervising.TaskFailed`: `ripple up` exits 1, or restarts the child worker.
 """
 
 from __future__ import annotations
@@ -12,15 +21,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
+import threading
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Coroutine, Sequence
 
 import redis.asyncio as aioredis
 import uvicorn
 
-from ripple import dataplane, redisclient
+from ripple import dataplane, leases, redisclient, supervising
 from ripple import store as stores
 from ripple.api import registry
 from ripple.informers import Informer
@@ -45,6 +56,7 @@ from ripple.leases import Lease
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0
 PROGRESS_POLL = 0.02
 """Seconds between checks whether the planes applied newer resources (no I/O unless so)."""
 MAX_CONNECTIONS = 8000
@@ -103,33 +115,42 @@ async def run_worker(
     )
     server = uvicorn.Server(config)
     lease = Lease(client, "controller", consumer)
-    tasks = [
-        asyncio.create_task(informer.run(), name="informer"),
-        asyncio.create_task(_lead(lease, controller), name="controller"),
-    ]
-    await informer.synced.wait()
-    plane.sync()  # before serving: no 404s for brokers or channels that exist
-    channel_plane.sync()
-    source_plane.sync()
-    tasks.append(asyncio.create_task(
-        _report_progress(client, consumer, (plane, channel_plane, source_plane)),
-        name="data-plane-progress"))
+    supervisor = supervising.Supervisor()
+    supervisor.spawn("informer", informer.run)
+    supervisor.spawn("leader", lambda: _lead(lease, controller.run))
+    stopping = asyncio.Event()
+    restore = _stop_on_signals(stopping)  # until uvicorn serves, SIGTERM must stop the wait below
     try:
-        await server.serve(sockets=[sock] if sock is not None else None)
+        waits = [asyncio.ensure_future(informer.synced.wait()), asyncio.ensure_future(stopping.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
+        if not stopping.is_set():
+            plane.sync()  # before serving: no 404s for brokers or channels that exist
+            channel_plane.sync()
+            source_plane.sync()
+            planes = (plane, channel_plane, source_plane)
+            supervisor.spawn("data-plane-progress", lambda: _report_progress(client, consumer, planes))
+            supervisor.spawn("server", lambda: server.serve(sockets=[sock] if sock is not None else None),
+                             essential=True)
+            await supervisor.watch()  # the server ended (SIGTERM); raises if an essential task died
     finally:
+        restore()
+        server.should_exit = True  # stop accepting, when it was another task that died
+        serving = supervisor.tasks.get("server")
+        if serving is not None and not serving.done():
+            await asyncio.wait([serving], timeout=DRAIN_TIMEOUT + STOP_TIMEOUT)
+        # The informer and the leader go first: nothing starts a dispatcher during the drain,
+        # and the lease is free for another worker while this one drains.
+        await supervisor.stop(STOP_TIMEOUT)
+        with contextlib.suppress(*leases.STORE_ERRORS):
+            await lease.release()
         await deliveries.close(drain_timeout=DRAIN_TIMEOUT)
         await plane.close()
         await channel_plane.close()
         await source_plane.close()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        with contextlib.suppress(Exception):
-            await lease.release()
-        with contextlib.suppress(Exception):
-            await dataplane.remove(client, consumer)
+        with contextlib.suppress(*leases.STORE_ERRORS):
+            await dataplane.remove(client, consumer)  # no longer a process the control plane waits for
         await sender.close()
         await client.aclose()
 
@@ -151,13 +172,47 @@ async def _report_progress(client: aioredis.Redis, consumer: str, planes: Sequen
         await asyncio.sleep(PROGRESS_POLL)
 
 
-async def _lead(lease: Lease, controller: LocalController) -> None:
-    """Run the reconcilers while this process holds the lease; contend again when lost."""
+def _stop_on_signals(stopping: asyncio.Event) -> Callable[[], None]:
+    """Make SIGTERM/SIGINT set `stopping` (uvicorn takes them over while it serves, and
+    gives them back after); returns the function that restores the previous handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    previous = {s: signal.signal(s, lambda *_: loop.call_soon_threadsafe(stopping.set))
+                for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return restore
+
+
+async def _lead(lease: Lease, reconcile: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run the reconcilers while this process holds the lease.
+
+    A lease lost or maybe lost (a store error on renewal) stops them at once and contends
+    again; reconcilers that end or crash give the lease up, and the crash reaches the
+    supervisor, which restarts this loop with backoff.
+    """
     while True:
         await lease.acquire()
-        work = asyncio.create_task(controller.run(), name="reconcilers")
-        await lease.keep()
-        work.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await work
-        log.warning("controller lease lost; contending again")
+        log.info("controller lease acquired; reconciling", extra={"holder": lease.holder})
+        work = asyncio.create_task(reconcile(), name="reconcilers")
+        keeping = asyncio.create_task(lease.keep(), name="leader-lease")
+        try:
+            await asyncio.wait([work, keeping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (work, keeping):
+                task.cancel()
+            # Bounded: the reconcilers must be gone before the lease lapses for others.
+            _, stuck = await asyncio.wait([work, keeping], timeout=max(lease.ttl / 3, 0.1))
+            if work in stuck:
+                log.error("the reconcilers did not stop when the lease was lost")
+        if not work.cancelled() and work.done():
+            with contextlib.suppress(*leases.STORE_ERRORS):
+                await lease.release()  # let another worker reconcile while this one restarts
+            work.result()  # a crash is the supervisor's to log and restart
+            raise RuntimeError("the reconcilers returned")
+        log.warning("controller lease lost; reconcilers stopped, contending again")
+
+
