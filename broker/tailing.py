@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, cast
 
 import redis.asyncio as aioredis
 
 from channels import http
+from channels.queues import StreamReply
 from ripple import cloudevents as ce
 from ripple import errors, redisclient
 
@@ -55,7 +56,8 @@ class Tail:
         last = "$"
         while True:
             try:
-                reply = await self.redis.xread({stream: last}, count=100, block=1000)
+                reply = cast(StreamReply,
+                             await self.redis.xread({stream: last}, count=100, block=1000))
             except redisclient.UNAVAILABLE as exc:
                 raise redisclient.translate(exc) from exc
             lines = []

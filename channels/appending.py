@@ -29,14 +29,15 @@ one batch.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Mapping
+from typing import Any
 
 import redis.asyncio as aioredis
 import redis.exceptions
 
 from ripple import errors, redisclient
+from ripple.cloudevents import records
 
-Fields = Mapping[bytes | str, Any]
+Fields = records.Fields
 
 # KEYS[1]: the stream. ARGV: per append, its number of field arguments, then the fields and
 # values. Returns each XADD's id (or its error) and then the stream's length.

@@ -192,7 +192,11 @@ class Dispatcher:
                 continue
             task = asyncio.create_task(self._deliver(entry_id, fields))
             self._in_flight[entry_id] = task
-            task.add_done_callback(lambda _t, i=entry_id: self._done(i))
+
+            def done(_task: asyncio.Task[None], entry_id: bytes = entry_id) -> None:
+                self._done(entry_id)  # the default holds this iteration's id
+
+            task.add_done_callback(done)
 
     def _done(self, entry_id: bytes) -> None:
         self._in_flight.pop(entry_id, None)
@@ -209,7 +213,7 @@ class Dispatcher:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
 
-    async def _deliver(self, entry_id: bytes, fields: dict[bytes, bytes] | None) -> None:
+    async def _deliver(self, entry_id: bytes, fields: records.Fields | None) -> None:
         target = self.target
         try:
             if not fields:  # deleted while pending
@@ -225,7 +229,7 @@ class Dispatcher:
             log.exception("delivery failed unexpectedly; will be redelivered",
                           extra={"queue": target.key, "entry": entry_id.decode()})
 
-    async def _attempt(self, target: Target, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+    async def _attempt(self, target: Target, entry_id: bytes, fields: records.Fields) -> None:
         phase = _PHASES.get(fields.get(records.PHASE), "subscriber")
         event = ce.from_record(fields)
         original = records.original_of(fields) if phase == "reply" else event
@@ -293,7 +297,7 @@ class Dispatcher:
         url: str,
         outcome: outcomes.Outcome,
         response: Response,
-        fields: dict[bytes, bytes],
+        fields: records.Fields,
         headers: Mapping[str, str],
     ) -> None:
         if outcome.action == "ack":

@@ -23,13 +23,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Callable, Mapping
+from typing import Callable, Mapping, cast
 
 import redis.asyncio as aioredis
 import redis.exceptions
 
 from ripple import errors, keys, redisclient
 from ripple.cloudevents import records
+
+from channels.queues import Entry, StreamReply
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +110,7 @@ class Fanout:
         except redisclient.UNAVAILABLE as exc:
             raise redisclient.translate(exc) from exc
 
-    async def _next(self) -> list[tuple[bytes, dict | None]]:
+    async def _next(self) -> list[Entry]:
         if self._own_from is None:
             return await self._read(">", block_ms=1000)
         entries = await self._read(self._own_from)
@@ -124,9 +126,9 @@ class Fanout:
         except redisclient.UNAVAILABLE as exc:
             raise redisclient.translate(exc) from exc
 
-    async def _read(self, position: bytes | str, block_ms: int | None = None) -> list[tuple[bytes, dict | None]]:
-        reply = await self.redis.xreadgroup(
-            GROUP, self.consumer, {self.log_stream: position}, count=self.batch, block=block_ms)
+    async def _read(self, position: bytes | str, block_ms: int | None = None) -> list[Entry]:
+        reply = cast(StreamReply, await self.redis.xreadgroup(
+            GROUP, self.consumer, {self.log_stream: position}, count=self.batch, block=block_ms))
         return [(i, f) for _, entries in reply or () for i, f in entries]
 
     async def _reclaim(self) -> None:
@@ -135,7 +137,7 @@ class Fanout:
         if len(reply) > 1 and reply[1]:
             await self._fan_out(list(reply[1]))
 
-    async def _fan_out(self, entries: list[tuple[bytes, dict | None]]) -> None:
+    async def _fan_out(self, entries: list[Entry]) -> None:
         if not entries:
             return
         queues: dict[str, int] = {}  # queue -> its index in KEYS

@@ -30,7 +30,9 @@ from ripple.settings import IngressSettings
 
 log = logging.getLogger(__name__)
 
-Scope, Receive, Send = http.Scope, http.Receive, http.Send
+Scope = http.Scope
+Receive = http.Receive
+Send = http.Send
 Resolve = Callable[[str, str], str | None]
 """(namespace, name) -> the log's stream key, or None when there is no such resource."""
 Prepare = Callable[[ce.CloudEvent, Mapping[str, str]], ce.CloudEvent]

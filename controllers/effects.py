@@ -24,10 +24,15 @@ from controllers.reconciling import Effect, ObjectRef, Outcome
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], Awaitable[str]]
+"""Carries out one effect; its argument is the `Effect` subclass it is registered for."""
+Handlers = Mapping[type[Any], Handler]
+"""The table of handlers by effect type. Its key is `type[Any]`, not `type[Effect]`: a table
+literal is inferred with its own key type (`type[RegisterWebhook]`), which an invariant
+Mapping key would refuse, and each handler takes only its own subclass anyway."""
 
 
 class EffectRunner:
-    def __init__(self, handlers: Mapping[type[Effect], Handler], on_done: Callable[[ObjectRef], None],
+    def __init__(self, handlers: Handlers, on_done: Callable[[ObjectRef], None],
                  *, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.handlers, self.on_done, self.clock = handlers, on_done, clock
         self.outcomes: dict[tuple[ObjectRef, str], Outcome] = {}

@@ -20,6 +20,7 @@ nothing is raised, so the hot path pays no context manager.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -30,6 +31,7 @@ from redis.backoff import NoBackoff
 
 from ripple import errors
 
+_pack: Callable[[tuple[Any, ...]], bytes] | None
 try:
     from hiredis import pack_command as _pack
 except ImportError:  # pragma: no cover - hiredis is a dependency (redis[hiredis])
@@ -86,9 +88,10 @@ class LeanRedis(aioredis.Redis):
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         if self.single_connection_client or self.connection is not None:
-            return await super().execute_command(*args, **options)
+            # redis-py leaves execute_command and get_connection unannotated
+            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
         pool = self.connection_pool
-        conn = await pool.get_connection()
+        conn = await pool.get_connection()  # type: ignore[no-untyped-call]
         try:
             await conn.send_command(*args)
             return await self.parse_response(conn, args[0], **options)
@@ -115,6 +118,8 @@ try:
     from redis.driver_info import DriverInfo
     from redis.utils import get_lib_version
 
-    _DRIVER: Any = DriverInfo(name="redis-py", lib_version=get_lib_version())
+    # redis-py leaves get_lib_version unannotated
+    _DRIVER: Any = DriverInfo(
+        name="redis-py", lib_version=get_lib_version())  # type: ignore[no-untyped-call]
 except ImportError:  # pragma: no cover - redis-py before 8 has no DriverInfo
     _DRIVER = None

@@ -54,6 +54,12 @@ REPLY = b"rp"
 FIELDS = frozenset({ATTRIBUTES, DATA, TYPE, SOURCE, HEADERS, ORIGINAL_ATTRIBUTES, ORIGINAL_DATA,
                     RETRIES, PHASE})
 """Every field name a stream entry may carry."""
+
+Fields = dict[bytes, bytes]
+"""A stream entry's fields by name: what `to_record` makes, XADD writes and redis-py reads
+back (Ripple's client leaves replies undecoded). The one type of a record, wherever one is
+made, appended, read or re-enqueued."""
+
 _OWN_FIELDS = {"type": TYPE, "source": SOURCE}
 
 # One encoder, built once: json.dumps builds a new one per call when given options.
@@ -77,10 +83,10 @@ def pass_through(headers: Mapping[str, str]) -> dict[str, str]:
 
 def to_record(
     event: events.CloudEvent, headers: Mapping[str, str] | None = None
-) -> dict[bytes, bytes]:
+) -> Fields:
     """The stream entry's fields for one event, with the pass-through `headers` it came with."""
     attributes = event.attributes
-    record = {ATTRIBUTES: _ENCODE(attributes).encode("utf-8")}
+    record: Fields = {ATTRIBUTES: _ENCODE(attributes).encode("utf-8")}
     if event.data is not None:
         record[DATA] = event.data
     if headers:
@@ -92,19 +98,19 @@ def to_record(
     return record
 
 
-def from_record(fields: Mapping[bytes, bytes]) -> events.CloudEvent:
+def from_record(fields: Fields) -> events.CloudEvent:
     """The event of one stream entry (the inverse of `to_record`)."""
     attributes = json.loads(fields[ATTRIBUTES])
     return events.CloudEvent(attributes, fields.get(DATA))
 
 
-def headers_of(fields: Mapping[bytes, bytes]) -> dict[str, str]:
+def headers_of(fields: Fields) -> dict[str, str]:
     """The pass-through headers stored with an entry; none for entries written before."""
     raw = fields.get(HEADERS)
     return json.loads(raw) if raw else {}
 
 
-def with_original(record: dict[bytes, bytes], original: Mapping[bytes, bytes]) -> dict[bytes, bytes]:
+def with_original(record: Fields, original: Fields) -> Fields:
     """`record` (a reply) keeping the event it answers, taken from that event's entry."""
     record[ORIGINAL_ATTRIBUTES] = original[ATTRIBUTES]
     if DATA in original:
@@ -112,7 +118,7 @@ def with_original(record: dict[bytes, bytes], original: Mapping[bytes, bytes]) -
     return record
 
 
-def original_of(fields: Mapping[bytes, bytes]) -> events.CloudEvent:
+def original_of(fields: Fields) -> events.CloudEvent:
     """The event a reply entry answers (see `with_original`)."""
     return events.CloudEvent(json.loads(fields[ORIGINAL_ATTRIBUTES]), fields.get(ORIGINAL_DATA))
 
@@ -123,11 +129,11 @@ class RecordAttributes(Mapping[str, object]):
 
     __slots__ = ("_fields", "_parsed")
 
-    def __init__(self, fields: Mapping[bytes, bytes]) -> None:
+    def __init__(self, fields: Fields) -> None:
         self._fields = fields
         self._parsed: dict[str, object] | None = None
 
-    def get(self, name: str, default: object = None) -> object:  # type: ignore[override]
+    def get(self, name: str, default: object = None) -> object:
         parsed = self._parsed
         if parsed is None:
             own = _OWN_FIELDS.get(name)

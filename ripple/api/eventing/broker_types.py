@@ -7,6 +7,8 @@ defaults in `config/core/configmaps/default-broker.yaml` (`config-br-defaults`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from ripple.api import duck
 
 GROUP = "eventing.knative.dev"
