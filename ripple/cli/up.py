@@ -23,7 +23,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 from pathlib import Path
 
 from ripple import embedded, logs, supervising
@@ -187,6 +188,7 @@ def _serve(settings: Settings, redis_url: str, index: int, sock: socket.socket, 
     # handler that was installed before it: make that a no-op so our cleanup still runs.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
+    runner: Callable[[Coroutine[Any, Any, None]], None]
     try:
         import uvloop
 
@@ -212,7 +214,8 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _spawn_worker(index: int, sock: socket.socket, redis_url: str, args: argparse.Namespace) -> subprocess.Popen:
+def _spawn_worker(index: int, sock: socket.socket, redis_url: str,
+                  args: argparse.Namespace) -> subprocess.Popen[bytes]:
     env = dict(os.environ, RIPPLE_WORKER_INDEX=str(index), RIPPLE_WORKER_FD=str(sock.fileno()),
                RIPPLE_WORKER_REDIS_URL=redis_url, RIPPLE_WORKER_PARENT=str(os.getpid()))
     argv = [sys.executable, "-m", "ripple.cli.up", "--host", args.host, "--port", str(args.port),

@@ -11,11 +11,15 @@ The ingress is the hot path, so it gets no framework and no middleware in front 
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any, Awaitable, Callable
 
 from ripple import metrics
 
-ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
+"""(scope, receive, send): the apps mounted here type their scope as dict or as
+MutableMapping, which no narrower alias accepts both of."""
 
 CONTROL_PREFIXES = ("/apis", "/api/", "/healthz", "/openapi.json", "/docs")
 
@@ -23,7 +27,7 @@ CONTROL_PREFIXES = ("/apis", "/api/", "/healthz", "/openapi.json", "/docs")
 def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, channels: ASGIApp,
               webhooks: ASGIApp,
               lifespan: ASGIApp | None = None) -> ASGIApp:
-    async def root(scope: dict, receive: Any, send: Any) -> None:
+    async def root(scope: Message, receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "http":
             path: str = scope["path"]
