@@ -19,7 +19,7 @@ import time
 
 import redis.asyncio as aioredis
 
-from ripple import keys
+from ripple import keys, redisclient
 
 HEARTBEAT = 2.0
 TTL = 10.0
@@ -28,12 +28,18 @@ TTL = 10.0
 async def write(client: aioredis.Redis, process: str, version: int, *,
                 now: float | None = None) -> None:
     at = time.time() if now is None else now
-    await client.hset(keys.DATA_PLANE_SYNCED, process,
-                      json.dumps({"version": version, "at": at}))
+    try:
+        await client.hset(keys.DATA_PLANE_SYNCED, process,
+                          json.dumps({"version": version, "at": at}))
+    except redisclient.UNAVAILABLE as exc:
+        raise redisclient.translate(exc) from exc
 
 
 async def remove(client: aioredis.Redis, process: str) -> None:
-    await client.hdel(keys.DATA_PLANE_SYNCED, process)
+    try:
+        await client.hdel(keys.DATA_PLANE_SYNCED, process)
+    except redisclient.UNAVAILABLE as exc:
+        raise redisclient.translate(exc) from exc
 
 
 def synced(entries: dict[bytes | str, bytes | str], now: float) -> int | None:
@@ -50,5 +56,8 @@ def synced(entries: dict[bytes | str, bytes | str], now: float) -> int | None:
 
 
 async def read(client: aioredis.Redis, *, now: float | None = None) -> int | None:
-    entries = await client.hgetall(keys.DATA_PLANE_SYNCED)
+    try:
+        entries = await client.hgetall(keys.DATA_PLANE_SYNCED)
+    except redisclient.UNAVAILABLE as exc:
+        raise redisclient.translate(exc) from exc
     return synced(entries, time.time() if now is None else now)

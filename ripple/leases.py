@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from ripple import keys, supervising
+from ripple import errors, keys, supervising
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,11 @@ end
 return 0
 """
 
-STORE_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
+_UNCONFIRMED = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
 """Anything the store can raise means "not confirmed": a renew that raises it may have lost
-the lease. (A script error is a RedisError too: it is logged, never taken as success.)"""
+the lease. (A script error is a RedisError too: it is logged, never taken as success.)
+Broader than `redisclient.UNAVAILABLE` on purpose, and never seen outside this module:
+`release` translates what it raises into `errors.StoreUnavailable`."""
 
 CONTEND_BACKOFF = supervising.Backoff(initial=0.2, factor=2.0, cap=5.0, healthy_after=0.0)
 """Between attempts to acquire while the store fails: 0.2 s doubling to 5 s."""
@@ -88,7 +90,7 @@ class Lease:
                     self.expires = sent + self.ttl
                     return
                 failures, wait = 0, self.ttl / 3  # held by another: try when it may have lapsed
-            except STORE_ERRORS as exc:
+            except _UNCONFIRMED as exc:
                 failures += 1
                 wait = supervising.delay(CONTEND_BACKOFF, failures)
                 log.warning("lease store unavailable; contending again",
@@ -108,7 +110,7 @@ class Lease:
                 return
             try:
                 renewed = await asyncio.wait_for(self._renew(keys=[self.key], args=self._args), left)
-            except STORE_ERRORS as exc:
+            except _UNCONFIRMED as exc:
                 log.warning("lease renewal failed; taking the lease as lost",
                             extra={"lease": self.key, "error": str(exc) or type(exc).__name__})
                 self.expires = 0.0
@@ -122,4 +124,7 @@ class Lease:
     async def release(self) -> None:
         """Delete the lease if this holder has it (one compare-and-delete script)."""
         self.expires = 0.0
-        await self._release(keys=[self.key], args=[self.holder])
+        try:
+            await self._release(keys=[self.key], args=[self.holder])
+        except _UNCONFIRMED as exc:
+            raise errors.StoreUnavailable(f"lease {self.key} not released: {exc}") from exc

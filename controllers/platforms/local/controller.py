@@ -290,14 +290,11 @@ def redis_data_plane(client: Any) -> DataPlaneSource:
     last: dict[str, Any] = {"at": 0.0, "reports": {}}
 
     async def read(wanted: Iterable[tuple[str, str, str]]) -> DataPlane:
-        try:
-            synced = await dataplane.read(client)
-            now = time.monotonic()
-            if now - last["at"] >= REPORTS_EVERY:
-                last["reports"] = await reporting.read(client, list(wanted))
-                last["at"] = now
-        except Exception as exc:  # translated at this boundary
-            raise errors.StoreUnavailable(f"data plane progress: {exc}") from exc
+        synced = await dataplane.read(client)
+        now = time.monotonic()
+        if now - last["at"] >= REPORTS_EVERY:
+            last["reports"] = await reporting.read(client, list(wanted))
+            last["at"] = now
         return DataPlane(synced=synced, reports=last["reports"])
 
     return read

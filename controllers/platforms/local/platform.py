@@ -31,7 +31,7 @@ from typing import Any, Callable, Coroutine, Sequence
 import redis.asyncio as aioredis
 import uvicorn
 
-from ripple import dataplane, leases, redisclient, supervising
+from ripple import dataplane, errors, redisclient, supervising
 from ripple import store as stores
 from ripple.api import registry
 from ripple.informers import Informer
@@ -143,13 +143,13 @@ async def run_worker(
         # The informer and the leader go first: nothing starts a dispatcher during the drain,
         # and the lease is free for another worker while this one drains.
         await supervisor.stop(STOP_TIMEOUT)
-        with contextlib.suppress(*leases.STORE_ERRORS):
+        with contextlib.suppress(errors.StoreUnavailable):
             await lease.release()
         await deliveries.close(drain_timeout=DRAIN_TIMEOUT)
         await plane.close()
         await channel_plane.close()
         await source_plane.close()
-        with contextlib.suppress(*leases.STORE_ERRORS):
+        with contextlib.suppress(errors.StoreUnavailable):
             await dataplane.remove(client, consumer)  # no longer a process the control plane waits for
         await sender.close()
         await client.aclose()
@@ -166,7 +166,7 @@ async def _report_progress(client: aioredis.Redis, consumer: str, planes: Sequen
             try:
                 await dataplane.write(client, consumer, version)
                 reported, at = version, now
-            except Exception as exc:  # the store is down: the next round tries again
+            except errors.StoreUnavailable as exc:  # the next round tries again
                 log.warning("data plane progress not written", extra={"error": str(exc)})
                 await asyncio.sleep(1.0)
         await asyncio.sleep(PROGRESS_POLL)
@@ -209,7 +209,7 @@ async def _lead(lease: Lease, reconcile: Callable[[], Coroutine[Any, Any, None]]
             if work in stuck:
                 log.error("the reconcilers did not stop when the lease was lost")
         if not work.cancelled() and work.done():
-            with contextlib.suppress(*leases.STORE_ERRORS):
+            with contextlib.suppress(errors.StoreUnavailable):
                 await lease.release()  # let another worker reconcile while this one restarts
             work.result()  # a crash is the supervisor's to log and restart
             raise RuntimeError("the reconcilers returned")
