@@ -51,7 +51,7 @@ one α(1-α)^k, empty buckets after the last write use up weight too, and
 (concurrency and rps, each over the stable and the panic window). `record` stores
 `AverageConcurrentRequests - AverageProxiedConcurrentRequests` and
 `RequestCount - ProxiedRequestCount` (proxied requests were already counted where they were
-proxied). `stable_and_panic` is `StableAndPanicConcurrency` / `StableAndPanicRPS`: None
+proxied). `resize` follows a changed window (`updateMetric`). `stable_and_panic` is `StableAndPanicConcurrency` / `StableAndPanicRPS`: None
 (Knative's `ErrNoData`) only when the stable buckets are empty and stats are scraped; when
 stats only arrive with traffic (Knative's TBC = -1, activator always in the path, as with
 Ripple's router), an empty window means no traffic and reads as 0.
@@ -296,6 +296,29 @@ class TimedBuckets:
         return 0.0
 
 
+    def resize(self, window: float, now: float) -> None:
+        """Change the window, keeping the newest buckets that fit (Knative's `ResizeWindow`,
+        with its clock as `now`). As upstream, data written within the old window is taken
+        to start a whole old window before the last write."""
+        if window == self._window:
+            return
+        old = self._buckets
+        size = math.ceil(window / self._granularity)
+        buckets = [0.0] * size
+        total = 0.0
+        last = self._last
+        if last is not None and (self._index(now) - last) * self._granularity <= self._window:
+            for i in range(last, last - min(size, len(old)), -1):
+                buckets[i % size] = old[i % len(old)]
+                total += old[i % len(old)]
+            self._first = last - (len(old) - 1)
+        else:
+            self._first = None
+        self._window = window
+        self._buckets = buckets
+        self._total = total
+
+
 def smoothing_coefficient(buckets: int) -> float:
     """α of the weighted average over `buckets` buckets (Knative's `computeSmoothingCoeff`)."""
     return max(1 - (1 - _WEIGHT_PRECISION) ** (1 / buckets), _MIN_EXPONENT)
@@ -308,6 +331,10 @@ class WeightedBuckets(TimedBuckets):
 
     def __init__(self, window: float, granularity: float = BUCKET_SIZE) -> None:
         super().__init__(window, granularity)
+        self._alpha = smoothing_coefficient(len(self._buckets))
+
+    def resize(self, window: float, now: float) -> None:
+        super().resize(window, now)
         self._alpha = smoothing_coefficient(len(self._buckets))
 
     def window_average(self, now: float) -> float:
@@ -354,6 +381,13 @@ class Collection:
         self.rps = kind(stable_window)
         self.rps_panic = kind(panic_window)
         self.scraped = scraped
+
+    def resize(self, stable_window: float, panic_window: float, now: float) -> None:
+        """Follow a revision's changed windows without losing its history."""
+        self.concurrency.resize(stable_window, now)
+        self.concurrency_panic.resize(panic_window, now)
+        self.rps.resize(stable_window, now)
+        self.rps_panic.resize(panic_window, now)
 
     def record(self, now: float, stat: Stat) -> None:
         concurrency = stat.average_concurrent_requests - stat.average_proxied_concurrent_requests

@@ -44,7 +44,7 @@ from typing import Protocol
 
 from controllers.autoscaling import scaler, scaling
 from controllers.autoscaling.scaler import ACTIVATING, ACTIVE, INACTIVE, Activity
-from controllers.autoscaling.specs import CONCURRENCY, RPS, Spec, spec_from
+from controllers.autoscaling.specs import CONCURRENCY, RPS, Spec, defaults_from, spec_from
 from serving import stats as servingstats
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "Spec",
     "State",
     "decide",
+    "defaults_from",
     "new_collection",
     "poke",
     "spec_from",

@@ -5,7 +5,7 @@ Pure. `kpa.decide` reads a `Spec`; the autoscaler shell builds one per revision 
 (knative/serving `pkg/autoscaler/config/config.go`, `defaultConfig`, and
 `pkg/deployment/config.go` for the progress deadline); the cluster's `config-autoscaler`
 ConfigMap replaces them field for field (the field names are the ConfigMap keys with
-underscores; durations are seconds).
+underscores; durations are seconds): `defaults_from(parsed config)` copies them over.
 
 The merge follows the PodAutoscaler's accessors (`pkg/apis/autoscaling/v1alpha1/pa_lifecycle.go`)
 and the decider's builder (`pkg/reconciler/autoscaling/kpa/resources/decider.go`,
@@ -197,6 +197,25 @@ _DURATIONS = {
         "scale-to-zero-pod-retention-period", "scaleToZeroPodRetentionPeriod",
     ),
 }  # fmt: skip
+
+
+def defaults_from(config: object, **overrides: object) -> Spec:
+    """Cluster defaults from a parsed `config-autoscaler` (any object whose attributes are
+    named like `Spec`'s fields, e.g. `ripple.api.serving.autoscaler_config.AutoscalerConfig`);
+    attributes it lacks keep Knative's defaults, `overrides` win (e.g. `progress_deadline`
+    from config-deployment)."""
+    taken = {
+        field.name: getattr(config, field.name)
+        for field in dataclasses.fields(Spec)
+        if field.name not in _REVISION_ONLY and hasattr(config, field.name)
+    }
+    return Spec(**{**taken, **overrides})  # type: ignore[arg-type]
+
+
+_REVISION_ONLY = frozenset(
+    {"metric", "target", "target_utilization_percentage", "container_concurrency",
+     "activation_scale", "metric_aggregation_algorithm", "reachable"}
+)  # fmt: skip
 
 
 def spec_from(

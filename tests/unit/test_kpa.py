@@ -399,3 +399,20 @@ def test_initial_excess_burst_capacity() -> None:
     assert kpa.starting(kpa.Spec(initial_scale=3), 0, T).excess_burst_capacity == 300 - 211
     assert kpa.starting(kpa.Spec(target_burst_capacity=-1), 0, T).excess_burst_capacity == -1
     assert kpa.starting(kpa.Spec(target_burst_capacity=0), 0, T).excess_burst_capacity == 0
+
+
+def test_defaults_from_a_parsed_config_autoscaler() -> None:
+    # Any object with Spec's field names: the ConfigMap parser's AutoscalerConfig has them.
+    @dataclasses.dataclass
+    class Parsed:
+        stable_window: float = 6.0
+        scale_to_zero_grace_period: float = 6.0
+        container_concurrency_target_fraction: float = 0.8
+        max_scale_limit: int = 100  # not the autoscaler's business: ignored
+        pod_autoscaler_class: str = "kpa.autoscaling.knative.dev"
+        container_concurrency: int = 7  # a revision field: never taken from the cluster
+
+    spec = kpa.defaults_from(Parsed(), progress_deadline=120.0)
+    assert (spec.stable_window, spec.scale_to_zero_grace_period, spec.panic_window) == (6.0, 6.0, 1.0)
+    assert (spec.target_value, spec.container_concurrency, spec.progress_deadline) == (80.0, 0, 120.0)
+    assert spec.max_scale_down_rate == 2.0  # not in the object: Knative's default

@@ -235,3 +235,62 @@ def test_weighted_collection() -> None:
     stable, panic = collection.stable_and_panic(stats.CONCURRENCY, T0)
     assert stable == pytest.approx(10 * stats.smoothing_coefficient(6))
     assert panic == pytest.approx(10 * 0.9999)  # one bucket: α = 1 - 0.0001
+
+
+# -- resizing a window keeps the newest buckets (Knative's ResizeWindow) ----------------------
+
+
+@pytest.mark.parametrize(
+    "window, now, reads",
+    [
+        # Growing: the five buckets stay; the data counts as a whole old window.
+        (10.0, 4, [(4, 3.0)]),
+        # Shrinking: the newest two stay: (4 + 5) / 2.
+        (2.0, 4, [(4, 4.5)]),
+        # Nothing written within the old window: nothing is kept.
+        (10.0, 20, [(20, 0.0)]),
+        (5.0, 4, [(4, 3.0)]),  # the same window: unchanged
+    ],
+)
+def test_resize(window, now, reads) -> None:
+    buckets = stats.TimedBuckets(5.0)
+    for i in range(5):
+        buckets.record(T0 + i, i + 1)
+    buckets.resize(window, T0 + now)
+    assert buckets.window == window
+    assert [buckets.window_average(T0 + at) for at, _ in reads] == [want for _, want in reads]
+
+
+def test_resize_then_fill_the_larger_window() -> None:
+    buckets = stats.TimedBuckets(5.0)
+    for i in range(5):
+        buckets.record(T0 + i, i + 1)
+    buckets.resize(10.0, T0 + 4)
+    for i in range(5, 10):
+        buckets.record(T0 + i, 10)
+    assert buckets.window_average(T0 + 9) == (15 + 50) / 10
+
+
+def test_resize_after_silence_starts_over_on_the_next_write() -> None:
+    buckets = stats.TimedBuckets(5.0)
+    buckets.record(T0, 100)
+    buckets.resize(60.0, T0 + 10)  # stale: the old window saw nothing for 10 s
+    buckets.record(T0 + 11, 4)
+    assert buckets.window_average(T0 + 11) == 4.0
+
+
+def test_weighted_resize_recomputes_the_coefficient() -> None:
+    buckets = stats.WeightedBuckets(5.0)
+    buckets.record(T0, 10)
+    buckets.resize(60.0, T0)
+    assert buckets.window_average(T0) == pytest.approx(10 * 0.2)
+
+
+def test_collection_resize() -> None:
+    collection = stats.Collection(6.0, 1.0)
+    for i in range(6):
+        collection.record(T0 + i, stats.Stat(float(i), 0.0, 1.0))
+    collection.resize(60.0, 6.0, T0 + 5)
+    # The 1 s panic window only had its newest second to keep.
+    assert collection.stable_and_panic(stats.CONCURRENCY, T0 + 5) == (15 / 6, 5.0)
+    assert collection.stable_and_panic(stats.RPS, T0 + 5) == (1.0, 1.0)
