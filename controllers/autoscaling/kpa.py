@@ -78,14 +78,17 @@ class Metrics(Protocol):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class State:
-    """What the autoscaler remembers about one revision between two calls."""
+    """What the autoscaler remembers about one revision between two calls.
 
+    Start from `starting(spec, ready, now)` (or pass None to `decide`), which dates the
+    activation; then pass back each `Decision.state`."""
+
+    activity: Activity
     decider: scaling.Panic = scaling.Panic()
     desired_scale: int = -1
     """The decider's last valid desired pod count (−1: none yet)."""
     excess_burst_capacity: int = 0
     """The decider's last excess burst capacity."""
-    activity: Activity = Activity()
     desired_replicas: int = -1
     """The revision's `status.desiredReplicas` (−1: not known yet)."""
 
@@ -118,7 +121,7 @@ def starting(spec: Spec, ready: int, now: float) -> State:
     excess = int(tbc) if tbc in (-1, 0) else int(spec.initial_scale * spec.total_value - tbc)
     # Knative creates the serverless service in Proxy mode: the activator is in the path.
     activity = Activity(ACTIVATING, since=now, proxy_since=now)
-    return State(scaling.starting(ready, now), -1, excess, activity, -1)
+    return State(activity, scaling.starting(ready, now), -1, excess, -1)
 
 
 def new_collection(spec: Spec, *, scraped: bool = False) -> servingstats.Collection:
@@ -165,7 +168,7 @@ def decide(
     if want == scaler.UNKNOWN and state.desired_replicas >= 0:
         desired_replicas = state.desired_replicas
 
-    new_state = State(decider, desired_scale, excess, activity, desired_replicas)
+    new_state = State(activity, decider, desired_scale, excess, desired_replicas)
     return Decision(
         replicas=want if scaled.apply else None,
         desired_replicas=desired_replicas,

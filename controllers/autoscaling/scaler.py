@@ -82,15 +82,14 @@ def scale(spec: Spec, desired: int, activity: Activity, now: float) -> Scaled:
     if desired < 0 and activity.active != ACTIVATING:
         return Scaled(desired, False, "NoMetrics")
     low, high = spec.scale_bounds
-    reason = ""
+    floor_reason = "MinScale"
     initial = spec.initial_scale
-    if initial > 1 and not activity.scale_target_initialized and spec.reachable:
-        if low < initial:
-            reason = "InitialScale"
-        low = max(initial, low)
+    if initial > 1 and not activity.scale_target_initialized and spec.reachable and initial > low:
+        low, floor_reason = initial, "InitialScale"
     bounded = apply_bounds(low, high, desired)
+    reason = ""
     if bounded != desired:
-        reason = reason or ("MinScale" if bounded == low else "MaxScale")
+        reason = floor_reason if desired < low else "MaxScale"
     if bounded != 0:
         return Scaled(bounded, True, reason)
     return _scale_to_zero(spec, activity, now)

@@ -237,6 +237,9 @@ def act(active: str, seconds_ago: float, **fields) -> Activity:
         ({"min_scale": 2, "reachable": False}, 1, act(ACTIVE, 100), (1, True, "", None)),
         # Initial scale holds until the scale target is initialised, while reachable.
         ({"initial_scale": 3}, 1, act(ACTIVATING, 1), (3, True, "InitialScale", None)),
+        ({"initial_scale": 3}, 5, act(ACTIVATING, 1), (5, True, "", None)),
+        ({"initial_scale": 3, "min_scale": 4}, 1, act(ACTIVATING, 1), (4, True, "MinScale", None)),
+        ({"initial_scale": 2, "max_scale": 4}, 5, act(ACTIVATING, 1), (4, True, "MaxScale", None)),
         ({"initial_scale": 3}, 1, act(ACTIVE, 1, scale_target_initialized=True), (1, True, "", None)),
         ({"initial_scale": 3, "reachable": False}, 1, act(ACTIVATING, 1), (1, True, "", None)),
         ({"enable_scale_to_zero": False}, 0, act(INACTIVE, 100), (1, True, "ScaleToZeroDisabled", None)),
