@@ -419,3 +419,63 @@ def test_defaults_from_a_parsed_config_autoscaler() -> None:
     assert (spec.stable_window, spec.scale_to_zero_grace_period, spec.panic_window) == (6.0, 6.0, 1.0)
     assert (spec.target_value, spec.container_concurrency, spec.progress_deadline) == (80.0, 0, 120.0)
     assert spec.max_scale_down_rate == 2.0  # not in the object: Knative's default
+
+
+# -- decide, one rule per row: a minute of load recorded, then one call -----------------------
+
+SERVED = act(ACTIVE, 300, scale_target_initialized=True)
+
+
+def decide_after(fields: dict, load: list[tuple[float, float]], ready: int, activity: Activity):
+    """`load`: one (concurrency, rps) per second, the last one at T."""
+    spec = kpa.Spec(**fields)
+    collection = kpa.new_collection(spec)
+    for i, (concurrency, rps) in enumerate(load):
+        collection.record(T - len(load) + 1 + i, stats.Stat(concurrency, 0.0, rps))
+    return kpa.decide(spec, collection, T + 0.5, kpa.State(activity), ready=ready)
+
+
+def minute(concurrency: float, rps: float | None = None) -> list[tuple[float, float]]:
+    return [(concurrency, concurrency if rps is None else rps)] * 60
+
+
+@pytest.mark.parametrize(
+    "fields, load, ready, activity, want",
+    [
+        # (replicas, reason, panicking)
+        ({}, minute(140), 2, SERVED, (2, "Stable", False)),
+        ({}, minute(141), 2, SERVED, (3, "Stable", False)),
+        ({}, minute(70), 10, SERVED, (5, "Stable", False)),  # at most halved per tick
+        # Scaling up is capped at rate x ready, even in panic.
+        ({"max_scale_up_rate": 2.0}, minute(7000), 1, SERVED, (2, "Panic", True)),
+        # Six seconds at 400 over a calm minute: the panic window sees it first.
+        ({}, minute(10)[:54] + [(400, 400)] * 6, 1, SERVED, (6, "Panic", True)),
+        # The threshold is on pods: 210 wants 3 of 2 ready (1.5x), 211 wants 4 (2x).
+        ({}, minute(10)[:54] + [(210, 210)] * 6, 2, SERVED, (1, "Stable", False)),
+        ({}, minute(10)[:54] + [(211, 211)] * 6, 2, SERVED, (4, "Panic", True)),
+        ({"min_scale": 3}, minute(0), 3, SERVED, (3, "MinScale", False)),
+        ({"max_scale": 2}, minute(700), 2, SERVED, (2, "MaxScale", True)),
+        ({"initial_scale": 3}, minute(10), 1, act(ACTIVATING, 5), (3, "InitialScale", False)),
+        ({"activation_scale": 3}, minute(10), 1, SERVED, (3, "Stable", False)),
+        ({"container_concurrency": 10}, minute(70), 10, SERVED, (10, "Stable", False)),  # 7 each
+        ({"target": 10.0}, minute(70), 10, SERVED, (10, "Stable", False)),
+        # rps: 700 rps at 140 per replica; concurrency is not looked at.
+        ({"metric": "rps"}, minute(1, 700), 5, SERVED, (5, "Stable", False)),
+        ({}, minute(1, 700), 1, SERVED, (1, "Stable", False)),
+        ({"metric_aggregation_algorithm": "weighted-exponential"}, minute(140), 2, SERVED,
+         (2, "Stable", False)),
+        # No load for a minute while active for five: give up the last replica ...
+        ({}, minute(0), 1, SERVED, (None, "Deactivating", False)),
+        # ... then zero once inactive for the grace period, or behind the activator for it.
+        ({}, minute(0), 1, act(INACTIVE, 30), (0, "ScaleToZero", False)),
+        ({}, minute(0), 1, act(INACTIVE, 10, proxy_since=T - 40), (0, "ScaleToZero", False)),
+        ({"target_burst_capacity": 0}, minute(0), 1, act(INACTIVE, 10), (None, "GracePeriod", False)),
+        ({"enable_scale_to_zero": False}, minute(0), 1, act(INACTIVE, 99), (1, "ScaleToZeroDisabled", False)),
+        ({"scale_to_zero_grace_period": 6.0}, minute(0), 1, act(INACTIVE, 6), (0, "ScaleToZero", False)),
+        # Load on a revision at zero brings one replica back.
+        ({}, [(0, 0)] * 59 + [(1, 1)], 0, act(INACTIVE, 99), (1, "Stable", False)),
+    ],
+)  # fmt: skip
+def test_decide(fields, load, ready, activity, want) -> None:
+    decision = decide_after(fields, load, ready, activity)
+    assert (decision.replicas, decision.reason, decision.panicking) == want
