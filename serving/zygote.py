@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 STOP_GRACE = 10.0
 READY_LINE = b"ready\n"
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def set_death_signal(signum: int, expected_parent: int) -> None:
@@ -232,12 +233,21 @@ class Server:
         sock = hosting.bind(str(request.get("host") or "127.0.0.1"), int(request.get("port") or 0))
         port = int(sock.getsockname()[1])
         zygote = os.getpid()
-        pid = os.fork()
+        # A SIGTERM sent to the new pid before the child resets its handlers would run the
+        # zygote's handler in the child, and be lost: hold it until the child is ready for it.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            pid = os.fork()
+        except OSError:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+            sock.close()
+            raise
         if pid == 0:
             try:
                 self._become_replica(zygote, sock, env, timeout)
             finally:
                 os._exit(1)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         sock.close()
         return pid, port
 
@@ -245,8 +255,9 @@ class Server:
                         timeout: float | None) -> None:
         set_death_signal(signal.SIGTERM, zygote)
         signal.set_wakeup_fd(-1)
-        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+        for signum in (signal.SIGCHLD, *_STOP_SIGNALS):
             signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         self.selector.close()
         for conn in list(self.buffers):
             conn.close()
