@@ -82,8 +82,10 @@ def _python_pass() -> float:
 async def _fresh_sample(target: str) -> float:
     port = harness.free_port()
     started = time.perf_counter()
-    process = subprocess.Popen([harness.RIPPLE, "function", "serve", target, "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Popen only forks and execs: timing it from the loop is what the sample measures.
+    process = subprocess.Popen(  # noqa: ASYNC220
+        [harness.RIPPLE, "function", "serve", target, "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = started + 30
         while True:
