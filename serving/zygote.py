@@ -9,7 +9,8 @@ event loop and answers. The revision runtime starts one zygote per function revi
 The zygote process (`python -m serving.zygote FILE:FUNCTION --socket PATH`, or
 `ripple function zygote`) has no running event loop and no threads when it forks: it
 serves its Unix socket with `selectors`, and it warns in its log if the user's module
-started a thread. It prints `ready` on stdout once the socket accepts.
+started a thread. It prints `ready` on stdout once the socket accepts, then points its
+stdout (and so every replica's) at stderr.
 
 Protocol: one JSON object per line on a Unix stream socket, both ways.
 
@@ -416,6 +417,9 @@ def run(args: argparse.Namespace) -> int:
     server.prepare()
     sys.stdout.buffer.write(READY_LINE)
     sys.stdout.flush()
+    # The caller reads one line from our stdout and no more: replicas inherit fd 1, and a
+    # handler's print() must not fill a pipe nobody reads. From here stdout is stderr.
+    os.dup2(2, 1)
     return server.run(parent)
 
 

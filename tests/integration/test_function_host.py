@@ -235,3 +235,26 @@ async def test_no_orphans_when_the_parent_or_the_zygote_dies(tmp_path, victim) -
         if parent.returncode is None:
             parent.kill()
         await parent.wait()
+
+
+async def test_the_zygote_command_forks_replicas_and_stops_on_sigterm(tmp_path) -> None:
+    path = tmp_path / "cli.sock"
+    process = await asyncio.create_subprocess_exec(
+        RIPPLE, "function", "zygote", f"{HANDLERS}:echo", "--socket", str(path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        assert process.stdout is not None
+        assert await asyncio.wait_for(process.stdout.readline(), 60) == zygote.READY_LINE
+        reader, writer = await asyncio.open_unix_connection(str(path))
+        writer.write(zygote.encode({"id": 7, "op": "fork", "env": {"A": "1"}}))
+        reply = json.loads(await reader.readline())
+        assert reply["id"] == 7
+        assert (await http11.event(reply["port"], {"via": "cli"})).json()["data"] == {"via": "cli"}
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+        await eventually(lambda: gone(reply["pid"]))
+        writer.close()
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()

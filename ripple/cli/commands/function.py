@@ -15,6 +15,15 @@ from ripple import errors
 from ripple.cli.client import Client
 
 DEFAULT_PORT = 8080
+SERVE_EPILOG = """\
+The handler receives a CloudEvent (cloudevents.v1.http.CloudEvent, binary or structured
+mode), or a serving.Request if it is decorated with @serving.http. It returns a
+CloudEvent (a binary-mode reply), a dict/list (JSON), bytes/str, serving.Response, or None
+(202 for an event, 204 for HTTP). handler(event) or handler(event, context); sync or async.
+An optional init(context) in the same file runs once per process before the first request;
+context.user_data is shared with every request. GET /healthz answers 200 once init ran.
+Past the timeout a request gets 504 and the process exits with 75 to be restarted.
+"""
 
 
 def register(
@@ -24,7 +33,9 @@ def register(
     function = commands.add_parser("function", help="serve a Python function over HTTP")
     verbs = function.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    serve = verbs.add_parser("serve", help="serve FILE:FUNCTION on $PORT")
+    serve = verbs.add_parser(
+        "serve", help="serve FILE:FUNCTION on $PORT", epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     serve.add_argument("target", metavar="FILE:FUNCTION", help="e.g. handler.py:main")
     serve.add_argument("--port", type=int, help=f"default: $PORT, else {DEFAULT_PORT}")
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
