@@ -265,7 +265,8 @@ class Server:
         self.listener.close()
         os.close(self.wake_r)
         os.close(self.wake_w)
-        gc.unfreeze()
+        # The frozen objects stay frozen: collecting them would write to (and so copy) pages
+        # the replica shares with the zygote.
         os.environ.update(env)
         seconds = timeout or (hosting.timeout_from_env() if os.environ.get(hosting.TIMEOUT_ENV)
                               else self.timeout)
