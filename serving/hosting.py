@@ -151,7 +151,7 @@ class Host:
         self.stopped = asyncio.Event()
         self.exit_code = 0
         self.stopping = False
-        self.busy: set[asyncio.Task[Any]] = set()   # calls being answered, stuck ones excluded
+        self.connections: set[asyncio.Task[Any]] = set()
         self.idle: set[asyncio.StreamWriter] = set()  # keep-alive connections between requests
         self.pool: concurrent.futures.ThreadPoolExecutor | None = None
         self.ids = itertools.count()
@@ -189,7 +189,8 @@ class Host:
         """SIGTERM (code 0) or recycling (EXIT_RECYCLE): stop accepting, then drain."""
         if not self.stopping:
             self.stopping, self.exit_code = True, code
-            log.info("stopping: draining %d in-flight request(s)", len(self.busy))
+            log.info("stopping: draining %d in-flight request(s)",
+                     len(self.connections) - len(self.idle))
         if self.server is not None:
             self.server.close()
         for writer in list(self.idle):
@@ -197,13 +198,18 @@ class Host:
         self.stopped.set()
 
     async def _drain(self) -> None:
-        # Every busy call ends by its own deadline, so this wait is bounded.
-        while self.busy:
-            await asyncio.wait(set(self.busy))
+        # A connection ends once its answer is written and flushed: every request in flight is
+        # answered within its deadline (504 at worst), so this wait is bounded; the margin only
+        # covers a client that stopped reading.
+        if self.connections:
+            await asyncio.wait(set(self.connections), timeout=self.timeout + WATCHDOG_GRACE)
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.connections.add(task)
         try:
             while not self.stopping:
                 self.idle.add(writer)
@@ -229,6 +235,9 @@ class Host:
             return
         finally:
             writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()   # the answer is flushed before the process may exit
+            self.connections.discard(task)
 
     async def _answer(self, message: wire.Message, writer: asyncio.StreamWriter) -> invoking.Answer:
         if message.target == HEALTH_PATH and message.method in ("GET", "HEAD"):
@@ -244,7 +253,6 @@ class Host:
         except wire.BadRequest as bad:
             return invoking.error_answer(bad.status, str(bad))
         call = asyncio.ensure_future(self._invoke(argument))
-        self.busy.add(call)
         key = next(self.ids)
         if self.watchdog is not None:
             sock = writer.get_extra_info("socket")
@@ -256,14 +264,12 @@ class Host:
                 self.watchdog.discard(key)
         if not done:
             # The call may never end (a thread cannot be killed, a task may swallow its
-            # cancellation): it no longer counts for draining, and the process goes.
-            self.busy.discard(call)
+            # cancellation): the process goes once the others are answered.
             call.cancel()
             log.error("%s ran past its timeout of %gs; recycling the process",
                       self.function.name, self.timeout)
             self.stop(EXIT_RECYCLE)
             return invoking.error_answer(504, f"the handler ran past its timeout of {self.timeout:g}s")
-        self.busy.discard(call)
         failure = call.exception()
         if failure is not None:
             log.error("%s raised", self.function.name, exc_info=failure)
@@ -300,8 +306,11 @@ def run(function: functions.Function, sock: socket.socket, *, timeout: float,
     keep it alive (interpreter shutdown would join it)."""
     host = Host(function, timeout=timeout, context=context, init_done=init_done,
                 watchdog=Watchdog())
+    # Not asyncio.run: at the end it cancels the remaining tasks and waits for them, and a
+    # stuck handler that swallows its cancellation would keep the process forever.
+    loop = asyncio.new_event_loop()
     try:
-        code = asyncio.run(host.serve(sock, signals=True))
+        code = loop.run_until_complete(host.serve(sock, signals=True))
     except BaseException:
         log.exception("the function host failed")
         code = 1

@@ -91,6 +91,26 @@ async def test_serve_answers_on_port_and_drains_on_sigterm() -> None:
         assert await asyncio.wait_for(process.wait(), 15) == 0
 
 
+async def test_sigterm_answers_the_request_in_flight_before_exiting(tmp_path) -> None:
+    marker = tmp_path / "entered"
+    async with served("announced_sleep") as (process, port):
+        await healthy(port)
+        in_flight = asyncio.ensure_future(
+            http11.event(port, {"marker": str(marker), "seconds": 0.5}))
+        await eventually(marker.exists)
+        process.send_signal(signal.SIGTERM)
+        answer = await in_flight
+        assert (answer.status, answer.json()) == (200, {"slept": 0.5})
+        assert await asyncio.wait_for(process.wait(), 15) == 0
+
+
+async def test_a_handler_swallowing_its_cancellation_still_lets_the_process_go() -> None:
+    async with served("swallows_cancellation", "--timeout", "0.3") as (process, port):
+        await healthy(port)
+        assert (await http11.event(port, {})).status == 504
+        assert await asyncio.wait_for(process.wait(), 15) == hosting.EXIT_RECYCLE
+
+
 async def test_a_stuck_sync_handler_gets_504_and_the_process_exits_to_be_recycled() -> None:
     async with served("stuck", env={hosting.TIMEOUT_ENV: "0.5"}) as (process, port):
         await healthy(port)

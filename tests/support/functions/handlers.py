@@ -77,6 +77,21 @@ def stuck(event):
     STUCK.wait(60)   # a sync handler that never returns in time
 
 
+async def announced_sleep(event):
+    with open(event.data["marker"], "w"):
+        pass                  # tells the test this request is in flight
+    await asyncio.sleep(event.data["seconds"])
+    return {"slept": event.data["seconds"]}
+
+
+async def swallows_cancellation(event):
+    while True:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            pass
+
+
 async def stuck_async(event):
     await asyncio.sleep(60)
 
