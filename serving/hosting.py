@@ -58,6 +58,9 @@ TIMEOUT_ENV = "RIPPLE_TIMEOUT_SECONDS"
 HEALTH_PATH = "/healthz"
 WATCHDOG_GRACE = 1.0
 MESSAGE_LIMIT = 200
+# Sync handlers running at once per process; more wait for a thread (their deadline runs).
+# The router's containerConcurrency breaker normally holds requests back long before this.
+SYNC_THREADS = 64
 
 
 def timeout_from_env(value: str | None = None) -> float:
@@ -287,7 +290,8 @@ class Host:
         if function.is_async:
             return await function.handler(*args)
         if self.pool is None:
-            self.pool = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="handler")
+            self.pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=SYNC_THREADS, thread_name_prefix="handler")
         result = await asyncio.get_running_loop().run_in_executor(self.pool, function.handler, *args)
         if inspect.isawaitable(result):  # a sync def that returns a coroutine
             result = await result

@@ -288,9 +288,12 @@ class Server:
 # -- the caller's side ---------------------------------------------------------------------
 @dataclasses.dataclass
 class Replica:
+    """A forked replica. `exited` resolves to its return code, or to None when the zygote
+    went away before reporting it (the replica then dies with it: PR_SET_PDEATHSIG)."""
+
     pid: int
     port: int
-    exited: asyncio.Future[int]
+    exited: asyncio.Future[int | None]
 
 
 class ZygoteError(Exception):
@@ -371,6 +374,9 @@ class Zygote:
             for future in self.pending.values():
                 if not future.done():
                     future.set_exception(ZygoteError("the zygote closed its socket"))
+            for replica in self.replicas.values():
+                if not replica.exited.done():
+                    replica.exited.set_result(None)
 
     async def close(self, timeout: float = STOP_GRACE + 5) -> int:
         """Stop the zygote and, through it, every replica; returns its exit status."""

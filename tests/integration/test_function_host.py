@@ -224,6 +224,8 @@ async def test_stopping_the_zygote_stops_its_replicas(tmp_path) -> None:
     replicas = [await handle.fork(), await handle.fork()]
     assert await handle.close() == 0
     await eventually(lambda: all(gone(r.pid) for r in replicas))
+    # The handle's connection closed first, so the zygote reported no exit: none is left pending.
+    assert [r.exited.result() for r in replicas] == [None, None]
     assert not (tmp_path / "z.sock").exists()
 
 
