@@ -10,10 +10,13 @@ thread of the host's pool, not inline: inline, it would block the loop, so `/hea
 would stop answering while it runs, other requests would wait behind it, and the loop's
 own timer could not fire, leaving only a signal to interrupt it (which a handler's
 `except BaseException` or a C call ignores). The thread hop costs about 40 µs per call
-(measured on this 2-core machine, loaded: `run_in_executor` of a no-op, median of 5 x 20,000
-calls: 42.5 µs, against 0.1 µs inline), small next to one HTTP round trip through asyncio. The price: objects `init` makes are
-used from pool threads, so thread-affine ones (an `sqlite3` connection) need
-`check_same_thread=False` or a `threading.local`.
+(measured on this 2-core machine, loaded: `run_in_executor` of a no-op, median of
+5 x 20,000 calls: 42.5 µs, against 0.1 µs inline), small next to one HTTP round trip
+through asyncio. The price: objects `init` makes are used from pool threads, so
+thread-affine ones (an `sqlite3` connection) need `check_same_thread=False` or a
+`threading.local`. At most `SYNC_THREADS` sync calls run at once per process.
+
+`/healthz` is the host's own path: an HTTP function never sees it.
 
 Timeouts (`timeoutSeconds`, env `RIPPLE_TIMEOUT_SECONDS`, default 300 as Knative's). A
 handler still running at its deadline gets 504, and the process is recycled: a thread
