@@ -20,6 +20,7 @@ from ripple.cli.commands import (
     broker,
     channel,
     event,
+    function,
     resources,
     source,
     subscription,
@@ -57,6 +58,7 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
     subscription.register(commands, parents)
     source.register(commands, parents)
     event.register(commands, parents)
+    function.register(commands, parents)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(handler=run_version)
     return parser
