@@ -4,7 +4,7 @@
 A `Case` gives the resource under test and the observed world, and wants a status: every
 condition by type as (status, reason), substrings its messages must hold, and the values
 of the status fields the kind publishes. Used by `test_reconcilers_broker.py`,
-`test_reconcilers_trigger.py` and `test_resolving.py`.
+`test_reconcilers_trigger.py`, `test_reconcilers_serving.py` and `test_resolving.py`.
 """
 
 from __future__ import annotations

@@ -19,6 +19,12 @@ Knative would refuse as written, and Ripple refuses them too:
   (event-delivery.md block 1, which also has placeholders and no subscriber, and the
   delivery-retryafter and delivery-timeout feature pages): Knative's webhook refuses
   them too, with "the Subscription must reference a channel".
+Serving (issue #10) adds Service, Route, Revision and ConfigMap: every complete Service
+and every `config-autoscaler` ConfigMap is admitted as written; the four traffic-management
+Routes are templates (`<route-name>`); eleven serving snippets show only the annotations
+they are about, with no containers (or no spec, or no name), and a kafka-broker ConfigMap's
+`data` is the elision `...`: Knative's webhook and Kubernetes refuse those too. The
+corpus lives beside the repository; a worktree elsewhere sets `RIPPLE_KNATIVE_DOCS`.
 """
 
 from __future__ import annotations
