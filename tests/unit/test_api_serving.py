@@ -194,7 +194,7 @@ ANNOTATIONS: list[tuple[Object, list[str]]] = [
     ({"class": "xpa.autoscaling.knative.dev"}, ["class"]),
     ({"metric": "cpu"}, ["metric"]),  # the KPA scales on concurrency or rps
     ({"min_scale": "-1"}, ["min-scale"]),
-    ({"min_scale": "5", "max_scale": "3"}, ["max-scale"]),
+    ({"min_scale": "5", "max_scale": "3"}, ["max-scale", "min-scale"]),
     ({"max_scale": "two"}, ["max-scale"]),
     ({"target": "0.001"}, ["target"]),
     ({"target_utilization_percentage": "101"}, ["target-utilization-percentage"]),
@@ -207,7 +207,9 @@ ANNOTATIONS: list[tuple[Object, list[str]]] = [
     ({"scale_down_delay": "2h"}, ["scale-down-delay"]),
     ({"activation_scale": "1"}, ["activation-scale"]),
     ({"activation_scale": "5", "max_scale": "3"}, ["activation-scale"]),
-    ({"metric_aggregation_algorithm": "median"}, ["metric-aggregation-algorithm"]),
+    ({"class": "kpa.autoscaling.knative.dev", "metric_aggregation_algorithm": "median"},
+     ["metric-aggregation-algorithm"]),
+    ({"metric_aggregation_algorithm": "median"}, []),  # as upstream: only an explicit KPA class
     ({"minscale": "1"}, ["minscale"]),  # unknown (a typo)
     ({"minScale": "1", "min_scale": "2"}, ["min-scale"]),  # one key, two spellings
 ]

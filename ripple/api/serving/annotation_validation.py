@@ -8,8 +8,9 @@ Knative still reads. The ranges are Knative's: `window` 6s-1h in whole seconds,
 `min-scale`/`max-scale`/`initial-scale` integers >= 0 with max >= min unless 0,
 `scale-down-delay` 0-1h in whole seconds, `scale-to-zero-pod-retention-period` 0-1h,
 `activation-scale` >= 2 and within [min, max], `metric` `concurrency` or `rps` for the KPA
-class (anything non-empty for HPA), `metric-aggregation-algorithm` `linear` or
-`weighted-exponential`.
+class (anything non-empty for HPA, anything for another class), and, when the class is
+explicitly KPA, `metric-aggregation-algorithm` `linear` or `weighted-exponential`. The
+messages are Knative's (`invalid value: X`, `expected MIN <= X <= MAX`).
 
 Where Ripple differs it says so:
 - an unknown key under `autoscaling.knative.dev/` is refused naming the known ones
@@ -118,47 +119,56 @@ def validate(annotations: Mapping[str, Any], path: str) -> list[FieldError]:
     def bad(key: str, message: str) -> None:
         errs.append(FieldError(where(key), message))
 
-    klass = found.get(CLASS, (None, config.KPA))[1]
-    if CLASS in found and klass.endswith("." + GROUP) and klass not in (config.KPA, config.HPA):
-        bad(CLASS, f'invalid value "{klass}": must be {config.KPA} or {config.HPA}')
+    explicit = found.get(CLASS, (None, None))[1]
+    klass = explicit or config.KPA
+    if explicit and explicit.endswith("." + GROUP) and explicit not in (config.KPA, config.HPA):
+        bad(CLASS, f"invalid value: {explicit}: must be {config.KPA} or {config.HPA}")
 
-    ints = {k: _number(found, k, int, bad, minimum=0) for k in (MIN_SCALE, MAX_SCALE, INITIAL_SCALE)}
-    low, high = ints[MIN_SCALE], ints[MAX_SCALE]
-    if low is not None and high is not None and high != 0 and low > high:
-        bad(MAX_SCALE, f"max-scale={high} is less than min-scale={low}")
-    activation = _number(found, ACTIVATION_SCALE, int, bad, minimum=2)
-    if activation is not None:
-        if high and activation > high:
-            bad(ACTIVATION_SCALE, f"activation-scale={activation} is greater than max-scale={high}")
-        if low and activation < low:
-            bad(ACTIVATION_SCALE, f"activation-scale={activation} is less than min-scale={low}")
+    low = _number(found, MIN_SCALE, int, bad, minimum=0, maximum=config.INT32_MAX) or 0
+    high = _number(found, MAX_SCALE, int, bad, minimum=0, maximum=config.INT32_MAX) or 0
+    if high != 0 and high < low:
+        for key in (MAX_SCALE, MIN_SCALE):
+            bad(key, f"max-scale={high} is less than min-scale={low}")
+    if ACTIVATION_SCALE in found:
+        text = found[ACTIVATION_SCALE][1]
+        try:
+            activation = int(text)
+        except ValueError:
+            bad(ACTIVATION_SCALE, f"invalid value: {text}")
+        else:
+            if low > activation:
+                bad(ACTIVATION_SCALE, f"min-scale={low} is greater than activation-scale={activation}")
+            elif high != 0 and high < activation:
+                bad(ACTIVATION_SCALE, f"max-scale={high} is less than activation-scale={activation}")
+            elif activation < 2:
+                bad(ACTIVATION_SCALE, f"activation-scale={activation} must be greater than 1")
 
     _number(found, PANIC_WINDOW_PERCENTAGE, float, bad, minimum=config.PANIC_WINDOW_PERCENTAGE_MIN,
             maximum=config.PANIC_WINDOW_PERCENTAGE_MAX)
     _number(found, PANIC_THRESHOLD_PERCENTAGE, float, bad,
             minimum=config.PANIC_THRESHOLD_PERCENTAGE_MIN,
             maximum=config.PANIC_THRESHOLD_PERCENTAGE_MAX)
-    _number(found, TARGET, float, bad, minimum=config.TARGET_MIN)
+    target = _number(found, TARGET, float, bad)
+    if target is not None and target < config.TARGET_MIN:
+        bad(TARGET, f"target {found[TARGET][1]} should be at least {config.TARGET_MIN:g}")
     _number(found, TARGET_UTILIZATION, float, bad, minimum=1.0, maximum=100.0)
     burst = _number(found, TARGET_BURST_CAPACITY, float, bad)
     if burst is not None and burst < 0 and burst != -1:
-        bad(TARGET_BURST_CAPACITY, f'invalid value "{found[TARGET_BURST_CAPACITY][1]}": must be '
-                                   "at least 0, or -1 for unlimited")
+        bad(TARGET_BURST_CAPACITY, f"invalid value: {found[TARGET_BURST_CAPACITY][1]}: must be at "
+                                   "least 0, or -1 for unlimited")
 
     _duration(found, WINDOW, bad, config.WINDOW_MIN, config.WINDOW_MAX, whole=True)
-    _duration(found, SCALE_DOWN_DELAY, bad, 0.0, SCALE_DOWN_DELAY_MAX, whole=True)
     _duration(found, RETENTION, bad, 0.0, RETENTION_MAX, whole=False)
+    _duration(found, SCALE_DOWN_DELAY, bad, 0.0, SCALE_DOWN_DELAY_MAX, whole=True)
 
     if METRIC in found:
         metric = found[METRIC][1]
-        if klass == config.KPA and metric not in KPA_METRICS:
-            bad(METRIC, f'invalid value "{metric}": the {config.KPA} class scales on '
-                        f'{" or ".join(KPA_METRICS)}')
-        elif not metric:
-            bad(METRIC, "must not be empty")
-    if ALGORITHM in found and found[ALGORITHM][1] not in ALGORITHMS:
-        bad(ALGORITHM, f'invalid value "{found[ALGORITHM][1]}": must be one of '
-                       f'{", ".join(ALGORITHMS)}')
+        if (klass == config.KPA and metric not in KPA_METRICS) or (klass == config.HPA and not metric):
+            bad(METRIC, f"invalid value: {metric}: the {klass} class scales on "
+                        + (" or ".join(KPA_METRICS) if klass == config.KPA else "a named metric"))
+    # Only an explicit KPA class: other autoscalers may have their own algorithms.
+    if explicit == config.KPA and ALGORITHM in found and found[ALGORITHM][1] not in ALGORITHMS:
+        bad(ALGORITHM, f"invalid value: {found[ALGORITHM][1]}: must be one of {', '.join(ALGORITHMS)}")
     return errs
 
 
@@ -173,23 +183,27 @@ def refuse_on_parent(annotations: Mapping[str, Any], path: str) -> list[FieldErr
 def _number(found: dict[str, tuple[str, str]], key: str, kind: Callable[[str], Any],
             bad: Callable[[str, str], None], *, minimum: float | None = None,
             maximum: float | None = None) -> Any:
+    """Knative's ErrInvalidValue ("invalid value: X") and ErrOutOfBoundsValue
+    ("expected MIN <= X <= MAX")."""
     if key not in found:
         return None
     text = found[key][1]
     try:
-        value = kind(text.strip())
+        value = kind(text)
     except ValueError:
-        what = "an integer" if kind is int else "a number"
-        bad(key, f'invalid value "{text}": must be {what}')
-        return None
-    if kind is int and not -(2**31) <= value <= config.INT32_MAX:
-        bad(key, f'invalid value "{text}": out of the 32-bit integer range')
+        bad(key, f"invalid value: {text}")
         return None
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        high = "" if maximum is None else f" <= {maximum:g}"
-        bad(key, f"expected {minimum:g} <= {text}{high}")
+        bad(key, f"expected {_shown(minimum)} <= {text} <= {_shown(maximum)}")
         return None
     return value
+
+
+def _shown(number: float | None) -> str:
+    """A bound as Go's %v prints it: 2147483647, 1, 0.01."""
+    if number is None:
+        return ""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
 def _duration(found: dict[str, tuple[str, str]], key: str, bad: Callable[[str, str], None],
@@ -200,7 +214,7 @@ def _duration(found: dict[str, tuple[str, str]], key: str, bad: Callable[[str, s
     try:
         seconds = go_durations.parse(text)
     except ValueError as exc:
-        bad(key, f'invalid value "{text}": {exc} (a Go duration such as "60s" or "1m30s")')
+        bad(key, f"invalid value: {text} ({exc}; a Go duration such as 60s or 1m30s)")
         return
     fmt = go_durations.format_seconds
     if not minimum <= seconds <= maximum:

@@ -74,7 +74,8 @@ class AutoscalerConfig:
     def panic_window(self) -> float:
         """`resources/metric.go`: the stable window times the percentage, in whole seconds,
         at least one bucket."""
-        return max(BUCKET_SIZE, float(round(self.stable_window * self.panic_window_percentage / 100)))
+        # Go's Duration.Round: halves away from zero (Python's round() goes to even)
+        return max(BUCKET_SIZE, float(math.floor(self.stable_window * self.panic_window_percentage / 100 + 0.5)))
 
 
 def defaults() -> AutoscalerConfig:
@@ -181,16 +182,17 @@ def parse(data: Mapping[str, Any]) -> tuple[AutoscalerConfig, list[FieldError]]:
 
 
 def _validate(c: AutoscalerConfig) -> list[FieldError]:
-    """Upstream's `validate`, rule for rule; each error names the key it is about."""
+    """Upstream's `validate`, rule for rule and in its order, with its messages; each error
+    names the key it is about. Upstream stops at the first; all are reported here."""
     errs: list[FieldError] = []
 
     def bad(field: str, message: str) -> None:
         errs.append(FieldError(path(_KEY_OF[field]), message))
 
     fmt = go_durations.format_seconds
-    if c.scale_to_zero_grace_period < WINDOW_MIN:
-        bad("scale_to_zero_grace_period", f"scale-to-zero-grace-period must be at least "
-                                          f"{fmt(WINDOW_MIN)}, was: {fmt(c.scale_to_zero_grace_period)}")
+    if c.scale_to_zero_grace_period <= 0:
+        bad("scale_to_zero_grace_period", f"scale-to-zero-grace-period must be positive, was: "
+                                          f"{fmt(c.scale_to_zero_grace_period)}")
     if c.scale_down_delay < 0:
         bad("scale_down_delay", f"scale-down-delay cannot be negative, was: {fmt(c.scale_down_delay)}")
     elif not go_durations.whole_seconds(c.scale_down_delay):
@@ -202,35 +204,7 @@ def _validate(c: AutoscalerConfig) -> list[FieldError]:
             f"{fmt(c.scale_to_zero_pod_retention_period)}")
     if c.target_burst_capacity < 0 and c.target_burst_capacity != -1:
         bad("target_burst_capacity", f"target-burst-capacity must be either non-negative or -1 "
-                                     f"(for unlimited), was: {c.target_burst_capacity:g}")
-    if not WINDOW_MIN <= c.stable_window <= WINDOW_MAX:
-        bad("stable_window", f"stable-window = {fmt(c.stable_window)}, must be in "
-                             f"[{fmt(WINDOW_MIN)}; {fmt(WINDOW_MAX)}] range")
-    elif not go_durations.whole_seconds(c.stable_window):
-        bad("stable_window", f"stable-window = {fmt(c.stable_window)}, must be specified with at "
-                             "most second precision")
-    if not PANIC_WINDOW_PERCENTAGE_MIN <= c.panic_window_percentage <= PANIC_WINDOW_PERCENTAGE_MAX:
-        bad("panic_window_percentage", f"panic-window-percentage = {c.panic_window_percentage:g}, "
-                                       f"must be in [{PANIC_WINDOW_PERCENTAGE_MIN:g}, "
-                                       f"{PANIC_WINDOW_PERCENTAGE_MAX:g}] interval")
-    if c.initial_scale < 0 or (c.initial_scale == 0 and not c.allow_zero_initial_scale):
-        bad("initial_scale", f"initial-scale = {c.initial_scale}, must be at least 0 (or at "
-                             "least 1 when allow-zero-initial-scale is false)")
-    if c.min_scale < 0:
-        bad("min_scale", f"min-scale = {c.min_scale}, must be at least 0")
-    if c.max_scale_limit < 0:
-        bad("max_scale_limit", f"max-scale-limit = {c.max_scale_limit}, must be at least 0")
-    if c.max_scale < 0 or (c.max_scale_limit > 0 and c.max_scale > c.max_scale_limit):
-        bad("max_scale", f"max-scale = {c.max_scale}, must be in [0, max-scale-limit] range")
-    if c.activator_capacity < 1:
-        bad("activator_capacity", f"activator-capacity = {c.activator_capacity:g}, must be at least 1")
-    effective = c.panic_window_percentage / 100 * c.stable_window
-    if not errs and (effective < BUCKET_SIZE or effective > c.stable_window):
-        # e.g. a 6s stable window needs at least 16.67%: a 0.6s panic window is shorter
-        # than one metric bucket.
-        bad("panic_window_percentage",
-            f"panic-window-percentage = {c.panic_window_percentage:g}, must be in "
-            f"[{100 * BUCKET_SIZE / c.stable_window:g}, 100] interval")
+                                     f"(for unlimited), was: {c.target_burst_capacity:f}")
     fraction = c.container_concurrency_target_fraction
     if fraction <= 0 or fraction > 1:
         bad("container_concurrency_target_fraction",
@@ -243,12 +217,37 @@ def _validate(c: AutoscalerConfig) -> list[FieldError]:
             f"can't be less than {TARGET_MIN:g}")
     if c.rps_target_default < TARGET_MIN:
         bad("rps_target_default", f"requests-per-second-target-default must be at least "
-                                  f"{TARGET_MIN:g}, was {c.rps_target_default:g}")
+                                  f"{TARGET_MIN:g}, was: {c.rps_target_default:g}")
+    if c.activator_capacity < 1:
+        bad("activator_capacity", f"activator-capacity = {c.activator_capacity:g}, must be at least 1")
     if c.max_scale_up_rate <= 1.0:
         bad("max_scale_up_rate", f"max-scale-up-rate = {c.max_scale_up_rate:g}, must be greater than 1.0")
     if c.max_scale_down_rate <= 1.0:
         bad("max_scale_down_rate", f"max-scale-down-rate = {c.max_scale_down_rate:g}, must be "
                                    "greater than 1.0")
+    if not WINDOW_MIN <= c.stable_window <= WINDOW_MAX:
+        bad("stable_window", f"stable-window = {fmt(c.stable_window)}, must be in "
+                             f"[{fmt(WINDOW_MIN)}; {fmt(WINDOW_MAX)}] range")
+    elif not go_durations.whole_seconds(c.stable_window):
+        bad("stable_window", f"stable-window = {fmt(c.stable_window)}, must be specified with at "
+                             "most second precision")
+    # The panic window itself is kept to at least one bucket where it is computed
+    # (`panic_window`), so only the percentage is checked.
+    if not PANIC_WINDOW_PERCENTAGE_MIN <= c.panic_window_percentage <= PANIC_WINDOW_PERCENTAGE_MAX:
+        bad("panic_window_percentage", f"panic-window-percentage = {c.panic_window_percentage:g}, "
+                                       f"must be in [{PANIC_WINDOW_PERCENTAGE_MIN:g}, "
+                                       f"{PANIC_WINDOW_PERCENTAGE_MAX:g}] interval")
+    if c.initial_scale < 0 or (c.initial_scale == 0 and not c.allow_zero_initial_scale):
+        bad("initial_scale", f"initial-scale = {c.initial_scale}, must be at least 0 (or at "
+                             "least 1 when allow-zero-initial-scale is false)")
+    if c.min_scale < 0:
+        bad("min_scale", f"min-scale = {c.min_scale}, must be at least 0")
+    least = 1 if c.max_scale_limit > 0 else 0  # a limit needs a default max-scale
+    if c.max_scale < least or (c.max_scale_limit > 0 and c.max_scale > c.max_scale_limit):
+        bad("max_scale", f"max-scale = {c.max_scale}, must be in [{least}, "
+                         f"max-scale-limit({c.max_scale_limit})] range")
+    if c.max_scale_limit < 0:
+        bad("max_scale_limit", f"max-scale-limit = {c.max_scale_limit}, must be at least 0")
     return errs
 
 
