@@ -1,11 +1,14 @@
 """Revision defaulting (Knative's `revision_defaults.go`), also applied to the template of a
 Configuration or Service (`RevisionTemplateSpec.SetDefaults`).
 
-- `timeoutSeconds` 300 and `containerConcurrency` 0 (config-defaults);
+- `timeoutSeconds` 300 when unset or 0, and `containerConcurrency` 0 (config-defaults);
 - container names: `user-container` for a single container, `user-container-N` for the
   N-th of several;
-- the serving container's `readinessProbe`: a TCP probe when none is given, and
-  `successThreshold` 1 when unset.
+- the serving container's `readinessProbe` (the only container, or each one with
+  `ports`): a TCP probe when it has no httpGet, tcpSocket or exec handler, and
+  `successThreshold` 1 when unset;
+- every `volumeMounts` entry is `readOnly`.
+Resource requests and limits from config-defaults are not set: Ripple's defaults have none.
 Knative's `responseStartTimeoutSeconds` and `idleTimeoutSeconds` stay unset (upstream
 sets them only when config-defaults asks for them).
 """
@@ -37,7 +40,7 @@ def set_template_defaults(template: Any) -> None:
 def set_spec_defaults(spec: Any) -> None:
     if not isinstance(spec, dict):
         return
-    if spec.get("timeoutSeconds") is None:
+    if spec.get("timeoutSeconds") in (None, 0):
         spec["timeoutSeconds"] = revision_types.DEFAULT_TIMEOUT_SECONDS
     if spec.get("containerConcurrency") is None:
         spec["containerConcurrency"] = revision_types.DEFAULT_CONTAINER_CONCURRENCY
@@ -48,14 +51,21 @@ def set_spec_defaults(spec: Any) -> None:
         if not container.get("name"):
             container["name"] = (revision_types.DEFAULT_CONTAINER_NAME if len(found) == 1
                                  else f"{revision_types.DEFAULT_CONTAINER_NAME}-{i}")
-    serving = revision_types.serving_container(spec)
-    if serving is None:
-        return
-    probe = serving.get("readinessProbe")
+        # probes only on the serving container: the only one, or the one with ports
+        if len(found) == 1 or container.get("ports"):
+            _apply_probes(container)
+        for mount in container.get("volumeMounts") or []:
+            if isinstance(mount, dict):
+                mount["readOnly"] = True
+
+
+def _apply_probes(container: dict[str, Any]) -> None:
+    probe = container.get("readinessProbe")
     if probe is None:
-        probe = serving["readinessProbe"] = {}
-    if isinstance(probe, dict):
-        if not any(probe.get(h) is not None for h in ("httpGet", "tcpSocket", "exec", "grpc")):
-            probe["tcpSocket"] = {"port": 0}
-        if not probe.get("successThreshold"):
-            probe["successThreshold"] = 1
+        probe = container["readinessProbe"] = {}
+    if not isinstance(probe, dict):
+        return
+    if not any(probe.get(h) is not None for h in ("httpGet", "tcpSocket", "exec")):
+        probe["tcpSocket"] = {"port": 0}
+    if not probe.get("successThreshold"):
+        probe["successThreshold"] = 1
