@@ -169,6 +169,13 @@ INVALID: list[tuple[str, Object, list[tuple[str, str]]]] = [
     ("a configuration without a template", {"apiVersion": SERVING, "kind": "Configuration",
                                             "metadata": {"name": "c"}, "spec": {}},
      [("spec.template", "required field is missing")]),
+    ("a revision with a Knative label it does not own", {
+        "apiVersion": SERVING, "kind": "Revision",
+        "metadata": {"name": "r-00001", "labels": {"serving.knative.dev/configuration": "r",
+                                                   "serving.knative.dev/other": "x"}},
+        "spec": {"containers": [{"command": ["app"]}]}},
+     [("metadata.labels[serving.knative.dev/configuration]", "no ownerReference to Configuration"),
+      ("metadata.labels[serving.knative.dev/other]", "invalid key name")]),
     ("a revision without containers", {"apiVersion": SERVING, "kind": "Revision",
                                        "metadata": {"name": "r-00001"}, "spec": {}},
      [("spec.containers", "required field is missing")]),

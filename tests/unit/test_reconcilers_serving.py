@@ -72,7 +72,7 @@ def ready_status(state: str = conditions.TRUE, reason: str = "", message: str = 
 def revision_of(configuration: Object, ready: str | None = conditions.TRUE,
                 message: str = "") -> Object:
     """The Revision the Configuration makes for its current generation, as stored."""
-    obj = owned_by(loading.admit(resources.make_revision(configuration)), configuration)
+    obj = loading.admit(owned_by(resources.make_revision(configuration), configuration))
     obj["metadata"]["generation"] = 1
     if ready is not None:
         obj["status"] = ready_status(ready, "ExitCode1" if ready == conditions.FALSE else "", message)

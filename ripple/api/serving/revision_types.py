@@ -25,6 +25,7 @@ CONFIGURATION_GENERATION_LABEL = f"{GROUP}/configurationGeneration"
 SERVICE_LABEL = f"{GROUP}/service"
 SERVICE_UID_LABEL = f"{GROUP}/serviceUID"
 ROUTE_LABEL = f"{GROUP}/route"
+ROUTING_STATE_LABEL = f"{GROUP}/routingState"
 
 # config-defaults (pkg/apis/config/defaults.go)
 DEFAULT_TIMEOUT_SECONDS = 300

@@ -34,8 +34,14 @@ def is_dns1035_label(text: str) -> bool:
     return len(text) <= revision_types.LONGEST_NAME and _DNS1035.fullmatch(text) is not None
 
 
+KNOWN_LABELS = (revision_types.ROUTING_STATE_LABEL, revision_types.ROUTE_LABEL,
+                revision_types.SERVICE_LABEL, revision_types.CONFIGURATION_UID_LABEL,
+                revision_types.SERVICE_UID_LABEL, revision_types.CONFIGURATION_GENERATION_LABEL)
+
+
 def validate(revision: dict[str, Any]) -> fields.Errors:
     errs = meta.validate(revision, name_rule="label")
+    errs.extend(_validate_labels(revision))
     errs.extend(annotation_validation.validate(meta.annotations_of(revision), "metadata.annotations"))
     spec = revision.get("spec")
     if spec is None:
@@ -44,6 +50,26 @@ def validate(revision: dict[str, Any]) -> fields.Errors:
     found = fields.mapping(spec, "spec", errs)
     if found is not None:
         errs.extend(validate_spec(found, "spec"))
+    return errs
+
+
+def _validate_labels(revision: dict[str, Any]) -> fields.Errors:
+    """Upstream's `Revision.ValidateLabels`: the `serving.knative.dev/` labels are the
+    ones Knative sets, and `configuration` names a Configuration that owns the Revision."""
+    errs: fields.Errors = []
+    owners = [r.get("name") for r in meta.metadata(revision).get("ownerReferences") or []
+              if isinstance(r, dict) and r.get("kind") == "Configuration"]
+    for key, value in meta.labels_of(revision).items():
+        path = fields.key("metadata.labels", key)
+        if key == revision_types.CONFIGURATION_LABEL:
+            if value not in owners:
+                errs.append(FieldError(path, (
+                    f'the Revision has no ownerReference to Configuration "{value}"; the label '
+                    "is set by a Configuration on the Revisions it creates")))
+        elif key.startswith(revision_types.GROUP + "/") and key not in KNOWN_LABELS:
+            errs.append(FieldError(path, (
+                f"invalid key name: labels under {revision_types.GROUP}/ are Knative's own: "
+                f"{', '.join((revision_types.CONFIGURATION_LABEL, *KNOWN_LABELS))}")))
     return errs
 
 
