@@ -91,11 +91,12 @@ TEMPLATES = {
         ["metadata.name", "metadata.namespace", "spec.schedule"],
     "knative-docs__eventing_sources_ping-source_README__block03.yaml#0":
         ["metadata.name", "metadata.namespace", "spec.schedule", "spec.dataBase64"],
-    # traffic-management.md: Routes named `<route-name>`.
-    "knative-docs__serving_traffic-management__block05.yaml#0": ["metadata.name"],
-    "knative-docs__serving_traffic-management__block06.yaml#0": ["metadata.name"],
-    "knative-docs__serving_traffic-management__block07.yaml#0": ["metadata.name"],
-    "knative-docs__serving_traffic-management__block08.yaml#0": ["metadata.name"],
+    # traffic-management.md: Routes named `<route-name>` to `<first-revision-name>` ...
+    "knative-docs__serving_traffic-management__block05.yaml#0":
+        ["metadata.name", "spec.traffic[0].revisionName"],
+    **{f"knative-docs__serving_traffic-management__block0{n}.yaml#0":
+       ["metadata.name", "spec.traffic[0].revisionName", "spec.traffic[1].revisionName"]
+       for n in (6, 7, 8)},
 }
 FILL: dict[str, Any] = {
     "<broker-name>": "my-broker",
@@ -237,6 +238,8 @@ def test_other_kinds_are_refused_naming_apiversion_and_kind(name: str, doc: dict
 def fill(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: fill(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v) for v in value]
     if isinstance(value, str) and value in FILL:
         return FILL[value]
     return value

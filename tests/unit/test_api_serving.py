@@ -132,11 +132,13 @@ INVALID: list[tuple[str, Object, list[tuple[str, str]]]] = [
      [("spec.traffic", "Traffic targets sum to 90, want 100")]),
     ("a percent out of range", with_template(containers({"image": "a"}), [
         {"latestRevision": True, "percent": 101}]),
-     [("spec.traffic[0].percent", "expected 0 <= 101 <= 100")]),
+     [("spec.traffic[0].percent", "expected 0 <= 101 <= 100"),
+      ("spec.traffic", "Traffic targets sum to 101, want 100")]),
     ("a tag used twice", with_template(containers({"image": "a"}), [
         {"revisionName": "hello-00001", "percent": 50, "tag": "x"},
         {"latestRevision": True, "percent": 50, "tag": "x"}]),
-     [("spec.traffic[1].tag", 'Multiple definitions for "x"')]),
+     [("spec.traffic[1].tag", 'Multiple definitions for "x"'),
+      ("spec.traffic[0].tag", 'Multiple definitions for "x"')]),
     ("a tag that is not a DNS-1035 label", with_template(containers({"image": "a"}), [
         {"latestRevision": True, "percent": 100, "tag": "V1"}]),
      [("spec.traffic[0].tag", "a DNS-1035 label")]),
@@ -145,7 +147,7 @@ INVALID: list[tuple[str, Object, list[tuple[str, str]]]] = [
      [("spec.traffic[0].latestRevision", 'may not set revisionName "hello-00001" when latestRevision is true')]),
     ("latestRevision false without a revisionName", with_template(containers({"image": "a"}), [
         {"latestRevision": False, "percent": 100}]),
-     [("spec.traffic[0].latestRevision", "may not set latestRevision false")]),
+     [("spec.traffic[0].latestRevision", 'may not set revisionName "" when latestRevision is false')]),
     ("configurationName in a Service", with_template(containers({"image": "a"}), [
         {"configurationName": "hello", "percent": 100}]),
      [("spec.traffic[0].configurationName", "must not set the field(s)")]),
@@ -158,11 +160,20 @@ INVALID: list[tuple[str, Object, list[tuple[str, str]]]] = [
        "must be put under `spec.template.metadata.annotations`")]),
     ("a route with no traffic", {"apiVersion": SERVING, "kind": "Route", "metadata": {"name": "r"},
                                  "spec": {}},
-     [("spec.traffic", "required field is missing")]),
+     [("spec.traffic", "Traffic targets sum to 0, want 100")]),
     ("a route target with both names", {"apiVersion": SERVING, "kind": "Route", "metadata": {"name": "r"},
                                         "spec": {"traffic": [{"revisionName": "a", "configurationName": "b",
                                                               "percent": 100}]}},
      [("spec.traffic[0]", "expected exactly one, got both: revisionName, configurationName")]),
+    ("a route's service label without its Service", {
+        "apiVersion": SERVING, "kind": "Route",
+        "metadata": {"name": "r", "labels": {"serving.knative.dev/service": "r"}},
+        "spec": {"traffic": [{"revisionName": "r-00001", "percent": 100}]}},
+     [("metadata.labels[serving.knative.dev/service]", 'no ownerReference to Service "r"')]),
+    ("a revisionName that is not a qualified name", {
+        "apiVersion": SERVING, "kind": "Route", "metadata": {"name": "r"},
+        "spec": {"traffic": [{"revisionName": "r 1", "percent": 100}]}},
+     [("spec.traffic[0].revisionName", 'invalid key name "r 1"')]),
     ("a route target with neither", {"apiVersion": SERVING, "kind": "Route", "metadata": {"name": "r"},
                                      "spec": {"traffic": [{"percent": 100, "tag": "a"}]}},
      [("spec.traffic[0]", "expected exactly one, got neither")]),

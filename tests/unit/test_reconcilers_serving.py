@@ -57,7 +57,7 @@ def owned_by(obj: Object, owner: Object) -> Object:
 
 
 def config_of(service: Object, *, generation: int = 1, status: Object | None = None) -> Object:
-    obj = owned_by(loading.admit(resources.make_configuration(service)), service)
+    obj = loading.admit(owned_by(resources.make_configuration(service), service))
     obj["metadata"].update(generation=generation, uid=CONFIG_UID)
     if status is not None:
         obj["status"] = {"observedGeneration": generation, **status}
@@ -231,7 +231,7 @@ def test_reconciling_a_configuration_again_changes_nothing() -> None:
 # --- Route: traffic resolution ------------------------------------------------------------------
 
 def route_of(service: Object, *, generation: int = 1) -> Object:
-    obj = owned_by(loading.admit(resources.make_route(service)), service)
+    obj = loading.admit(owned_by(resources.make_route(service), service))
     obj["metadata"].update(generation=generation, uid="uid-route")
     return obj
 
@@ -412,9 +412,9 @@ def test_a_service_owns_a_configuration_and_a_route_of_its_name() -> None:
     assert route["spec"]["traffic"] == [
         {"revisionName": "hello-00001", "percent": 50, "latestRevision": False},
         {"latestRevision": True, "percent": 50, "tag": "next", "configurationName": "hello"}]
-    # both children pass admission as they are
-    loading.admit(configuration)
-    loading.admit(route)
+    # both children pass admission once the applier gives them their ownerReference
+    loading.admit(owned_by(configuration, svc))
+    loading.admit(owned_by(route, svc))
     assert condition_map(result.status)["Ready"] == ("Unknown", "")
 
 

@@ -8,12 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from ripple.api import fields, meta
-from ripple.api.serving import annotation_validation, configuration_types, revision_validation
+from ripple.api.serving import (
+    annotation_validation,
+    configuration_types,
+    revision_validation,
+    route_validation,
+)
 from ripple.errors import FieldError
 
 
 def validate(configuration: dict[str, Any]) -> fields.Errors:
     errs = meta.validate(configuration, name_rule="label")
+    errs.extend(route_validation.validate_service_label(configuration))
     errs.extend(annotation_validation.refuse_on_parent(
         meta.annotations_of(configuration), "metadata.annotations"))
     spec = configuration.get("spec")
