@@ -6,6 +6,10 @@
 from __future__ import annotations
 
 from controllers.reconcilers import broker, channel, flows, sources, subscription, trigger
+from controllers.reconcilers.serving import configuration as serving_configuration
+from controllers.reconcilers.serving import revision as serving_revision
+from controllers.reconcilers.serving import route as serving_route
+from controllers.reconcilers.serving import service as serving_service
 from controllers.reconciling import Reconcile
 
 RECONCILERS: dict[str, Reconcile] = {
@@ -20,6 +24,10 @@ RECONCILERS: dict[str, Reconcile] = {
     "GitHubSource": sources.reconcile_github_source,
     "GitLabSource": sources.reconcile_gitlab_source,
     "KafkaSource": sources.reconcile_kafka_source,
+    "Service": serving_service.reconcile,
+    "Configuration": serving_configuration.reconcile,
+    "Revision": serving_revision.reconcile,
+    "Route": serving_route.reconcile,
 }
 
 __all__ = ["RECONCILERS", "Reconcile", "broker", "channel", "flows", "sources", "subscription",

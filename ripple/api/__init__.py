@@ -13,8 +13,9 @@ Modules: `registry` (the kind table), `meta` (object metadata), `fields` (shape 
 `statuses` (the structural schema of status),
 `durations` (ISO-8601), `loading` (YAML and admission), and one package per API group:
 `eventing` (Broker, Trigger), `messaging` (Channel, InMemoryChannel, Subscription),
-`flows` (Sequence, Parallel), `sources` (PingSource, GitHubSource, GitLabSource,
-KafkaSource) and `core` (Secret). A new kind is a new module that calls
+`flows` (Sequence, Parallel), `serving` (Service, Configuration, Revision, Route),
+`sources` (PingSource, GitHubSource, GitLabSource, KafkaSource) and `core` (Secret,
+ConfigMap). A new kind is a new module that calls
 `registry.register`, imported by its group's `__init__`.
 """
 
@@ -32,6 +33,7 @@ from ripple.api import (
     messaging,
     meta,
     registry,
+    serving,
     sources,
     statuses,
 )
@@ -68,6 +70,7 @@ __all__ = [
     "register",
     "registry",
     "secret_value",
+    "serving",
     "sources",
     "statuses",
     "trigger_lifecycle",

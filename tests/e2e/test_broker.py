@@ -217,17 +217,17 @@ def test_a_reply_out_of_hops_dead_letters_the_original_naming_the_broker(mesh: M
 
 def test_trigger_to_an_unserved_kind_is_not_ready_with_a_reason(mesh: Mesh) -> None:
     mesh.apply(broker_yaml("refs") + "---" + trigger_yaml(
-        "to-ksvc", "refs", "{ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: display}}"))
+        "to-sink", "refs", "{ref: {apiVersion: eventing.knative.dev/v1alpha1, kind: KafkaSink, name: display}}"))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        status = mesh.get(f"{TRIGGERS}/to-ksvc").get("status") or {}
+        status = mesh.get(f"{TRIGGERS}/to-sink").get("status") or {}
         ready = [c for c in status.get("conditions", []) if c["type"] == "Ready"]
         if ready and ready[0]["status"] == "False":
             break
         time.sleep(0.05)
     assert ready[0]["reason"] == "KindNotServed" and "display" in ready[0]["message"]
     table = mesh.cli("get", "triggers").stdout
-    assert "to-ksvc" in table and "KindNotServed" in table
+    assert "to-sink" in table and "KindNotServed" in table
 
 
 def test_invalid_manifest_is_refused_naming_the_field(mesh: Mesh) -> None:

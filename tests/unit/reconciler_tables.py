@@ -4,7 +4,7 @@
 A `Case` gives the resource under test and the observed world, and wants a status: every
 condition by type as (status, reason), substrings its messages must hold, and the values
 of the status fields the kind publishes. Used by `test_reconcilers_broker.py`,
-`test_reconcilers_trigger.py` and `test_resolving.py`.
+`test_reconcilers_trigger.py`, `test_reconcilers_serving.py` and `test_resolving.py`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ NS = "ns"
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 T1 = T0 + dt.timedelta(minutes=5)
 EVENTING = "eventing.knative.dev/v1"
+SERVING = "serving.knative.dev/v1"
 ABSENT = object()
 """A wanted field value meaning "the status does not have this key"."""
 
@@ -48,8 +49,21 @@ def broker_ref(name: str, namespace: str | None = None, *, uri: str | None = Non
 
 
 def ksvc_ref(name: str) -> Object:
-    """A Knative Service: a kind Ripple does not serve yet."""
-    return {"ref": ref("Service", name, "serving.knative.dev/v1")}
+    """A Destination naming a Knative Service."""
+    return {"ref": ref("Service", name, SERVING)}
+
+
+def ksvc(name: str, namespace: str = NS, *, ready: str = conditions.TRUE) -> Object:
+    """A Knative Service as its reconciler leaves it once its Route is Ready: Knative's
+    `status.url`, and Ripple's `status.address.url` under the base URL."""
+    return {"apiVersion": SERVING, "kind": "Service",
+            "metadata": {"name": name, "namespace": namespace, "generation": 1},
+            "spec": {},
+            "status": {"observedGeneration": 1,
+                       "url": f"http://{name}.{namespace}.svc.cluster.local",
+                       "address": {"name": "http", "url": f"{BASE}/serving/{namespace}/{name}"},
+                       "conditions": [{"type": conditions.READY, "status": ready, "reason": "",
+                                       "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}
 
 
 def dls(destination: Object) -> Object:

@@ -86,7 +86,7 @@ def test_admit_returns_a_defaulted_copy() -> None:
 
 @pytest.mark.parametrize(("obj", "paths"), [
     ("text", [""]),
-    ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}, ["kind"]),
+    ({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "c"}}, ["kind"]),
     ({"kind": "Broker"}, ["apiVersion"]),
     ({"apiVersion": "eventing.knative.dev/v1", "kind": "Trigger", "metadata": {"name": "T"},
       "spec": {"broker": "b", "subscriber": {}, "delivery": {"retry": -1}}},

@@ -38,7 +38,7 @@ def test_lookup(
      ["sources.knative.dev/v1 ApiServerSource is not a kind Ripple serves",
       "eventing.knative.dev/v1 Broker", "v1 Secret"]),
     ("eventing.knative.dev/v1", "EventType", "kind", ["eventing.knative.dev/v1 EventType"]),
-    ("v1", "ConfigMap", "kind", ["v1 ConfigMap is not a kind Ripple serves"]),
+    ("v1", "Pod", "kind", ["v1 Pod is not a kind Ripple serves"]),
     ("eventing.knative.dev/v1beta1", "Broker", "apiVersion",
      ["Ripple serves Broker as eventing.knative.dev/v1 Broker"]),
     ("", "Broker", "apiVersion", ["required field is missing"]),
@@ -68,7 +68,7 @@ def test_by_resource(group: str, version: str, plural: str, kind: str) -> None:
 @pytest.mark.parametrize(("group", "version", "plural"), [
     ("eventing.knative.dev", "v1", "secrets"),
     ("eventing.knative.dev", "v2", "brokers"),
-    ("", "v1", "configmaps"),
+    ("", "v1", "pods"),
 ])
 def test_by_resource_not_found(group: str, version: str, plural: str) -> None:
     with pytest.raises(errors.NotFound, match="brokers.eventing.knative.dev"):

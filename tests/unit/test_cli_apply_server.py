@@ -115,10 +115,12 @@ def test_a_sink_to_a_kind_the_server_does_not_serve_is_refused_at_the_command(
 ) -> None:
     # issue #16: `ripple trigger create --sink ksvc:x` succeeded, and the Trigger then
     # failed with KindNotServed. The CLI asks the controller's resolver first.
-    assert ripple("trigger", "create", "t", "--sink", "ksvc:x") == 1
+    # Since issue #10 a Knative Service is served: `ksvc:x` is a sink; a kind the server
+    # does not serve is still refused before anything is created.
+    assert ripple("trigger", "create", "t", "--sink", "sources.knative.dev/v1/apiserversources:x") == 1
     assert capsys.readouterr().err == (
-        "Error: sink 'ksvc:x': Service default/x (serving.knative.dev/v1): Ripple does not "
-        "serve the kind Service of serving.knative.dev/v1 yet\n"
+        "Error: sink 'sources.knative.dev/v1/apiserversources:x': the API serves no resource "
+        "'apiserversources' in sources.knative.dev/v1\n"
     )
     assert [m for m, _ in server.seen] == ["GET"]  # discovery only: nothing was created
     assert ripple("trigger", "create", "t", "--sink", "broker:default") == 0

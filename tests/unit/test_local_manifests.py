@@ -91,8 +91,8 @@ def test_a_store_outage_stops_naming_the_file_and_document(tmp_path: Path) -> No
     (("apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: b\n"
      "  annotations: {replicas: 3}\n"), errors.Invalid,
      "(document 1, Broker/b): metadata.annotations[replicas]: Invalid value: 3"),
-    ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", errors.Invalid,
-     "(document 1, ConfigMap/c): kind: v1 ConfigMap is not a kind Ripple serves"),
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: c}\n", errors.Invalid,
+     "(document 1, Pod/c): kind: v1 Pod is not a kind Ripple serves"),
 ])
 def test_a_refused_document_names_the_file(
     tmp_path: Path, text: str, error: type[Exception], says: str

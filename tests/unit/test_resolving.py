@@ -36,10 +36,11 @@ CASES: list[tuple[str, Any, str | None, str, str]] = [
     ("ref + uri not found", broker_ref("gone", uri="/x"), None, "NotFound", "Broker ns/gone"),
     ("ref found but without an address", broker_ref("unaddressed"), None, "NotAddressable",
      "Broker ns/unaddressed (eventing.knative.dev/v1) has no address"),
-    ("ref to a Knative Service", ksvc_ref("display"), None, "KindNotServed",
-     "Service ns/display (serving.knative.dev/v1): Ripple does not serve the kind Service"),
-    ("ref to a core v1 Service", {"ref": ref("Service", "svc", "v1")}, None, "KindNotServed",
-     "Service ns/svc (v1)"),
+    ("ref to a Knative Service that does not exist", ksvc_ref("display"), None, "NotFound",
+     "Service ns/display (serving.knative.dev/v1) not found"),
+    ("ref to a core v1 Service: through the Knative Service of its name",
+     {"ref": ref("Service", "svc", "v1")}, None, "NotFound",
+     "Service ns/svc (v1) not found (no Service ns/svc of serving.knative.dev/v1)"),
     ("ref to a served kind at an unserved version", {"ref": ref("Broker", "b", "eventing.knative.dev/v1beta1")},
      None, "KindNotServed", "Broker ns/b (eventing.knative.dev/v1beta1)"),
     ("ref to a kind unknown in a served group", {"ref": ref("KafkaSink", "k", "eventing.knative.dev/v1")},
@@ -67,9 +68,12 @@ def test_the_lookup_is_asked_for_the_ref_exactly() -> None:
 
     resolving.resolve_destination(broker_ref("b", "team-a"), NS, lookup)
     resolving.resolve_destination(broker_ref("b"), NS, lookup)
-    resolving.resolve_destination(ksvc_ref("display"), NS, lookup)  # unserved: never looked up
+    resolving.resolve_destination(ksvc_ref("display"), NS, lookup)
+    unserved = {"ref": ref("KafkaSink", "k", "eventing.knative.dev/v1alpha1")}
+    resolving.resolve_destination(unserved, NS, lookup)  # unserved: never looked up
     assert asked == [("eventing.knative.dev/v1", "Broker", "team-a", "b"),
-                     ("eventing.knative.dev/v1", "Broker", NS, "b")]
+                     ("eventing.knative.dev/v1", "Broker", NS, "b"),
+                     ("serving.knative.dev/v1", "Service", NS, "display")]
 
 
 @pytest.mark.parametrize("status, wanted", [
