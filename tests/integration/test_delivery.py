@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
+import threading
 
 import pytest
 
@@ -17,6 +17,7 @@ from channels.sending import AiohttpSender
 from ripple import cloudevents as ce
 from ripple.settings import DeliverySettings
 from tests.support.sinks import Answer, RecordingSink
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -40,14 +41,6 @@ async def enqueue(client, stream: str, events: list[ce.CloudEvent]) -> None:
         await client.xadd(stream, ce.to_record(e))
 
 
-async def wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
 @pytest.fixture
 async def engine(redis_client):
     sender = AiohttpSender()
@@ -62,12 +55,13 @@ async def test_delivers_and_acknowledges(redis_client, engine) -> None:
         t = target("ok", sink.url, DeliveryPolicy())
         await enqueue(redis_client, t.stream, [event(i) for i in range(20)])
         engine.sync([t])
-        await wait_until(lambda: len(sink.received) == 20)
+        await until(lambda: len(sink.received) == 20)
         assert sorted(sink.ids()) == sorted(f"e{i}" for i in range(20))
         first = sink.received[0]
         assert first.headers["prefer"] == "reply" and first.headers["kn-namespace"] == "ns"
-        await asyncio.sleep(0.1)
-        assert await redis_client.xlen(t.stream) == 0  # acknowledged entries are deleted
+        async def emptied() -> bool:  # acknowledged entries are deleted
+            return await redis_client.xlen(t.stream) == 0
+        await until(emptied)
 
 
 async def test_retries_follow_the_persisted_schedule_then_dead_letter(redis_client, engine) -> None:
@@ -103,7 +97,10 @@ async def test_recovers_after_transient_failures(redis_client, engine) -> None:
         await enqueue(redis_client, t.stream, [event(1)])
         engine.sync([t])
         await sub.until(4)
-        await asyncio.sleep(0.2)
+
+        async def settled() -> bool:  # acknowledged and deleted: no attempt can follow
+            return await redis_client.xlen(t.stream) == 0
+        await until(settled)
         assert len(sub.received) == 4
 
 
@@ -119,14 +116,14 @@ async def test_reply_is_handed_to_the_reply_handler(redis_client, engine) -> Non
         t = target("reply", sub.url, DeliveryPolicy(), reply=on_reply)
         await enqueue(redis_client, t.stream, [event(7)])
         engine.sync([t])
-        await wait_until(lambda: replies == [("reply.type", "e7")])
+        await until(lambda: replies == [("reply.type", "e7")])
 
 
 async def test_a_slow_subscriber_does_not_delay_another_queue(redis_client, engine) -> None:
-    answered = []
+    answered, release = [], threading.Event()
 
-    def slow(_r, _n):
-        time.sleep(8.0)
+    def slow(_r, _n):  # hangs until the test is done with it, however long that takes
+        release.wait(30)
         answered.append(1)
         return Answer(200)
 
@@ -136,11 +133,14 @@ async def test_a_slow_subscriber_does_not_delay_another_queue(redis_client, engi
         await enqueue(redis_client, slow_t.stream, [event(i) for i in range(100)])
         await enqueue(redis_client, fast_t.stream, [event(i) for i in range(100)])
         engine.sync([slow_t, fast_t])
-        await fast.until(100, timeout=7)
-        # every event of the fast queue arrived while the slow one had answered nothing,
-        # and the slow queue holds no more than its own in-flight slots
-        assert answered == []
-        assert len(stuck.received) <= FAST.max_in_flight
+        try:
+            await fast.until(100)
+            # every event of the fast queue arrived while the slow one had answered nothing,
+            # and the slow queue holds no more than its own in-flight slots
+            assert answered == []
+            assert len(stuck.received) <= FAST.max_in_flight
+        finally:
+            release.set()
 
 
 async def test_pending_work_of_a_dead_consumer_is_reclaimed(redis_client) -> None:
@@ -155,8 +155,7 @@ async def test_pending_work_of_a_dead_consumer_is_reclaimed(redis_client) -> Non
         survivor = Deliveries(queues, sender, consumer="c2",
                               settings=DeliverySettings(reclaim_idle=0.5, reclaim_margin=0.0,
                                                                 schedule_poll=0.01))
-        try:
-            await asyncio.sleep(0.6)
+        try:  # its periodic reclaim takes them once they have been idle `reclaim_idle`
             survivor.sync([t])
             await sink.until(5, timeout=15)
             assert sorted(sink.ids()) == [f"e{i}" for i in range(5)]
