@@ -3,12 +3,11 @@ channel, replies to `spec.reply`, and one failing subscriber not slowing another
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.support.mesh import Mesh
 from tests.support.sinks import Answer, RecordingSink
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -72,14 +71,13 @@ metadata: {name: plain, namespace: default}
 
 def test_subscription_to_a_missing_channel_is_not_ready(mesh: Mesh) -> None:
     mesh.apply(subscription("orphan", "nowhere", "http://127.0.0.1:9/"))
-    deadline = time.monotonic() + 10
     ready: dict = {}
-    while time.monotonic() < deadline:
+
+    def not_ready() -> bool:
         conditions = (mesh.get(f"{MESSAGING}/subscriptions/orphan").get("status") or {}).get("conditions", [])
-        ready = next((c for c in conditions if c["type"] == "Ready"), {})
-        if ready.get("status") == "False":
-            break
-        time.sleep(0.05)
+        ready.update(next((c for c in conditions if c["type"] == "Ready"), {}))
+        return ready.get("status") == "False"
+    wait_until(not_ready, what="the Subscription is not Ready")
     assert ready["status"] == "False" and "nowhere" in ready["message"]
     assert mesh.send_event("/channels/default/nowhere", "x") == 404
 
