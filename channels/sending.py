@@ -39,6 +39,10 @@ class Sender(Protocol):
     ) -> Response: ...
 
 
+KEEPALIVE = 4.0
+"""Seconds an idle pooled connection is kept (see `AiohttpSender._get_session`)."""
+
+
 class AiohttpSender:
     """Keeps one connection pool for every delivery of a process."""
 
@@ -48,7 +52,12 @@ class AiohttpSender:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._limit, ttl_dns_cache=300)
+            # Idle connections are dropped after 4 s, before the other side drops them:
+            # uvicorn (Ripple's own ingress, a common subscriber) closes an idle one after
+            # 5 s, and aiohttp's default 15 s reused such a connection just as it closed
+            # ("Can not write request body"), failing a delivery that may have no retries.
+            connector = aiohttp.TCPConnector(limit=self._limit, ttl_dns_cache=300,
+                                             keepalive_timeout=KEEPALIVE)
             self._session = aiohttp.ClientSession(
                 connector=connector, auto_decompress=False,
                 # no invented Content-Type: an event without datacontenttype must arrive

@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -56,8 +56,9 @@ class PingJob:
 
 class PingScheduler:
     def __init__(self, client: aioredis.Redis, *, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
-        self.redis, self.clock, self.new_id = client, clock, new_id
+        self.redis, self.clock, self.sleep, self.new_id = client, clock, sleep, new_id
         self._fire = client.register_script(_FIRE)
         self._jobs: dict[tuple[str, str], PingJob] = {}
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -74,19 +75,22 @@ class PingScheduler:
 
     async def close(self) -> None:
         tasks = list(self._tasks.values())
+        self._jobs.clear()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
-        self._jobs.clear()
 
     async def _run(self, job: PingJob) -> None:
-        while True:
+        # Until `sync` or `close` drops the job, not only until cancelled: a cancel that
+        # lands while a Redis command completes can be lost inside redis-py (seen on Python
+        # 3.11), and the task would go on firing a deleted source's ticks.
+        while self._jobs.get((job.namespace, job.name)) is job:
             now = self._now()
             tick = job.schedule.next_after(now)
-            await asyncio.sleep(max(0.0, (tick - now).total_seconds()))
+            await self.sleep(max(0.0, (tick - now).total_seconds()))
             while self._now() < tick:  # the loop's timer may wake a hair early
-                await asyncio.sleep(0.001)
+                await self.sleep(0.001)
             try:
                 await self.fire(job, tick)
             except errors.StoreUnavailable as exc:

@@ -4,8 +4,11 @@ delivering to real HTTP sinks."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import queue
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -13,6 +16,7 @@ import pytest
 
 from tests.support.mesh import RIPPLE, Mesh
 from tests.support.sinks import Answer, RecordingSink
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -53,9 +57,12 @@ def test_send_through_the_cli_reaches_the_subscriber_unchanged(mesh: Mesh) -> No
         assert "202" in out.stdout
         mesh.cli("event", "send", "--to", "broker:quick", "--type", "dev.example.other",
                  "--source", "/me", "--id", "e-2")
-        got = sink.wait_for(1)[0]
-        time.sleep(0.3)
-        assert len(sink.received) == 1  # the filter kept dev.example.other out
+        # the fan-out reads the broker's log in order: by the time e-3, sent after e-2, has
+        # arrived, e-2 was filtered, and had it matched it would have been queued ahead of e-3
+        assert mesh.send_event("/default/quick", "e-3", type="dev.example.hello") == 202
+        wait_until(lambda: {"e-1", "e-3"} <= set(sink.ids()), what="e-1 and e-3 delivered")
+        assert sorted(sink.ids()) == ["e-1", "e-3"]
+        got = next(r for r in sink.received if r.ce["id"] == "e-1")
         assert got.path == "/hello"
         assert got.ce["id"] == "e-1" and got.ce["type"] == "dev.example.hello" and got.ce["myext"] == "v1"
         assert json.loads(got.body) == {"msg": "hi"}
@@ -218,13 +225,13 @@ def test_a_reply_out_of_hops_dead_letters_the_original_naming_the_broker(mesh: M
 def test_trigger_to_an_unserved_kind_is_not_ready_with_a_reason(mesh: Mesh) -> None:
     mesh.apply(broker_yaml("refs") + "---" + trigger_yaml(
         "to-sink", "refs", "{ref: {apiVersion: eventing.knative.dev/v1alpha1, kind: KafkaSink, name: display}}"))
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    ready: list[dict] = []
+
+    def not_ready() -> bool:
         status = mesh.get(f"{TRIGGERS}/to-sink").get("status") or {}
-        ready = [c for c in status.get("conditions", []) if c["type"] == "Ready"]
-        if ready and ready[0]["status"] == "False":
-            break
-        time.sleep(0.05)
+        ready[:] = [c for c in status.get("conditions", []) if c["type"] == "Ready"]
+        return bool(ready) and ready[0]["status"] == "False"
+    wait_until(not_ready, what="the Trigger is not Ready")
     assert ready[0]["reason"] == "KindNotServed" and "display" in ready[0]["message"]
     table = mesh.cli("get", "triggers").stdout
     assert "to-sink" in table and "KindNotServed" in table
@@ -245,9 +252,9 @@ def test_metrics_count_dispatches_in_seconds(mesh: Mesh) -> None:
         mesh.wait_ready(f"{TRIGGERS}/mt")
         mesh.send_event("/default/m", "m-1", type="metric.test")
         sink.wait_for(1)
-        time.sleep(0.2)
-    with urllib.request.urlopen(mesh.url + "/metrics", timeout=5) as r:
-        text = r.read().decode()
+    # the dispatch is measured once its answer is handled, a moment after the sink has it
+    wait_until(lambda: 'kn_trigger_name="mt"' in mesh.metrics(), what="the dispatch measured")
+    text = mesh.metrics()
     assert 'kn_eventing_dispatch_duration_seconds_bucket{' in text
     assert 'kn_trigger_name="mt"' in text and 'cloudevents_type="metric.test"' in text
     assert 'kn_eventing_ingress_events_total{' in text
@@ -258,12 +265,24 @@ def test_event_tail_streams_events_as_they_enter(mesh: Mesh) -> None:
     mesh.wait_ready(f"{BROKERS}/tailed")
     tail = subprocess.Popen([RIPPLE, "event", "tail", "broker:tailed", "-o", "json"],
                             env=dict(mesh.env, RIPPLE_SERVER=mesh.url), stdout=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for text in tail.stdout:  # type: ignore[union-attr]
+            lines.put(text)
+    threading.Thread(target=read, daemon=True).start()
     try:
-        time.sleep(1.0)
-        mesh.send_event("/default/tailed", "t-1", type="tail.me")
-        line = tail.stdout.readline()  # type: ignore[union-attr]
+        # A tail follows from the moment it first reads the log, which the test cannot
+        # see: send until an event shows up, each with its own id.
+        deadline, sent, line = time.monotonic() + 20, list[str](), ""
+        while not line:
+            assert time.monotonic() < deadline, "the tail printed nothing"
+            sent.append(f"t-{len(sent)}")
+            assert mesh.send_event("/default/tailed", sent[-1], type="tail.me") == 202
+            with contextlib.suppress(queue.Empty):
+                line = lines.get(timeout=0.5)
         event = json.loads(line)
-        assert event["id"] == "t-1" and event["type"] == "tail.me"
+        assert event["id"] in sent and event["type"] == "tail.me"
     finally:
         tail.terminate()
         tail.wait(5)

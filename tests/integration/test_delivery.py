@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
+import threading
 
 import pytest
 
@@ -19,6 +19,7 @@ from ripple import cloudevents as ce
 from ripple import metrics
 from ripple.settings import DeliverySettings
 from tests.support.sinks import Answer, RecordingSink
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -42,14 +43,6 @@ async def enqueue(client, stream: str, events: list[ce.CloudEvent]) -> None:
         await client.xadd(stream, ce.to_record(e))
 
 
-async def wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
 @pytest.fixture
 async def engine(redis_client):
     sender = AiohttpSender()
@@ -64,12 +57,13 @@ async def test_delivers_and_acknowledges(redis_client, engine) -> None:
         t = target("ok", sink.url, DeliveryPolicy())
         await enqueue(redis_client, t.stream, [event(i) for i in range(20)])
         engine.sync([t])
-        await wait_until(lambda: len(sink.received) == 20)
+        await until(lambda: len(sink.received) == 20)
         assert sorted(sink.ids()) == sorted(f"e{i}" for i in range(20))
         first = sink.received[0]
         assert first.headers["prefer"] == "reply" and first.headers["kn-namespace"] == "ns"
-        await asyncio.sleep(0.1)
-        assert await redis_client.xlen(t.stream) == 0  # acknowledged entries are deleted
+        async def emptied() -> bool:  # acknowledged entries are deleted
+            return await redis_client.xlen(t.stream) == 0
+        await until(emptied)
 
 
 async def test_retries_follow_the_persisted_schedule_then_dead_letter(redis_client, engine) -> None:
@@ -105,7 +99,10 @@ async def test_recovers_after_transient_failures(redis_client, engine) -> None:
         await enqueue(redis_client, t.stream, [event(1)])
         engine.sync([t])
         await sub.until(4)
-        await asyncio.sleep(0.2)
+
+        async def settled() -> bool:  # acknowledged and deleted: no attempt can follow
+            return await redis_client.xlen(t.stream) == 0
+        await until(settled)
         assert len(sub.received) == 4
 
 
@@ -121,7 +118,7 @@ async def test_reply_is_handed_to_the_reply_handler(redis_client, engine) -> Non
         await enqueue(redis_client, t.stream, [event(7)])
         engine.sync([t])
         # the response's pass-through headers go with the reply (event_dispatcher.go)
-        await wait_until(lambda: replies == [("reply.type", "e7", {"knative-hop": "1"})])
+        await until(lambda: replies == [("reply.type", "e7", {"knative-hop": "1"})])
 
 
 REPLY = {"ce-specversion": "1.0", "ce-id": "r", "ce-source": "/s", "ce-type": "reply.type",
@@ -145,11 +142,10 @@ async def test_a_subscription_reply_is_retried_on_its_own(redis_client, engine) 
 
 
 async def wait_until_empty(client, stream: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while await client.xlen(stream):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{stream} still holds entries")
-        await asyncio.sleep(0.02)
+    async def empty() -> bool:
+        return not await client.xlen(stream)
+
+    await until(empty, timeout, what=f"{stream} holds no entries")
 
 
 async def test_a_reply_that_fails_for_good_dead_letters_the_original(redis_client, engine) -> None:
@@ -255,10 +251,10 @@ async def test_a_refused_trigger_reply_dead_letters_the_original_naming_the_brok
 
 
 async def test_a_slow_subscriber_does_not_delay_another_queue(redis_client, engine) -> None:
-    answered = []
+    answered, release = [], threading.Event()
 
-    def slow(_r, _n):
-        time.sleep(8.0)
+    def slow(_r, _n):  # hangs until the test is done with it, however long that takes
+        release.wait(30)
         answered.append(1)
         return Answer(200)
 
@@ -268,11 +264,14 @@ async def test_a_slow_subscriber_does_not_delay_another_queue(redis_client, engi
         await enqueue(redis_client, slow_t.stream, [event(i) for i in range(100)])
         await enqueue(redis_client, fast_t.stream, [event(i) for i in range(100)])
         engine.sync([slow_t, fast_t])
-        await fast.until(100, timeout=7)
-        # every event of the fast queue arrived while the slow one had answered nothing,
-        # and the slow queue holds no more than its own in-flight slots
-        assert answered == []
-        assert len(stuck.received) <= FAST.max_in_flight
+        try:
+            await fast.until(100)
+            # every event of the fast queue arrived while the slow one had answered nothing,
+            # and the slow queue holds no more than its own in-flight slots
+            assert answered == []
+            assert len(stuck.received) <= FAST.max_in_flight
+        finally:
+            release.set()
 
 
 async def test_pending_work_of_a_dead_consumer_is_reclaimed(redis_client) -> None:
@@ -287,8 +286,7 @@ async def test_pending_work_of_a_dead_consumer_is_reclaimed(redis_client) -> Non
         survivor = Deliveries(queues, sender, consumer="c2",
                               settings=DeliverySettings(reclaim_idle=0.5, reclaim_margin=0.0,
                                                                 schedule_poll=0.01))
-        try:
-            await asyncio.sleep(0.6)
+        try:  # its periodic reclaim takes them once they have been idle `reclaim_idle`
             survivor.sync([t])
             await sink.until(5, timeout=15)
             assert sorted(sink.ids()) == [f"e{i}" for i in range(5)]

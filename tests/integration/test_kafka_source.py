@@ -24,6 +24,7 @@ from ripple import metrics
 from sources.kafka.adapter import KafkaAdapter, KafkaConfig
 from tests.support.kafka import MockCluster, leader_syncs_last
 from tests.support.sinks import Answer, RecordingSink
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -79,14 +80,6 @@ async def start(adapters: list[KafkaAdapter], cfg: KafkaConfig, tgt: Target, sen
     adapters.append(adapter)
     await adapter.start()
     return adapter
-
-
-async def wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def produce(kafka: MockCluster, topic: str, count: int, partitions: int = 3) -> list[str]:
@@ -192,7 +185,7 @@ async def test_offsets_are_committed_only_after_delivery(kafka, topic, sender, a
         await start(adapters, config(kafka, topic, "commit"), target(sink.url, policy), sender)
         await sink.until(seen + 1)
         assert sink.ids()[seen:] == ["partition:0/offset:1"]  # redelivered; offset 0 is not
-        await wait_until(lambda: kafka.committed("commit", topic, 3)[0] == 2)
+        await until(lambda: kafka.committed("commit", topic, 3)[0] == 2)
 
 
 async def test_dead_lettered_records_are_committed(kafka, topic, sender, adapters) -> None:
@@ -204,7 +197,7 @@ async def test_dead_lettered_records_are_committed(kafka, topic, sender, adapter
         assert len(sink.received) == 3  # the first attempt and two retries
         assert dead.ce["id"] == "partition:2/offset:0"
         assert dead.ce["knativeerrordest"] == sink.url and dead.ce["knativeerrorcode"] == "500"
-        await wait_until(lambda: kafka.committed("dls", topic, 3)[2] == 1)
+        await until(lambda: kafka.committed("dls", topic, 3)[2] == 1)
         await adapter.stop()
         assert kafka.committed("dls", topic, 3) == [0, 0, 1]  # 0: the initial offsets
 
@@ -214,7 +207,7 @@ async def test_dropped_records_are_committed_too(kafka, topic, sender, adapters)
         await start(adapters, config(kafka, topic, "drop"), target(sink.url), sender)
         kafka.produce(topic, b"x", partition=0)
         await sink.until(1)
-        await wait_until(lambda: kafka.committed("drop", topic, 3)[0] == 1)
+        await until(lambda: kafka.committed("drop", topic, 3)[0] == 1)
 
 
 async def test_two_adapters_in_one_group_split_the_partitions(kafka, sender, adapters) -> None:
@@ -222,9 +215,9 @@ async def test_two_adapters_in_one_group_split_the_partitions(kafka, sender, ada
     kafka.create_topic(topic, 4)
     with RecordingSink() as sink, leader_syncs_last():
         one = await start(adapters, config(kafka, topic, "split"), target(sink.url), sender)
-        await wait_until(lambda: len(one.assignment) == 4)
+        await until(lambda: len(one.assignment) == 4)
         two = await start(adapters, config(kafka, topic, "split"), target(sink.url), sender)
-        await wait_until(lambda: one.assignment and two.assignment
+        await until(lambda: one.assignment and two.assignment
                          and len(one.assignment | two.assignment) == 4, timeout=15)
         assert not one.assignment & two.assignment
         ids = produce(kafka, topic, 40, partitions=4)
@@ -238,9 +231,11 @@ async def test_a_slow_sink_keeps_what_is_held_bounded(kafka, topic, sender, adap
         cfg = config(kafka, topic, "slow", ordered=False, max_in_flight=5)
         adapter = await start(adapters, cfg, target(sink.url), sender)
         held = []
-        while len(sink.received) < 90:
+
+        def sample() -> bool:  # what is held, at every poll until all arrived
             held.append(adapter._offsets.window())
-            await asyncio.sleep(0.005)
+            return len(sink.received) >= 90
+        await until(sample, timeout=30)
         assert max(held) <= 5 and max(held) >= 3
         assert sorted(sink.ids()) == sorted(ids)
 
@@ -249,7 +244,10 @@ async def test_a_new_target_applies_to_the_next_delivery(kafka, topic, sender, a
     with RecordingSink() as old, RecordingSink() as new:
         adapter = await start(adapters, config(kafka, topic, "retarget"), target(None), sender)
         kafka.produce(topic, b"0", partition=0)
-        await asyncio.sleep(0.5)  # no sink yet: the record waits
+        # no sink yet: the consumer holds every partition it was given, so the record waits
+        await until(lambda: adapter.report()["partitions"] and adapter._consumer is not None
+                         and adapter._consumer.paused() == adapter._consumer.assignment())
+        assert adapter.in_flight == 0 and old.received == []
         adapter.update_target(target(old.url))
         await old.until(1)
         adapter.update_target(target(new.url))
@@ -264,7 +262,7 @@ async def test_an_unreachable_cluster_is_reported_and_retried(sender) -> None:
                       key_type="string", extensions={})
     adapter = KafkaAdapter(cfg, target("http://127.0.0.1:1"), sender)
     await adapter.start()
-    await wait_until(lambda: adapter.last_error is not None)
+    await until(lambda: adapter.last_error is not None)
     assert not adapter.connected and "KafkaConnectionError" in adapter.last_error
     started = time.monotonic()
     await adapter.stop()
@@ -291,7 +289,7 @@ async def test_a_killed_consumer_loses_nothing(kafka, topic) -> None:
             assert halfway < 600, "the first consumer must die mid-stream"
             second = spawn_child(kafka, topic, "sigkill", sink.url)
             try:
-                await wait_until(lambda: set(sink.ids()) >= set(ids), timeout=20)
+                await until(lambda: set(sink.ids()) >= set(ids), timeout=20)
             finally:
                 second.terminate()
                 second.wait(10)
@@ -306,7 +304,7 @@ async def test_latest_starts_at_the_log_end_when_first_assigned(kafka, topic, se
         produce(kafka, topic, 6)  # before the source existed: never delivered
         adapter = await start(adapters, config(kafka, topic, "latest", initial_offset="latest"),
                               target(sink.url), sender)
-        await wait_until(lambda: adapter.report()["offsetsCommitted"])
+        await until(lambda: adapter.report()["offsetsCommitted"])
         assert kafka.committed("latest", topic, 3) == [2, 2, 2]  # pinned, as Knative does
         report = adapter.report()
         assert report["connected"] and report["error"] is None and len(report["partitions"]) == 3

@@ -8,6 +8,7 @@ import pytest
 import redis.exceptions
 
 from ripple import redisclient
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -48,14 +49,20 @@ async def test_a_cancelled_blocking_read_leaves_no_reply_behind(redis_client) ->
     for the next command to read (redis-py's connection disconnects on any error)."""
     await redis_client.xgroup_create("b", "g", id="$", mkstream=True)
     read = asyncio.ensure_future(redis_client.xreadgroup("g", "c", {"b": ">"}, block=500))
-    await asyncio.sleep(0.1)
+    await until(lambda: blocked(redis_client, 1), what="the read blocks in the store")
     read.cancel()
     with pytest.raises(asyncio.CancelledError):
         await read
     await redis_client.xadd("b", {"f": "1"})
-    await asyncio.sleep(0.6)
+    # the store answered the read (the entry) or dropped its connection: any late reply is
+    # written by now, where the next command would read it if the connection were reused
+    await until(lambda: blocked(redis_client, 0), what="the cancelled read is no longer blocked")
     assert await redis_client.ping() is True
     assert await redis_client.get("missing") is None
+
+
+async def blocked(client, count: int) -> bool:
+    return int((await client.info("clients"))["blocked_clients"]) == count
 
 
 async def test_a_refused_connection_is_a_connection_error_without_retries() -> None:

@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable
 
 import pytest
 
 from ripple import cloudevents as ce
 from ripple import cron, keys
 from sources.ping.scheduler import PingJob, PingScheduler
+from tests.support.clock import FakeClock
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -53,18 +56,29 @@ async def test_missed_ticks_are_logged_not_replayed(redis_client, caplog) -> Non
 
 
 async def test_sync_runs_a_task_per_job_and_stops_removed_ones(redis_client) -> None:
-    scheduler = PingScheduler(redis_client)
+    clock = FakeClock(dt.datetime(2026, 11, 27, 12, 0, tzinfo=UTC).timestamp())
+    scheduler = PingScheduler(redis_client, clock=clock.time, sleep=clock.sleep)
     scheduler.sync([job("* * * * * *")])  # every second
     try:
-        for _ in range(60):
-            if await redis_client.xlen(job().stream) >= 2:
-                break
-            await asyncio.sleep(0.05)
-        assert await redis_client.xlen(job().stream) >= 2
+        async def fired() -> int:
+            return await redis_client.xlen(job().stream)
+
+        await until(lambda: _at_least(fired(), 2))
         scheduler.sync([])
-        await asyncio.sleep(0)
-        count = await redis_client.xlen(job().stream)
-        await asyncio.sleep(1.2)
-        assert await redis_client.xlen(job().stream) == count
+        await until(lambda: not _running("ping:ns/p"), what="the removed job's task ended")
+        count = await fired()
+        clock.now += 60  # a minute on: nobody is left to fire its ticks
+        assert await fired() == count and not _running("ping:ns/p")
+        times = [ce.from_record(f).attributes["time"] for _, f in await redis_client.xrange(job().stream)]
+        assert times[:2] == ["2026-11-27T12:00:01Z", "2026-11-27T12:00:02Z"]  # each second, once
+        assert len(times) == len(set(times))
     finally:
         await scheduler.close()
+
+
+async def _at_least(count: Awaitable[int], wanted: int) -> bool:
+    return await count >= wanted
+
+
+def _running(name: str) -> bool:
+    return any(t.get_name() == name and not t.done() for t in asyncio.all_tasks())

@@ -20,6 +20,7 @@ import redis.asyncio
 
 from ripple import errors, keys
 from ripple.store import RedisResourceStore
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -178,10 +179,15 @@ async def test_concurrent_unconditional_writers_lose_nothing(store: RedisResourc
     assert final["metadata"]["resourceVersion"] == await store.current_version()
 
 
-async def test_watch_sees_later_changes_of_its_kinds(store: RedisResourceStore) -> None:
+async def test_watch_sees_later_changes_of_its_kinds(
+    store: RedisResourceStore, redis_client: Any
+) -> None:
     await store.create(broker("before"))
     task = asyncio.create_task(collect(store, 3, kinds=[BROKER]))
-    await asyncio.sleep(0.2)  # "from now" starts at the first iteration
+
+    async def reading() -> bool:  # "from now" is fixed once its first read blocks
+        return int((await redis_client.info("clients"))["blocked_clients"]) >= 1
+    await until(reading)
     await store.create(broker("b"))
     await store.create({**broker("t"), "kind": "Trigger"})
     await store.update(broker("b", x=1))

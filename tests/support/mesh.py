@@ -88,6 +88,21 @@ class Mesh:
         with urllib.request.urlopen(self.url + path, timeout=5) as r:
             return json.loads(r.read())
 
+    def metrics(self) -> str:
+        """The Prometheus text of /metrics (of the worker that answers)."""
+        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as r:
+            return r.read().decode()
+
+    def sample(self, name: str, **labels: str) -> float:
+        """The value of the metric sample `name` with these labels (0 when absent)."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        for family in text_string_to_metric_families(self.metrics()):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    return float(sample.value)
+        return 0.0
+
     def wait_ready(self, path: str, timeout: float = 20.0) -> dict:
         deadline = time.monotonic() + timeout
         obj: dict = {}

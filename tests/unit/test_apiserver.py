@@ -133,8 +133,15 @@ async def call(app: Any, method: str, path: str, body: Any = None) -> Answer:
     return await drive(app, method, path, body, lambda _: False)
 
 
-async def watch(app: Any, path: str, lines: int) -> list[tuple[str, str, str]]:
-    answer = await drive(app, "GET", path, None, lambda body: body.count(b"\n") >= lines)
+async def watch(app: Any, path: str, lines: int,
+                first: asyncio.Event | None = None) -> list[tuple[str, str, str]]:
+    """The first `lines` events of a watch; `first` is set once one event has arrived."""
+    def enough(body: bytes) -> bool:
+        if first is not None and b"\n" in body:
+            first.set()
+        return body.count(b"\n") >= lines
+
+    answer = await drive(app, "GET", path, None, enough)
     assert answer.status == 200
     events = [json.loads(line) for line in answer.body.splitlines()]
     return [
@@ -427,8 +434,7 @@ async def test_watch_from_a_version_streams_later_changes_of_its_namespace(
     await call(app, "POST", BROKERS, broker("old"))
     since = await store.current_version()
 
-    async def write() -> None:
-        await asyncio.sleep(0.05)
+    async def write() -> None:  # before or during the watch: it starts at `since` either way
         await call(app, "POST", BROKERS.replace("/ns/", "/elsewhere/"), broker("other"))
         await call(app, "POST", BROKERS, broker("new"))
         await call(app, "DELETE", f"{BROKERS}/old")
@@ -442,12 +448,14 @@ async def test_watch_from_a_version_streams_later_changes_of_its_namespace(
 async def test_watch_without_a_version_starts_with_the_current_objects(app: Any) -> None:
     await call(app, "POST", BROKERS, broker("a"))
 
-    async def write() -> None:
-        await asyncio.sleep(0.05)
+    listed = asyncio.Event()
+
+    async def write() -> None:  # once the watch has listed "a", so the change is an event
+        await listed.wait()
         await call(app, "PUT", f"{BROKERS}/a/status", {"status": {"ready": True}})
 
     writer = asyncio.create_task(write())
-    assert await watch(app, f"{BROKERS}?watch=1", 2) == [("ADDED", "a", ""), ("MODIFIED", "a", "")]
+    assert await watch(app, f"{BROKERS}?watch=1", 2, listed) == [("ADDED", "a", ""), ("MODIFIED", "a", "")]
     await writer
 
 

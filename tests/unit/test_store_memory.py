@@ -209,8 +209,8 @@ async def collect(store: MemoryResourceStore, n: int, **watch: Any) -> list[tupl
 async def test_watch_from_now_sees_later_changes_of_its_kinds(store: MemoryResourceStore) -> None:
     await store.create(broker("before"))
     since = await store.current_version()
-    task = asyncio.create_task(collect(store, 3, kinds=[BROKER], since=since))
-    await asyncio.sleep(0)
+    task = asyncio.create_task(collect(store, 3, kinds=[BROKER], since=since))  # from `since`,
+    # whether it starts before or after the writes below
     await store.create(broker("b"))
     await store.create({**broker("t"), "kind": "Trigger"})
     await store.update(broker("b", config={"x": 1}))
