@@ -13,7 +13,8 @@ revision's `containerConcurrency` and `timeoutSeconds`). Per request:
    which pokes the autoscaler (`poke`) and releases it on `replica_ready`;
 4. the ready replica with the fewest requests on it is picked (least in-flight), and its
    breaker (`serving.breaker`, `containerConcurrency` + 10×) admits, queues or refuses;
-5. the request is proxied with one shared aiohttp session, bodies streamed both ways.
+5. the request is proxied over a pool of keep-alive connections (`serving.upstream`),
+   bodies streamed both ways.
 
 Statuses, as Knative answers them: 404 for an address that names no route (or a tag the
 route lacks, or a route taking no traffic); 503 + Retry-After when a buffer is full (the
@@ -46,11 +47,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from typing import Any, NamedTuple, Protocol
 
-import aiohttp
-import yarl
-
 from ripple import errors
-from serving import activating, breaker, stats, traffic
+from serving import activating, breaker, stats, traffic, upstream
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +63,9 @@ HOP_BY_HOP = frozenset({
     b"connection", b"keep-alive", b"proxy-connection", b"proxy-authenticate",
     b"proxy-authorization", b"te", b"trailer", b"transfer-encoding", b"upgrade",
 })
-# Not forwarded either: the replica's own host:port replaces Host, and aiohttp frames the
-# body it sends (Content-Length for bytes, chunked for a stream).
-_REQUEST_DROPPED = HOP_BY_HOP | {b"host", b"content-length"}
+# Not forwarded either: the replica's own host:port replaces Host; the client frames the body
+# it sends (Content-Length for bytes, chunked for a stream); Expect was answered already.
+_REQUEST_DROPPED = HOP_BY_HOP | {b"host", b"content-length", b"expect"}
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 
 
@@ -155,7 +153,7 @@ class Router:
         self.clock = clock
         self.reporter = stats.ConcurrencyReporter()
         self.breakers: dict[str, breaker.Breaker] = {}
-        self._session: aiohttp.ClientSession | None = None
+        self.pool = upstream.Pool()
 
     # -- what the platform calls ------------------------------------------------------------
     def claims(self, scope: Scope) -> bool:
@@ -184,9 +182,7 @@ class Router:
         return self.reporter.report(self.clock() if now is None else now)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.pool.close()
 
     # -- the data path ----------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -258,22 +254,8 @@ class Router:
                 best, best_load = address, gate.load
         return best
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            # No pool limit: the breakers bound what runs on each replica. No automatic
-            # decompression and no automatic headers: bytes and headers pass through as sent.
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, force_close=False),
-                auto_decompress=False,
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
-                timeout=aiohttp.ClientTimeout(total=None),
-            )
-        return self._session
-
     async def _proxy(self, scope: Scope, receive: Receive, send: Send,
                      address: traffic.Address, endpoint: str, deadline: float) -> None:
-        url = yarl.URL(f"http://{endpoint}{_forward_path(scope, address)}", encoded=True)
-        headers = _forward_headers(scope)
         first = await receive()
         body: bytes | AsyncIterator[bytes] | None
         if first.get("more_body"):
@@ -282,30 +264,30 @@ class Router:
             body = first.get("body") or None
         try:
             async with _timeout_at(self.clock, deadline):
-                response = await self._client().request(
-                    scope["method"], url, headers=headers, data=body, allow_redirects=False)
+                response = await self.pool.request(
+                    endpoint, scope["method"], _forward_path(scope, address),
+                    _forward_headers(scope), body)
         except TimeoutError:
             raise GatewayTimeout("the revision did not answer within its timeoutSeconds") \
                 from None
-        except (aiohttp.ClientError, OSError) as exc:
+        except OSError as exc:
             raise BadGateway(f"cannot reach replica {endpoint}: {exc}") from None
         try:
-            out = [(k, v) for k, v in response.raw_headers if k.lower() not in HOP_BY_HOP]
-            content = response.content
+            out = [(k, v) for k, v in response.headers if k.lower() not in HOP_BY_HOP]
             try:
-                chunk = await content.readany()
-            except (aiohttp.ClientError, OSError) as exc:
+                chunk = await response.read()
+            except OSError as exc:
                 raise BadGateway(f"replica {endpoint} broke off its answer: {exc}") from None
             await send({"type": "http.response.start", "status": response.status,
                         "headers": out})
             try:
-                if content.at_eof():
+                if response.at_eof:
                     await send({"type": "http.response.body", "body": chunk})
                     return
                 while chunk:
                     await send({"type": "http.response.body", "body": chunk,
                                 "more_body": True})
-                    chunk = await content.readany()
+                    chunk = await response.read()
                 await send({"type": "http.response.body", "body": b""})
             except Exception as exc:
                 raise _Aborted() from exc
@@ -332,30 +314,30 @@ def _forward_path(scope: Scope, address: traffic.Address) -> str:
     return f"{path}?{query.decode('latin-1')}" if query else path
 
 
-def _forward_headers(scope: Scope) -> list[tuple[str, str]]:
+def _forward_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     headers: list[tuple[bytes, bytes]] = scope["headers"]
     dropped = _REQUEST_DROPPED
     for key, value in headers:
         if key == b"connection":  # headers the client named as hop-by-hop go too
-            named = {n.strip().lower() for n in value.split(b",")}
-            dropped = dropped | named
-    out: list[tuple[str, str]] = []
+            dropped = dropped | {n.strip().lower() for n in value.split(b",")}
+    out: list[tuple[bytes, bytes]] = []
     forwarded_for = host = None
     for key, value in headers:
         if key == b"x-forwarded-for":
-            forwarded_for = value.decode("latin-1")
+            forwarded_for = value
         elif key == b"host":
-            host = value.decode("latin-1")
+            host = value
         elif key not in dropped:
-            out.append((key.decode("latin-1"), value.decode("latin-1")))
+            out.append((key, value))
     client = scope.get("client")
     if client:
-        out.append(("X-Forwarded-For",
-                    f"{forwarded_for}, {client[0]}" if forwarded_for else str(client[0])))
+        address = str(client[0]).encode("latin-1")
+        out.append((b"x-forwarded-for",
+                    forwarded_for + b", " + address if forwarded_for else address))
     elif forwarded_for:
-        out.append(("X-Forwarded-For", forwarded_for))
+        out.append((b"x-forwarded-for", forwarded_for))
     if host:
-        out.append(("K-Original-Host", host))
+        out.append((b"k-original-host", host))
     return out
 
 
@@ -365,7 +347,7 @@ async def _stream(first: bytes, receive: Receive) -> AsyncIterator[bytes]:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise BadGateway("the client went away while sending its body")
+            raise upstream.UpstreamError("the client went away while sending its body")
         chunk = message.get("body", b"")
         if chunk:
             yield chunk
