@@ -360,3 +360,73 @@ async def test_function_host_behind_the_router(bed: Bed, client) -> None:
         assert status == 200, body
         assert json.loads(body) == {"method": "POST", "path": "/hello", "query": {"a": "1"},
                                     "body": "hi"}
+
+
+# -- serving.upstream, the router's client ---------------------------------------------------
+@contextlib.asynccontextmanager
+async def counted_app(keepalive: float = 75.0) -> AsyncIterator[tuple[str, list[int]]]:
+    """An aiohttp app that answers with the number of the connection it came on."""
+    connections: list[int] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        transport = request.transport
+        ident = id(transport)
+        if ident not in connections:
+            connections.append(ident)
+        await request.read()
+        return web.Response(text=str(connections.index(ident)), headers={"x-n": "1"})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=keepalive)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"127.0.0.1:{port}", connections
+    finally:
+        await runner.cleanup()
+
+
+async def read_all(response) -> bytes:
+    parts = []
+    while chunk := await response.read():
+        parts.append(chunk)
+    response.release()
+    return b"".join(parts)
+
+
+async def test_upstream_reuses_keep_alive_connections() -> None:
+    from serving import upstream
+
+    pool = upstream.Pool()
+    async with counted_app() as (endpoint, connections):
+        for _ in range(20):
+            response = await pool.request(endpoint, "POST", "/x", [(b"a", b"b")], b"body")
+            assert response.status == 200 and await read_all(response) == b"0"
+        assert len(connections) == 1
+        head = await pool.request(endpoint, "HEAD", "/x", [], None)
+        assert head.status == 200 and await read_all(head) == b""
+    await pool.close()
+
+
+async def test_upstream_retries_once_when_the_idle_connection_was_closed() -> None:
+    from serving import upstream
+
+    pool = upstream.Pool()
+    async with counted_app(keepalive=0.05) as (endpoint, connections):
+        response = await pool.request(endpoint, "GET", "/", [], None)
+        await read_all(response)
+        idle = pool._idle[endpoint][0]
+        await eventually(lambda: idle.closed)  # the app's keep-alive timeout closed it
+        response = await pool.request(endpoint, "GET", "/", [], None)
+        assert await read_all(response) == b"1"
+    await pool.close()
+
+
+async def test_upstream_refused_is_an_upstream_error() -> None:
+    from serving import upstream
+
+    pool = upstream.Pool()
+    with pytest.raises(upstream.UpstreamError):
+        await pool.request(f"127.0.0.1:{free_port()}", "GET", "/", [], None)
