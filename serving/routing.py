@@ -34,6 +34,10 @@ twice, and here the router is the only place that counts.
 The deadline (`timeoutSeconds`) runs from arrival, across the activator and the breaker,
 to the response's headers; a body still streaming at the deadline is not cut.
 
+A request with `Prefer: respond-async` is not proxied here: once its route resolves, it is
+stored in Redis (`serving.deferring`) and answered 202 with `X-Call-Id`; the invoker sends
+it back through this router later, and POSTs the answer to its `X-Callback-Url`.
+
 Callers: the local platform (mounting, `replica_ready`, `report` each second for the KPA,
 `close`) and the router tests and benchmark.
 """
@@ -48,7 +52,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequen
 from typing import Any, NamedTuple, Protocol
 
 from ripple import errors
-from serving import activating, breaker, stats, traffic, upstream
+from serving import activating, breaker, deferring, stats, traffic, upstream
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +146,11 @@ class Router:
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
         activator_depth: int = activating.QUEUE_DEPTH,
+        invocations: deferring.Queue | None = None,
     ) -> None:
         """`poke(revision)`: scale this revision from zero now. `on_stat(revision, stat)`:
-        the immediate stat of a revision's first request in a reporting period."""
+        the immediate stat of a revision's first request in a reporting period.
+        `invocations`: where `Prefer: respond-async` requests go (None: answered in line)."""
         self.table = table
         self.endpoints = endpoints
         self.activator = activating.Activator(poke, depth=activator_depth)
@@ -154,6 +160,7 @@ class Router:
         self.reporter = stats.ConcurrencyReporter()
         self.breakers: dict[str, breaker.Breaker] = {}
         self.pool = upstream.Pool()
+        self.invocations = invocations
 
     # -- what the platform calls ------------------------------------------------------------
     def claims(self, scope: Scope) -> bool:
@@ -195,6 +202,9 @@ class Router:
                 what = f"tag {address.tag!r} of route" if address.tag else "route"
                 raise errors.NotFound(
                     f"{what} {address.route.namespace}/{address.route.name} takes no traffic")
+            if self.invocations is not None and deferring.prefers_async(scope["headers"]):
+                await self._defer(scope, receive, send, self.invocations)
+                return
             key = RevisionKey(address.route.namespace, revision)
             settings = self.endpoints.settings(key) or Settings()
             poke = self.reporter.request_in(key, self.clock())
@@ -243,6 +253,29 @@ class Router:
             await self._proxy(scope, receive, send, address, endpoint, deadline)
         finally:
             gate.release()
+
+    async def _defer(self, scope: Scope, receive: Receive, send: Send,
+                     invocations: deferring.Queue) -> None:
+        """Store the request for the invoker and answer 202 with its `X-Call-Id`."""
+        parts, size = [], 0
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > deferring.MAX_BODY:
+                raise errors.PayloadTooLarge(
+                    f"an async invocation's body is at most {deferring.MAX_BODY} bytes")
+            parts.append(chunk)
+            if not message.get("more_body"):
+                break
+        raw: bytes = scope.get("raw_path") or scope["path"].encode()
+        query: bytes = scope.get("query_string") or b""
+        target = raw.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        call = await invocations.enqueue(deferring.make_invocation(
+            scope["method"], target, scope["headers"], b"".join(parts)))
+        await send({"type": "http.response.start", "status": 202,
+                    "headers": [(b"x-call-id", call.encode()), (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
 
     def _least_loaded(self, ready: Sequence[str], concurrency: int) -> str:
         best, best_load = "", -1
