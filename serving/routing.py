@@ -193,6 +193,8 @@ class Router:
 
     # -- the data path ----------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # the platform's root answers lifespan; the router takes only HTTP
         try:
             address = self.table.address(_header(scope, b"host"), scope["path"])
             if address is None:

@@ -77,6 +77,9 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._writable.set()  # a writer waiting for room finds the connection gone
+        if exc is None and self.head.done() and not self._framed() and not self.complete:
+            self.complete = True  # a body without length or chunks ends with the connection
+            self._notify()
         if not self.complete:
             self._fail(UpstreamError(f"connection closed by the replica: {exc or 'EOF'}"))
 
@@ -85,6 +88,10 @@ class _Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._writable.set()
+
+    def _framed(self) -> bool:
+        return any(name.lower() in (b"content-length", b"transfer-encoding")
+                   for name, _ in self.headers)
 
     # -- httptools callbacks ----------------------------------------------------------------
     def on_header(self, name: bytes, value: bytes) -> None:

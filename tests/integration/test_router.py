@@ -430,3 +430,24 @@ async def test_upstream_refused_is_an_upstream_error() -> None:
     pool = upstream.Pool()
     with pytest.raises(upstream.UpstreamError):
         await pool.request(f"127.0.0.1:{free_port()}", "GET", "/", [], None)
+
+
+async def test_upstream_body_delimited_by_the_connection_end() -> None:
+    from serving import upstream
+
+    async def old_style(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil the end")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(old_style, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = upstream.Pool()
+    try:
+        response = await pool.request(f"127.0.0.1:{port}", "GET", "/", [], None)
+        assert response.status == 200 and await read_all(response) == b"until the end"
+    finally:
+        await pool.close()
+        server.close()
+        await server.wait_closed()
