@@ -73,6 +73,14 @@ def _measure(binary: str | None, url: str, duration: float, pids: list[int]) -> 
     return out
 
 
+def _cpu_note(figure: dict[str, Any], base: dict[str, Any]) -> str:
+    if not figure.get("ok") or not base.get("ok"):
+        return ""
+    through = 1e6 * figure["server_cpu_seconds"] / figure["ok"]
+    straight = 1e6 * base["server_cpu_seconds"] / base["ok"]
+    return f"server CPU per request {through:.0f} µs (router + replica) vs {straight:.0f} µs"
+
+
 def run(duration: float, log: Any = print) -> dict[str, Any]:
     binary = wrk.ensure(log)
     generator = "wrk -t1 -c32" if binary else "bench.loadgen (aiohttp, 2 processes, 32 connections)"
@@ -109,9 +117,7 @@ def run(duration: float, log: Any = print) -> dict[str, Any]:
         "goal": ">= 0.5", "met": ratio is not None and ratio >= 0.5,
         "baseline_is": "the same warm function replica (ripple function serve) on its own port",
         "load": generator,
-        "extra": (f"server CPU per request {1e6 * figure['server_cpu_seconds'] / figure['ok']:.0f} µs"
-                  f" vs {1e6 * base['server_cpu_seconds'] / base['ok']:.0f} µs"
-                  if figure.get("ok") and base.get("ok") else ""),
+        "extra": _cpu_note(figure, base),
         "details": {"figure": figure, "baseline": base},
     }
 

@@ -155,7 +155,8 @@ async def get(client: aiohttp.ClientSession, url: str, **kw) -> tuple[int, dict,
 async def test_path_and_host_addresses_reach_the_revision(bed: Bed, client) -> None:
     await bed.replica("foo-00001")
     bed.table.set_route(route("foo", [{"revisionName": "foo-00001", "percent": 100}]))
-    status, headers, body = await get(client, yarl.URL(f"{bed.url}/serving/ns/foo/a%2Fb?x=1&y=%2F", encoded=True),
+    url = yarl.URL(f"{bed.url}/serving/ns/foo/a%2Fb?x=1&y=%2F", encoded=True)
+    status, headers, body = await get(client, url,
                                       headers={"X-Forwarded-For": "10.0.0.9",
                                                "Connection": "keep-alive, x-hop",
                                                "x-hop": "dropped", "x-kept": "yes"})
