@@ -150,7 +150,10 @@ class Table:
                 host = route_host(key.namespace, key.name, target.tag, self.domain)
                 self._hosts[host] = (key, target.tag)
 
-    def set_routes(self, routes: Iterable[Mapping[str, Any]]) -> None:
+    def sync(self, routes: Iterable[Mapping[str, Any]]) -> None:
+        """Become exactly `routes` (e.g. the informer's every Route): the others are removed."""
+        self._targets.clear()
+        self._hosts.clear()
         for route in routes:
             self.set_route(route)
 

@@ -87,6 +87,15 @@ def test_table_replace_and_remove_forget_old_hosts() -> None:
     assert table.targets(RouteKey("ns", "foo")) is None
 
 
+def test_sync_keeps_exactly_the_given_routes() -> None:
+    table = traffic.Table()
+    table.set_route(SPLIT)
+    table.sync([route("bar", [{"revisionName": "bar-00001", "percent": 100}])])
+    assert table.targets(RouteKey("ns", "foo")) is None
+    assert table.address("canary-foo.ns.svc.cluster.local", "/") is None
+    assert table.address("bar.ns.svc.cluster.local", "/") == Address(RouteKey("ns", "bar"), None, "/")
+
+
 @pytest.mark.parametrize("tag, want", [
     ("stable", "foo-00001"),
     ("canary", "foo-00003"),  # 100% to the tag although its percent is 0
