@@ -93,7 +93,8 @@ def test_sync_keeps_exactly_the_given_routes() -> None:
     table.sync([route("bar", [{"revisionName": "bar-00001", "percent": 100}])])
     assert table.targets(RouteKey("ns", "foo")) is None
     assert table.address("canary-foo.ns.svc.cluster.local", "/") is None
-    assert table.address("bar.ns.svc.cluster.local", "/") == Address(RouteKey("ns", "bar"), None, "/")
+    bar = Address(RouteKey("ns", "bar"), None, "/")
+    assert table.address("bar.ns.svc.cluster.local", "/") == bar
 
 
 @pytest.mark.parametrize("tag, want", [
