@@ -188,6 +188,15 @@ class Router:
         """Each revision's stat for the last period: call once per `stats.REPORT_PERIOD`."""
         return self.reporter.report(self.clock() if now is None else now)
 
+    async def report_every(self, sink: Callable[[Hashable, stats.Stat], None],
+                           period: float = stats.REPORT_PERIOD) -> None:
+        """Hand each revision's stat to `sink` once per `period`, until cancelled: the
+        task the platform runs beside the router for the autoscaler."""
+        while True:
+            await asyncio.sleep(period)
+            for key, stat in self.report():
+                sink(key, stat)
+
     async def close(self) -> None:
         await self.pool.close()
 

@@ -287,6 +287,23 @@ async def test_activator_buffers_pokes_and_releases_in_order(bed: Bed, client) -
     assert reported[key].request_count == 4  # 5, less the first one sent at once
 
 
+async def test_stats_are_reported_each_period(bed: Bed, client) -> None:
+    await bed.replica("foo-00001")
+    bed.table.set_route(route("foo", [{"revisionName": "foo-00001", "percent": 100}]))
+    for _ in range(3):
+        assert (await get(client, f"{bed.url}/serving/ns/foo"))[0] == 200
+    seen: list = []
+    task = asyncio.create_task(bed.router.report_every(lambda k, s: seen.append((k, s)), 0.05))
+    try:
+        await eventually(lambda: len(seen) >= 1)
+    finally:
+        task.cancel()
+    key, stat = seen[0]
+    assert key == RevisionKey(NS, "foo-00001")
+    assert stat.request_count == 2  # 3 arrivals, less the first one sent at once
+    assert [(k, s.request_count) for k, s in bed.stats] == [(key, 1)]
+
+
 async def test_activator_timeout_is_503(bed: Bed, client) -> None:
     await bed.replica("foo-00001", Settings(timeout_seconds=0.2), ready=False)
     bed.table.set_route(route("foo", [{"revisionName": "foo-00001", "percent": 100}]))
