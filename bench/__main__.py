@@ -1,4 +1,4 @@
-"""`python -m bench [P1 P2 P3 P4 P5 P6 P1w2 P2w2] [--duration S] [--no-docs]`: run the
+"""`python -m bench [P1 P2 P3 P4 P5 P6 P7 P1w2 P2w2] [--duration S] [--no-docs]`: run the
 benchmarks of issue #5 and print, for each, its figure, its baseline from the same run, the
 ratio and the machine. `make bench` runs them all (about 5 minutes on 2 cores). P1w2 and
 P2w2 are P1 and P2 against `ripple up --workers 2`.
@@ -18,12 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, delivery, fanout, ingress, latency, machine, memory, readiness, report
+from bench import (coldstart, delivery, fanout, ingress, latency, machine, memory, readiness, report,
+                   router)
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = {"P1": "ingress", "P1W2": "ingress, 2 workers", "P2": "delivery",
          "P2W2": "delivery, 2 workers", "P3": "latency", "P4": "fan-out", "P5": "cold start",
-         "P6": "memory",
+         "P6": "memory", "P7": "router overhead",
          "C1": "1,000 Triggers to Ready"}
 
 
@@ -46,7 +47,7 @@ def _safely(bench_id: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("ids", nargs="*", metavar="ID", help="P1 P1w2 P2 P2w2 P3 P4 P5 P6 C1 (default: all)")
+    parser.add_argument("ids", nargs="*", metavar="ID", help="P1 P1w2 P2 P2w2 P3 P4 P5 P6 P7 C1 (default: all)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
@@ -66,6 +67,7 @@ def main(argv: list[str]) -> int:
         "P4": lambda: fanout.run(args.duration, p2, _log),
         "P5": lambda: coldstart.run(args.duration, _log),
         "P6": lambda: memory.run(args.duration, _log),
+        "P7": lambda: router.run(args.duration, _log),
         "P1W2": lambda: ingress.run(args.duration, _log, workers=2),
         "P2W2": lambda: delivery.run(args.duration, _log, workers=2),
         "C1": lambda: readiness.run(args.duration, _log),

@@ -120,6 +120,17 @@ def webhook_delivery(kind: str, namespace: str, name: str, delivery: str) -> str
     return _source_tag(kind, namespace, name) + f":delivery:{delivery}"
 
 
+# -- serving: async invocations (Prefer: respond-async) ------------------------------------
+SERVING_INVOCATIONS = f"{PREFIX}:serving:{{invocations}}:queue"
+"""Stream: every accepted async invocation, until one attempt finished (`serving.deferring`)."""
+
+SERVING_INVOCATION_RETRIES = f"{PREFIX}:serving:{{invocations}}:retries"
+"""Sorted set: async invocations waiting for their next attempt (score: due, epoch seconds).
+Shares the queue's hash tag: the script that moves a due one back is one slot."""
+
+
 # consumer-group names
 FANOUT_GROUP = "fanout"
 DELIVERY_GROUP = "delivery"
+INVOKER_GROUP = "invoker"
+"""The consumer group of the async invocation queue (`serving.deferring`)."""
