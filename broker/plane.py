@@ -42,7 +42,7 @@ KINDS = (Kind.TRIGGER,)
 """The targets this plane owns in the shared `Deliveries`."""
 RESOURCES = frozenset({"Broker", "Trigger"})
 """The resource kinds whose changes this plane syncs on."""
-SYNC_DELAY = 0.02
+SYNC_DELAY = 0.05
 
 
 class BrokerPlane:

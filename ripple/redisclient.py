@@ -106,20 +106,9 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
     if url.startswith("redis://"):
         options.setdefault("connection_class", HiredisPackingConnection)
     options.setdefault("retry", Retry(NoBackoff(), 0))
-    if _DRIVER is not None:
-        # redis-py 8 builds a DriverInfo per connection, reading its own version from the
-        # package metadata each time: 10% of a bulk apply's CPU (a thousand dispatchers
-        # opening connections), for a value that never changes.
-        options.setdefault("driver_info", _DRIVER)
+    # No CLIENT SETINFO on connect: two more commands for every new connection (a thousand
+    # dispatchers open a thousand), whose only use is a name in CLIENT LIST; redis-py 8 also
+    # read its own version from the package metadata for it, each time.
+    options.setdefault("driver_info", None)
     return LeanRedis.from_url(url, **options)
 
-
-try:
-    from redis.driver_info import DriverInfo
-    from redis.utils import get_lib_version
-
-    # redis-py leaves get_lib_version unannotated
-    _DRIVER: Any = DriverInfo(
-        name="redis-py", lib_version=get_lib_version())  # type: ignore[no-untyped-call]
-except ImportError:  # pragma: no cover - redis-py before 8 has no DriverInfo
-    _DRIVER = None

@@ -9,8 +9,10 @@ Transport failures and error Statuses are translated here, at the boundary, into
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -156,6 +158,9 @@ class Client:
     server: str = DEFAULT_SERVER
     timeout: float = 30.0
     _types: list[ResourceType] | None = field(default=None, repr=False)
+    _connection: http.client.HTTPConnection | None = field(default=None, repr=False)
+    """One kept-alive connection to the API: `apply -f` of a thousand objects is a
+    thousand requests, and a connection each cost the server as much as the request."""
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -171,6 +176,8 @@ class Client:
     ) -> Response:
         """One HTTP exchange; any status comes back, only transport failures raise."""
         url = self.url(path_or_url)
+        if url.startswith(self.server.rstrip("/") + "/") and self.server.startswith("http://"):
+            return self._send_kept_alive(method, url, body, headers or {})
         request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
         try:
             with _OPENER.open(request, timeout=self.timeout) as answer:
@@ -180,6 +187,31 @@ class Client:
                 return Response(failure.code, _lower(failure.headers), failure.read())
         except (urllib.error.URLError, OSError) as failure:
             raise self._unreachable(url, failure) from None
+
+    def _send_kept_alive(self, method: str, url: str, body: bytes | None,
+                         headers: dict[str, str]) -> Response:
+        parts = urllib.parse.urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        for attempt in (1, 2):
+            if self._connection is None:
+                self._connection = http.client.HTTPConnection(
+                    parts.hostname or "127.0.0.1", parts.port or 80, timeout=self.timeout)
+            try:
+                self._connection.request(method, target, body=body, headers=headers)
+                answer = self._connection.getresponse()
+                return Response(answer.status, _lower(answer.headers), answer.read())
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as failure:
+                # The server closed a kept-alive connection while it was idle: once more on a
+                # new one (a request it closed on was never read, so sending it again is safe).
+                self._connection.close()
+                self._connection = None
+                if attempt == 2:
+                    raise self._unreachable(url, failure) from None
+            except (OSError, http.client.HTTPException) as failure:
+                self._connection.close()
+                self._connection = None
+                raise self._unreachable(url, failure) from None
+        raise AssertionError("unreachable")
 
     def _unreachable(self, url: str, failure: Exception) -> Unreachable:
         reason = getattr(failure, "reason", failure)
