@@ -39,7 +39,9 @@ class Writer(Protocol):
 
     async def update(self, obj: dict[str, Any]) -> dict[str, Any]: ...
 
-    async def update_status(self, obj: dict[str, Any]) -> dict[str, Any]: ...
+    async def update_status(
+        self, obj: dict[str, Any], *, current: dict[str, Any] | None = None
+    ) -> dict[str, Any]: ...
 
     async def delete(self, kind: registry.Kind, namespace: str | None, name: str) -> dict[str, Any]: ...
 
@@ -109,7 +111,7 @@ class Applier:
             if result.spec is not None:
                 obj = await self._spec(obj, result.spec, applied)
             if result.status != obj.get("status"):
-                await self.writer.update_status({**obj, "status": result.status})
+                await self.writer.update_status({**obj, "status": result.status}, current=obj)
                 applied.writes += 1
         except (errors.Conflict, errors.NotFound):
             applied.stale = True  # the watch brings the newer object, which is reconciled

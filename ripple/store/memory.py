@@ -86,8 +86,10 @@ class MemoryResourceStore:
     async def update(self, obj: dict[str, Any]) -> dict[str, Any]:
         return self._replace(obj, objects.stamp_updated)
 
-    async def update_status(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return self._replace(obj, objects.stamp_status)
+    async def update_status(
+        self, obj: dict[str, Any], *, current: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return self._replace(obj, objects.stamp_status)  # reading costs nothing here
 
     def _replace(
         self,

@@ -66,8 +66,15 @@ class ResourceStore(Protocol):
         """
         ...
 
-    async def update_status(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """Replace only `status`, with the same resourceVersion precondition as `update`."""
+    async def update_status(
+        self, obj: dict[str, Any], *, current: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Replace only `status`, with the same resourceVersion precondition as `update`.
+
+        `current` is the stored object as the caller last saw it (a controller's informer
+        copy). A store may write against it without reading first, and reads when it turns
+        out stale, so a wrong `current` costs a round trip, never a wrong write.
+        """
         ...
 
     async def delete(self, kind: Kind, namespace: str | None, name: str) -> dict[str, Any]:

@@ -152,20 +152,29 @@ class RedisResourceStore:
     async def update(self, obj: dict[str, Any]) -> dict[str, Any]:
         return await self._replace(obj, objects.stamp_updated)
 
-    async def update_status(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return await self._replace(obj, objects.stamp_status)
+    async def update_status(
+        self, obj: dict[str, Any], *, current: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return await self._replace(obj, objects.stamp_status, current)
 
     async def _replace(
         self,
         obj: dict[str, Any],
         stamp: Callable[[dict[str, Any], dict[str, Any], int], dict[str, Any]],
+        current: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         obj = objects.canonical(obj)
         kind, namespace, name = objects.locate(obj, self._resolve)
         key = objects.field(namespace, name)
-        for _ in range(_MAX_ATTEMPTS):
-            raw = await self._read(kind, key, name)
-            old: dict[str, Any] = json.loads(raw)
+        for attempt in range(_MAX_ATTEMPTS):
+            old: dict[str, Any]
+            if attempt == 0 and current is not None:
+                # The caller's copy, as the store wrote it (the same dumps): the script
+                # compares it with what is stored, so a stale one is refused and read.
+                raw, old = json.dumps(current, separators=(",", ":")), current
+            else:
+                raw = await self._read(kind, key, name)
+                old = json.loads(raw)
             objects.check_preconditions(kind, old, obj)
             new = stamp(old, obj, int(old["metadata"]["resourceVersion"]))
             if objects.same_but_version(old, new):

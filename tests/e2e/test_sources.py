@@ -214,10 +214,10 @@ def test_a_refused_registration_is_reported(mesh: Mesh) -> None:
         path = f"{SOURCES}/v1alpha1/namespaces/default/githubsources/refused"
         webhook: dict = {}
 
-        def refused() -> bool:
+        def reported() -> bool:  # (not `refused`: the sink's lambda answers with that name)
             conditions = (mesh.get(path).get("status") or {}).get("conditions") or []
             webhook.update(next((c for c in conditions if c["type"] == "WebhookConfigured"), {}))
             return webhook.get("reason") == "RegistrationFailed"
-        wait_until(refused, what="WebhookConfigured is RegistrationFailed")
+        wait_until(reported, what="WebhookConfigured is RegistrationFailed")
     assert webhook["status"] == "False" and webhook["reason"] == "RegistrationFailed"
     assert "403" in webhook["message"] and "not accessible" in webhook["message"]

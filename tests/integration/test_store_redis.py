@@ -247,3 +247,27 @@ async def test_watch_on_a_resp3_client(valkey_url: str, redis_client: Any) -> No
         assert [o["metadata"]["name"] for o in await store.list(BROKER)] == ["a"]
     finally:
         await client.aclose()
+
+
+async def test_a_status_write_against_the_callers_copy_skips_the_read_and_a_stale_one_is_refused(
+    store: RedisResourceStore, redis_client: redis.asyncio.Redis
+) -> None:
+    current = await store.create(broker())
+    calls = {"HGET": 0}
+    original = redis_client.hget
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        calls["HGET"] += 1
+        return await original(*args, **kwargs)
+
+    redis_client.hget = counted  # type: ignore[method-assign]
+    fresh = await store.update_status({**current, "status": {"n": 1}}, current=current)
+    assert fresh["status"] == {"n": 1} and calls["HGET"] == 0  # one round trip: the script
+    # A stale copy is only a guess: the script refuses it, the store reads, and the
+    # resourceVersion precondition of the write still decides.
+    with pytest.raises(errors.Conflict):
+        await store.update_status({**current, "status": {"n": 2}}, current=current)
+    unconditional = {**current, "metadata": {k: v for k, v in current["metadata"].items()
+                                             if k != "resourceVersion"}, "status": {"n": 3}}
+    stored = await store.update_status(unconditional, current=current)
+    assert stored["status"] == {"n": 3} and calls["HGET"] == 2
