@@ -64,6 +64,8 @@ class BrokerPlane:
         self._sync_pending = False
         self.synced_version = 0
         """The informer version the last sync applied (`ripple.dataplane`)."""
+        self._stale = False
+        """A sync failed half-way: the next change of any kind syncs again in full."""
         self._targets: dict[tuple[str, str], tuple[tuple[Any, Any], Target]] = {}
         self.fanouts = Fanouts(client, consumer=consumer, on_length=appender.note_length)
 
@@ -78,7 +80,7 @@ class BrokerPlane:
     # -- sync ------------------------------------------------------------------------------
     def kick(self, changed: set[str] | None = None) -> None:
         """The informer listener: coalesce a burst of changes (a bulk apply) into one sync."""
-        if changed is not None and not changed & RESOURCES:
+        if changed is not None and not changed & RESOURCES and not self._stale:
             if not self._sync_pending:  # nothing of ours changed: we are as current as that
                 self.synced_version = self.informer.version
             return
@@ -92,6 +94,7 @@ class BrokerPlane:
 
     def sync(self) -> None:
         version = self.informer.version
+        self._stale = True  # until this sync completes: a failed one is not "current"
         # A Broker of another class is left to its own implementation: not served here.
         brokers = {_key(b): b for b in self.informer.list("Broker")
                    if broker_types.broker_class(b) in broker_types.CLASSES}
@@ -116,6 +119,7 @@ class BrokerPlane:
         removed = self.deliveries.sync(targets, kinds=KINDS)
         queues.discard(self.redis, [t.stream for t in removed] + gone)
         self.synced_version = version
+        self._stale = False
 
     def _index_for(self, key: tuple[str, str], triggers: list[dict]) -> filters.FilterIndex:
         index = self._indexes.setdefault(key, filters.FilterIndex())

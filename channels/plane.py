@@ -51,15 +51,18 @@ class ChannelPlane:
         self._subscribers: dict[tuple[str, str], list[str]] = {}
         self.synced_version = 0
         """The informer version the last sync applied (`ripple.dataplane`)."""
+        self._stale = False
+        """A sync failed half-way: the next change of any kind syncs again in full."""
 
     def resolve(self, namespace: str, name: str) -> str | None:
         return keys.channel_log(namespace, name) if (namespace, name) in self._channels else None
 
     def sync(self, changed: set[str] | None = None) -> None:
         version = self.informer.version
-        if changed is not None and not changed & RESOURCES:
+        if changed is not None and not changed & RESOURCES and not self._stale:
             self.synced_version = version  # nothing of ours changed
             return
+        self._stale = True  # until this sync completes: a failed one is not "current"
         channels = {_key(c): c for kind in CHANNEL_KINDS for c in self.informer.list(kind)}
         subscriptions: dict[tuple[str, str], list[dict]] = {}
         for sub in self.informer.list("Subscription"):
@@ -83,6 +86,7 @@ class ChannelPlane:
         removed = self.deliveries.sync(targets, kinds=KINDS)
         queues.discard(self.redis, [t.stream for t in removed] + gone)
         self.synced_version = version
+        self._stale = False
 
     async def close(self) -> None:
         await self.fanouts.close()

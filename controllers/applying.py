@@ -138,6 +138,7 @@ class Applier:
     async def _children(self, owner: Object, children: Iterable[Object], applied: Applied) -> None:
         reference = owner_reference(owner)
         wanted: dict[ObjectRef, Object] = {}
+        refused: set[ObjectRef] = set()
         for child in children:
             child = copy.deepcopy(child)
             metadata = child.setdefault("metadata", {})
@@ -148,6 +149,9 @@ class Applier:
             try:
                 admitted = loading.admit(child)
             except errors.Invalid as exc:
+                # Still wanted, only not as declared: the one that exists stays (deleting it
+                # would discard its queue and the events in it).
+                refused.add(ObjectRef.of(child))
                 applied.problems.append(f"child {ObjectRef.of(child)}: {exc}")
                 continue
             wanted[ObjectRef.of(admitted)] = admitted
@@ -156,7 +160,7 @@ class Applier:
         uid = reference["uid"]
         for current in list(self.owned(uid)) if uid else []:
             ref = ObjectRef.of(current)
-            if ref not in wanted:
+            if ref not in wanted and ref not in refused:
                 await self._delete(current, applied)
 
     async def _child(self, reference: dict[str, Any], ref: ObjectRef, child: Object,

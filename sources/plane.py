@@ -64,15 +64,18 @@ class SourcePlane:
         self._kafka_ops: set[asyncio.Task[None]] = set()
         self.synced_version = 0
         """The informer version the last sync applied (`ripple.dataplane`)."""
+        self._stale = False
+        """A sync failed half-way: the next change of any kind syncs again in full."""
 
     def hook(self, kind: str, namespace: str, name: str) -> Hook | None:
         return self._hooks.get((kind, namespace, name))
 
     def sync(self, changed: set[str] | None = None) -> None:
         version = self.informer.version
-        if changed is not None and not changed & RESOURCES:
+        if changed is not None and not changed & RESOURCES and not self._stale:
             self.synced_version = version  # nothing of ours changed
             return
+        self._stale = True  # until this sync completes: a failed one is not "current"
         targets, jobs = [], []
         hooks: dict[tuple[str, str, str], Hook] = {}
         for kind in QUEUED_KINDS:
@@ -96,6 +99,7 @@ class SourcePlane:
         queues.discard(self.redis, gone)
         self._sync_kafka()
         self.synced_version = version
+        self._stale = False
 
     async def close(self) -> None:
         if self._reporter is not None:

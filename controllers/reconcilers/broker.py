@@ -46,5 +46,5 @@ def reconcile(broker: Object, ctx: Context) -> Result:
     lifecycle.mark_addressable(status, f"{ctx.base_url}/{namespace}/{name}", now=now)
     dead_letter = ((broker.get("spec") or {}).get("delivery") or {}).get("deadLetterSink")
     dead_letters.mark(lifecycle, status, dead_letter, namespace, ctx)
-    return Result(status, requeue_after=None if served else waiting.AGAIN)
+    return Result(status, requeue_after=None if served else waiting.again(broker, ctx))
 

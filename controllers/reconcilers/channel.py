@@ -62,7 +62,7 @@ def reconcile_in_memory_channel(imc: Object, ctx: Context) -> Result:
         wanted = {"subscribers": subscribers} if subscribers != (spec.get("subscribers") or []) else None
     pending = _subscriber_statuses(imc, subscribers, status, served, ctx)
     status["observedGeneration"] = meta.metadata(imc).get("generation")
-    again = None if served and not pending else waiting.AGAIN
+    again = None if served and not pending else waiting.again(imc, ctx)
     return Result(status, spec=wanted, requeue_after=again)
 
 
@@ -135,8 +135,9 @@ def _subscriber_statuses(channel: Object, subscribers: list[dict[str, Any]], sta
         # Once running, a dispatcher runs as long as its Subscription exists: sticky, as
         # `waiting.served` is, or each status write of the Subscription would undo it.
         was = before.get(str(entry.get("uid")))
-        running = served and sub is not None and (
-            (was is not None and was.get("ready") == conditions.TRUE) or ctx.data_plane.has_seen(sub))
+        kept = (was is not None and was.get("ready") == conditions.TRUE
+                and was.get("observedGeneration") == entry.get("generation"))
+        running = served and sub is not None and (kept or ctx.data_plane.has_seen(sub))
         pending = pending or not running
         channelable.set_subscriber_status(
             status, str(entry.get("uid", "")), conditions.TRUE if running else conditions.UNKNOWN,

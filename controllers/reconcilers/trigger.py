@@ -51,7 +51,7 @@ def reconcile(trigger: Object, ctx: Context) -> Result:
         lifecycle.mark_subscription_unknown(status, waiting.REASON, waiting.message("dispatcher"),
                                             now=now)
     status["observedGeneration"] = meta.metadata(trigger).get("generation")
-    return Result(status, requeue_after=None if served else waiting.AGAIN)
+    return Result(status, requeue_after=None if served else waiting.again(trigger, ctx))
 
 
 def _dependency(trigger: Object, status: Object, ctx: Context) -> None:

@@ -1,5 +1,5 @@
 """Creating and deleting the provider's webhook through its REST API, with aiohttp: called
-by the local platform's webhook registrar for sources annotated
+by `controllers.webhooks`, the handler of the `RegisterWebhook` effect, for sources annotated
 `ripple.dev/register-webhook: "true"`.
 
 - GitHub (`POST /repos/{owner}/{repo}/hooks`, or `/orgs/{org}/hooks` when

@@ -38,3 +38,16 @@ def test_synced_is_the_smallest_live_version(entries: dict[bytes, bytes], wanted
 def test_has_seen(synced: int | None, version: str | None, seen: bool) -> None:
     obj = {"metadata": {"resourceVersion": version} if version else {}}
     assert DataPlane(synced=synced).has_seen(obj) is seen
+
+
+@pytest.mark.parametrize("age_s, wanted", [(0, 0.05), (4, 0.05), (6, 1.0), (3600, 1.0)])
+def test_a_waiting_object_is_looked_at_less_often_as_it_waits(age_s: int, wanted: float) -> None:
+    import datetime as dt
+
+    from controllers.reconcilers import waiting
+    from controllers.reconciling import Context, ObservedList
+
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    created = (now - dt.timedelta(seconds=age_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    obj = {"metadata": {"creationTimestamp": created}}
+    assert waiting.again(obj, Context(ObservedList([]), now, "http://x")) == wanted

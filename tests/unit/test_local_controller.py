@@ -243,3 +243,34 @@ async def test_an_owner_leaves_the_fields_its_childrens_controllers_manage(harne
     await h.store.create(broker("poke"))  # one more change, and a moment for any loop to show
     await h.until(lambda: ready(h.cached("Broker", "poke")) == "True")
     assert int(await h.store.current_version()) - settled < 5
+
+
+async def test_a_child_whose_new_version_is_refused_is_kept_not_deleted() -> None:
+    """A Sequence step changed into something admission refuses: its Subscription stays as
+    it was (deleting it would discard its queue), and the problem is reported."""
+    from controllers import applying
+    from controllers.reconciling import Result
+
+    store = MemoryResourceStore()
+    seq = await store.create(sequence("s", 1))
+    child = loading.admit({
+        "apiVersion": "messaging.knative.dev/v1", "kind": "Subscription",
+        "metadata": {"name": "s-kn-sequence-0", "namespace": NS,
+                     "ownerReferences": [applying.owner_reference(seq)]},
+        "spec": {"channel": {"apiVersion": "messaging.knative.dev/v1", "kind": "InMemoryChannel",
+                             "name": "s-kn-sequence-0"}, "subscriber": {"uri": "http://step/"}}})
+    existing = await store.create(child)
+    deleted: list[str] = []
+
+    class Writer:
+        create, update, update_status = store.create, store.update, store.update_status
+
+        async def delete(self, kind: registry.Kind, namespace: str | None, name: str) -> Any:
+            deleted.append(name)
+            return await store.delete(kind, namespace, name)
+
+    bad = {**child, "spec": {**child["spec"], "delivery": {"retry": -1}}}
+    applier = applying.Applier(Writer(), lambda ref: existing if ref.name == "s-kn-sequence-0" else None,
+                               lambda uid: [existing], effects=None)  # type: ignore[arg-type]
+    applied = await applier.apply(seq, Result(seq.get("status") or {}, children=(bad,)))
+    assert deleted == [] and applied.problems and "retry" in applied.problems[0]

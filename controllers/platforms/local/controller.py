@@ -44,6 +44,8 @@ POLL = 0.05
 REPORTS_EVERY = 1.0
 FIRST_RECONCILE_AFTER = 0.1
 """Seconds between an object's creation and its first reconcile (see `_on_change`)."""
+WAITS_FOR_DATA_PLANE = frozenset({"Broker", "Trigger", "Channel", "InMemoryChannel"})
+"""Kinds whose Ready waits for the data plane (`reconcilers.waiting`)."""
 REPORTING_KINDS = ("KafkaSource",)
 """Kinds whose adapters report what only the data plane sees (`sources.reporting`)."""
 
@@ -117,6 +119,7 @@ class LocalController:
         self.effects = effects.EffectRunner(webhooks.HANDLERS, self._requeue)
         self.applier = applying.Applier(store, self._lookup, self.owners.owned, self.effects)
         self.queue: queueing.WorkQueue[ObjectRef] | None = None
+        self._collecting: set[asyncio.Task[None]] = set()
         self.reconciled = 0
         informer.subscribe_objects(self._on_change)
 
@@ -131,7 +134,7 @@ class LocalController:
         if queue is None:
             return
         ref = ObjectRef.of(obj)
-        if ref.kind in RECONCILERS and change == "ADDED":
+        if ref.kind in WAITS_FOR_DATA_PLANE and change == "ADDED":
             # The data plane applies a new object within tens of milliseconds; reconciling
             # it once that is done writes its status once instead of twice (Unknown, then
             # True), which halves the status writes of a bulk apply.
@@ -148,7 +151,9 @@ class LocalController:
             self.effects.forget(ref)
             uid = (obj.get("metadata") or {}).get("uid")
             if uid and self.owners.owned(str(uid)):
-                asyncio.get_running_loop().create_task(self._collect(str(uid)))
+                task = asyncio.get_running_loop().create_task(self._collect(str(uid)))
+                self._collecting.add(task)  # held, and cancelled with the run
+                task.add_done_callback(self._collecting.discard)
 
     def _everything(self) -> list[Object]:
         return [o for kind in self.informer.kinds for o in self.informer.list(kind.kind)]
@@ -170,7 +175,7 @@ class LocalController:
     # -- running -----------------------------------------------------------------------------
     async def run(self) -> None:
         await self.informer.synced.wait()
-        self.queue = queueing.WorkQueue()
+        queue = self.queue = queueing.WorkQueue()
         self.owners.reset(self._everything())
         tasks: list[asyncio.Task[None]] = []
         try:
@@ -187,8 +192,10 @@ class LocalController:
             for task in done:  # they run forever: one that ended failed
                 task.result()
         finally:
-            queue, self.queue = self.queue, None
+            if self.queue is queue:  # a later run may have its own by now
+                self.queue = None
             queue.shutdown()
+            tasks += self._collecting
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -214,6 +221,8 @@ class LocalController:
         reconcile = RECONCILERS.get(ref.kind)
         if obj is None or reconcile is None:
             self.tracker.forget(ref)
+            if queue is not None:
+                queue.forget(ref)
             return None
         recording = tracking.Recording(InformerObserved(self.informer).get, self.informer.list)
         ctx = Context(recording, now=self.clock(), base_url=self.base_url, data_plane=self.view,

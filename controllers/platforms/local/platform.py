@@ -144,13 +144,13 @@ async def run_worker(
         # and the lease is free for another worker while this one drains.
         await supervisor.stop(STOP_TIMEOUT)
         with contextlib.suppress(errors.StoreUnavailable):
+            await dataplane.remove(client, consumer)  # not a process the control plane waits for
+        with contextlib.suppress(errors.StoreUnavailable):
             await lease.release()
         await deliveries.close(drain_timeout=DRAIN_TIMEOUT)
         await plane.close()
         await channel_plane.close()
         await source_plane.close()
-        with contextlib.suppress(errors.StoreUnavailable):
-            await dataplane.remove(client, consumer)  # no longer a process the control plane waits for
         await sender.close()
         await client.aclose()
 

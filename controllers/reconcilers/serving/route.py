@@ -55,7 +55,7 @@ def reconcile(route: Object, ctx: Context) -> Result:
         lifecycle.mark_ingress_unknown(status, waiting.REASON, waiting.message("router"), now=now)
     lifecycle.mark_tls_not_enabled(status, now=now)
     status["observedGeneration"] = meta.metadata(route).get("generation")
-    return Result(status, requeue_after=None if served else waiting.AGAIN)
+    return Result(status, requeue_after=None if served else waiting.again(route, ctx))
 
 
 def resolve(route: Object, ctx: Context) -> tuple[list[dict[str, Any]], Mark | None]:
