@@ -8,6 +8,7 @@ of `tests/support/functions/handlers.py`. Every wait is on a condition with a bo
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -215,3 +216,21 @@ async def test_close_leaves_no_process_behind() -> None:
     assert len(pids) == 5  # two commands, two forked replicas, one zygote
     await rt.close()
     await eventually(lambda: all(gone(pid) for pid in pids))
+
+
+async def test_a_runtime_killed_with_sigkill_takes_every_replica_with_it(tmp_path: Path) -> None:
+    out = tmp_path / "pids.json"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.support.runtime_parent", str(out), cwd=str(ROOT),
+        stdout=asyncio.subprocess.DEVNULL)
+    try:
+        await eventually(out.exists, timeout=60)
+        started = json.loads(out.read_text())
+        assert len(started["pids"]) == 5 and not any(gone(pid) for pid in started["pids"])
+        process.kill()
+        await process.wait()
+        await eventually(lambda: all(gone(pid) for pid in started["pids"]))
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
