@@ -144,6 +144,8 @@ class Slot:
     task: asyncio.Task[None] | None = None
     running: Running | None = None
     ready: bool = False
+    retired: bool = False
+    """Scaled away: stopping, never ready again."""
     ever_ready: bool = False
     """The process now in the slot passed its probe once."""
     restarts: int = 0
@@ -225,7 +227,7 @@ class RevisionRuntime:
         self._readiness_changed(None)
 
     def _retire(self, slot: Slot) -> None:
-        slot.ready = False
+        slot.ready, slot.retired = False, True
         if slot.running is not None:
             self.stopping_pids.add(slot.running.pid)
         assert slot.task is not None
@@ -253,7 +255,7 @@ class RevisionRuntime:
             code: int | None
             running: Running | None
             try:
-                running = await self._start()
+                running = await self._start_shielded()
             except (OSError, zygote.ZygoteError) as failed:
                 code, running = None, None
                 self.error, self.reason = f"the replica could not start: {failed}", None
@@ -276,6 +278,17 @@ class RevisionRuntime:
                     "failures": failures, "restart_in": wait})
             slot.restarts += 1
             await asyncio.sleep(wait)
+
+    async def _start_shielded(self) -> Running:
+        """Start a replica; a scale-down arriving meanwhile stops it once it exists, rather
+        than losing the handle on a process that was forked already."""
+        start = asyncio.ensure_future(self._start())
+        try:
+            return await asyncio.shield(start)
+        except asyncio.CancelledError:
+            with contextlib.suppress(OSError, zygote.ZygoteError):
+                await self._stop(await start)
+            raise
 
     async def _serve(self, slot: Slot, running: Running) -> int | None:
         """Probe the replica until it exits; on cancellation (scale-down), stop it."""
@@ -314,7 +327,10 @@ class RevisionRuntime:
         await asyncio.sleep(self.probe.initial_delay)
         failures = 0
         while True:
-            if await probing.check(self.probe, self.host, running.port):
+            passed = await probing.check(self.probe, self.host, running.port)
+            if slot.retired:
+                return
+            if passed:
                 failures = 0
                 if not slot.ready:
                     slot.ready = True

@@ -234,3 +234,11 @@ async def test_a_runtime_killed_with_sigkill_takes_every_replica_with_it(tmp_pat
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_a_function_file_that_does_not_load_is_reported(
+        machine: runtime.Runtime, tmp_path: Path) -> None:
+    obj = revision("fn-00004", annotations={"ripple.dev/function": f"{tmp_path}/absent.py:main"})
+    rev = machine.scale(obj, 1)
+    report = await eventually(lambda: rev.report()["error"] and rev.report(), timeout=60)
+    assert "did not start" in report["error"] and report["actualReplicas"] == 0
