@@ -12,8 +12,8 @@ container's `readinessProbe` (pure); `check(probe, host, port)` runs it once.
 The port is always the replica's `$PORT`: Knative only lets a probe name the container's
 own port (which on one machine is the one the runtime picked), so `port` is not read.
 
-Timing, as Knative's queue-proxy: before a replica is first ready it is probed
-aggressively (every `AGGRESSIVE` seconds) unless `periodSeconds` is set, after
+Timing, in the manner of Knative's queue-proxy: until a replica's probe first passes it
+is probed aggressively (every `AGGRESSIVE` seconds) unless `periodSeconds` is set, after
 `initialDelaySeconds`; once ready it is probed every `periodSeconds` (default 10), and
 `failureThreshold` (default 3) failures in a row make it not ready again.
 """
@@ -25,7 +25,9 @@ import contextlib
 import dataclasses
 from typing import Any
 
-AGGRESSIVE = 0.05
+AGGRESSIVE = 0.025
+"""Seconds between probes before the first pass: a command replica's start costs one
+interval at most (Ripple's number: Knative's queue-proxy also probes far below a second)."""
 DEFAULT_PERIOD = 10.0
 DEFAULT_FAILURE_THRESHOLD = 3
 DEFAULT_TIMEOUT = 1.0

@@ -8,7 +8,11 @@ one of the worker's supervised tasks, and `close()` on shutdown.
 What a replica runs is `serving.workload.plan`: the first container's command and args
 under Knative's runtime contract, or, for a function revision, a fork of the revision's
 zygote (`serving.zygote`, started with the first replica). A replica is *ready* once its
-readiness probe passes (`serving.probing`); only ready replicas are endpoints.
+readiness probe passes (`serving.probing`); only ready replicas are endpoints. One
+exception, for the cold-start goal (P5): a forked function replica with no readinessProbe
+of its own is an endpoint as soon as the fork returns (its port accepts already, and the
+host holds requests until `init` ran), while `/healthz` is probed as usual; the revision
+counts as ready (`report()["ready"]`) and its error clears only once a probe passed.
 
 Supervision, per replica slot:
 - a replica that exits 75 (`EXIT_RECYCLE`: the function host recycling itself after a
@@ -324,6 +328,11 @@ class RevisionRuntime:
             await running.wait()
 
     async def _probe(self, slot: Slot, running: Running) -> None:
+        if self._ready_at_fork(running):
+            # The zygote bound the port before it forked, and the host holds requests until
+            # init ran: the replica takes traffic now (P5), while its /healthz is probed.
+            slot.ready = True
+            self._readiness_changed((self.host, running.port))
         await asyncio.sleep(self.probe.initial_delay)
         failures = 0
         while True:
@@ -332,16 +341,21 @@ class RevisionRuntime:
                 return
             if passed:
                 failures = 0
+                if not slot.ever_ready:
+                    slot.ever_ready = self.ever_ready = True
+                    self.error, self.reason = None, None
                 if not slot.ready:
                     slot.ready = True
-                    slot.ever_ready = True
                     self._readiness_changed((self.host, running.port))
-            else:
+            elif slot.ever_ready:  # failures count once the probe has passed
                 failures += 1
                 if slot.ready and failures >= self.probe.failure_threshold:
                     slot.ready = False
                     self._readiness_changed(None)
-            await asyncio.sleep(self.probe.interval(slot.ready))
+            await asyncio.sleep(self.probe.interval(slot.ever_ready))
+
+    def _ready_at_fork(self, running: Running) -> bool:
+        return isinstance(running, _Forked) and not self.workload.container.get("readinessProbe")
 
     def _readiness_changed(self, became_ready: Endpoint | None) -> None:
         if self.endpoints():
@@ -349,8 +363,6 @@ class RevisionRuntime:
         else:
             self.any_ready.clear()
         if became_ready is not None:
-            self.ever_ready = True
-            self.error, self.reason = None, None
             for listener in list(self.listeners):
                 try:
                     listener(self.key, became_ready)
