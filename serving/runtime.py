@@ -44,7 +44,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
@@ -241,8 +241,9 @@ class RevisionRuntime:
 
     async def close(self) -> None:
         """Stop every replica (SIGTERM, SIGKILL after the grace) and the zygote."""
-        self.scale(0)
-        self._closed = True
+        if not self._closed:
+            self.scale(0)
+            self._closed = True
         if self.stopping:
             await asyncio.gather(*self.stopping, return_exceptions=True)
         if self._zygote is not None:
@@ -431,6 +432,16 @@ class Runtime:
                 revision, host=self.host, backoff=self.backoff, listeners=self.listeners)
         found.scale(desired)
         return found
+
+    async def sync(self, wanted: Iterable[tuple[dict[str, Any], int]]) -> None:
+        """Make the machine run exactly these (revision, desired) pairs: scale each, and
+        stop the revisions not listed (deleted). The wiring's one call per pass."""
+        keep = set()
+        for revision, desired in wanted:
+            self.scale(revision, desired)
+            keep.add(key_of(revision))
+        for key in [k for k in self.revisions if k not in keep]:
+            await self.remove(key)
 
     def on_ready(self, listener: ReadyListener) -> None:
         """Call `listener(revision_key, (host, port))` whenever a replica becomes ready."""

@@ -126,3 +126,15 @@ async def test_an_exec_probe_is_reported_and_nothing_starts() -> None:
     assert found.report()["reason"] == "ProbeUnsupported"
     assert "readinessProbe.exec" in found.report()["error"]
     await machine.close()
+
+
+async def test_sync_scales_what_is_listed_and_forgets_the_rest() -> None:
+    machine = runtime.Runtime()
+    first, second = rev({"image": "a"}), rev({"image": "b"})
+    second["metadata"]["name"] = "hello-00002"
+    await machine.sync([(first, 1), (second, 2)])
+    assert {k: r["desiredReplicas"] for k, r in machine.reports().items()} == {
+        ("Revision", "ns", "hello-00001"): 1, ("Revision", "ns", "hello-00002"): 2}
+    await machine.sync([(second, 0)])
+    assert list(machine.reports()) == [("Revision", "ns", "hello-00002")]
+    await machine.close()
