@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 import redis.asyncio as aioredis
 
@@ -37,21 +38,27 @@ async def write(client: aioredis.Redis, desired: Mapping[RevisionKey, int], *,
         raise redisclient.translate(exc) from exc
 
 
-async def read(client: aioredis.Redis) -> dict[RevisionKey, int]:
+class Scale(NamedTuple):
+    desired: int
+    at: float
+    """When the autoscaler decided it (epoch seconds)."""
+
+
+async def read(client: aioredis.Redis) -> dict[RevisionKey, Scale]:
     """Every Revision's desired replicas. Raises errors.StoreUnavailable."""
     try:
         entries = await client.hgetall(keys.REVISION_SCALES)
     except redisclient.UNAVAILABLE as exc:
         raise redisclient.translate(exc) from exc
-    found: dict[RevisionKey, int] = {}
+    found: dict[RevisionKey, Scale] = {}
     for field, raw in entries.items():
         text = field.decode() if isinstance(field, bytes) else str(field)
         namespace, _, name = text.partition("/")
         try:
-            desired = int(json.loads(raw)["desired"])
+            entry = json.loads(raw)
+            found[(namespace, name)] = Scale(max(0, int(entry["desired"])), float(entry["at"]))
         except (ValueError, KeyError, TypeError):
             continue  # a malformed entry is no decision
-        found[(namespace, name)] = max(0, desired)
     return found
 
 

@@ -13,6 +13,12 @@ under its own lease; `informer.subscribe(plane.kick)` wakes it on a change. Each
 4. every `reporting.INTERVAL`, the runtime's reports (`Runtime.report`) for the Revision
    reconciler.
 
+Activation (the cold-start path, P5): a request for a Revision at zero must not wait for
+the autoscaler's next tick and this plane's next read. The activator, in this process,
+calls `activate(revision)`: a replica starts at once, and the plane holds the Revision at
+one or more replicas until the autoscaler writes a decision newer than the activation (it
+was poked by the same request), or `ACTIVATION_HOLD` passed without one.
+
 It never writes status.
 """
 
@@ -35,6 +41,8 @@ POLL = 0.25
 """Seconds between reads of the desired scales when nothing wakes the plane."""
 INITIAL_SCALE = "autoscaling.knative.dev/initial-scale"
 DEFAULT_INITIAL_SCALE = 1
+ACTIVATION_HOLD = 30.0
+"""Seconds an activation keeps a replica when the autoscaler decides nothing newer."""
 
 
 class Revisions(Protocol):
@@ -50,10 +58,22 @@ def initial_scale(revision: dict[str, Any]) -> int:
         return DEFAULT_INITIAL_SCALE
 
 
-def wanted(revisions: list[dict[str, Any]],
-           desired: dict[runtime.RevisionKey, int]) -> list[tuple[dict[str, Any], int]]:
-    """Each Revision with the count to run. Pure."""
-    return [(r, desired.get(runtime.key_of(r), initial_scale(r))) for r in revisions]
+def wanted(revisions: list[dict[str, Any]], desired: dict[runtime.RevisionKey, scales.Scale],
+           activated: dict[runtime.RevisionKey, float] | None = None, *,
+           now: float) -> list[tuple[dict[str, Any], int]]:
+    """Each Revision with the count to run: the autoscaler's, else the initial scale; at
+    least 1 while an activation is newer than the decision and not older than the hold. Pure."""
+    found = []
+    for revision in revisions:
+        key = runtime.key_of(revision)
+        scale = desired.get(key)
+        count = scale.desired if scale is not None else initial_scale(revision)
+        since = (activated or {}).get(key)
+        if since is not None and now - since < ACTIVATION_HOLD and \
+                (scale is None or scale.at < since):
+            count = max(count, 1)
+        found.append((revision, count))
+    return found
 
 
 class RevisionPlane:
@@ -63,6 +83,7 @@ class RevisionPlane:
         self.client, self.revisions, self.runtime = client, revisions, machine
         self.consumer, self.poll, self.report_every = consumer, poll, report_every
         self._wake = asyncio.Event()
+        self.activated: dict[runtime.RevisionKey, float] = {}
 
     def kick(self, changed: set[str] | None = None) -> None:
         """An informer listener: look again now."""
@@ -88,7 +109,19 @@ class RevisionPlane:
         finally:
             await self.runtime.close()
 
+    def activate(self, revision: dict[str, Any]) -> runtime.RevisionRuntime:
+        """A request arrived for `revision`: make sure a replica is (being) started now.
+        Wait on the result's `wait_ready()`."""
+        key = runtime.key_of(revision)
+        self.activated[key] = time.time()
+        current = self.runtime.revisions.get(key)
+        return self.runtime.scale(revision, max(1, current.desired if current else 0))
+
     async def step(self) -> None:
         """One pass: read the desired scales, run them."""
         desired = await scales.read(self.client)
-        await self.runtime.sync(wanted(self.revisions.list(revision_types.KIND), desired))
+        now = time.time()
+        listed = wanted(self.revisions.list(revision_types.KIND), desired, self.activated, now=now)
+        self.activated = {k: t for k, t in self.activated.items() if now - t < ACTIVATION_HOLD
+                          and (k not in desired or desired[k].at < t)}
+        await self.runtime.sync(listed)
