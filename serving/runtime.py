@@ -16,7 +16,7 @@ counts as ready (`report()["ready"]`) and its error clears only once a probe pas
 
 Supervision, per replica slot:
 - a replica that exits 75 (`EXIT_RECYCLE`: the function host recycling itself after a
-  timeout) is started again at once;
+  timeout) after it passed its probe is started again at once;
 - any other exit is a crash: started again after `supervising`'s capped exponential
   backoff (`BACKOFF`), reset once a replica ran `healthy_after` seconds. A crash before the
   replica was ever ready is reported as the revision's error (reason `ExitCode<N>`, as
@@ -123,6 +123,7 @@ class _Command:
 @dataclasses.dataclass
 class _Forked:
     replica: zygote.Replica
+    parent: zygote.Zygote
 
     @property
     def pid(self) -> int:
@@ -206,12 +207,13 @@ class RevisionRuntime:
                 "desiredReplicas": self.desired, "error": self.error, "reason": self.reason}
 
     async def wait_ready(self, timeout: float | None = None) -> Endpoint:
-        """A ready endpoint, once there is one (the activator's wait)."""
-        while True:
-            found = self.endpoints()
-            if found:
-                return found[0]
-            await asyncio.wait_for(self.any_ready.wait(), timeout)
+        """A ready endpoint, once there is one (the activator's wait); TimeoutError after
+        `timeout` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not (found := self.endpoints()):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            await asyncio.wait_for(self.any_ready.wait(), left)
+        return found[0]
 
     # -- scaling -------------------------------------------------------------------------
     def scale(self, desired: int) -> None:
@@ -269,7 +271,10 @@ class RevisionRuntime:
                 code = await self._serve(slot, running)
                 slot.running, slot.ready = None, False
                 self._readiness_changed(None)
-            if running is not None and code == EXIT_RECYCLE:
+            served, slot.ever_ready = slot.ever_ready, False
+            # Recycled after serving: at once. A replica that exits 75 before it ever
+            # served is failing, not recycling, and waits like any crash (no hot loop).
+            if running is not None and code == EXIT_RECYCLE and served:
                 log.info("replica recycled; starting another",
                          extra={"revision": "/".join(self.key), "pid": running.pid})
                 failures = 0
@@ -308,12 +313,11 @@ class RevisionRuntime:
             raise
         finally:
             prober.cancel()
-        if code is None:  # the zygote went away: start a new one with the next replica
-            await self._drop_zygote()
-        elif not slot.ever_ready:  # a crash that never served: the container is failing
+        if code is None and isinstance(running, _Forked):
+            await self._drop_zygote(running.parent)  # gone: the next replica starts a new one
+        elif code is not None and not slot.ever_ready:  # a crash that never served: the container is failing
             self.error = f'container "{self._name}" exited with code {code} before it was ready'
             self.reason = exit_reason(code)
-        slot.ever_ready = False
         return code
 
     @property
@@ -375,9 +379,10 @@ class RevisionRuntime:
         if self.workload.function is not None:
             handle = await self._zygote_handle()
             try:
-                return _Forked(await handle.fork(host=self.host, timeout=self.workload.timeout))
+                return _Forked(await handle.fork(host=self.host, timeout=self.workload.timeout),
+                               handle)
             except (OSError, zygote.ZygoteError):
-                await self._drop_zygote()
+                await self._drop_zygote(handle)
                 raise
         port = free_port(self.host)
         env = {**os.environ, **self.workload.env, "PORT": str(port)}
@@ -397,10 +402,11 @@ class RevisionRuntime:
                     timeout=self.workload.timeout, env=self.workload.env)
             return self._zygote
 
-    async def _drop_zygote(self) -> None:
+    async def _drop_zygote(self, handle: zygote.Zygote) -> None:
+        """Close a zygote that failed, unless another slot replaced it already."""
         async with self._zygote_lock:
-            if self._zygote is not None:
-                handle, self._zygote = self._zygote, None
+            if self._zygote is handle:
+                self._zygote = None
                 await handle.close()
 
 

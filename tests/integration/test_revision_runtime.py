@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -242,3 +244,35 @@ async def test_a_function_file_that_does_not_load_is_reported(
     rev = machine.scale(obj, 1)
     report = await eventually(lambda: rev.report()["error"] and rev.report(), timeout=60)
     assert "did not start" in report["error"] and report["actualReplicas"] == 0
+
+
+async def test_a_function_replica_recycled_after_a_timeout_is_forked_again_at_once() -> None:
+    rt = runtime.Runtime(backoff=supervising.Backoff(initial=3600.0, cap=3600.0))
+    try:
+        obj = revision("fn-00005", timeoutSeconds=1,
+                       annotations={"ripple.dev/function": f"{HANDLERS}:stuck"})
+        rev = rt.scale(obj, 1)
+        # Wait for the probe to pass: a replica that never served is not "recycling".
+        await eventually(lambda: rev.slots[0].ever_ready)
+        first = rev.slots[0].running
+        assert first is not None
+        assert (await http11.event(first.port, {}, timeout=15)).status == 504
+        await eventually(lambda: rev.slots[0].running is not None
+                         and rev.slots[0].running.pid != first.pid and rev.endpoints())
+    finally:
+        await rt.close()
+
+
+async def test_a_killed_zygote_is_replaced_and_its_replicas_restarted(
+        machine: runtime.Runtime) -> None:
+    obj = revision("fn-00006", annotations={"ripple.dev/function": f"{HANDLERS}:echo"})
+    rev = machine.scale(obj, 1)
+    await machine.wait_ready(obj, timeout=30)
+    assert rev._zygote is not None
+    old_zygote, old_replica = rev._zygote.pid, rev.slots[0].running.pid  # type: ignore[union-attr]
+    os.kill(old_zygote, signal.SIGKILL)
+    await eventually(lambda: gone(old_zygote) and gone(old_replica))
+    endpoint = await eventually(
+        lambda: rev._zygote is not None and rev._zygote.pid != old_zygote and rev.endpoints()
+        and rev.endpoints()[0], timeout=30)
+    assert (await http11.event(endpoint[1], {"n": 3})).json()["data"] == {"n": 3}
