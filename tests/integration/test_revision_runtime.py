@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -232,6 +233,8 @@ async def test_a_runtime_killed_with_sigkill_takes_every_replica_with_it(tmp_pat
         process.kill()
         await process.wait()
         await eventually(lambda: all(gone(pid) for pid in started["pids"]))
+        for path in started["socket_dirs"]:  # nobody was left to remove the zygote's socket
+            shutil.rmtree(path)
     finally:
         if process.returncode is None:
             process.kill()

@@ -2,7 +2,7 @@
 
 `python -m tests.support.runtime_parent OUT` starts a command revision (two replicas of
 `replica_server.py`) and a function revision (two replicas forked from a zygote), writes
-`{"parent": pid, "pids": [...]}` to the file OUT once all four are ready (not to stdout:
+`{"parent": pid, "pids": [...], "socket_dirs": [...]}` to the file OUT once all four are ready (not to stdout:
 an orphan would hold that pipe open), then waits forever, so
 a test can SIGKILL it and check that nothing it started outlives it.
 """
@@ -36,7 +36,9 @@ async def main(out: str) -> None:
     while len(rt.endpoints(command)) < 2 or len(rt.endpoints(function)) < 2:
         await asyncio.sleep(0.02)
     pids = [pid for rev in rt.revisions.values() for pid in rev.pids()]
-    Path(out + ".tmp").write_text(json.dumps({"parent": os.getpid(), "pids": pids}))
+    sockets = [rev._socket_dir for rev in rt.revisions.values() if rev._socket_dir]
+    Path(out + ".tmp").write_text(json.dumps({"parent": os.getpid(), "pids": pids,
+                                              "socket_dirs": sockets}))
     os.rename(out + ".tmp", out)
     await asyncio.Event().wait()
 
