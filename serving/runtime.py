@@ -41,6 +41,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -413,8 +414,6 @@ class RevisionRuntime:
 def free_port(host: str) -> int:
     """A port free now; the replica binds it a moment later (a rare race: a replica that
     cannot bind exits, and is started again on another port)."""
-    import socket
-
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])

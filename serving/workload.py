@@ -12,7 +12,9 @@ function revision when either
 - its template carries the annotation `ripple.dev/function: FILE:FUNCTION` (the command,
   if any, is then ignored), or
 - its command + args are `ripple function serve FILE:FUNCTION [flags]` (`ripple` by name
-  or by path), as `ripple service create --function` writes them.
+  or by path), as `ripple service create --function` writes them. The flags are not
+  read: the replicas' timeout is the revision's `timeoutSeconds`, their port the one the
+  zygote binds.
 A relative FILE is taken from `workingDir`, as the process would.
 
 A container with an `image` and no `command` cannot run without a container engine:
