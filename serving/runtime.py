@@ -24,11 +24,9 @@ Supervision, per replica slot:
 - scale-down stops the newest slots first: SIGTERM, then SIGKILL after the grace
   (`timeoutSeconds`, else 30 s). A stopping replica leaves the endpoints at once.
 
-No orphans: a command replica is started through a tiny launcher that sets
-PR_SET_PDEATHSIG (SIGKILL) and checks its parent before exec'ing the command (no
-`preexec_fn`, unsafe with threads; the death signal survives exec), so it dies with this
-process even on SIGKILL; function replicas die with their zygote, and the zygote with us
-(`serving.zygote`). Linux sends the death signal when the *thread* that forked ends: run
+No orphans: a command replica sets PR_SET_PDEATHSIG before it execs the command
+(`serving.replicas`), so it dies with this process even on SIGKILL; function replicas die
+with their zygote, and the zygote with us (`serving.zygote`). Linux sends the death signal when the *thread* that forked ends: run
 the runtime on a long-lived event loop thread. `close()` stops everything and waits.
 """
 
@@ -41,18 +39,16 @@ import logging
 import os
 import shutil
 import signal
-import socket
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from ripple import errors, reporting, supervising
 from ripple.api.serving import revision_types
-from serving import probing, workload, zygote
+from serving import probing, replicas, workload, zygote
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +61,6 @@ RevisionKey = tuple[str, str]  # (namespace, name)
 Endpoint = tuple[str, int]
 ReadyListener = Callable[[RevisionKey, Endpoint], None]
 
-# The launcher of a command replica: die with the runtime, then become the command.
-_LAUNCH = (
-    "import ctypes,os,sys\n"
-    "try: ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"          # PR_SET_PDEATHSIG, SIGKILL
-    "except (OSError, AttributeError): pass\n"
-    "if os.getppid() != int(sys.argv[1]): os._exit(1)\n"
-    "try: os.execvp(sys.argv[2], sys.argv[2:])\n"
-    "except OSError as e:\n"
-    "    sys.stderr.write(f'{sys.argv[2]}: {e.strerror}\\n'); os._exit(127)\n"
-)
-
 
 def key_of(revision: dict[str, Any] | RevisionKey) -> RevisionKey:
     if isinstance(revision, tuple):
@@ -84,71 +69,12 @@ def key_of(revision: dict[str, Any] | RevisionKey) -> RevisionKey:
     return str(metadata.get("namespace") or "default"), str(metadata.get("name", ""))
 
 
-def exit_reason(code: int) -> str:
-    """Knative's `ExitCode<N>` reason; a signal counts as 128 + its number, as kubelet."""
-    return f"ExitCode{128 - code if code < 0 else code}"
-
-
-class Running(Protocol):
-    @property
-    def pid(self) -> int: ...
-    @property
-    def port(self) -> int: ...
-
-    async def wait(self) -> int | None: ...
-    def signal(self, signum: int) -> None: ...
-
-
-@dataclasses.dataclass
-class _Command:
-    process: asyncio.subprocess.Process
-    listen_port: int
-
-    @property
-    def port(self) -> int:
-        return self.listen_port
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    async def wait(self) -> int | None:
-        return await self.process.wait()
-
-    def signal(self, signum: int) -> None:
-        if self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signum)
-
-
-@dataclasses.dataclass
-class _Forked:
-    replica: zygote.Replica
-    parent: zygote.Zygote
-
-    @property
-    def pid(self) -> int:
-        return self.replica.pid
-
-    @property
-    def port(self) -> int:
-        return self.replica.port
-
-    async def wait(self) -> int | None:
-        return await asyncio.shield(self.replica.exited)
-
-    def signal(self, signum: int) -> None:
-        if not self.replica.exited.done():  # not reaped yet: the pid is still ours
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.replica.pid, signum)
-
-
 @dataclasses.dataclass(eq=False)
 class Slot:
     """One replica position: the process in it changes across restarts."""
 
     task: asyncio.Task[None] | None = None
-    running: Running | None = None
+    running: replicas.Running | None = None
     ready: bool = False
     retired: bool = False
     """Scaled away: stopping, never ready again."""
@@ -261,7 +187,7 @@ class RevisionRuntime:
         while True:
             started = time.monotonic()
             code: int | None
-            running: Running | None
+            running: replicas.Running | None
             try:
                 running = await self._start_shielded()
             except (OSError, zygote.ZygoteError) as failed:
@@ -290,7 +216,7 @@ class RevisionRuntime:
             slot.restarts += 1
             await asyncio.sleep(wait)
 
-    async def _start_shielded(self) -> Running:
+    async def _start_shielded(self) -> replicas.Running:
         """Start a replica; a scale-down arriving meanwhile stops it once it exists, rather
         than losing the handle on a process that was forked already."""
         start = asyncio.ensure_future(self._start())
@@ -301,7 +227,7 @@ class RevisionRuntime:
                 await self._stop(await start)
             raise
 
-    async def _serve(self, slot: Slot, running: Running) -> int | None:
+    async def _serve(self, slot: Slot, running: replicas.Running) -> int | None:
         """Probe the replica until it exits; on cancellation (scale-down), stop it."""
         prober = asyncio.create_task(self._probe(slot, running))
         try:
@@ -314,18 +240,18 @@ class RevisionRuntime:
             raise
         finally:
             prober.cancel()
-        if code is None and isinstance(running, _Forked):
+        if code is None and isinstance(running, replicas.Forked):
             await self._drop_zygote(running.parent)  # gone: the next replica starts a new one
         elif code is not None and not slot.ever_ready:  # a crash that never served: the container is failing
             self.error = f'container "{self._name}" exited with code {code} before it was ready'
-            self.reason = exit_reason(code)
+            self.reason = replicas.exit_reason(code)
         return code
 
     @property
     def _name(self) -> str:
         return str(self.workload.container.get("name", revision_types.DEFAULT_CONTAINER_NAME))
 
-    async def _stop(self, running: Running) -> None:
+    async def _stop(self, running: replicas.Running) -> None:
         running.signal(signal.SIGTERM)
         try:
             await asyncio.wait_for(running.wait(), self.workload.grace)
@@ -333,7 +259,7 @@ class RevisionRuntime:
             running.signal(signal.SIGKILL)
             await running.wait()
 
-    async def _probe(self, slot: Slot, running: Running) -> None:
+    async def _probe(self, slot: Slot, running: replicas.Running) -> None:
         if self._ready_at_fork(running):
             # The zygote bound the port before it forked, and the host holds requests until
             # init ran: the replica takes traffic now (P5), while its /healthz is probed.
@@ -360,8 +286,8 @@ class RevisionRuntime:
                     self._readiness_changed(None)
             await asyncio.sleep(self.probe.interval(slot.ever_ready))
 
-    def _ready_at_fork(self, running: Running) -> bool:
-        return isinstance(running, _Forked) and not self.workload.container.get("readinessProbe")
+    def _ready_at_fork(self, running: replicas.Running) -> bool:
+        return isinstance(running, replicas.Forked) and not self.workload.container.get("readinessProbe")
 
     def _readiness_changed(self, became_ready: Endpoint | None) -> None:
         if self.endpoints():
@@ -376,21 +302,18 @@ class RevisionRuntime:
                     log.exception("a ready listener failed")
 
     # -- starting a replica --------------------------------------------------------------
-    async def _start(self) -> Running:
+    async def _start(self) -> replicas.Running:
         if self.workload.function is not None:
             handle = await self._zygote_handle()
             try:
-                return _Forked(await handle.fork(host=self.host, timeout=self.workload.timeout),
+                return replicas.Forked(await handle.fork(host=self.host, timeout=self.workload.timeout),
                                handle)
             except (OSError, zygote.ZygoteError):
                 await self._drop_zygote(handle)
                 raise
-        port = free_port(self.host)
-        env = {**os.environ, **self.workload.env, "PORT": str(port)}
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", "-S", "-c", _LAUNCH, str(os.getpid()), *self.workload.argv,
-            env=env, cwd=self.workload.cwd, stdin=asyncio.subprocess.DEVNULL)
-        return _Command(process, port)
+        return await replicas.start_command(self.workload.argv,
+                                            {**os.environ, **self.workload.env},
+                                            self.workload.cwd, self.host)
 
     async def _zygote_handle(self) -> zygote.Zygote:
         async with self._zygote_lock:
@@ -409,14 +332,6 @@ class RevisionRuntime:
             if self._zygote is handle:
                 self._zygote = None
                 await handle.close()
-
-
-def free_port(host: str) -> int:
-    """A port free now; the replica binds it a moment later (a rare race: a replica that
-    cannot bind exits, and is started again on another port)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 class Runtime:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from serving import probing, runtime, workload
+from serving import probing, replicas, runtime, workload
 
 
 def rev(container: dict[str, Any] | None = None, *, annotations: dict[str, str] | None = None,
@@ -106,7 +106,7 @@ def test_probes_that_cannot_run_name_the_field(probe: dict[str, Any], field: str
 @pytest.mark.parametrize(("code", "reason"), [(1, "ExitCode1"), (127, "ExitCode127"),
                                               (-9, "ExitCode137"), (-15, "ExitCode143")])
 def test_exit_reason_is_knatives(code: int, reason: str) -> None:
-    assert runtime.exit_reason(code) == reason
+    assert replicas.exit_reason(code) == reason
 
 
 async def test_an_image_only_revision_starts_nothing_and_reports_why() -> None:
