@@ -27,6 +27,12 @@ DATA_PLANE_SYNCED = f"{PREFIX}:dataplane:synced"
 """Hash: per data-plane process, the resourceVersion its routes and dispatchers applied."""
 
 
+# -- serving ------------------------------------------------------------------------------
+REVISION_SCALES = f"{PREFIX}:serving:scales"
+"""Hash: the autoscaler's desired replicas per Revision (field `namespace/name`, value
+JSON `{"desired": N, "at": epoch}`), read by the revision runtime (`ripple.scales`)."""
+
+
 # -- leases -------------------------------------------------------------------------------
 def lease(name: str) -> str:
     """A leader lease (SET NX PX), e.g. the controller's."""

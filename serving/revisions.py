@@ -1,0 +1,127 @@
+"""The revisions' data plane: Revisions from the informer, desired counts from Redis, run
+by the revision runtime, reported back.
+
+To be run by the composition root (`controllers.platforms.local.platform`) as one
+supervised task, `RevisionPlane.run`, in ONE process of the machine (replicas are that
+process's children: two processes running it would each start every replica), e.g.
+under its own lease; `informer.subscribe(plane.kick)` wakes it on a change. Each pass:
+
+1. the Revisions the informer holds;
+2. their desired replicas (`ripple.scales.read`, written by the autoscaler); a Revision
+   with no entry runs at its `autoscaling.knative.dev/initial-scale` (default 1);
+3. `runtime.sync(...)`: scale each, stop the deleted;
+4. every `reporting.INTERVAL`, the runtime's reports (`Runtime.report`) for the Revision
+   reconciler.
+
+Activation (the cold-start path, P5): a request for a Revision at zero must not wait for
+the autoscaler's next tick and this plane's next read. The activator, in this process,
+calls `activate(revision)`: a replica starts at once, and the plane holds the Revision at
+one or more replicas until the autoscaler writes a decision newer than the activation (it
+was poked by the same request), or `ACTIVATION_HOLD` passed without one.
+
+It never writes status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+
+from ripple import errors, reporting, scales
+from ripple.api.serving import revision_types
+from serving import runtime
+
+log = logging.getLogger(__name__)
+
+POLL = 0.25
+"""Seconds between reads of the desired scales when nothing wakes the plane."""
+INITIAL_SCALE = "autoscaling.knative.dev/initial-scale"
+DEFAULT_INITIAL_SCALE = 1
+ACTIVATION_HOLD = 30.0
+"""Seconds an activation keeps a replica when the autoscaler decides nothing newer."""
+
+
+class Revisions(Protocol):
+    def list(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]: ...
+
+
+def initial_scale(revision: dict[str, Any]) -> int:
+    """The annotation's count (validated on admission), else Knative's default of 1."""
+    annotations = (revision.get("metadata") or {}).get("annotations") or {}
+    try:
+        return max(0, int(annotations.get(INITIAL_SCALE, DEFAULT_INITIAL_SCALE)))
+    except (TypeError, ValueError):
+        return DEFAULT_INITIAL_SCALE
+
+
+def wanted(revisions: list[dict[str, Any]], desired: dict[runtime.RevisionKey, scales.Scale],
+           activated: dict[runtime.RevisionKey, float] | None = None, *,
+           now: float) -> list[tuple[dict[str, Any], int]]:
+    """Each Revision with the count to run: the autoscaler's, else the initial scale; at
+    least 1 while an activation is newer than the decision and not older than the hold. Pure."""
+    found = []
+    for revision in revisions:
+        key = runtime.key_of(revision)
+        scale = desired.get(key)
+        count = scale.desired if scale is not None else initial_scale(revision)
+        since = (activated or {}).get(key)
+        if since is not None and now - since < ACTIVATION_HOLD and \
+                (scale is None or scale.at < since):
+            count = max(count, 1)
+        found.append((revision, count))
+    return found
+
+
+class RevisionPlane:
+    def __init__(self, client: aioredis.Redis, revisions: Revisions, machine: runtime.Runtime,
+                 *, consumer: str, poll: float = POLL,
+                 report_every: float = reporting.INTERVAL) -> None:
+        self.client, self.revisions, self.runtime = client, revisions, machine
+        self.consumer, self.poll, self.report_every = consumer, poll, report_every
+        self._wake = asyncio.Event()
+        self.activated: dict[runtime.RevisionKey, float] = {}
+
+    def kick(self, changed: set[str] | None = None) -> None:
+        """An informer listener: look again now."""
+        if changed is None or revision_types.KIND in changed:
+            self._wake.set()
+
+    async def run(self) -> None:
+        reported = 0.0
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    await self.step()
+                    if time.monotonic() - reported >= self.report_every:
+                        await self.runtime.report(self.client, self.consumer)
+                        reported = time.monotonic()
+                except errors.StoreUnavailable as exc:
+                    log.warning("revision scales or reports unavailable", extra={"error": str(exc)})
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.poll)
+                except TimeoutError:
+                    pass
+        finally:
+            await self.runtime.close()
+
+    def activate(self, revision: dict[str, Any]) -> runtime.RevisionRuntime:
+        """A request arrived for `revision`: make sure a replica is (being) started now.
+        Wait on the result's `wait_ready()`."""
+        key = runtime.key_of(revision)
+        self.activated[key] = time.time()
+        current = self.runtime.revisions.get(key)
+        return self.runtime.scale(revision, max(1, current.desired if current else 0))
+
+    async def step(self) -> None:
+        """One pass: read the desired scales, run them."""
+        desired = await scales.read(self.client)
+        now = time.time()
+        listed = wanted(self.revisions.list(revision_types.KIND), desired, self.activated, now=now)
+        self.activated = {k: t for k, t in self.activated.items() if now - t < ACTIVATION_HOLD
+                          and (k not in desired or desired[k].at < t)}
+        await self.runtime.sync(listed)
