@@ -33,7 +33,7 @@ import redis.asyncio as aioredis
 
 from ripple import errors, reporting, scales
 from ripple.api.serving import revision_types
-from serving import runtime
+from serving import routing, runtime
 
 log = logging.getLogger(__name__)
 
@@ -125,3 +125,30 @@ class RevisionPlane:
         self.activated = {k: t for k, t in self.activated.items() if now - t < ACTIVATION_HOLD
                           and (k not in desired or desired[k].at < t)}
         await self.runtime.sync(listed)
+
+
+class RuntimeEndpoints:
+    """The router's `Endpoints` (`serving.routing`) over the revision runtime of this
+    process: ready replicas as `host:port`, and each Revision's concurrency and timeout."""
+
+    def __init__(self, machine: runtime.Runtime, revisions: Revisions) -> None:
+        self.runtime, self.revisions = machine, revisions
+
+    def _revision(self, key: tuple[str, str]) -> dict[str, Any] | None:
+        namespace, name = key
+        for revision in self.revisions.list(revision_types.KIND, namespace):
+            if revision["metadata"]["name"] == name:
+                return revision
+        return None
+
+    def ready(self, revision: routing.RevisionKey) -> list[str]:
+        key = (revision.namespace, revision.name)
+        return [f"{host}:{port}" for host, port in self.runtime.endpoints(key)]
+
+    def settings(self, revision: routing.RevisionKey) -> routing.Settings | None:
+        found = self._revision((revision.namespace, revision.name))
+        if found is None:
+            return None
+        spec = found.get("spec") or {}
+        return routing.Settings(int(spec.get("containerConcurrency") or 0),
+                                float(spec.get("timeoutSeconds") or routing.DEFAULT_TIMEOUT))

@@ -3,8 +3,8 @@ and gets its Configuration, Route and first Revision; a container given only as 
 reports, through Revision, Configuration and Service, what to do to run it; the
 `config-autoscaler` ConfigMap is served and a broken one is refused naming the key.
 
-The workload runner and the router are built separately (issue #10 items 2 and 4): no
-replica runs here, so nothing becomes Ready."""
+An image with no command cannot run on one machine, so nothing becomes Ready here;
+`test_serving.py` runs function revisions through the router."""
 
 from __future__ import annotations
 
@@ -77,8 +77,9 @@ def test_an_image_only_service_says_what_to_do(mesh: Mesh) -> None:
     assert service["status"]["latestCreatedRevisionName"] == "helloworld-go-00001"
     assert "latestReadyRevisionName" not in service["status"]
     route = mesh.get(f"{SERVING}/routes/helloworld-go")
-    assert route["status"]["url"] == "http://helloworld-go.default.svc.cluster.local"
-    assert route["status"]["address"]["url"] == f"{mesh.url}/serving/default/helloworld-go"
+    # reachable from this machine without DNS, through ripple up's own port
+    assert route["status"]["url"] == f"{mesh.url}/serving/default/helloworld-go"
+    assert route["status"]["address"]["url"] == route["status"]["url"]
     table = mesh.cli("get", "revisions").stdout
     assert "helloworld-go-00001" in table
 

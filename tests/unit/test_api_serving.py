@@ -297,11 +297,11 @@ def test_go_durations_refused(text: str) -> None:
 
 def test_the_url_scheme() -> None:
     assert urls.route_url("ns", "hello") == "http://hello.ns.svc.cluster.local"
-    assert urls.tag_url("ns", "hello", "v2") == "http://v2-hello.ns.svc.cluster.local"
+    assert urls.route_host("ns", "hello", "v2") == "v2-hello.ns.svc.cluster.local"
     assert urls.address_url("http://127.0.0.1:8080/", "ns", "hello") == "http://127.0.0.1:8080/serving/ns/hello"
-    assert urls.address_url("http://h", "ns", "hello", "v2") == "http://h/serving/ns/v2-hello"
-    assert urls.parse_host("v2-hello.ns.svc.cluster.local:8080") == ("ns", "v2-hello")
-    assert urls.parse_host("example.com") is None
-    assert urls.parse_path("/serving/ns/hello/api/x?q") == ("ns", "hello", "/api/x?q")
-    assert urls.parse_path("/serving/ns/hello") == ("ns", "hello", "/")
-    assert urls.parse_path("/ns/broker") is None
+    assert urls.address_url("http://h", "ns", "hello", "v2") == "http://h/serving/ns/hello/@v2"
+    # the router reads back what the reconciler writes: one scheme
+    from serving import traffic
+    for tag in (None, "v2"):
+        assert urls.address_url("http://h", "ns", "hello", tag) == traffic.route_url("http://h", "ns", "hello", tag)
+        assert urls.route_host("ns", "hello", tag) == traffic.route_host("ns", "hello", tag)

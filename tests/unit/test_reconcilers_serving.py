@@ -261,9 +261,9 @@ ROUTE_CASES: list[tuple[str, list[Object] | None, list[Object], list[Object] | N
      [{"revisionName": "hello-00001", "percent": 100, "tag": "stable"},
       {"latestRevision": True, "percent": 0, "tag": "candidate"}], WORLD,
      [{"tag": "stable", "revisionName": "hello-00001", "latestRevision": False, "percent": 100,
-       "url": "http://stable-hello.ns.svc.cluster.local"},
+       "url": f"{BASE}/serving/{NS}/hello/@stable"},
       {"tag": "candidate", "revisionName": "hello-00002", "latestRevision": True, "percent": 0,
-       "url": "http://candidate-hello.ns.svc.cluster.local"}], ("True", "")),
+       "url": f"{BASE}/serving/{NS}/hello/@candidate"}], ("True", "")),
     ("entries with the same (tag, revision, latestRevision) are merged",
      [{"revisionName": "hello-00001", "percent": 30}, {"revisionName": "hello-00001", "percent": 20},
       {"latestRevision": True, "percent": 50}], WORLD,
@@ -294,7 +294,7 @@ def test_route_traffic(name: str, traffic: list[Object] | None, world: list[Obje
     status = route_reconciler.reconcile(route, ctx(world)).status
     assert condition_map(status)["AllTrafficAssigned"] == assigned
     assert status.get("traffic") == wanted
-    assert status["url"] == "http://hello.ns.svc.cluster.local"
+    assert status["url"] == f"{BASE}/serving/{NS}/hello"
     assert status["address"] == {"name": "http", "url": f"{BASE}/serving/{NS}/hello"}
     assert condition_map(status)["CertificateProvisioned"] == ("True", "TLSNotEnabled")
     if assigned[0] == "True":
@@ -434,7 +434,7 @@ def test_a_service_status_is_its_childrens() -> None:
     assert condition_map(status) == {"Ready": ("True", ""), "ConfigurationsReady": ("True", ""),
                                      "RoutesReady": ("True", "")}
     assert status["latestCreatedRevisionName"] == status["latestReadyRevisionName"] == "hello-00002"
-    assert status["url"] == "http://hello.ns.svc.cluster.local"
+    assert status["url"] == f"{BASE}/serving/{NS}/hello"
     assert status["address"]["url"] == f"{BASE}/serving/{NS}/hello"
     assert status["traffic"] == [{"revisionName": "hello-00002", "latestRevision": True, "percent": 100}]
 

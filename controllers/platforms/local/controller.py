@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from controllers import applying, effects, queueing, tracking, webhooks
+from controllers.autoscaling import driving
 from controllers.reconcilers import RECONCILERS
 from controllers.reconciling import Context, DataPlane, Object, ObjectRef
 from ripple import dataplane, errors
@@ -46,7 +47,7 @@ FIRST_RECONCILE_AFTER = 0.1
 """Seconds between an object's creation and its first reconcile (see `_on_change`)."""
 WAITS_FOR_DATA_PLANE = frozenset({"Broker", "Trigger", "Channel", "InMemoryChannel"})
 """Kinds whose Ready waits for the data plane (`reconcilers.waiting`)."""
-REPORTING_KINDS = ("KafkaSource",)
+REPORTING_KINDS = ("KafkaSource", "Revision")
 """Kinds whose adapters report what only the data plane sees (`sources.reporting`)."""
 
 DataPlaneSource = Callable[[Iterable[tuple[str, str, str]]], Awaitable[DataPlane]]
@@ -118,6 +119,8 @@ class LocalController:
         self.owners = Owners()
         self.effects = effects.EffectRunner(webhooks.HANDLERS, self._requeue)
         self.applier = applying.Applier(store, self._lookup, self.owners.owned, self.effects)
+        self.autoscaler = driving.Autoscaler(reports, informer) if reports is not None else None
+        """Knative's KPA over the routers' stats, run with the reconcilers (under the lease)."""
         self.queue: queueing.WorkQueue[ObjectRef] | None = None
         self._collecting: set[asyncio.Task[None]] = set()
         self.reconciled = 0
@@ -188,6 +191,8 @@ class LocalController:
                      for i in range(self.workers)]
             tasks.append(asyncio.create_task(self._watch_data_plane(), name="data-plane-view"))
             tasks.append(asyncio.create_task(self._resync_forever(), name="resync"))
+            if self.autoscaler is not None:
+                tasks.append(asyncio.create_task(self.autoscaler.run(), name="autoscaler"))
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:  # they run forever: one that ended failed
                 task.result()

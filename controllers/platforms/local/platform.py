@@ -45,7 +45,7 @@ from channels.ingress import Ingress
 from channels.plane import ChannelPlane
 from channels.queues import Queues
 from channels.sending import AiohttpSender
-from controllers.platforms.local import apiserver, routing
+from controllers.platforms.local import apiserver, routing, serving_plane
 from controllers.platforms.local.manifests import apply_manifests
 from sources.plane import SourcePlane
 from sources.publishing import Publisher
@@ -95,6 +95,8 @@ async def run_worker(
     source_plane = SourcePlane(client, informer, deliveries, sender, settings, consumer=consumer)
     informer.subscribe(source_plane.sync)
     controller = LocalController(store, informer, base_url=settings.base_url, reports=client)
+    servings = serving_plane.build(client, informer, consumer=consumer, base_url=settings.base_url,
+                                  runs_revisions=worker_index == 0)
 
     if worker_index == 0 and manifests:
         await apply_manifests(store, manifests)
@@ -106,6 +108,7 @@ async def run_worker(
         channels=Ingress(channel_plane.resolve, appender, settings.ingress, kind="channel",
                          prefix="/channels"),
         webhooks=WebhookReceiver(source_plane.hook, Publisher(client), settings.ingress),
+        router=servings.router,
     )
     config = uvicorn.Config(
         root, host=settings.host, port=settings.port, fd=None, log_config=None,
@@ -131,6 +134,8 @@ async def run_worker(
             source_plane.sync()
             planes = (plane, channel_plane, source_plane)
             supervisor.spawn("data-plane-progress", lambda: _report_progress(client, consumer, planes))
+            for name, task in servings.tasks.items():
+                supervisor.spawn(name, task)
             supervisor.spawn("server", lambda: server.serve(sockets=[sock] if sock is not None else None),
                              essential=True)
             await supervisor.watch()  # the server ended (SIGTERM); raises if an essential task died
@@ -151,6 +156,7 @@ async def run_worker(
         await plane.close()
         await channel_plane.close()
         await source_plane.close()
+        await servings.router.close()
         await sender.close()
         await client.aclose()
 

@@ -5,6 +5,7 @@
 - `/tail/{ns}/{broker}`: live event tail;
 - `/channels/{ns}/{channel}`: the channel ingress;
 - `/webhooks/{github|gitlab}/{ns}/{source}`: the GitHub and GitLab sources' receivers;
+- `/serving/{ns}/{route}[/@tag]/...`, or a Route's Host: the serving router;
 - everything else: the broker ingress, `POST /{namespace}/{broker}`.
 The ingress is the hot path, so it gets no framework and no middleware in front of it.
 """
@@ -12,7 +13,7 @@ The ingress is the hot path, so it gets no framework and no middleware in front 
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 from ripple import metrics
 
@@ -24,8 +25,17 @@ MutableMapping, which no narrower alias accepts both of."""
 CONTROL_PREFIXES = ("/apis", "/api/", "/healthz", "/openapi.json", "/docs")
 
 
+class Claiming(Protocol):
+    """An app that also says which requests are its own (the serving router: a `/serving/`
+    path, or the Host of a Route)."""
+
+    def claims(self, scope: Any) -> bool: ...
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None: ...
+
+
 def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, channels: ASGIApp,
-              webhooks: ASGIApp,
+              webhooks: ASGIApp, router: Claiming | None = None,
               lifespan: ASGIApp | None = None) -> ASGIApp:
     async def root(scope: Message, receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -41,6 +51,8 @@ def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, channels: ASGIAp
                 await channels(scope, receive, send)
             elif path.startswith("/webhooks/"):
                 await webhooks(scope, receive, send)
+            elif router is not None and router.claims(scope):
+                await router(scope, receive, send)
             else:
                 await ingress(scope, receive, send)
         elif kind == "lifespan" and lifespan is not None:

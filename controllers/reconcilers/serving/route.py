@@ -40,8 +40,8 @@ def reconcile(route: Object, ctx: Context) -> Result:
     now = ctx.now
     lifecycle.initialize(status, now=now)
     namespace, name = meta.key(route)
-    lifecycle.set_url(status, urls.route_url(namespace, name),
-                      urls.address_url(ctx.base_url, namespace, name))
+    url = urls.address_url(ctx.base_url, namespace, name)
+    lifecycle.set_url(status, url, url)
     traffic, failure = resolve(route, ctx)
     if failure is not None:
         failure(status)
@@ -86,7 +86,7 @@ def resolve(route: Object, ctx: Context) -> tuple[list[dict[str, Any]], Mark | N
             entry["latestRevision"] = latest
         entry["percent"] = percent
         if tag:
-            entry["url"] = urls.tag_url(namespace, name, tag)
+            entry["url"] = urls.address_url(ctx.base_url, namespace, name, tag)
         merged[key] = entry
     return list(merged.values()), failure
 

@@ -2,23 +2,21 @@
 
 Knative gives a Route `status.url` = `http://{name}.{namespace}.{domain}` and a tag
 `http://{tag}-{name}.{namespace}.{domain}` (config-network's `domain-template` and
-`tag-template`), which needs DNS (or a Host header) to reach. Ripple keeps Knative's
-host names in `status.url` and in `status.traffic[].url`, with Knative's default domain
-`svc.cluster.local`, so the router also routes by Host header; and it publishes in
-`status.address.url` a URL that works from this machine without any DNS setup: a path
-under the base URL of `ripple up`, `{base}/serving/{namespace}/{name}` (a tag:
-`{base}/serving/{namespace}/{tag}-{name}`, the same label as the tag's host). Eventing
-resolves a `ksvc` ref through `status.address.url`, so events reach the router too.
-
-Everything about this scheme is in this module, so changing it is one edit: the Route
-reconciler builds URLs with `route_url`, `tag_url` and `address_url`; the router (in
-`serving/`) reads requests back with `parse_host` and `parse_path`.
+`tag-template`), which needs DNS to reach. On one machine Ripple's `status.url`,
+`status.address.url` and each tag's `url` are paths under the base URL of `ripple up`
+instead, `{base}/serving/{namespace}/{name}` and `.../{name}/@{tag}`, which work from this
+machine with no DNS setup; the router also routes Knative's host names (`route_host`) by
+the Host header. Eventing resolves a `ksvc` ref through `status.address.url`, so events
+reach the router too.
 """
 
 from __future__ import annotations
 
 DOMAIN = "svc.cluster.local"
 PATH_PREFIX = "/serving/"
+TAG_MARK = "@"
+"""`/serving/{namespace}/{name}/@{tag}`: `@` starts no DNS label, so no path of the
+function's own is taken for a tag."""
 
 
 def host_label(name: str, tag: str | None = None) -> str:
@@ -36,34 +34,9 @@ def route_url(namespace: str, name: str, domain: str = DOMAIN) -> str:
     return f"http://{route_host(namespace, name, domain=domain)}"
 
 
-def tag_url(namespace: str, name: str, tag: str, domain: str = DOMAIN) -> str:
-    """The `url` of a tagged `status.traffic` entry, as Knative writes it."""
-    return f"http://{route_host(namespace, name, tag, domain)}"
-
-
 def address_url(base_url: str, namespace: str, name: str, tag: str | None = None) -> str:
-    """`status.address.url`: reachable without DNS, through `ripple up`'s port."""
-    return f"{base_url.rstrip('/')}{PATH_PREFIX}{namespace}/{host_label(name, tag)}"
-
-
-def parse_host(host: str, domain: str = DOMAIN) -> tuple[str, str] | None:
-    """(namespace, label) of a Host header `label.namespace.domain[:port]`; the label is a
-    route's name or `tag-name`, which the router tells apart by lookup (as Knative's
-    ingress does, a route `a-b` and the tag `a` of route `b` share a host)."""
-    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    suffix = "." + domain
-    if not host.endswith(suffix):
-        return None
-    label, dot, namespace = host[: -len(suffix)].partition(".")
-    return (namespace, label) if dot and label and namespace and "." not in namespace else None
-
-
-def parse_path(path: str) -> tuple[str, str, str] | None:
-    """(namespace, label, the rest of the path) of `/serving/{namespace}/{label}[/rest]`."""
-    if not path.startswith(PATH_PREFIX):
-        return None
-    namespace, _, rest = path[len(PATH_PREFIX):].partition("/")
-    label, slash, tail = rest.partition("/")
-    if not namespace or not label:
-        return None
-    return namespace, label, "/" + tail if slash else "/"
+    """A Route's `status.url` and `status.address.url` (a tag's `url`): reachable from this
+    machine without DNS, through `ripple up`'s port. The router (`serving.traffic`) reads
+    the same scheme back; `tests/unit/test_api_serving.py` holds the two together."""
+    path = f"{base_url.rstrip('/')}{PATH_PREFIX}{namespace}/{name}"
+    return f"{path}/{TAG_MARK}{tag}" if tag else path

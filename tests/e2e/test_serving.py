@@ -1,0 +1,115 @@
+"""Serving on a real `ripple up`: a Python function Service answers at its `status.url`
+through the router; a second revision with a 50/50 split and a tag; a broken revision
+never takes `@latest` traffic; both revisions scale to zero after the grace period (the
+`config-autoscaler` ConfigMap shortens it to seconds, without a restart) and a request
+brings one back, answered."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.mesh import Mesh
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.e2e
+
+SERVING = "/apis/serving.knative.dev/v1/namespaces/default"
+
+FUNCTION = '''
+import os
+
+def main(event, context):
+    return {"revision": os.environ.get("K_REVISION"), "data": event.data}
+'''
+
+FAST_AUTOSCALER = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: config-autoscaler, namespace: knative-serving}
+data:
+  stable-window: "6s"
+  scale-to-zero-grace-period: "6s"
+"""
+
+
+def service(path: Path, *, env: str = "1", command: str | None = None, traffic: str = "") -> str:
+    run = command or f'["ripple", "function", "serve", "{path}:main"]'
+    return f"""
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {{name: hello, namespace: default}}
+spec:
+  template:
+    spec:
+      containers:
+        - image: unused
+          command: {run}
+          env: [{{name: VERSION, value: "{env}"}}]
+{traffic}"""
+
+
+def call(url: str, data: str = "x") -> dict[str, Any]:
+    request = urllib.request.Request(url, data=json.dumps(data).encode(), method="POST", headers={
+        "ce-specversion": "1.0", "ce-id": "1", "ce-source": "/test", "ce-type": "t",
+        "content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 200
+        return dict(json.loads(answer.read()))
+
+
+def ready(obj: dict[str, Any]) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True"
+               for c in (obj.get("status") or {}).get("conditions") or [])
+
+
+def replicas(mesh: Mesh) -> dict[str, Any]:
+    return {r["metadata"]["name"]: (r.get("status") or {}).get("actualReplicas")
+            for r in mesh.get(f"{SERVING}/revisions")["items"]}
+
+
+def test_a_function_service_splits_tags_scales_to_zero_and_back(mesh: Mesh, tmp_path: Path) -> None:
+    fn = tmp_path / "fn.py"
+    fn.write_text(FUNCTION)
+    mesh.apply(FAST_AUTOSCALER)
+    mesh.apply(service(fn))
+    svc = mesh.wait_ready(f"{SERVING}/services/hello", timeout=30)
+    url = svc["status"]["url"]
+    assert url == f"{mesh.url}/serving/default/hello"
+    assert call(url, "first") == {"revision": "hello-00001", "data": "first"}
+
+    # a second revision, half the traffic, and a tag on the first
+    mesh.apply(service(fn, env="2", traffic="""  traffic:
+    - {revisionName: hello-00001, percent: 50, tag: one}
+    - {latestRevision: true, percent: 50}
+"""))
+    wait_until(lambda: [t.get("revisionName") for t in
+                        (mesh.get(f"{SERVING}/services/hello").get("status") or {}).get("traffic") or []]
+               == ["hello-00001", "hello-00002"], what="the split is in the Service's status")
+    svc = mesh.wait_ready(f"{SERVING}/services/hello", timeout=30)
+    counts = {"hello-00001": 0, "hello-00002": 0}
+    for _ in range(400):
+        counts[call(url)["revision"]] += 1
+    assert 150 <= counts["hello-00001"] <= 250, counts  # binomial(400, 0.5): 200 ± 5σ
+    tag = next(t["url"] for t in svc["status"]["traffic"] if t.get("tag") == "one")
+    assert {call(tag)["revision"] for _ in range(20)} == {"hello-00001"}
+
+    # a broken third revision never takes @latest
+    mesh.apply(service(fn, env="3", command='["python3", "-c", "raise SystemExit(3)"]', traffic="""  traffic:
+    - {revisionName: hello-00001, percent: 50, tag: one}
+    - {latestRevision: true, percent: 50}
+"""))
+    wait_until(lambda: (mesh.get(f"{SERVING}/services/hello")["status"].get("latestCreatedRevisionName")
+                        == "hello-00003"), what="the third revision is created")
+    assert mesh.get(f"{SERVING}/services/hello")["status"]["latestReadyRevisionName"] == "hello-00002"
+    assert {call(url)["revision"] for _ in range(40)} <= {"hello-00001", "hello-00002"}
+
+    # scale to zero, then a request brings a replica back and is answered
+    wait_until(lambda: replicas(mesh).get("hello-00001") == 0 and replicas(mesh).get("hello-00002") == 0,
+               timeout=60, what="both revisions at zero")
+    assert call(tag, "cold")["revision"] == "hello-00001"
+    wait_until(lambda: (replicas(mesh).get("hello-00001") or 0) >= 1, what="a replica again")
