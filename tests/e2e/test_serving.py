@@ -113,3 +113,60 @@ def test_a_function_service_splits_tags_scales_to_zero_and_back(mesh: Mesh, tmp_
                timeout=60, what="both revisions at zero")
     assert call(tag, "cold")["revision"] == "hello-00001"
     wait_until(lambda: (replicas(mesh).get("hello-00001") or 0) >= 1, what="a replica again")
+
+
+REPLYING = '''
+from cloudevents.v1.http import CloudEvent
+
+def main(event, context):
+    return CloudEvent({"type": "dev.example.greeted", "source": "/greeter"},
+                      {"greeting": f"hello {event.data['name']}"})
+'''
+
+
+def test_a_trigger_delivers_to_a_ksvc_and_its_reply_flows_back(mesh: Mesh, tmp_path: Path) -> None:
+    from tests.support.sinks import RecordingSink
+
+    fn = tmp_path / "greeter.py"
+    fn.write_text(REPLYING)
+    with RecordingSink() as sink:
+        mesh.apply(f"""
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {{name: greeter, namespace: default}}
+spec:
+  template:
+    spec:
+      containers:
+        - image: unused
+          command: ["ripple", "function", "serve", "{fn}:main"]
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {{name: serving, namespace: default}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: to-greeter, namespace: default}}
+spec:
+  broker: serving
+  filter: {{attributes: {{type: dev.example.hello}}}}
+  subscriber: {{ref: {{apiVersion: serving.knative.dev/v1, kind: Service, name: greeter}}}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: greeted, namespace: default}}
+spec:
+  broker: serving
+  filter: {{attributes: {{type: dev.example.greeted}}}}
+  subscriber: {{uri: "{sink.url}"}}
+""")
+        trigger = mesh.wait_ready("/apis/eventing.knative.dev/v1/namespaces/default/triggers/to-greeter",
+                                  timeout=30)
+        assert trigger["status"]["subscriberUri"] == f"{mesh.url}/serving/default/greeter"
+        mesh.wait_ready("/apis/eventing.knative.dev/v1/namespaces/default/triggers/greeted")
+        assert mesh.send_event("/default/serving", "h-1", type="dev.example.hello",
+                               data=b'{"name": "ripple"}') == 202
+        got = sink.wait_for(1)[0]
+    assert got.ce["type"] == "dev.example.greeted"
+    assert json.loads(got.body) == {"greeting": "hello ripple"}
