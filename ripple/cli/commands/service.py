@@ -48,6 +48,8 @@ MAX_SCALE = AUTOSCALING + "max-scale"
 TARGET = AUTOSCALING + "target"
 UPDATE_TIMESTAMP = "client.knative.dev/updateTimestamp"
 LATEST = "@latest"
+# Knative's default for a Service without `spec.traffic`: all of it to the latest revision.
+DEFAULT_TRAFFIC = [{"percent": 100, "latestRevision": True}]
 CONTAINER_NAME = "user-container"
 
 WAIT_TIMEOUT = 600.0  # kn's --wait-timeout default
@@ -350,7 +352,7 @@ def compute_traffic(
 ) -> list[dict[str, Any]]:
     """kn's `traffic.Compute` over `spec.traffic`; `revisions`, when given, are the
     Service's Revisions, and a `--traffic` or `--tag` naming none of them is refused."""
-    targets = [dict(t) for t in (current or [{"percent": 100, "latestRevision": True}])]
+    targets = [dict(t) for t in (current or DEFAULT_TRAFFIC)]
     missing = [tag for tag in untags if not any(t.get("tag") == tag for t in targets)]
     if missing:
         raise errors.Invalid(f"--untag: tag(s) {', '.join(missing)} not present for any "
@@ -515,9 +517,11 @@ def run_update(args: argparse.Namespace, api: Client) -> int:
     if traffic or tags or untags:
         known = {rev["metadata"]["name"] for rev in revisions_of(api, ns, args.name)}
         spec = edited.setdefault("spec", {})
-        spec["traffic"] = compute_traffic(
+        computed = compute_traffic(
             spec.get("traffic"), traffic=traffic, tags=tags, untags=untags, service=args.name,
             revisions=known)
+        if spec.get("traffic") or computed != DEFAULT_TRAFFIC:
+            spec["traffic"] = computed
     before = str((current.get("status") or {}).get("latestReadyRevisionName") or "")
     if edited.get("spec") == current.get("spec") and \
             edited.get("metadata") == current.get("metadata"):
