@@ -404,6 +404,17 @@ def test_ready_false_that_recovers_within_the_window_is_not_a_failure() -> None:
     assert not isinstance(result, service.NotReady)
 
 
+@pytest.mark.parametrize(
+    ("reason", "message", "expected"),
+    [("", "no replicas", "service 's' is not ready: no replicas"),
+     ("RevisionFailed", "", "service 's' is not ready: RevisionFailed"),
+     ("", "", "service 's' is not ready: Ready=False")],
+)
+def test_failure_line_without_reason_or_message(reason: str, message: str, expected: str) -> None:
+    result, _ = waiting([svc_status("False", reason=reason, message=message)])
+    assert str(result) == expected
+
+
 def test_timeout_names_the_last_reason() -> None:
     stuck = svc_status("Unknown", reason="RevisionMissing", message="waiting for s-00001")
     result, _ = waiting([stuck], timeout=3)

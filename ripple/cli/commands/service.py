@@ -478,13 +478,19 @@ def wait_ready(
         if status == "False":
             failed_at = elapsed if failed_at is None else failed_at
             if elapsed - failed_at >= error_window:
-                raise NotReady(f"{what} is not ready: {reason}: {message}".rstrip(": "))
+                raise NotReady(f"{what} is not ready: {_why(reason, message) or 'Ready=False'}")
         else:
             failed_at = None
         if elapsed >= timeout:
-            why = f": Ready={status} {reason}: {message}".rstrip(": ") if reason or message else ""
-            raise NotReady(f"timeout: {what} not ready after {timeout:g} seconds{why}")
+            why = _why(f"Ready={status} {reason}".strip(), message) if reason or message else ""
+            raise NotReady(f"timeout: {what} not ready after {timeout:g} seconds"
+                           + (f": {why}" if why else ""))
         sleep(interval)
+
+
+def _why(reason: str, message: str) -> str:
+    """`Reason: message`, or whichever of the two there is."""
+    return ": ".join(part for part in (reason, message) if part)
 
 
 # --- the commands --------------------------------------------------------------------------
