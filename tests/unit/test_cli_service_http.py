@@ -189,6 +189,8 @@ def test_create_without_a_workload_and_delete(
     serving: None, api: tuple[str, State], capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, state = api
+    assert ripple(url, "service", "create", "s", "--image", "i", "--wait-timeout", "0") == 1
+    assert capsys.readouterr().err == "Error: --wait-timeout 0: must be seconds above 0\n"
     assert ripple(url, "service", "create", "s") == 1
     assert capsys.readouterr().err == (
         "Error: service create: give --command, --function or --image\n")

@@ -67,7 +67,9 @@ def run_list(args: argparse.Namespace, api: Client) -> int:
     return 0
 
 
-def services_of(api: Client, revisions: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+def services_of(
+    api: Client, revisions: list[dict[str, Any]]
+) -> dict[tuple[str, str], dict[str, Any]]:
     """The Services that own `revisions`, one GET each; a Service gone is left out."""
     rtype = common.known_type(api, *service.SERVICE)
     found: dict[tuple[str, str], dict[str, Any]] = {}

@@ -265,7 +265,9 @@ def edit_pairs(current: dict[str, str], flags: list[str], flag_name: str, *,
     return result
 
 
-def edit_env(env: list[dict[str, Any]], flags: list[str], *, removals: bool) -> list[dict[str, Any]]:
+def edit_env(
+    env: list[dict[str, Any]], flags: list[str], *, removals: bool
+) -> list[dict[str, Any]]:
     """kn's env edit: a set variable keeps its place, a new one goes last, `KEY-` removes."""
     result = [dict(item) for item in env]
     for flag in flags:
@@ -496,7 +498,13 @@ def _why(reason: str, message: str) -> str:
 # --- the commands --------------------------------------------------------------------------
 
 
+def check_wait_timeout(args: argparse.Namespace) -> None:
+    if not args.no_wait and not args.wait_timeout > 0:
+        raise errors.Invalid(f"--wait-timeout {args.wait_timeout:g}: must be seconds above 0")
+
+
 def run_create(args: argparse.Namespace, api: Client) -> int:
+    check_wait_timeout(args)
     if args.run_command is None and args.function is None and args.image is None:
         raise errors.Invalid("service create: give --command, --function or --image")
     ns = common.namespace(args)
@@ -512,7 +520,9 @@ def run_create(args: argparse.Namespace, api: Client) -> int:
 
 
 def run_update(args: argparse.Namespace, api: Client) -> int:
-    traffic, tags, untags = parse_traffic(args.traffic), parse_tags(args.tag), split_flags(args.untag)
+    check_wait_timeout(args)
+    traffic, tags = parse_traffic(args.traffic), parse_tags(args.tag)
+    untags = split_flags(args.untag)
     if not template_changed(args) and not (traffic or tags or untags):
         raise errors.Invalid("service update: nothing to change; give a template flag "
                              "(--command, --env...) or --traffic, --tag, --untag")
