@@ -453,3 +453,29 @@ def test_sort_revisions_by_service_then_newest_generation() -> None:
 )
 def test_describe_bullets(percent: int, ready: str, expected: str) -> None:
     assert service.bullet(percent, ready) == expected
+
+
+def owning(spec_traffic: list[dict[str, Any]], status_traffic: list[dict[str, Any]]
+           ) -> dict[str, Any]:
+    return {"metadata": {"name": "s"}, "spec": {"traffic": spec_traffic},
+            "status": {"traffic": status_traffic}}
+
+
+@pytest.mark.parametrize(
+    ("svc", "expected"),
+    [
+        (owning([latest(100)], [{"revisionName": "s-00002", "percent": 100}]), None),
+        (owning([latest(50), rev("s-00001", 50)],
+                [{"revisionName": "s-00002", "percent": 50},
+                 {"revisionName": "s-00001", "percent": 50}]),
+         "revision 's-00001' has 50% of its traffic in service 's': first run "
+         "ripple service update s --traffic ..."),
+        (owning([latest(100), rev("s-00001", 0, "old")], []),
+         "revision 's-00001' has the tag 'old' in service 's': first run "
+         "ripple service update s --untag old"),
+    ],
+)
+def test_revision_delete_refuses_a_revision_in_the_traffic(
+    svc: dict[str, Any], expected: str | None
+) -> None:
+    assert revision.in_use("s-00001", svc) == expected

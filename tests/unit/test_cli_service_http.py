@@ -145,6 +145,12 @@ def test_update_makes_a_revision_splits_traffic_and_lists_it(
         ["s-00002", "s", "50%", "2", "90s", "1", "OK", "/", "1", "True"],
         ["s-00001", "s", "50%", "old", "1", "90s", "1", "OK", "/", "1", "True"],
     ]
+    assert ripple(url, "revision", "delete", "s-00001") == 1
+    assert capsys.readouterr().err == (
+        "Error: revision 's-00001' has 50% of its traffic and the tag 'old' in service 's': "
+        "first run ripple service update s --untag old --traffic ...\n")
+    assert f"{REVISIONS}/s-00001" in state.objects
+
     assert ripple(url, "revision", "list", "-o", "json") == 0
     listed = capsys.readouterr().out
     assert "client.knative.dev/traffic" not in listed  # the table's notes stay in the table
@@ -237,3 +243,19 @@ def test_route_list_and_describe(
     ]
     assert ripple(url, "route", "describe", "s", "-o", "url") == 0
     assert capsys.readouterr().out == "http://127.0.0.1:8080/serving/default/s\n"
+
+
+def test_a_revision_out_of_the_traffic_can_be_deleted(
+    serving: None, api: tuple[str, State], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, state = api
+    assert ripple(url, "service", "create", "s", "--command", "v1", "--no-wait") == 0
+    assert ripple(url, "service", "update", "s", "--command", "v2", "--tag", "s-00001=old",
+                  "--no-wait") == 0
+    assert ripple(url, "revision", "delete", "s-00001") == 1
+    assert "has the tag 'old'" in capsys.readouterr().err
+    assert ripple(url, "service", "update", "s", "--untag", "old", "--no-wait") == 0
+    assert ripple(url, "revision", "delete", "s-00001") == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "Revision 's-00001' deleted in namespace 'default'.")
+    assert f"{REVISIONS}/s-00001" not in state.objects

@@ -4,7 +4,8 @@ Registered by `ripple.cli.main`. `list` prints kn's columns (NAME SERVICE TRAFFI
 GENERATION AGE CONDITIONS READY REASON): like kn, it reads each Service's `status.traffic`
 and writes the revision's percent and tags into temporary annotations that only the table
 shows (`-o json|yaml` prints the Revisions as stored). Revisions sort by service, then
-newest generation first.
+newest generation first. `delete` refuses a Revision its Service's traffic still names
+(a percent or a tag), where kn would leave the Route broken.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ripple import errors
 from ripple.cli import output
 from ripple.cli.client import ApiError, Client
 from ripple.cli.commands import common, service
@@ -91,5 +93,33 @@ def run_describe(args: argparse.Namespace, api: Client) -> int:
     return common.describe_kind(args, api, service.REVISION)
 
 
+def in_use(name: str, svc: dict[str, Any]) -> str | None:
+    """Why `name` must not be deleted: a Service's traffic names it (by spec or as routed
+    now), so deleting it would break the Route (kn allows it; serving#13743)."""
+    percent, tags = service.traffic_of_revision(name, svc)
+    for target in (svc.get("spec") or {}).get("traffic") or []:
+        if target.get("revisionName") == name:
+            percent = max(percent, int(target.get("percent") or 0))
+            if target.get("tag") and target["tag"] not in tags:
+                tags.append(str(target["tag"]))
+    if not percent and not tags:
+        return None
+    owner = (svc.get("metadata") or {}).get("name", "")
+    parts = [f"{percent}% of its traffic"] if percent else []
+    parts += [f"the tag {tag!r}" for tag in tags]
+    moves = [f"--untag {tag}" for tag in tags] + (["--traffic ..."] if percent else [])
+    return (f"revision '{name}' has {' and '.join(parts)} in service '{owner}': first run "
+            f"ripple service update {owner} {' '.join(moves)}")
+
+
 def run_delete(args: argparse.Namespace, api: Client) -> int:
+    ns = common.namespace(args)
+    rtype = common.known_type(api, *service.REVISION)
+    rev = api.call("GET", rtype.path(ns, args.name))
+    owner = ((rev.get("metadata") or {}).get("labels") or {}).get(service.SERVICE_LABEL)
+    if owner:
+        svc = services_of(api, [{**rev, "metadata": {**rev["metadata"], "namespace": ns}}])
+        why = in_use(args.name, svc.get((ns, owner), {}))
+        if why:
+            raise errors.Invalid(why)
     return common.delete_kind(args, api, service.REVISION)
