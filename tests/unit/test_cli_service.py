@@ -80,7 +80,7 @@ def test_bad_flags_exit_2_naming_the_flag(
 
 def flags(**given: Any) -> argparse.Namespace:
     names = ("run_command", "function", "image", "env", "concurrency_limit", "scale_min",
-             "scale_max", "scale_target", "annotation")
+             "scale_max", "scale_target", "annotation", "timeout")
     return argparse.Namespace(**{name: given.get(name) for name in names})
 
 
@@ -103,6 +103,7 @@ def template(obj: dict[str, Any]) -> dict[str, Any]:
           "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "x=y"}]}, {}, {}),
         ({"image": "img", "concurrency_limit": 4}, {"image": "img"},
          {"containerConcurrency": 4}, {}),
+        ({"image": "img", "timeout": 30}, {"image": "img"}, {"timeoutSeconds": 30}, {}),
         ({"image": "img", "scale_min": 1, "scale_max": 5, "scale_target": 10}, {"image": "img"},
          {}, {"autoscaling.knative.dev/min-scale": "1", "autoscaling.knative.dev/max-scale": "5",
               "autoscaling.knative.dev/target": "10"}),
@@ -156,6 +157,7 @@ def test_function_becomes_a_serve_command_with_an_absolute_file(tmp_path: Path) 
         ({"image": "i", "scale_target": 0}, "--scale-target 0: must be 1 or more"),
         ({"image": "i", "scale_min": 5, "scale_max": 2}, "--scale-min 5: must not exceed"),
         ({"image": "i", "annotation": ["x"]}, "--annotation 'x': expected KEY=VALUE"),
+        ({"image": "i", "timeout": 0}, "--timeout 0: must be 1 second or more"),
     ],
 )
 def test_bad_template_flags_name_the_flag(given: dict[str, Any], message: str) -> None:

@@ -3,9 +3,9 @@
 Registered by `ripple.cli.main`. The pure cores follow knative/client:
 - `edit_template` is kn's `ConfigurationEditFlags.Apply` (`configuration_edit_flags.go`,
   `pkg/serving/config_changes.go`) for the flags Ripple has: `--command`/`--function`/
-  `--image`, `--env`, `--concurrency-limit`, `--scale-*`, `--annotation`. Like kn it stamps
-  `client.knative.dev/updateTimestamp` on the template whenever a template flag is given,
-  so every such update makes a new Revision.
+  `--image`, `--env`, `--concurrency-limit`, `--scale-*`, `--timeout`, `--annotation`.
+  Like kn it stamps `client.knative.dev/updateTimestamp` on the template whenever a
+  template flag is given, so every such update makes a new Revision.
 - `compute_traffic` is kn's `traffic.Compute` (`pkg/traffic/compute.go`): untag, tag
   (`@latest` or a revision), then `--traffic` sets the split, whose percents must add up
   to 100 (kn would give a remainder to the one revision left out; Ripple asks for all of it).
@@ -57,7 +57,7 @@ ERROR_WINDOW = 2.0  # kn's --wait-window: how long Ready=False must last to be a
 POLL_INTERVAL = 0.5
 
 TEMPLATE_FLAGS = ("run_command", "function", "image", "env", "concurrency_limit", "scale_min",
-                  "scale_max", "scale_target", "annotation")
+                  "scale_max", "scale_target", "annotation", "timeout")
 
 
 def register(
@@ -112,6 +112,8 @@ def add_template_flags(parser: argparse.ArgumentParser, *, update: bool) -> None
     parser.add_argument("--scale-max", type=int, metavar="N", help="max-scale annotation")
     parser.add_argument("--scale-target", type=int, metavar="N",
                         help="target annotation: the concurrency each replica should keep")
+    parser.add_argument("--timeout", type=int, metavar="S",
+                        help="timeoutSeconds: the longest a request may take (default 300)")
     parser.add_argument("-a", "--annotation", action="append", metavar="KEY=VALUE",
                         help=f"an annotation on the Service and its Revisions{unset}")
 
@@ -194,6 +196,10 @@ def edit_template(
             raise errors.Invalid(
                 f"--concurrency-limit {args.concurrency_limit}: must not be less than 0")
         tspec["containerConcurrency"] = args.concurrency_limit
+    if args.timeout is not None:
+        if args.timeout < 1:
+            raise errors.Invalid(f"--timeout {args.timeout}: must be 1 second or more")
+        tspec["timeoutSeconds"] = args.timeout
     for flag, key, value in (("--scale-min", MIN_SCALE, args.scale_min),
                              ("--scale-max", MAX_SCALE, args.scale_max),
                              ("--scale-target", TARGET, args.scale_target)):
