@@ -22,6 +22,9 @@ from ripple.cli.commands import (
     event,
     function,
     resources,
+    revision,
+    route,
+    service,
     source,
     subscription,
     trigger,
@@ -59,6 +62,9 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
     source.register(commands, parents)
     event.register(commands, parents)
     function.register(commands, parents)
+    service.register(commands, parents)
+    revision.register(commands, parents)
+    route.register(commands, parents)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(handler=run_version)
     return parser

@@ -150,10 +150,21 @@ COLUMNS: dict[str, list[Column]] = {
     "Revision": [
         NAME,
         ("SERVICE", label_of("serving.knative.dev/service")),
+        ("TRAFFIC", lambda o, _n: annotation_of(o, REVISION_TRAFFIC)),
+        ("TAGS", lambda o, _n: annotation_of(o, REVISION_TAGS)),
         ("GENERATION", label_of("serving.knative.dev/configurationGeneration")),
         AGE,
     ],
 }
+# kn's `route list` prints only these (no CONDITIONS or REASON).
+COMPLETE_COLUMNS: dict[str, list[Column]] = {
+    "Route": [NAME, ("URL", lambda o, _n: _status_of(o, "url")),
+              ("READY", lambda o, _n: ready(o))],
+}
+# What `ripple revision list` writes on the Revisions it prints (kn's temporary
+# annotations, from the Service's status.traffic); a plain `get` leaves them empty.
+REVISION_TRAFFIC = "client.knative.dev/traffic"
+REVISION_TAGS = "client.knative.dev/tags"
 ADDRESSABLE = {"Broker", "Channel", "InMemoryChannel", "Sequence", "Parallel", "Route"}
 SOURCES = {"GitHubSource", "GitLabSource", "KafkaSource", "ApiServerSource", "ContainerSource"}
 
@@ -168,8 +179,14 @@ def _dead_letter(obj: Obj) -> str:
     return sinks.format_destination(delivery.get("deadLetterSink"), ns)
 
 
+def annotation_of(obj: Obj, key: str) -> str:
+    return str((obj.get("metadata", {}).get("annotations") or {}).get(key, ""))
+
+
 def columns_for(kind: str, items: Sequence[Obj] = ()) -> list[Column]:
     """The columns `get` prints for a kind; anything with an address gets a URL column."""
+    if kind in COMPLETE_COLUMNS:
+        return COMPLETE_COLUMNS[kind]
     if kind in COLUMNS:
         head = COLUMNS[kind]
     elif kind in SOURCES:
