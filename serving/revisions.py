@@ -84,6 +84,13 @@ class RevisionPlane:
         self.consumer, self.poll, self.report_every = consumer, poll, report_every
         self._wake = asyncio.Event()
         self.activated: dict[runtime.RevisionKey, float] = {}
+        self._report_now = False
+        machine.on_ready(self._replica_ready)
+
+    def _replica_ready(self, _key: runtime.RevisionKey, _endpoint: runtime.Endpoint) -> None:
+        """A replica passed its probe: report at once (the Revision's Ready waits for it)."""
+        self._report_now = True
+        self._wake.set()
 
     def kick(self, changed: set[str] | None = None) -> None:
         """An informer listener: look again now."""
@@ -97,7 +104,8 @@ class RevisionPlane:
                 self._wake.clear()
                 try:
                     await self.step()
-                    if time.monotonic() - reported >= self.report_every:
+                    if self._report_now or time.monotonic() - reported >= self.report_every:
+                        self._report_now = False
                         await self.runtime.report(self.client, self.consumer)
                         reported = time.monotonic()
                 except errors.StoreUnavailable as exc:

@@ -42,7 +42,7 @@ RESYNC = 30.0
 """Seconds between full resyncs: a level-triggered controller heals what an edge missed."""
 POLL = 0.05
 """Seconds between reads of the data plane's progress (one HGETALL)."""
-REPORTS_EVERY = 1.0
+REPORTS_EVERY = 0.25
 FIRST_RECONCILE_AFTER = 0.1
 """Seconds between an object's creation and its first reconcile (see `_on_change`)."""
 WAITS_FOR_DATA_PLANE = frozenset({"Broker", "Trigger", "Channel", "InMemoryChannel"})
