@@ -22,6 +22,8 @@ API conventions define it; Knative also moves it when only the reason or message
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,17 +42,25 @@ Condition = dict[str, Any]
 _COMPARED = ("status", "reason", "message", "severity")
 
 
+@functools.lru_cache(maxsize=64)
 def format_time(now: datetime) -> str:
-    """RFC 3339 in UTC with whole seconds, as Kubernetes serializes metav1.Time."""
+    """RFC 3339 in UTC with whole seconds, as Kubernetes serializes metav1.Time. (Cached:
+    a reconcile marks several conditions with one `now`, and a bulk apply reconciles
+    thousands of objects within the same few seconds.)"""
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _time_of(condition: Condition) -> datetime:
-    text = condition.get("lastTransitionTime")
+    return _parse_time(str(condition.get("lastTransitionTime")))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_time(text: str) -> datetime:
+    """Cached: every mark sorts the conditions by time, parsing the same few stamps."""
     try:
-        parsed = datetime.fromisoformat(str(text))
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         return datetime.min.replace(tzinfo=UTC)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 RESYNC = 30.0
 """Seconds between full resyncs: a level-triggered controller heals what an edge missed."""
-POLL = 0.05
+POLL = 0.02
 """Seconds between reads of the data plane's progress (one HGETALL)."""
 REPORTS_EVERY = 0.25
 FIRST_RECONCILE_AFTER = 0.1
