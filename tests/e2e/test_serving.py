@@ -7,6 +7,8 @@ brings one back, answered."""
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -170,3 +172,79 @@ spec:
         got = sink.wait_for(1)[0]
     assert got.ce["type"] == "dev.example.greeted"
     assert json.loads(got.body) == {"greeting": "hello ripple"}
+
+
+BUSY = '''
+import asyncio
+import os
+
+def init(context):
+    context.user_data["pid"] = os.getpid()
+    context.user_data["calls"] = 0
+
+async def main(event, context):
+    context.user_data["calls"] += 1
+    wait = float((event.data or {}).get("sleep", 0.2)) if isinstance(event.data, dict) else 0.2
+    await asyncio.sleep(wait)
+    return {"pid": context.user_data["pid"], "calls": context.user_data["calls"]}
+'''
+
+
+def test_load_scales_a_revision_up_a_slow_call_times_out_and_init_is_reused(
+        mesh: Mesh, tmp_path: Path) -> None:
+    import concurrent.futures
+
+    fn = tmp_path / "busy.py"
+    fn.write_text(BUSY)
+    mesh.apply(FAST_AUTOSCALER)
+    mesh.apply(f"""
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {{name: busy, namespace: default}}
+spec:
+  template:
+    metadata:
+      annotations: {{autoscaling.knative.dev/target: "2", autoscaling.knative.dev/max-scale: "4"}}
+    spec:
+      timeoutSeconds: 2
+      containers:
+        - image: unused
+          command: ["ripple", "function", "serve", "{fn}:main"]
+""")
+    url = mesh.wait_ready(f"{SERVING}/services/busy", timeout=30)["status"]["url"]
+
+    # init runs once per replica process; its state is shared by the requests it serves
+    first, second = call(url, {"sleep": 0}), call(url, {"sleep": 0})
+    assert first["pid"] == second["pid"] and second["calls"] == first["calls"] + 1
+
+    # 8 concurrent callers against a target of 2 in flight per replica: more replicas
+    stop = time.monotonic() + 12
+    def caller() -> int:
+        done = 0
+        while time.monotonic() < stop:
+            call(url, {"sleep": 0.2})
+            done += 1
+        return done
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(caller) for _ in range(8)]
+        wait_until(lambda: (replicas(mesh).get("busy-00001") or 0) >= 2, timeout=15,
+                   what="the load scales busy-00001 to two replicas or more")
+        assert sum(f.result() for f in futures) > 0
+
+    # past timeoutSeconds: 504, and the replica is recycled, not wedged
+    request = urllib.request.Request(url, data=json.dumps({"sleep": 10}).encode(), method="POST",
+                                     headers={"ce-specversion": "1.0", "ce-id": "slow", "ce-source": "/t",
+                                              "ce-type": "t", "content-type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=30)
+        raise AssertionError("a call past timeoutSeconds was answered")
+    except urllib.error.HTTPError as failure:
+        assert failure.code == 504
+    wait_until(lambda: _answers(url), timeout=30, what="busy answers again after the recycle")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return "pid" in call(url, {"sleep": 0})
+    except OSError:
+        return False
