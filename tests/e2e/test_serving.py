@@ -248,3 +248,22 @@ def _answers(url: str) -> bool:
         return "pid" in call(url, {"sleep": 0})
     except OSError:
         return False
+
+
+def test_an_async_invocation_is_answered_202_and_its_result_is_posted_back(
+        mesh: Mesh, tmp_path: Path) -> None:
+    from tests.support.sinks import RecordingSink
+
+    fn = tmp_path / "later.py"
+    fn.write_text(FUNCTION)
+    mesh.apply(service(fn).replace("name: hello", "name: later"))
+    url = mesh.wait_ready(f"{SERVING}/services/later", timeout=30)["status"]["url"]
+    with RecordingSink() as callback:
+        request = urllib.request.Request(url, data=json.dumps("queued").encode(), method="POST", headers={
+            "ce-specversion": "1.0", "ce-id": "a-1", "ce-source": "/t", "ce-type": "t",
+            "content-type": "application/json", "Prefer": "respond-async",
+            "X-Callback-Url": callback.url})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 202  # at once, once the request is stored
+        got = callback.wait_for(1)[0]
+    assert json.loads(got.body) == {"revision": "later-00001", "data": "queued"}
