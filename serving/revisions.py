@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
@@ -154,9 +155,54 @@ class RuntimeEndpoints:
         return [f"{host}:{port}" for host, port in self.runtime.endpoints(key)]
 
     def settings(self, revision: routing.RevisionKey) -> routing.Settings | None:
-        found = self._revision((revision.namespace, revision.name))
-        if found is None:
-            return None
-        spec = found.get("spec") or {}
-        return routing.Settings(int(spec.get("containerConcurrency") or 0),
-                                float(spec.get("timeoutSeconds") or routing.DEFAULT_TIMEOUT))
+        return _settings(self._revision((revision.namespace, revision.name)))
+
+
+def _settings(revision: dict[str, Any] | None) -> routing.Settings | None:
+    if revision is None:
+        return None
+    spec = revision.get("spec") or {}
+    return routing.Settings(int(spec.get("containerConcurrency") or 0),
+                            float(spec.get("timeoutSeconds") or routing.DEFAULT_TIMEOUT))
+
+
+class ReportedEndpoints:
+    """The router's `Endpoints` in a worker that does not run the revisions: the ready
+    replicas the runtime's process reports (`Runtime.report`, every replica ready at once),
+    read from Redis every `poll` seconds. A replica seen for the first time releases the
+    requests the activator buffered for its revision (`on_ready`)."""
+
+    def __init__(self, client: aioredis.Redis, revisions: Revisions,
+                 on_ready: Callable[[routing.RevisionKey, str], object], *,
+                 poll: float = 0.25) -> None:
+        self.client, self.revisions, self.on_ready, self.poll = client, revisions, on_ready, poll
+        self._ready: dict[routing.RevisionKey, list[str]] = {}
+
+    def ready(self, revision: routing.RevisionKey) -> list[str]:
+        return self._ready.get(revision, [])
+
+    def settings(self, revision: routing.RevisionKey) -> routing.Settings | None:
+        found = [r for r in self.revisions.list(revision_types.KIND, revision.namespace)
+                 if r["metadata"]["name"] == revision.name]
+        return _settings(found[0] if found else None)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.step()
+            except errors.StoreUnavailable as exc:
+                log.warning("revision endpoints unavailable", extra={"error": str(exc)})
+            await asyncio.sleep(self.poll)
+
+    async def step(self) -> None:
+        keys = [runtime.key_of(r) for r in self.revisions.list(revision_types.KIND)]
+        reports = await reporting.read(self.client, [(revision_types.KIND, ns, name) for ns, name in keys])
+        fresh: dict[routing.RevisionKey, list[str]] = {}
+        for ns, name in keys:
+            key = routing.RevisionKey(ns, name)
+            fresh[key] = [e for r in reports.get((revision_types.KIND, ns, name), [])
+                          for e in r.get("endpoints") or [] if isinstance(e, str)]
+            for endpoint in fresh[key]:
+                if endpoint not in self._ready.get(key, []):
+                    self.on_ready(key, endpoint)
+        self._ready = fresh

@@ -130,8 +130,11 @@ class RevisionRuntime:
 
     def report(self) -> reporting.Report:
         """The shape `controllers.reconcilers.serving.revision` reads."""
-        return {"ready": self.ever_ready, "actualReplicas": len(self.endpoints()),
-                "desiredReplicas": self.desired, "error": self.error, "reason": self.reason}
+        endpoints = self.endpoints()
+        return {"ready": self.ever_ready, "actualReplicas": len(endpoints),
+                "desiredReplicas": self.desired, "error": self.error, "reason": self.reason,
+                # for the routers of the other worker processes (`revisions.ReportedEndpoints`)
+                "endpoints": [f"{host}:{port}" for host, port in endpoints]}
 
     async def wait_ready(self, timeout: float | None = None) -> Endpoint:
         """A ready endpoint, once there is one (the activator's wait); TimeoutError after

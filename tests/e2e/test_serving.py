@@ -267,3 +267,20 @@ def test_an_async_invocation_is_answered_202_and_its_result_is_posted_back(
             assert answer.status == 202  # at once, once the request is stored
         got = callback.wait_for(1)[0]
     assert json.loads(got.body) == {"revision": "later-00001", "data": "queued"}
+
+
+def test_with_two_workers_every_request_is_answered_from_zero_too(tmp_path: Path) -> None:
+    """Worker 0 runs the replicas; worker 1's router finds them in worker 0's reports, and
+    a request it gets for a revision at zero waits until the autoscaler brings one back."""
+    fn = tmp_path / "fn.py"
+    fn.write_text(FUNCTION)
+    mesh = Mesh(tmp_path / "mesh", workers=2).start()
+    try:
+        mesh.apply(FAST_AUTOSCALER)
+        mesh.apply(service(fn))
+        url = mesh.wait_ready(f"{SERVING}/services/hello", timeout=30)["status"]["url"]
+        assert {call(url)["revision"] for _ in range(20)} == {"hello-00001"}
+        wait_until(lambda: replicas(mesh).get("hello-00001") == 0, timeout=60, what="at zero")
+        assert {call(url)["revision"] for _ in range(20)} == {"hello-00001"}
+    finally:
+        mesh.stop()

@@ -11,8 +11,10 @@ it, and what ties them to the autoscaler. Built by `platform.run_worker`.
   from then on, from the stats each router reports once a second (`ripple.reporting`,
   kind `RevisionStats`).
 
-With `--workers N` > 1 only worker 0 has endpoints, so serving requests that reach another
-worker wait in its activator until they time out (503): serving wants `--workers 1` for now.
+With `--workers N` > 1 the other workers' routers read worker 0's ready replicas from its
+reports (`revisions.ReportedEndpoints`, every 0.25 s); a request for a revision at zero
+that reaches them waits in their activator while their stats, written every second, make
+the autoscaler scale it up: a cold start there takes a second or two, not milliseconds.
 """
 
 from __future__ import annotations
@@ -66,8 +68,13 @@ def build(client: aioredis.Redis, informer: Informer, *, consumer: str, base_url
                      if r["metadata"]["name"] == key.name]
             if found:
                 plane.activate(found[0])
-    else:
-        endpoints = routing.StaticEndpoints()
+    else:  # the runtime is worker 0's: its replicas are read from its reports
+        def release(key: routing.RevisionKey, endpoint: str) -> None:
+            router.replica_ready(key, endpoint)
+
+        reported = revisions.ReportedEndpoints(client, informer, release)
+        endpoints = reported
+        tasks["endpoints"] = reported.run
     invocations = deferring.Queue(client)
     router = routing.Router(table, endpoints, poke=activate, invocations=invocations)
     if runs_revisions:
