@@ -78,10 +78,11 @@ async def test_a_command_revision_scales_0_2_1_0_with_actual_replicas_following(
     obj = revision(timeoutSeconds=5)
     rev = machine.scale(obj, 0)
     assert rev.report() == {"ready": False, "actualReplicas": 0, "desiredReplicas": 0,
-                            "error": None, "reason": None}
+                            "error": None, "reason": None, "endpoints": []}
     machine.scale(obj, 2)
     await eventually(lambda: len(machine.endpoints(obj)) == 2)
     assert rev.report()["actualReplicas"] == 2 and rev.report()["ready"] is True
+    assert sorted(rev.report()["endpoints"]) == sorted(f"{h}:{p}" for h, p in machine.endpoints(obj))
     answers = [(await get(e)).json() for e in machine.endpoints(obj)]
     assert answers[0]["pid"] != answers[1]["pid"]
     for answer, endpoint in zip(answers, machine.endpoints(obj)):
@@ -99,7 +100,7 @@ async def test_a_command_revision_scales_0_2_1_0_with_actual_replicas_following(
     assert machine.endpoints(obj) == []
     await eventually(lambda: gone(oldest))
     assert rev.report() == {"ready": True, "actualReplicas": 0, "desiredReplicas": 0,
-                            "error": None, "reason": None}
+                            "error": None, "reason": None, "endpoints": []}
 
 
 async def test_working_dir_is_the_replicas_cwd(machine: runtime.Runtime, tmp_path: Path) -> None:
