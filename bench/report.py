@@ -23,6 +23,8 @@ def fmt(value: Any, unit: str = "") -> str:
         return f"{value:.2f} ms"
     if unit == "MiB":
         return f"{value:.1f} MiB"
+    if unit == "s":
+        return f"{value:.2f} s"
     if isinstance(value, float):
         return f"{value:,.0f}"
     return str(value)
