@@ -40,6 +40,8 @@ import math
 import re
 from collections.abc import Mapping
 
+from ripple.api.serving import go_durations
+
 GROUP = "autoscaling.knative.dev/"
 PROGRESS_DEADLINE = "serving.knative.dev/progress-deadline"
 CONCURRENCY = "concurrency"
@@ -136,10 +138,6 @@ def _resolve_target(spec: Spec) -> tuple[float, float]:
 
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?i:inf|infinity|nan)")
-_DURATION_PART = re.compile(r"(\d*\.?\d*)(ns|us|µs|μs|ms|s|m|h)")
-_DURATION_UNITS = {
-    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0,
-}  # fmt: skip
 
 
 def parse_int32(text: str) -> int | None:
@@ -154,21 +152,12 @@ def parse_float(text: str) -> float | None:
 
 
 def parse_go_duration(text: str) -> float | None:
-    """Seconds in a Go duration (`60s`, `1m30s`, `1.5h`, `0`), or None (`time.ParseDuration`)."""
-    sign = -1.0 if text.startswith("-") else 1.0
-    body = text[1:] if text[:1] in "+-" else text
-    if body == "0":
-        return 0.0
-    if not body:
+    """Seconds in a Go duration (`60s`, `1m30s`, `1.5h`, `0`), or None where Go's
+    `time.ParseDuration` refuses it: Knative ignores such an annotation."""
+    try:
+        return go_durations.parse(text)
+    except ValueError:
         return None
-    seconds, at = 0.0, 0
-    while at < len(body):
-        match = _DURATION_PART.match(body, at)
-        if match is None or match.group(1) in ("", "."):
-            return None
-        seconds += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-        at = match.end()
-    return sign * seconds
 
 
 def _get(annotations: Mapping[str, str], *names: str) -> str | None:
