@@ -16,6 +16,11 @@ a connection error, a timeout, a 429, a 5xx or GitHub's rate limit is an
 `errors.TemporaryError` (retry); any other answer is an `errors.PermanentError` whose
 message has the method, URL, status and the provider's body, for the source's condition.
 Deleting a hook that is already gone (404) succeeds. Tokens never appear in messages.
+
+Registering again is idempotent on GitHub: it refuses a second hook with the same URL (422,
+"Hook already exists"), which happens when a registration's answer was lost, for example
+to a leader change in the middle of the call. Then the existing hook with our URL is found
+in the list of hooks, updated to our secret and events, and its id returned.
 """
 
 from __future__ import annotations
@@ -47,8 +52,21 @@ async def register_github(session: aiohttp.ClientSession, *, api_url: str,
         "config": {"url": hook_url, "content_type": "json", "secret": secret,
                    "insecure_ssl": "1" if insecure_ssl else "0"},
     }
-    answer = await _call(session, "POST", _github_hooks(api_url, owner_and_repository),
-                         _github_headers(token), body, "GitHub", timeout)
+    hooks, headers = _github_hooks(api_url, owner_and_repository), _github_headers(token)
+    try:
+        answer = await _call(session, "POST", hooks, headers, body, "GitHub", timeout)
+    except Refused as refused:
+        if refused.status != 422 or "already exists" not in refused.body:
+            raise
+        existing = await _call(session, "GET", hooks, headers, None, "GitHub", timeout)
+        hook_id = next((str(hook.get("id")) for hook in existing or []
+                        if isinstance(hook, dict)
+                        and (hook.get("config") or {}).get("url") == hook_url), None)
+        if hook_id is None:
+            raise
+        answer = await _call(session, "PATCH", f"{hooks}/{quote(hook_id, safe='')}", headers,
+                             {key: body[key] for key in ("active", "events", "config")},
+                             "GitHub", timeout)
     return _hook_id(answer, "GitHub")
 
 
@@ -116,6 +134,14 @@ def _gitlab_headers(token: str) -> dict[str, str]:
     return {"PRIVATE-TOKEN": token, "Accept": "application/json", "User-Agent": USER_AGENT}
 
 
+class Refused(errors.PermanentError):
+    """The provider refused the request: its status and body are kept for the caller."""
+
+    def __init__(self, message: str, *, status: int, body: str):
+        super().__init__(message)
+        self.status, self.body = status, body
+
+
 async def _call(session: aiohttp.ClientSession, method: str, url: str, headers: dict[str, str],
                 body: dict[str, Any] | None, provider: str, timeout: float, *,
                 gone_ok: bool = False) -> Any:
@@ -137,7 +163,7 @@ async def _call(session: aiohttp.ClientSession, method: str, url: str, headers: 
     message = f"{what} answered {status}: {text[:_BODY_SHOWN]}"
     if status == 429 or status >= 500 or (status == 403 and rate_limited):
         raise errors.TemporaryError(message, delay=_delay(retry_after))
-    raise errors.PermanentError(message)
+    raise Refused(message, status=status, body=text)
 
 
 def _json(text: str) -> Any:

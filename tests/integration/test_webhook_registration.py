@@ -22,7 +22,8 @@ HOOK_URL = "https://ripple.example.com/webhooks/github/default/hello"
 
 
 class API:
-    """A RecordingSink that also takes DELETE and remembers each request's method."""
+    """A RecordingSink that also takes GET, PATCH and DELETE and remembers each request's
+    method."""
 
     def __init__(self) -> None:
         self.answers: list[Answer] = []
@@ -36,7 +37,7 @@ class API:
             methods.append(request.command)
             record(request)
 
-        handler.do_POST = handler.do_DELETE = do_any  # type: ignore[attr-defined]
+        handler.do_POST = handler.do_GET = handler.do_PATCH = handler.do_DELETE = do_any  # type: ignore[attr-defined]
 
     @property
     def url(self) -> str:
@@ -142,14 +143,46 @@ async def test_github_unregister_a_hook_already_gone(
 async def test_github_refusal_is_permanent_with_status_and_body(
         api: API, session: aiohttp.ClientSession) -> None:
     api.answer(422, {"message": "Validation Failed", "errors": [
-        {"resource": "Hook", "code": "custom",
-         "message": "Hook already exists on this repository"}]})
+        {"resource": "Hook", "code": "invalid", "field": "events"}]})
     with pytest.raises(errors.PermanentError) as caught:
         await register_github(session, api.url)
     message = str(caught.value)
     assert "GitHub API POST" in message and "/repos/Codertocat/Hello-World/hooks" in message
-    assert "answered 422" in message and "Hook already exists on this repository" in message
+    assert "answered 422" in message and '"field": "events"' in message
     assert TOKEN not in message and SECRET not in message
+    assert api.methods == ["POST"]
+
+
+ALREADY_EXISTS = {"message": "Validation Failed", "errors": [
+    {"resource": "Hook", "code": "custom", "message": "Hook already exists on this repository"}]}
+
+
+async def test_github_register_again_adopts_the_hook_with_our_url(
+        api: API, session: aiohttp.ClientSession) -> None:
+    """A registration whose answer was lost is retried: GitHub refuses the duplicate, and the
+    existing hook with our URL is updated to our secret and events and its id returned."""
+    api.answer(422, ALREADY_EXISTS)
+    api.answer(200, [{"id": 1, "config": {"url": "https://elsewhere.example.com/hook"}},
+                     {"id": 42, "config": {"url": HOOK_URL, "content_type": "json"}}])
+    api.answer(200, {"id": 42, "active": True})
+    assert await register_github(session, api.url) == "42"
+    assert api.methods == ["POST", "GET", "PATCH"]
+    listed, patched = api.sink.received[1:]
+    assert listed.path == "/repos/Codertocat/Hello-World/hooks"
+    assert patched.path == "/repos/Codertocat/Hello-World/hooks/42"
+    assert json_body(patched) == {
+        "active": True, "events": ["push", "pull_request"],
+        "config": {"url": HOOK_URL, "content_type": "json", "secret": SECRET, "insecure_ssl": "0"},
+    }
+
+
+async def test_github_already_exists_without_our_url_is_the_refusal(
+        api: API, session: aiohttp.ClientSession) -> None:
+    api.answer(422, ALREADY_EXISTS)
+    api.answer(200, [{"id": 1, "config": {"url": "https://elsewhere.example.com/hook"}}])
+    with pytest.raises(errors.PermanentError, match="POST .*answered 422: .*already exists"):
+        await register_github(session, api.url)
+    assert api.methods == ["POST", "GET"]
 
 
 async def test_github_unauthorized_is_permanent(api: API, session: aiohttp.ClientSession) -> None:
