@@ -54,9 +54,7 @@ def register(
     tail.set_defaults(handler=run_tail)
 
     show = verbs.add_parser("display", help="run a sink that prints every event it receives")
-    show.add_argument("--host", default="127.0.0.1")
-    show.add_argument("--port", type=int, default=8081)
-    show.set_defaults(handler=display.run_display)
+    display.add_arguments(show)
 
 
 def read_data(value: str | None) -> bytes | None:
