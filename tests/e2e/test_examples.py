@@ -17,6 +17,7 @@ without a README.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -31,6 +32,7 @@ from ripple.api import loading, registry
 from tests.support import walkthroughs
 from tests.support.kafka import MockCluster
 from tests.support.mesh import RIPPLE, Mesh, free_port
+from tests.support.sinks import RecordingSink
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -150,3 +152,35 @@ def test_example_runs_as_documented(kafka: MockCluster, mesh: Mesh, example: Pat
         mesh.cli("delete", "-f", str(copy), check=False)
         if display:
             display.stop()
+
+
+def readme_blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)\n```", (ROOT / "README.md").read_text(), re.S)
+
+
+def test_readme_cesql_filter_reads_attributes_not_data(mesh: Mesh) -> None:
+    """The README's Broker and `orders` Trigger, and its `event send` commands, as written:
+    the event with the `amount` extension matches the cesql filter, the one with an
+    `amount` only in its data does not."""
+    (manifest,) = [b for b in readme_blocks("yaml") if "name: orders" in b and "cesql:" in b]
+    commands = [" ".join(line.strip() for line in command.split("\\\n"))
+                for block in readme_blocks("sh")
+                for command in re.split(r"(?<!\\)\n", block)
+                if command.startswith("ripple event send") and "com.example.order.paid" in command]
+    assert len(commands) == 2, commands
+    with RecordingSink() as orders, RecordingSink() as dead:
+        mesh.apply(manifest.replace("http://127.0.0.1:9001/orders", orders.url + "/orders")
+                   .replace("http://127.0.0.1:9000/dead-letters", dead.url + "/dead-letters"))
+        try:
+            mesh.wait_ready("/apis/eventing.knative.dev/v1/namespaces/default/triggers/orders")
+            for command in commands:
+                mesh.cli(*shlex.split(command, comments=True)[1:])
+            # the exact filter's type after both: once it is in, both were filtered
+            assert mesh.send_event("/default/default", "after", type="com.example.order.created") == 202
+            received = orders.wait_for(2)
+            wait_until(lambda: "after" in orders.ids(), what="the event after both")
+            assert [r.ce.get("amount") for r in received if r.ce["id"] != "after"] == ["120"]
+            assert all(r.body == b'{"items": 3}' for r in received if r.ce["id"] != "after")
+            assert dead.ids() == []
+        finally:
+            mesh.cli("delete", "-f", "-", input=manifest, check=False)
