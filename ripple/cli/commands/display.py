@@ -32,11 +32,22 @@ _PRINTING = threading.Lock()  # one block at a time: the server answers on many 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--port", type=port, default=8081, help="default: 8081")
     parser.add_argument("--reply", metavar="TYPE",
                         help="answer each event with a CloudEvent of this type (same data, "
                              "a new id), e.g. to move a Sequence on to its next step")
     parser.set_defaults(handler=run_display)
+
+
+def port(text: str) -> int:
+    """`--port`: argparse reports a bad one in one line and exits 2."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: an integer from 0 to 65535")
+    return number
 
 
 def format_event(event: ce.CloudEvent, request: str | None = None,
@@ -122,8 +133,6 @@ def run_display(args: argparse.Namespace, _api: object) -> int:
 
     try:
         server = Server((args.host, args.port), Handler)
-    except OverflowError:
-        raise errors.Invalid(f"--port {args.port}: a port is 0 to 65535") from None
     except OSError as failure:
         raise errors.RippleError(
             f"cannot listen on {args.host}:{args.port}: {failure.strerror}; "

@@ -1,0 +1,81 @@
+"""`ripple event display` as a process: it replies with `--reply`, and refuses a bad or
+taken port in one line, with no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.support.mesh import RIPPLE, free_port
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def display(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([RIPPLE, "event", "display", *args], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def post(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=b'{"n": 1}', method="POST",
+        headers={"ce-specversion": "1.0", "ce-id": "d-1", "ce-type": "dev.example.in",
+                 "ce-source": "/tests", "content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+
+
+def listening(port: int) -> bool:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+    except urllib.error.HTTPError:
+        return True  # a GET is not an event: any answer means it listens
+    except OSError:
+        return False
+    return True
+
+
+def test_reply_and_the_request_line() -> None:
+    port = free_port()
+    proc = display("--port", str(port), "--reply", "dev.example.out")
+    try:
+        wait_until(lambda: listening(port), what="the display listens")
+        status, headers, body = post(port, "/step-1")
+        assert status == 200 and body == b'{"n": 1}'
+        assert headers["ce-type"] == "dev.example.out"
+        assert headers["ce-source"] == "/event-display/step-1"
+        assert headers["ce-id"] != "d-1" and headers["content-type"] == "application/json"
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert "Request: POST /step-1" in out
+    assert f"Reply: type dev.example.out, id {headers['ce-id']}, source /event-display/step-1" in out
+
+
+def test_a_taken_port_is_one_line() -> None:
+    port = free_port()
+    first = display("--port", str(port))
+    try:
+        wait_until(lambda: listening(port), what="the first display listens")
+        second = subprocess.run([RIPPLE, "event", "display", "--port", str(port)],
+                                capture_output=True, text=True, timeout=30)
+    finally:
+        first.terminate()
+        first.communicate(timeout=10)
+    assert second.returncode == 1
+    assert second.stderr.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use; choose another with --port"]
+
+
+@pytest.mark.parametrize("value", ["99999", "-1", "http"])
+def test_a_bad_port_is_a_usage_error(value: str) -> None:
+    result = subprocess.run([RIPPLE, "event", "display", "--port", value],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        f"argument --port: {value!r} is not a port: an integer from 0 to 65535")
+    assert "Traceback" not in result.stderr
