@@ -79,7 +79,9 @@ def localised(example: Path, target: Path, addresses: dict[str, str]) -> Path:
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.name for e in EXAMPLES])
 def test_example_applies_and_becomes_ready(kafka: MockCluster, mesh: Mesh, example: Path,
                                            tmp_path: Path) -> None:
-    copy = localised(example, tmp_path / example.name, {DEFAULT_KAFKA: kafka.bootstrap})
+    nobody = f"127.0.0.1:{free_port()}"  # not a display someone runs on 8081
+    copy = localised(example, tmp_path / example.name, {
+        DEFAULT_SERVER: f"127.0.0.1:{mesh.port}", DEFAULT_DISPLAY: nobody, DEFAULT_KAFKA: kafka.bootstrap})
     mesh.cli("apply", "-f", str(copy))  # as a user would
     try:
         for path in ready_paths(example):
