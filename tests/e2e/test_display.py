@@ -52,6 +52,7 @@ def test_reply_and_the_request_line() -> None:
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0  # SIGTERM stops it cleanly
     assert "Request: POST /step-1" in out
     assert f"Reply: type dev.example.out, id {headers['ce-id']}, source /event-display/step-1" in out
 

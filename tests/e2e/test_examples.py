@@ -112,8 +112,13 @@ class Display:
         return walkthroughs.split_events(self.output.read_text(encoding="utf-8"))
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        assert self.proc.wait(10) == 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            assert self.proc.wait(10) == 0, "the display stops cleanly on SIGTERM"
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
 
 
 @pytest.mark.parametrize("example", WALKED, ids=[e.name for e in WALKED])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
 import uuid
@@ -103,6 +104,10 @@ def answer(headers: dict[str, str], body: bytes, method: str, path: str,
     return 200, reply_headers, reply_body, printed
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_display(args: argparse.Namespace, _api: object) -> int:
     reply_type: str | None = args.reply
     if reply_type is not None and not reply_type.strip():
@@ -140,6 +145,7 @@ def run_display(args: argparse.Namespace, _api: object) -> int:
     replying = f", replying with type {reply_type}" if reply_type else ""
     print(f"Displaying CloudEvents sent to http://{args.host}:{args.port}/{replying}",
           file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     try:
         server.serve_forever()
     except KeyboardInterrupt:
