@@ -72,11 +72,15 @@ def test_a_taken_port_is_one_line() -> None:
         f"Error: cannot listen on 127.0.0.1:{port}: Address already in use; choose another with --port"]
 
 
-@pytest.mark.parametrize("value", ["99999", "-1", "http"])
-def test_a_bad_port_is_a_usage_error(value: str) -> None:
-    result = subprocess.run([RIPPLE, "event", "display", "--port", value],
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--port", "99999", "argument --port: '99999' is not a port: an integer from 0 to 65535"),
+    ("--port", "-1", "argument --port: '-1' is not a port: an integer from 0 to 65535"),
+    ("--port", "http", "argument --port: 'http' is not a port: an integer from 0 to 65535"),
+    ("--reply", " ", "argument --reply: the reply's type must be a non-empty string"),
+])
+def test_a_bad_flag_is_a_usage_error(flag: str, value: str, message: str) -> None:
+    result = subprocess.run([RIPPLE, "event", "display", flag, value],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].endswith(
-        f"argument --port: {value!r} is not a port: an integer from 0 to 65535")
+    assert result.stderr.strip().splitlines()[-1].endswith(message)
     assert "Traceback" not in result.stderr

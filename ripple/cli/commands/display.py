@@ -34,7 +34,7 @@ _PRINTING = threading.Lock()  # one block at a time: the server answers on many 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=port, default=8081, help="default: 8081")
-    parser.add_argument("--reply", metavar="TYPE",
+    parser.add_argument("--reply", metavar="TYPE", type=event_type,
                         help="answer each event with a CloudEvent of this type (same data, "
                              "a new id), e.g. to move a Sequence on to its next step")
     parser.set_defaults(handler=run_display)
@@ -49,6 +49,13 @@ def port(text: str) -> int:
     if not 0 <= number <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port: an integer from 0 to 65535")
     return number
+
+
+def event_type(text: str) -> str:
+    """`--reply`: a CloudEvent type is a non-empty string."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the reply's type must be a non-empty string")
+    return text
 
 
 def format_event(event: ce.CloudEvent, request: str | None = None,
@@ -110,8 +117,6 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 def run_display(args: argparse.Namespace, _api: object) -> int:
     reply_type: str | None = args.reply
-    if reply_type is not None and not reply_type.strip():
-        raise errors.Invalid("--reply: the reply's type must be a non-empty string")
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
