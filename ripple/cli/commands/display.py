@@ -141,12 +141,8 @@ def run_display(args: argparse.Namespace, _api: object) -> int:
     class Server(ThreadingHTTPServer):
         request_queue_size = 512  # the default of 5 refuses a broker's burst of connections
 
-    try:
-        server = Server((args.host, args.port), Handler)
-    except OSError as failure:
-        raise errors.RippleError(
-            f"cannot listen on {args.host}:{args.port}: {failure.strerror}; "
-            "choose another with --port") from None
+    # a port that cannot be had raises OSError: `ripple.cli.main` says so in one line
+    server = Server((args.host, args.port), Handler)
     replying = f", replying with type {reply_type}" if reply_type else ""
     print(f"Displaying CloudEvents sent to http://{args.host}:{args.port}/{replying}",
           file=sys.stderr, flush=True)
