@@ -17,6 +17,7 @@ from ripple import __version__, errors
 from ripple.cli.client import DEFAULT_SERVER, Client
 from ripple.cli.commands import (
     apply,
+    completion,
     broker,
     channel,
     event,
@@ -29,6 +30,7 @@ from ripple.cli.commands import (
     subscription,
     trigger,
 )
+from ripple.cli.commands.common import Handler
 
 
 def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
@@ -37,6 +39,7 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ripple", description="Ripple: a Knative-compatible eventing mesh."
     )
+    parser.add_argument("--version", action="version", version=f"ripple {__version__}")
     parser.add_argument(
         "--server", default=server_default,
         help=f"the Ripple API URL (env RIPPLE_SERVER, default {DEFAULT_SERVER})",
@@ -67,7 +70,28 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
     route.register(commands, parents)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(handler=run_version)
+    completion.register(commands)
+    show_help_when_bare(parser)
     return parser
+
+
+def show_help_when_bare(parser: argparse.ArgumentParser) -> None:
+    """`ripple` and `ripple trigger` without a verb print their help and exit 0, as kn and
+    kubectl do, instead of argparse's "the following arguments are required" (exit 2)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            action.required = False
+            parser.set_defaults(handler=_printer(parser))
+            for child in dict.fromkeys(action.choices.values()):
+                show_help_when_bare(child)
+
+
+def _printer(parser: argparse.ArgumentParser) -> Handler:
+    def print_help(args: argparse.Namespace, api: Client) -> int:
+        parser.print_help()
+        return 0
+
+    return print_help
 
 
 def _wire_up(parser: argparse.ArgumentParser) -> None:

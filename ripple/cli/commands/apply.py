@@ -48,7 +48,10 @@ def register(
 
 
 def run_apply(args: argparse.Namespace, api: Client) -> int:
-    for doc in load_documents(args.filename, sys.stdin, recursive=args.recursive):
+    docs = load_documents(args.filename, sys.stdin, recursive=args.recursive)
+    if not docs:
+        raise errors.Invalid(no_objects(args.filename, args.recursive))
+    for doc in docs:
         try:
             print(apply_one(api, doc.obj, common.namespace(args)))
         except errors.RippleError as failure:
@@ -56,8 +59,19 @@ def run_apply(args: argparse.Namespace, api: Client) -> int:
     return 0
 
 
+def no_objects(paths: list[str], recursive: bool) -> str:
+    """kubectl's "no objects passed to apply", with a hint when -R would have found some."""
+    message = "no objects passed to apply"
+    if not recursive and any(os.path.isdir(p) and _files(p, True) for p in paths if p != "-"):
+        message += " (the manifests are in subdirectories: add -R/--recursive)"
+    return message
+
+
 def delete_files(api: Client, args: argparse.Namespace) -> int:
-    for doc in load_documents(args.filename, sys.stdin, recursive=args.recursive):
+    docs = load_documents(args.filename, sys.stdin, recursive=args.recursive)
+    if not docs:
+        raise errors.Invalid(no_objects(args.filename, args.recursive).replace("apply", "delete"))
+    for doc in docs:
         try:
             rtype = api.type_of(doc.obj["apiVersion"], doc.obj["kind"])
             name = doc.obj["metadata"]["name"]

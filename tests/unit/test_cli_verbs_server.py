@@ -1,0 +1,102 @@
+"""Issue #16's CLI verbs against the real API server, in process (`test_cli_apply_server`'s
+fixture): apply's "no objects", `delete KIND --all`, `get -o wide|jsonpath`, the Trigger
+update dialects, `--wait` and `ripple wait`, and the source and flow verbs.
+
+The server is the local platform's API app over a memory store, with the real registry and
+admission; no controller runs, so a test that needs a condition writes it as the
+controller would (through the store), the one thing these tests stand in for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_cli_apply_server import InProcess, ripple, server
+
+__all__ = ["server"]  # the fixture, imported for pytest
+
+BROKER = """\
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: {name}
+"""
+
+
+def test_apply_of_a_dir_with_manifests_only_in_subdirectories_is_an_error(
+    server: type[InProcess], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: exit 0 and nothing applied. kubectl: "no objects passed to apply", and -R.
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.yaml").write_text(BROKER.format(name="deep"))
+    assert ripple("apply", "-f", str(tmp_path)) == 1
+    assert capsys.readouterr().err == (
+        "Error: no objects passed to apply (the manifests are in subdirectories: "
+        "add -R/--recursive)\n")
+    assert [m for m, _ in server.seen] == []  # refused before any request
+    assert ripple("apply", "-R", "-f", str(tmp_path)) == 0
+    assert capsys.readouterr().out == "broker.eventing.knative.dev/deep created\n"
+    assert ripple("apply", "--recursive", "-f", str(tmp_path)) == 0
+    assert capsys.readouterr().out == "broker.eventing.knative.dev/deep unchanged\n"
+
+
+@pytest.mark.parametrize("argv", [["apply", "-f"], ["delete", "-f"]])
+def test_an_empty_dir_or_file_is_no_objects(
+    server: type[InProcess], tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    (tmp_path / "empty.yaml").write_text("# nothing\n---\n")
+    assert ripple(*argv, str(tmp_path / "empty.yaml")) == 1
+    verb = argv[0]
+    assert capsys.readouterr().err == f"Error: no objects passed to {verb}\n"
+    assert ripple(*argv, str(tmp_path)) == 1
+
+
+def test_delete_kind_all_deletes_only_that_namespace(
+    server: type[InProcess], capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, ns in (("a", "default"), ("b", "default"), ("c", "other")):
+        assert ripple("broker", "create", name, "-n", ns) == 0
+    capsys.readouterr()
+    assert ripple("delete", "broker", "--all") == 0
+    assert capsys.readouterr().out == (
+        'broker.eventing.knative.dev "a" deleted\nbroker.eventing.knative.dev "b" deleted\n')
+    assert ripple("get", "brokers", "-A", "-o", "name") == 0
+    assert capsys.readouterr().out == "broker.eventing.knative.dev/c\n"
+    assert ripple("delete", "broker", "--all") == 0
+    assert capsys.readouterr().out == "No brokers found in default namespace.\n"
+    assert ripple("delete", "broker", "x", "--all") == 1
+    assert capsys.readouterr().err == "Error: give either NAME... or --all, not both\n"
+
+
+def test_get_wide_and_jsonpath(server: type[InProcess], capsys: pytest.CaptureFixture[str]) -> None:
+    assert ripple("broker", "create", "b1") == 0
+    assert ripple("trigger", "create", "t1", "--broker", "b1", "--filter", "type=x",
+                  "--sink", "http://s.example/") == 0
+    capsys.readouterr()
+    assert ripple("get", "triggers", "-o", "wide") == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split() == ["NAME", "BROKER", "SINK", "AGE", "FILTER", "SUBSCRIBER-URI",
+                              "GENERATION", "OBSERVED", "CONDITIONS", "READY", "REASON"]
+    assert row.split()[:2] == ["t1", "b1"] and "type=x" in row.split()
+    assert ripple("get", "triggers", "-o", "jsonpath={.items[*].metadata.name}") == 0
+    assert capsys.readouterr().out == "t1\n"
+    assert ripple("get", "trigger", "t1", "-o", "jsonpath={.spec.filter.attributes.type}") == 0
+    assert capsys.readouterr().out == "x\n"
+    assert ripple("trigger", "list", "-o", "jsonpath={range .items[*]}{.spec.broker}{end}") == 0
+    assert capsys.readouterr().out == "b1\n"
+
+
+@pytest.mark.parametrize("fmt, says", [
+    ("go-template={{.metadata.name}}", "go-template is not supported"),
+    ("jsonpath={.items[?(@.a)]}", "unsupported syntax"),
+])
+def test_an_unsupported_output_is_refused_before_any_request(
+    server: type[InProcess], capsys: pytest.CaptureFixture[str], fmt: str, says: str
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        ripple("get", "triggers", "-o", fmt)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert says in err and "argument -o/--output" in err
+    assert server.seen == []
