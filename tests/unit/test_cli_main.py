@@ -331,3 +331,24 @@ def test_get_help_lists_the_kinds_the_registry_serves(capsys: pytest.CaptureFixt
     for word in words:
         assert registry.by_name(word)  # every word offered is one `get` resolves
     assert ripple.api  # imported for its registrations
+
+
+from ripple.cli.commands.trigger import edit_exact_filters  # noqa: E402
+
+
+@pytest.mark.parametrize("filters, flags, expected", [
+    ([{"exact": {"type": "a"}}], ["type=b"], [{"exact": {"type": "b"}}]),
+    ([{"exact": {"type": "a"}}], ["source=s"], [{"exact": {"type": "a"}}, {"exact": {"source": "s"}}]),
+    ([{"exact": {"type": "a", "source": "s"}}], ["type-"], [{"exact": {"source": "s"}}]),
+    ([{"exact": {"type": "a"}}, {"cesql": "true"}], ["type-"], [{"cesql": "true"}]),
+    ([{"any": [{"exact": {"type": "a"}}]}], ["type=b"],
+     [{"any": [{"exact": {"type": "a"}}]}, {"exact": {"type": "b"}}]),
+])
+def test_edit_exact_filters(filters: list, flags: list[str], expected: list) -> None:
+    assert edit_exact_filters(filters, flags) == expected
+
+
+def test_edit_exact_filters_does_not_mutate_its_input() -> None:
+    filters = [{"exact": {"type": "a"}}]
+    edit_exact_filters(filters, ["type=b", "x=y"])
+    assert filters == [{"exact": {"type": "a"}}]

@@ -100,3 +100,59 @@ def test_an_unsupported_output_is_refused_before_any_request(
     err = capsys.readouterr().err
     assert says in err and "argument -o/--output" in err
     assert server.seen == []
+
+
+TRIGGER_WITH_FILTERS = """\
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: t
+spec:
+  broker: default
+  filter:
+    attributes:
+      type: legacy
+  filters:
+    - exact:
+        type: dev.a
+    - prefix:
+        source: /x
+  subscriber:
+    uri: http://s.example/
+"""
+
+
+def test_trigger_update_filter_writes_the_dialect_that_takes_effect(
+    server: type[InProcess], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: `filter.attributes` was written beside `filters`, which take precedence:
+    # "updated", and the Trigger filtered exactly as before.
+    manifest = tmp_path / "t.yaml"
+    manifest.write_text(TRIGGER_WITH_FILTERS)
+    assert ripple("apply", "-f", str(manifest)) == 0
+    capsys.readouterr()
+    assert ripple("trigger", "update", "t", "--filter", "type=dev.b", "--filter", "subject=s") == 0
+    assert capsys.readouterr().out == (
+        "Trigger 't' updated in namespace 'default' (spec.filters, which take precedence).\n")
+    assert ripple("get", "trigger", "t", "-o", "json") == 0
+    spec = __import__("json").loads(capsys.readouterr().out)["spec"]
+    assert spec["filters"] == [{"exact": {"type": "dev.b"}}, {"prefix": {"source": "/x"}},
+                               {"exact": {"subject": "s"}}]
+    assert spec["filter"] == {"attributes": {"type": "legacy"}}  # untouched, as it is inert
+
+    assert ripple("trigger", "update", "t", "--filter", "source-") == 1
+    assert "has no top-level exact filter on 'source'" in capsys.readouterr().err
+    assert ripple("trigger", "update", "t", "--filter", "type=dev.b") == 0
+    assert capsys.readouterr().out == (
+        "Trigger 't' unchanged in namespace 'default': it already has that filter and sink.\n")
+
+
+def test_trigger_update_removing_a_filter_it_lacks_is_refused(
+    server: type[InProcess], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ripple("trigger", "create", "t", "--filter", "type=x", "--sink", "http://s/") == 0
+    assert ripple("trigger", "update", "t", "--filter", "source-") == 1
+    assert capsys.readouterr().err.endswith(
+        "Error: --filter source-: the Trigger has no filter on 'source'\n")
+    assert ripple("trigger", "update", "t", "--filter", "type-") == 0
+    assert capsys.readouterr().out.endswith("Trigger 't' updated in namespace 'default'.\n")
