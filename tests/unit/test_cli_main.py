@@ -301,7 +301,7 @@ def test_a_bare_command_prints_its_help_and_exits_0(
 
 
 @pytest.mark.parametrize("shell, marker", [
-    ("bash", "complete -o filenames -F _shtab_ripple ripple"),
+    ("bash", "-F _shtab_ripple ripple"),
     ("zsh", "#compdef ripple"),
 ])
 def test_completion_scripts_cover_every_command(

@@ -183,9 +183,14 @@ def destination(api: Client, text: str, ns: str) -> dict[str, Any]:
 
 def resolve_url(api: Client, text: str, ns: str, flag: str) -> str:
     """The URL a sink flag's value resolves to now, by the controller's own resolver."""
-    found = resolving.resolve_destination(
-        destination(api, text, ns), ns, lookup(api), served=served(api)
-    )
+    return resolve_destination_url(api, destination(api, text, ns), ns, flag, text)
+
+
+def resolve_destination_url(
+    api: Client, dest: dict[str, Any], ns: str, flag: str, text: str
+) -> str:
+    """The URL a Destination resolves to now; an error names the flag and its value."""
+    found = resolving.resolve_destination(dest, ns, lookup(api), served=served(api))
     if found.uri is None:
         raise errors.Invalid(f"{flag} {text!r}: {found.message}")
     return found.uri
