@@ -29,6 +29,7 @@ from ripple.cli.commands import (
     source,
     subscription,
     trigger,
+    waiting,
 )
 from ripple.cli.commands.common import Handler
 
@@ -68,6 +69,7 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
     service.register(commands, parents)
     revision.register(commands, parents)
     route.register(commands, parents)
+    waiting.register(commands, parents)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(handler=run_version)
     completion.register(commands)

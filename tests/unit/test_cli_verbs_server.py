@@ -156,3 +156,120 @@ def test_trigger_update_removing_a_filter_it_lacks_is_refused(
         "Error: --filter source-: the Trigger has no filter on 'source'\n")
     assert ripple("trigger", "update", "t", "--filter", "type-") == 0
     assert capsys.readouterr().out.endswith("Trigger 't' updated in namespace 'default'.\n")
+
+
+# --- `ripple wait`, and `--wait` on create and apply ---------------------------------------
+
+from ripple.cli import client  # noqa: E402
+from ripple.cli.commands import waiting  # noqa: E402
+
+
+def mark_ready(served: type[InProcess], plural: str, name: str, status: str = "True") -> None:
+    """What the controller does: write Ready on the object's status subresource."""
+    api = served("http://in-process")
+    path = f"/apis/eventing.knative.dev/v1/namespaces/default/{plural}/{name}"
+    obj = api.call("GET", path)
+    obj["status"] = {"observedGeneration": obj["metadata"].get("generation", 1),
+                     "conditions": [{"type": "Ready", "status": status, "reason": "Test",
+                                     "message": "set by the test"}]}
+    api.call("PUT", path + "/status", obj)
+
+
+@pytest.fixture
+def controller(server: type[InProcess], monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Between two polls, mark every Broker and Trigger Ready; returns the polls' log."""
+    polls: list[str] = []
+
+    def act(_seconds: float) -> None:
+        polls.append("pause")
+        api = server("http://in-process")
+        for plural in ("brokers", "triggers"):
+            path = f"/apis/eventing.knative.dev/v1/namespaces/default/{plural}"
+            for item in api.call("GET", path).get("items", []):
+                mark_ready(server, plural, item["metadata"]["name"])
+
+    monkeypatch.setattr(waiting, "pause", act)
+    return polls
+
+
+def test_wait_for_condition_ready(
+    server: type[InProcess], controller: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ripple("broker", "create", "b") == 0
+    capsys.readouterr()
+    assert ripple("wait", "broker", "b", "--for", "condition=Ready", "--timeout", "60s") == 0
+    assert capsys.readouterr().out == "broker.eventing.knative.dev/b condition met\n"
+    assert controller == ["pause"]  # it polled until the controller acted, then stopped
+    assert ripple("wait", "brokers/b", "--for=condition=Ready") == 0
+    assert ripple("wait", "broker", "--all", "--for", "condition=Ready=True") == 0
+    assert capsys.readouterr().out == "broker.eventing.knative.dev/b condition met\n" * 2
+
+
+def test_wait_times_out_with_kubectl_s_message(
+    server: type[InProcess], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ripple("broker", "create", "b") == 0
+    mark_ready(server, "brokers", "b", "False")
+    capsys.readouterr()
+    # Nothing makes it Ready: the wait ends at the timeout, whatever the machine's speed.
+    assert ripple("wait", "broker", "b", "--for", "condition=Ready", "--timeout", "0.2s") == 1
+    assert capsys.readouterr().err == (
+        "Error: timed out waiting for the condition Ready=True on brokers/b; last: "
+        "Ready=False Test: set by the test\n")
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["wait", "broker", "b", "--for", "delete"], "Ripple waits for condition=TYPE[=STATUS]"),
+    (["wait", "broker", "--for", "condition=Ready"], "wait needs KIND NAME"),
+    (["wait", "broker", "nope", "--for", "condition=Ready"], 'brokers.eventing.knative.dev "nope"'),
+])
+def test_wait_errors(server: type[InProcess], capsys: pytest.CaptureFixture[str],
+                     argv: list[str], says: str) -> None:
+    assert ripple(*argv) == 1
+    assert says in capsys.readouterr().err
+
+
+def test_create_wait_and_apply_wait(
+    server: type[InProcess], controller: list[str], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ripple("broker", "create", "b", "--wait", "--wait-timeout", "30s") == 0
+    assert capsys.readouterr().out == (
+        "Broker 'b' successfully created in namespace 'default'.\n"
+        "broker.eventing.knative.dev/b condition met\n")
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(BROKER.format(name="c") + "---\napiVersion: v1\nkind: Secret\n"
+                        "metadata:\n  name: s\nstringData:\n  a: b\n")
+    assert ripple("apply", "-f", str(manifest), "--wait", "--timeout", "1m") == 0
+    assert capsys.readouterr().out == (
+        "broker.eventing.knative.dev/c created\nsecret/s created\n"
+        "broker.eventing.knative.dev/c condition met\n")  # a Secret has no conditions
+
+
+def test_create_wait_fails_on_ready_false(
+    server: type[InProcess], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(waiting, "pause", lambda _s: mark_ready(server, "brokers", "b", "False"))
+    monkeypatch.setattr(waiting, "ERROR_WINDOW", 0.0)
+    assert ripple("broker", "create", "b", "--wait") == 1
+    assert capsys.readouterr().err == (
+        "Error: brokers/b is not ready: Test: set by the test\n")
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("60s", 60), ("2m", 120), ("1h30m", 5400), ("90", 90), ("0.5s", 0.5), ("1m30s", 90)])
+def test_parse_timeout(text: str, seconds: float) -> None:
+    assert waiting.parse_timeout(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "0s", "soon", "-1s", "1d"])
+def test_parse_timeout_refuses(text: str) -> None:
+    with pytest.raises(client.errors.Invalid):
+        waiting.parse_timeout(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("condition=Ready", ("Ready", "True")), ("condition=Ready=False", ("Ready", "False")),
+    ("condition=Addressable", ("Addressable", "True"))])
+def test_parse_for(text: str, expected: tuple[str, str]) -> None:
+    assert waiting.parse_for(text) == expected

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from ripple import applying, errors
 from ripple.cli.client import ApiError, Client
-from ripple.cli.commands import common
+from ripple.cli.commands import common, waiting
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 
@@ -44,6 +44,7 @@ def register(
                         help="a FILE, a DIR of *.yaml/*.yml/*.json, or - for stdin; repeatable")
     parser.add_argument("-R", "--recursive", action="store_true", help="walk DIRs recursively")
     common.add_namespace(parser)
+    waiting.add_wait_flags(parser, "--timeout")
     parser.set_defaults(handler=run_apply)
 
 
@@ -53,9 +54,15 @@ def run_apply(args: argparse.Namespace, api: Client) -> int:
         raise errors.Invalid(no_objects(args.filename, args.recursive))
     for doc in docs:
         try:
-            print(apply_one(api, doc.obj, common.namespace(args)))
+            print(apply_one(api, doc.obj, common.namespace(args)), flush=True)
         except errors.RippleError as failure:
             raise errors.RippleError(f"{doc.label}: {failure}") from None
+    if args.wait:  # after every object is applied: they become Ready together
+        for doc in docs:
+            rtype = api.type_of(doc.obj["apiVersion"], doc.obj["kind"])
+            meta = doc.obj["metadata"]
+            ns = (meta.get("namespace") or common.namespace(args)) if rtype.namespaced else None
+            waiting.created(args, api, rtype, ns, meta["name"])
     return 0
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from ripple import errors
 from ripple.cli import output
 from ripple.cli.client import Client
-from ripple.cli.commands import common
+from ripple.cli.commands import common, waiting
 
 PING_SOURCE = ("sources.knative.dev", "v1", "PingSource")
 KAFKA_SOURCE = ("sources.knative.dev", "v1", "KafkaSource")
@@ -75,6 +75,7 @@ def _add_common_create_flags(create: argparse.ArgumentParser) -> None:
     create.add_argument("--ce-override", action="append", metavar="KEY=VALUE",
                         help="a CloudEvent extension added to every event (repeatable)")
     common.add_namespace(create)
+    waiting.add_wait_flags(create)
 
 
 def _add_read_verbs(verbs: Any, parents: list[argparse.ArgumentParser], kind: common.Kind) -> None:
@@ -134,7 +135,7 @@ def run_ping_create(args: argparse.Namespace, api: Client) -> int:
     body = make_ping_source(args.name, ns, schedule=args.schedule, data=args.data,
                             encoding=args.encoding, sink=common.destination(api, args.sink, ns),
                             overrides=common.parse_pairs(args.ce_override, "--ce-override"))
-    return _create(api, PING_SOURCE, ns, body)
+    return _create(args, api, PING_SOURCE, ns, body)
 
 
 def run_kafka_create(args: argparse.Namespace, api: Client) -> int:
@@ -143,13 +144,15 @@ def run_kafka_create(args: argparse.Namespace, api: Client) -> int:
                              group=args.consumergroup, initial_offset=args.initial_offset,
                              sink=common.destination(api, args.sink, ns),
                              overrides=common.parse_pairs(args.ce_override, "--ce-override"))
-    return _create(api, KAFKA_SOURCE, ns, body)
+    return _create(args, api, KAFKA_SOURCE, ns, body)
 
 
-def _create(api: Client, kind: common.Kind, ns: str, body: dict[str, Any]) -> int:
+def _create(args: argparse.Namespace, api: Client, kind: common.Kind, ns: str,
+            body: dict[str, Any]) -> int:
     rtype = common.known_type(api, *kind)
     api.call("POST", rtype.path(ns), body)
     print(f"{kind[2]} '{body['metadata']['name']}' created in namespace '{ns}'.")
+    waiting.created(args, api, rtype, ns, body["metadata"]["name"])
     return 0
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from ripple import errors
 from ripple.cli.client import Client
-from ripple.cli.commands import common
+from ripple.cli.commands import common, waiting
 
 
 def register(
@@ -35,6 +35,7 @@ def register(
                         help="an exact match on a CloudEvent attribute; repeatable, ANDed")
     create.add_argument("-s", "--sink", required=True, help="the subscriber, in sink syntax")
     common.add_namespace(create)
+    waiting.add_wait_flags(create)
     create.set_defaults(handler=run_create)
 
     update = verbs.add_parser("update", parents=parents, help="change a Trigger's filters or sink")
@@ -136,6 +137,7 @@ def run_create(args: argparse.Namespace, api: Client) -> int:
     subscriber = common.destination(api, args.sink, ns)
     api.call("POST", rtype.path(ns), make_trigger(args.name, ns, args.broker, filters, subscriber))
     print(f"Trigger '{args.name}' successfully created in namespace '{ns}'.")
+    waiting.created(args, api, rtype, ns, args.name)
     return 0
 
 

@@ -1,7 +1,8 @@
 """Waiting for a condition: kn's `--wait` and kubectl's `ripple wait --for condition=...`.
 
-Called by `service` (kn's create/update wait), by `wait` (`ripple wait KIND NAME`) and by the
-`--wait` flag of `apply` and the kn-style `create` verbs (`add_wait_flags`, `wait_created`).
+Called by `service` (kn's create/update wait), by `ripple wait KIND NAME` (registered here)
+and by the `--wait` flag of `apply` and the kn-style `create` verbs (`add_wait_flags`,
+`created`).
 `wait_for` is kn's `pkg/wait/wait_for_ready.go`: poll until the object's observedGeneration
 catches up and the condition has the wanted status, print each new message, fail on a
 Ready=False that lasts the error window (kn) or only on the timeout (kubectl, window None).
@@ -11,6 +12,7 @@ The clock and the sleep are arguments, so the loop is table-tested without waiti
 from __future__ import annotations
 
 import argparse
+import io
 import re
 import sys
 import time
@@ -20,6 +22,7 @@ from typing import Any, TextIO
 from ripple import errors
 from ripple.cli import output
 from ripple.cli.client import Client, ResourceType
+from ripple.cli.commands import common
 
 ERROR_WINDOW = 2.0  # kn's --wait-window: how long Ready=False must last to be a failure
 POLL_INTERVAL = 0.5
@@ -140,24 +143,95 @@ def _why(reason: str, message: str) -> str:
 # --- `--wait` on the create verbs and apply --------------------------------------------------
 
 
-def add_wait_flags(parser: argparse.ArgumentParser) -> None:
+def timeout_arg(text: str) -> float:
+    """`--timeout` as argparse's type: a bad duration is a usage error before any request."""
+    try:
+        return parse_timeout(text)
+    except errors.Invalid as failure:
+        raise argparse.ArgumentTypeError(str(failure).removeprefix("--timeout ")) from None
+
+
+def add_wait_flags(parser: argparse.ArgumentParser, timeout_flag: str = "--wait-timeout") -> None:
+    """`--wait` and its timeout: kn's `--wait-timeout` on the kn-style create verbs (whose
+    `--timeout` may be a delivery's), kubectl's `--timeout` on `apply`. Either takes a
+    duration (`90s`, `2m`) or kn's bare seconds."""
     parser.add_argument("--wait", action="store_true",
-                        help="wait until what was created is Ready (see --timeout)")
-    parser.add_argument("--timeout", default=f"{DEFAULT_TIMEOUT:g}s", metavar="DURATION",
+                        help=f"wait until what was created is Ready (see {timeout_flag})")
+    parser.add_argument(timeout_flag, dest="wait_timeout", type=timeout_arg,
+                        default=DEFAULT_TIMEOUT, metavar="DURATION",
                         help=f"how long --wait waits, e.g. 30s or 2m (default {DEFAULT_TIMEOUT:g}s)")
 
 
-def wait_timeout(args: argparse.Namespace) -> float | None:
-    """The seconds `--wait` waits, checked before anything is created; None without --wait."""
-    return parse_timeout(args.timeout) if getattr(args, "wait", False) else None
+def created(args: argparse.Namespace, api: Client, rtype: ResourceType, ns: str | None,
+            name: str) -> None:
+    """After a create or apply: with `--wait`, wait for Ready and print kubectl's
+    `KIND/NAME condition met`; a kind without conditions (core Secret, ConfigMap) is skipped."""
+    if not getattr(args, "wait", False) or not rtype.group:
+        return
+    wait_condition(api, rtype, ns, name, timeout=args.wait_timeout, error_window=ERROR_WINDOW)
 
 
-def wait_created(api: Client, rtype: ResourceType, ns: str | None, name: str,
-                 timeout: float, out: TextIO = sys.stdout) -> dict[str, Any]:
-    """After a create: wait for Ready, and print kubectl's `KIND/NAME condition met`."""
+def wait_condition(api: Client, rtype: ResourceType, ns: str | None, name: str, *,
+                   timeout: float, condition: str = "Ready", wanted: str = "True",
+                   error_window: float | None = None) -> dict[str, Any]:
+    """Poll one object until its condition is `wanted`; prints `KIND/NAME condition met`.
+    On the timeout: kubectl's "timed out waiting for the condition", with the last state."""
     def get() -> dict[str, Any]:
         return api.call("GET", rtype.path(ns, name))
 
-    obj = wait_for(get, f"{rtype.kind} '{name}'", timeout=timeout, out=out, done="")
-    print(f"{rtype.qualified}/{name} condition met", file=out)
+    where = f"{rtype.plural}/{name}"
+    try:
+        obj = wait_for(get, where, timeout=timeout, out=io.StringIO(), condition=condition,
+                       wanted=wanted, done="", error_window=error_window, sleep=pause)
+    except NotReady as failure:
+        text = str(failure)
+        if not text.startswith("timeout: "):
+            raise
+        last = text.partition(" seconds")[2].removeprefix(": ")
+        raise NotReady(f"timed out waiting for the condition {condition}={wanted} on {where}"
+                       + (f"; last: {last}" if last else "")) from None
+    print(f"{rtype.qualified}/{name} condition met", flush=True)
     return obj
+
+
+pause: Callable[[float], None] = time.sleep
+"""The sleep between polls, looked up at each wait so tests can act as the controller."""
+
+
+# --- `ripple wait` -----------------------------------------------------------------------------
+
+
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    wait = commands.add_parser("wait", parents=parents,
+                               help="wait for a condition on resources (kubectl wait)")
+    wait.add_argument("kind", metavar="KIND[/NAME]", help="a kind, or KIND/NAME")
+    wait.add_argument("names", nargs="*", metavar="NAME")
+    wait.add_argument("--for", dest="wait_for", required=True, metavar="condition=TYPE[=STATUS]",
+                      help="the condition, e.g. condition=Ready (STATUS defaults to True)")
+    wait.add_argument("--timeout", type=timeout_arg, default=30.0, metavar="DURATION",
+                      help="give up after this long, e.g. 60s or 2m (default 30s, as kubectl)")
+    wait.add_argument("--all", action="store_true", help="every object of KIND in the namespace")
+    common.add_namespace(wait)
+    wait.set_defaults(handler=run_wait)
+
+
+def run_wait(args: argparse.Namespace, api: Client) -> int:
+    condition, wanted = parse_for(args.wait_for)
+    kind, _, first = args.kind.partition("/")
+    names = ([first] if first else []) + list(args.names)
+    if args.all and names:
+        raise errors.Invalid("give either NAME... or --all, not both")
+    rtype = api.find_type(kind)
+    ns = common.namespace(args)
+    if args.all:
+        names = [o["metadata"]["name"] for o in common.list_objects(api, rtype, ns)]
+    if not names:
+        raise errors.Invalid("wait needs KIND NAME..., KIND/NAME or KIND --all")
+    deadline = time.monotonic() + args.timeout
+    for name in names:
+        left = max(deadline - time.monotonic(), 0.001)
+        wait_condition(api, rtype, ns, name, timeout=left, condition=condition, wanted=wanted)
+    return 0
