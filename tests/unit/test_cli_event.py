@@ -151,3 +151,22 @@ def test_build_field_data_nests_dotted_paths() -> None:
 def test_parse_kn_target(text: str, expected: dict | None) -> None:
     found = event.parse_kn_target(text, "ns")
     assert found == (None if expected is None else {"ref": {**expected, "namespace": "ns"}})
+
+
+@pytest.mark.parametrize("target, path", [
+    ("broker:b", "/tail/ns/b"),
+    ("broker:b:other", "/tail/other/b"),
+    ("channel:c", "/tail/ns/channels/c"),
+    ("imc:c", "/tail/ns/channels/c"),
+    ("messaging.knative.dev/v1/inmemorychannels:c", "/tail/ns/channels/c"),
+])
+def test_tail_path_follows_brokers_and_channels(target: str, path: str) -> None:
+    assert event.tail_path(target, "ns") == path
+
+
+@pytest.mark.parametrize("target", ["ksvc:x", "http://x/", "eventing.knative.dev/v1/triggers:t",
+                                    "a:b:c:d"])
+def test_tail_path_refuses_what_has_no_log(target: str) -> None:
+    with pytest.raises(errors.Invalid) as caught:
+        event.tail_path(target, "ns")
+    assert str(caught.value).startswith("event tail follows a broker or a channel")

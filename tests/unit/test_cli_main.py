@@ -259,7 +259,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         (["trigger", "update", "t"], "Error: nothing to update: give --filter or --sink"),
         (
             ["event", "tail", "ksvc:x"],
-            "Error: event tail follows a broker: give broker:NAME, not 'ksvc:x'",
+            "Error: event tail follows a broker or a channel: give broker:NAME or channel:NAME, not 'ksvc:x'",
         ),
         (["apply", "-f", "/nope.yaml"], 'Error: the path "/nope.yaml" does not exist'),
     ],

@@ -2,7 +2,8 @@
 
 Registered by `ripple.cli.main`. `send` resolves a sink (kn syntax) to a URL with the
 controller's resolver (`common.resolve_url`) and POSTs the event in binary mode (`ce-*`
-headers), as kn-plugin-event does. `tail` follows `/tail/{namespace}/{broker}`, one JSON CloudEvent per line.
+headers), as kn-plugin-event does. `tail` follows `/tail/{namespace}/{broker}` or `/tail/{namespace}/channels/{channel}`, one
+JSON CloudEvent per line.
 The header and line formatting is pure and table-tested.
 
 `send` takes kn-plugin-event's forms too (knative-extensions/kn-plugin-event, `pkg/cli`):
@@ -72,8 +73,11 @@ def register(
     common.add_namespace(send)
     send.set_defaults(handler=run_send)
 
-    tail = verbs.add_parser("tail", parents=parents, help="print events as they enter a broker")
-    tail.add_argument("target", metavar="broker:NAME", help="the broker to follow")
+    tail = verbs.add_parser("tail", parents=parents,
+                            help="print events as they enter a broker or a channel")
+    tail.add_argument("target", metavar="broker:NAME|channel:NAME",
+                      help="the broker or channel to follow (also imc:NAME, "
+                           "messaging.knative.dev/v1/inmemorychannels:NAME)")
     common.add_namespace(tail)
     common.add_output(tail, "json")
     tail.set_defaults(handler=run_tail)
@@ -239,12 +243,31 @@ def format_event_line(event: dict[str, Any]) -> str:
     return "  ".join(str(f) for f in fields).rstrip()
 
 
-def run_tail(args: argparse.Namespace, api: Client) -> int:
-    sink = sinks.parse_sink(args.target, common.namespace(args))
-    if sink.ref is None or sink.ref.kind != "Broker":
-        raise errors.Invalid(f"event tail follows a broker: give broker:NAME, not {args.target!r}")
+TAIL_USAGE = "event tail follows a broker or a channel: give broker:NAME or channel:NAME"
+
+
+def tail_path(target: str, namespace: str) -> str:
+    """The server's tail address for `broker:X`, `channel:X`, `imc:X` or a channel resource."""
+    if target.startswith("imc:"):
+        target = "messaging.knative.dev/v1/inmemorychannels:" + target[len("imc:"):]
     try:
-        for line in api.stream_lines(f"/tail/{sink.ref.namespace}/{sink.ref.name}"):
+        sink = sinks.parse_sink(target, namespace)
+    except errors.Invalid:
+        raise errors.Invalid(f"{TAIL_USAGE}, not {target!r}") from None
+    ref = sink.ref
+    if ref is None or ref.group not in ("eventing.knative.dev", "messaging.knative.dev"):
+        raise errors.Invalid(f"{TAIL_USAGE}, not {target!r}")
+    if ref.resource == "brokers":
+        return f"/tail/{ref.namespace}/{ref.name}"
+    if ref.resource in ("channels", "inmemorychannels"):
+        return f"/tail/{ref.namespace}/channels/{ref.name}"
+    raise errors.Invalid(f"{TAIL_USAGE}, not {target!r}")
+
+
+def run_tail(args: argparse.Namespace, api: Client) -> int:
+    path = tail_path(args.target, common.namespace(args))
+    try:
+        for line in api.stream_lines(path):
             if not line.strip():
                 continue  # keep-alive
             try:
