@@ -21,6 +21,7 @@ from ripple.cli.commands import (
     broker,
     channel,
     event,
+    flows,
     function,
     resources,
     revision,
@@ -64,6 +65,7 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
     channel.register(commands, parents)
     subscription.register(commands, parents)
     source.register(commands, parents)
+    flows.register(commands, parents)
     event.register(commands, parents)
     function.register(commands, parents)
     service.register(commands, parents)

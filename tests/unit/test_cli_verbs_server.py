@@ -273,3 +273,121 @@ def test_parse_timeout_refuses(text: str) -> None:
     ("condition=Addressable", ("Addressable", "True"))])
 def test_parse_for(text: str, expected: tuple[str, str]) -> None:
     assert waiting.parse_for(text) == expected
+
+
+# --- GitHubSource, GitLabSource, Sequence and Parallel verbs -------------------------------
+
+import json  # noqa: E402
+
+from ripple import errors  # noqa: E402
+from ripple.cli.commands import flows  # noqa: E402
+
+
+def got(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
+    capsys.readouterr()
+    assert ripple("get", *argv, "-o", "json") == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_github_source_verbs(server: type[InProcess], capsys: pytest.CaptureFixture[str]) -> None:
+    assert ripple("source", "github", "create", "gh", "--org", "knative", "--repo", "eventing",
+                  "--event-types", "push,pull_request", "--secret-token", "s3cr3t",
+                  "--access-token", "t0k", "--register-webhook", "--sink", "http://s.example/",
+                  "--ce-override", "team=a") == 0
+    assert capsys.readouterr().out == ("secret/gh-tokens created\n"
+                                       "GitHubSource 'gh' created in namespace 'default'.\n")
+    obj = got(capsys, "githubsource", "gh")
+    assert obj["metadata"]["annotations"] == {"ripple.dev/register-webhook": "true"}
+    assert obj["spec"]["ownerAndRepository"] == "knative/eventing"
+    assert obj["spec"]["eventTypes"] == ["push", "pull_request"]
+    assert obj["spec"]["secretToken"] == {"secretKeyRef": {"name": "gh-tokens", "key": "secretToken"}}
+    assert obj["spec"]["ceOverrides"] == {"extensions": {"team": "a"}}
+    assert got(capsys, "secret", "gh-tokens")["metadata"]["name"] == "gh-tokens"
+
+    assert ripple("source", "github", "update", "gh", "--event-types", "push") == 0
+    assert capsys.readouterr().out == "GitHubSource 'gh' updated in namespace 'default'.\n"
+    assert got(capsys, "githubsource", "gh")["spec"]["eventTypes"] == ["push"]
+    assert ripple("source", "github", "update", "gh", "--event-types", "push") == 0
+    assert capsys.readouterr().out == "GitHubSource 'gh' unchanged in namespace 'default'.\n"
+    assert ripple("source", "github", "list") == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("gh ")
+    assert ripple("source", "list") == 0
+    assert "GitHubSource" in capsys.readouterr().out
+    assert ripple("source", "github", "describe", "gh") == 0
+    assert "ownerAndRepository: knative/eventing" in capsys.readouterr().out
+    assert ripple("source", "github", "delete", "gh") == 0
+    assert capsys.readouterr().out == "GitHubSource 'gh' deleted in namespace 'default'.\n"
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--event-types", "push"], "--secret-token or --secret-token-ref is required"),
+    (["--event-types", "push", "--secret-token", "x", "--register-webhook"],
+     "--register-webhook needs --access-token"),
+    (["--event-types", "push", "--secret-token-ref", "nokey"], "expected SECRET:KEY"),
+    (["--event-types", "nope", "--secret-token", "x"], "spec.eventTypes[0]"),  # admission's
+])
+def test_github_source_create_errors(server: type[InProcess], capsys: pytest.CaptureFixture[str],
+                                     argv: list[str], says: str) -> None:
+    assert ripple("source", "github", "create", "gh", "--org", "o", "--sink", "http://s/",
+                  *argv) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("Error: ") and says in line
+
+
+def test_gitlab_source_verbs(server: type[InProcess], capsys: pytest.CaptureFixture[str]) -> None:
+    assert ripple("source", "gitlab", "create", "gl", "--project-url",
+                  "https://gitlab.com/group/project", "--event-types", "push_events",
+                  "--secret-token-ref", "mine:token", "--sink", "http://s.example/") == 0
+    assert capsys.readouterr().out == "GitLabSource 'gl' created in namespace 'default'.\n"
+    spec = got(capsys, "gitlabsource", "gl")["spec"]
+    assert spec["projectUrl"] == "https://gitlab.com/group/project"
+    assert spec["secretToken"] == {"secretKeyRef": {"name": "mine", "key": "token"}}
+    assert ripple("source", "gitlab", "update", "gl", "--sink", "http://other.example/") == 0
+    assert got(capsys, "gitlabsource", "gl")["spec"]["sink"] == {"uri": "http://other.example/"}
+    assert ripple("source", "gitlab", "update", "gl") == 1
+    assert "nothing to update" in capsys.readouterr().err
+    assert ripple("source", "gitlab", "delete", "gl") == 0
+
+
+def test_sequence_and_parallel_verbs(server: type[InProcess],
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert ripple("sequence", "create", "seq", "--step", "http://one.example/",
+                  "--step", "http://two.example/", "--reply", "http://end.example/") == 0
+    assert capsys.readouterr().out == "Sequence 'seq' created in namespace 'default'.\n"
+    spec = got(capsys, "sequence", "seq")["spec"]
+    assert [s["uri"] for s in spec["steps"]] == ["http://one.example/", "http://two.example/"]
+    assert spec["reply"] == {"uri": "http://end.example/"}
+    assert ripple("parallel", "create", "par", "--branch", "http://a.example/", "--branch",
+                  "subscriber=http://b.example/,filter=http://f.example/", "--channel", "imc") == 0
+    spec = got(capsys, "parallel", "par")["spec"]
+    assert spec["branches"] == [
+        {"subscriber": {"uri": "http://a.example/"}},
+        {"subscriber": {"uri": "http://b.example/"}, "filter": {"uri": "http://f.example/"}}]
+    assert spec["channelTemplate"]["kind"] == "InMemoryChannel"
+    for group, name in (("sequence", "seq"), ("parallel", "par")):
+        capsys.readouterr()
+        assert ripple(group, "list") == 0
+        assert capsys.readouterr().out.splitlines()[1].startswith(name)
+        assert ripple(group, "describe", name) == 0
+        assert ripple(group, "delete", name) == 0
+    assert ripple("sequence", "list") == 0
+    assert capsys.readouterr().out.endswith("No sequences found.\n")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("ksvc:a", {"subscriber": "ksvc:a"}),
+    ("http://x/?a=b", {"subscriber": "http://x/?a=b"}),
+    ("subscriber=s,filter=f,reply=r", {"subscriber": "s", "filter": "f", "reply": "r"}),
+    ("reply=r,subscriber=s", {"subscriber": "s", "reply": "r"}),
+])
+def test_parse_branch(text: str, expected: dict) -> None:
+    assert flows.parse_branch(text, lambda sink: sink) == expected  # type: ignore[arg-type,return-value]
+
+
+@pytest.mark.parametrize("text, says", [
+    ("filter=f", "needs a subscriber"), ("subscriber=a,subscriber=b", "given twice"),
+    ("subscriber=a,other=b", "a branch is SINK"), ("subscriber=", "a branch is SINK")])
+def test_parse_branch_refuses(text: str, says: str) -> None:
+    with pytest.raises(errors.Invalid) as caught:
+        flows.parse_branch(text, lambda sink: {"uri": sink})
+    assert says in str(caught.value)

@@ -8,9 +8,8 @@ Registered by `ripple.cli.main`. As in kn, sources sit one level deeper:
 - `ripple source kafka create NAME --servers S --topics T [--consumergroup G]
   [--initial-offset earliest|latest] [--ce-override k=v] --sink SINK`, and
   `list|describe|delete`.
-GitHubSource and GitLabSource have no kn commands; `ripple apply -f` creates them, and
-`get`, `describe` and `delete` work for every kind. `make_ping_source` and
-`make_kafka_source` are pure.
+- `ripple source github|gitlab create|update|list|describe|delete` (`git_sources`).
+`make_ping_source` and `make_kafka_source` are pure.
 """
 
 from __future__ import annotations
@@ -23,12 +22,12 @@ from typing import Any
 from ripple import errors
 from ripple.cli import output
 from ripple.cli.client import Client
-from ripple.cli.commands import common, waiting
+from ripple.cli.commands import common, git_sources, waiting
 
 PING_SOURCE = ("sources.knative.dev", "v1", "PingSource")
 KAFKA_SOURCE = ("sources.knative.dev", "v1", "KafkaSource")
-GITHUB_SOURCE = ("sources.knative.dev", "v1alpha1", "GitHubSource")
-GITLAB_SOURCE = ("sources.knative.dev", "v1alpha1", "GitLabSource")
+GITHUB_SOURCE = git_sources.GITHUB_SOURCE
+GITLAB_SOURCE = git_sources.GITLAB_SOURCE
 SOURCE_KINDS = (PING_SOURCE, KAFKA_SOURCE, GITHUB_SOURCE, GITLAB_SOURCE)
 
 
@@ -68,6 +67,7 @@ def register(
     _add_common_create_flags(create)
     create.set_defaults(handler=run_kafka_create)
     _add_read_verbs(verbs, parents, KAFKA_SOURCE)
+    git_sources.register(kinds, parents)
 
 
 def _add_common_create_flags(create: argparse.ArgumentParser) -> None:
