@@ -120,8 +120,12 @@ def _literal(expr: str, template: str) -> str:
     return "".join(out)
 
 
-def _steps(expr: str, template: str) -> list[str | int]:
-    """`.a['b'][0][*]` as steps: a key, an index, or "*" (every element or value)."""
+Step = tuple[str, Any]
+"""("key", name), ("index", n) or ("all", None): every element of a list or value of a map."""
+
+
+def _steps(expr: str, template: str) -> list[Step]:
+    """`.a['b'][0][*]` as steps."""
     def refuse(at: str) -> JsonPathError:
         return JsonPathError(f"jsonpath {template!r}: unsupported syntax {at!r} in {{{expr}}}; "
                              f"supported: {SUPPORTED}")
@@ -131,48 +135,45 @@ def _steps(expr: str, template: str) -> list[str | int]:
     rest = expr[1:] if expr.startswith(("$", "@")) else expr
     if not rest.startswith((".", "[")):
         raise refuse(rest or expr)
-    steps: list[str | int] = []
+    steps: list[Step] = []
     while rest:
         if rest.startswith(".."):
             raise refuse(rest)
         if rest.startswith(".*"):
-            steps.append("*")
+            steps.append(("all", None))
             rest = rest[2:]
         elif rest.startswith("."):
             found = _NAME.match(rest, 1)
             if found is None:
                 raise refuse(rest)
-            steps.append(found.group())
+            steps.append(("key", found.group()))
             rest = rest[found.end():]
         elif (index := _INDEX.match(rest)) is not None:
-            steps.append("*" if index.group(1) == "*" else int(index.group(1)))
+            which = index.group(1)
+            steps.append(("all", None) if which == "*" else ("index", int(which)))
             rest = rest[index.end():]
         elif (quoted := _QUOTED.match(rest)) is not None:
             key = quoted.group(1) if quoted.group(1) is not None else quoted.group(2)
-            steps.append("." + re.sub(r"\\(.)", r"\1", key))  # "." marks a key, not "*"
+            steps.append(("key", re.sub(r"\\(.)", r"\1", key)))
             rest = rest[quoted.end():]
         else:
             raise refuse(rest)
     return steps
 
 
-def _select(steps: list[str | int], node: Any) -> list[Any]:
+def _select(steps: list[Step], node: Any) -> list[Any]:
     nodes = [node]
-    for step in steps:
+    for kind, arg in steps:
         found: list[Any] = []
         for each in nodes:
-            if step == "*":
-                if isinstance(each, list):
-                    found += each
-                elif isinstance(each, dict):
-                    found += list(each.values())
-            elif isinstance(step, int):
-                if isinstance(each, list) and -len(each) <= step < len(each):
-                    found.append(each[step])
-            else:
-                key = step[1:] if step.startswith(".") and len(step) > 1 else step
-                if isinstance(each, dict) and key in each:
-                    found.append(each[key])
+            if kind == "all" and isinstance(each, list):
+                found += each
+            elif kind == "all" and isinstance(each, dict):
+                found += list(each.values())
+            elif kind == "index" and isinstance(each, list) and -len(each) <= arg < len(each):
+                found.append(each[arg])
+            elif kind == "key" and isinstance(each, dict) and arg in each:
+                found.append(each[arg])
         nodes = found
     return nodes
 

@@ -63,7 +63,7 @@ def add_list_output(parser: argparse.ArgumentParser) -> None:
                              "kubectl's: {.a.b}, {.items[*].metadata.name}, {range}...{end})")
 
 
-Enricher = Callable[["Client", list[dict[str, Any]]], None]
+Enricher = Callable[[Client, list[dict[str, Any]]], None]
 WIDE_ENRICHERS: dict[str, Enricher] = {}
 """`-o wide` hooks per Kind: add to the listed objects what a wide column reads from
 outside them (the store's backlog, say), before `output.WIDE_COLUMNS` prints it."""
