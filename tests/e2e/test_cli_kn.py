@@ -84,3 +84,24 @@ def test_event_tail_follows_a_channel(mesh: Mesh) -> None:
         finally:
             tail.terminate()
             tail.wait(5)
+
+
+def complete_in_bash(words: list[str]) -> list[str]:
+    """What bash offers for the last word, with the script `ripple completion bash` wrote."""
+    line = " ".join(words)
+    script = (f'source <("{RIPPLE}" completion bash); COMP_WORDS=({line}); '
+              f'COMP_CWORD={len(words) - 1}; COMP_LINE="{line}"; COMP_POINT=${{#COMP_LINE}}; '
+              '_shtab_ripple; printf "%s\\n" "${COMPREPLY[@]}"')
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_version_bare_help_and_bash_completion_as_processes() -> None:
+    version = subprocess.run([RIPPLE, "--version"], capture_output=True, text=True, timeout=60)
+    assert (version.returncode, version.stdout.startswith("ripple ")) == (0, True)
+    bare = subprocess.run([RIPPLE], capture_output=True, text=True, timeout=60)
+    assert bare.returncode == 0 and bare.stdout.startswith("usage: ripple")
+    assert complete_in_bash(["ripple", "tri"]) == ["trigger"]
+    assert complete_in_bash(["ripple", "event", "send", "--to-"]) == ["--to-url"]
+    assert "--all" in complete_in_bash(["ripple", "delete", "--a"])
