@@ -46,6 +46,18 @@ def test_wait_for_condition_ready_on_the_real_controller(mesh: Mesh) -> None:
     assert out.stdout == "broker.eventing.knative.dev/waited condition met\n"
     missing = mesh.cli("wait", "broker", "nope", "--for", "condition=Ready", check=False)
     assert missing.returncode == 1 and missing.stderr.startswith("Error: ")
+    applied = mesh.cli("apply", "-f", "-", "--wait", "--timeout", "60s", input=(
+        "apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: applied}\n"
+        "---\napiVersion: messaging.knative.dev/v1\nkind: InMemoryChannel\n"
+        "metadata: {name: applied-imc}\n")).stdout
+    assert applied.splitlines() == [
+        "broker.eventing.knative.dev/applied created",
+        "inmemorychannel.messaging.knative.dev/applied-imc created",
+        "broker.eventing.knative.dev/applied condition met",
+        "inmemorychannel.messaging.knative.dev/applied-imc condition met"]
+    ready = mesh.get("/apis/eventing.knative.dev/v1/namespaces/default/brokers/applied")
+    assert {"type": "Ready", "status": "True"}.items() <= next(
+        c for c in ready["status"]["conditions"] if c["type"] == "Ready").items()
     wide = mesh.cli("get", "brokers", "-o", "wide").stdout.splitlines()
     assert wide[0].split()[:4] == ["NAME", "URL", "AGE", "CLASS"]
     names = mesh.cli("get", "brokers", "-o", "jsonpath={.items[*].metadata.name}").stdout
