@@ -8,7 +8,8 @@ counterparts (`--project-url`). Tokens given as values are written to a Secret n
 `--secret-token-ref SECRET:KEY` and `--access-token-ref SECRET:KEY` reference a Secret
 the user keeps. `--event-types` is required (the CRDs require one); `--register-webhook`
 asks Ripple to register the hook itself (it needs an access token), else the receiver URL
-is in the source's status for the user to paste (`describe` shows it).
+is in the source's `status.webhookUrl` for the user to paste (the WEBHOOK column of
+`list`).
 
 `update` changes the sink, event types and tokens, and says "unchanged" for a no-op. The
 builders (`make_github_source`, `make_gitlab_source`, `token_refs`) are pure.
