@@ -17,9 +17,11 @@ from ripple import __version__, errors
 from ripple.cli.client import DEFAULT_SERVER, Client
 from ripple.cli.commands import (
     apply,
+    completion,
     broker,
     channel,
     event,
+    flows,
     function,
     resources,
     revision,
@@ -28,7 +30,9 @@ from ripple.cli.commands import (
     source,
     subscription,
     trigger,
+    waiting,
 )
+from ripple.cli.commands.common import Handler
 
 
 def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
@@ -37,6 +41,7 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ripple", description="Ripple: a Knative-compatible eventing mesh."
     )
+    parser.add_argument("--version", action="version", version=f"ripple {__version__}")
     parser.add_argument(
         "--server", default=server_default,
         help=f"the Ripple API URL (env RIPPLE_SERVER, default {DEFAULT_SERVER})",
@@ -60,14 +65,37 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
     channel.register(commands, parents)
     subscription.register(commands, parents)
     source.register(commands, parents)
+    flows.register(commands, parents)
     event.register(commands, parents)
     function.register(commands, parents)
     service.register(commands, parents)
     revision.register(commands, parents)
     route.register(commands, parents)
+    waiting.register(commands, parents)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(handler=run_version)
+    completion.register(commands)
+    show_help_when_bare(parser)
     return parser
+
+
+def show_help_when_bare(parser: argparse.ArgumentParser) -> None:
+    """`ripple` and `ripple trigger` without a verb print their help and exit 0, as kn and
+    kubectl do, instead of argparse's "the following arguments are required" (exit 2)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            action.required = False
+            parser.set_defaults(handler=_printer(parser))
+            for child in dict.fromkeys(action.choices.values()):
+                show_help_when_bare(child)
+
+
+def _printer(parser: argparse.ArgumentParser) -> Handler:
+    def print_help(args: argparse.Namespace, api: Client) -> int:
+        parser.print_help()
+        return 0
+
+    return print_help
 
 
 def _wire_up(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ripple.cli import sinks
+from ripple.cli import jsonpath, sinks
 
 Obj = dict[str, Any]
 Column = tuple[str, Callable[[Obj, datetime], str]]
@@ -183,7 +183,52 @@ def annotation_of(obj: Obj, key: str) -> str:
     return str((obj.get("metadata", {}).get("annotations") or {}).get(key, ""))
 
 
-def columns_for(kind: str, items: Sequence[Obj] = ()) -> list[Column]:
+def _filters_summary(obj: Obj) -> str:
+    """A Trigger's filters in one cell: `type=x,source=y` or `filters: 2 expressions`."""
+    spec = obj.get("spec") or {}
+    if spec.get("filters"):
+        return f"filters: {len(spec['filters'])} expression(s)"
+    attributes = (spec.get("filter") or {}).get("attributes") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(attributes.items()))
+
+
+# `-o wide`: columns appended after a kind's usual ones (before CONDITIONS/READY/REASON).
+# Adding one is one line here, e.g. the store's backlog for Triggers:
+#     WIDE_COLUMNS["Trigger"].append(("BACKLOG", lambda o, _n: stats_of(o, "backlog")))
+# Data that lives outside the object is put on it by the command before printing, through
+# the per-kind hooks in `ripple.cli.commands.common.WIDE_ENRICHERS`.
+WIDE_COLUMNS: dict[str, list[Column]] = {
+    "Broker": [("CLASS", lambda o, _n: annotation_of(o, "eventing.knative.dev/broker.class"))],
+    "Trigger": [
+        ("FILTER", lambda o, _n: _filters_summary(o)),
+        ("SUBSCRIBER-URI", lambda o, _n: _status_of(o, "subscriberUri")),
+    ],
+    "Subscription": [("SUBSCRIBER-URI", lambda o, _n: _physical(o, "subscriberUri"))],
+    "Service": [("READY-REVISION", lambda o, _n: _status_of(o, "latestReadyRevisionName")),
+                ("CREATED-REVISION", lambda o, _n: _status_of(o, "latestCreatedRevisionName"))],
+}
+WIDE_ALL: list[Column] = [
+    ("GENERATION", lambda o, _n: str(o.get("metadata", {}).get("generation", ""))),
+    ("OBSERVED", lambda o, _n: str((o.get("status") or {}).get("observedGeneration", ""))),
+]
+"""Columns every kind gets under `-o wide`, after its own wide ones."""
+
+
+def _physical(obj: Obj, key: str) -> str:
+    return str(((obj.get("status") or {}).get("physicalSubscription") or {}).get(key) or "")
+
+
+def columns_for(kind: str, items: Sequence[Obj] = (), *, wide: bool = False) -> list[Column]:
+    """The columns `get` prints for a kind; `wide` adds `WIDE_COLUMNS` and `WIDE_ALL`."""
+    base = _base_columns(kind, items)
+    if not wide:
+        return base
+    status = [c for c in base if c in STATUS]
+    head = [c for c in base if c not in STATUS]
+    return head + WIDE_COLUMNS.get(kind, []) + WIDE_ALL + status
+
+
+def _base_columns(kind: str, items: Sequence[Obj]) -> list[Column]:
     """The columns `get` prints for a kind; anything with an address gets a URL column."""
     if kind in COMPLETE_COLUMNS:
         return COMPLETE_COLUMNS[kind]
@@ -199,10 +244,11 @@ def columns_for(kind: str, items: Sequence[Obj] = ()) -> list[Column]:
 
 
 def table_rows(
-    items: Sequence[Obj], kind: str, now: datetime, *, all_namespaces: bool = False
+    items: Sequence[Obj], kind: str, now: datetime, *, all_namespaces: bool = False,
+    wide: bool = False,
 ) -> tuple[list[str], list[list[str]]]:
     """Headers and cells for a list of objects of one kind."""
-    columns = columns_for(kind, items)
+    columns = columns_for(kind, items, wide=wide)
     headers = [title for title, _ in columns]
     rows = [[get(item, now) for _, get in columns] for item in items]
     if all_namespaces:
@@ -232,6 +278,39 @@ def as_list(items: Sequence[Obj]) -> Obj:
         "items": list(items),
         "metadata": {"resourceVersion": ""},
     }
+
+
+# --- `-o`: which formats there are -------------------------------------------------------
+
+LIST_FORMATS = ("json", "yaml", "name", "wide")
+TEMPLATE_FORMATS = ("jsonpath",)
+
+
+def parse_format(text: str, plain: Sequence[str] = LIST_FORMATS) -> str:
+    """Check an `-o` value: one of `plain`, or `jsonpath=TEMPLATE` (checked here, so a bad
+    template fails before any request). Raises ValueError with the one-line reason."""
+    name, sep, template = text.partition("=")
+    supported = ", ".join([*plain, "jsonpath=TEMPLATE"])
+    if not sep and text in plain:
+        return text
+    if name in TEMPLATE_FORMATS and sep:
+        if not template:
+            raise ValueError(f"{name}= needs a template, e.g. {name}='{{.metadata.name}}'")
+        try:
+            jsonpath.parse(template)
+        except jsonpath.JsonPathError as failure:
+            raise ValueError(str(failure)) from None
+        return text
+    if name in ("go-template", "go-template-file", "template", "templatefile",
+                "jsonpath-file", "jsonpath-as-json", "custom-columns", "custom-columns-file"):
+        raise ValueError(f"{name} is not supported; Ripple prints {supported} "
+                         f"(the jsonpath subset: {jsonpath.SUPPORTED})")
+    raise ValueError(f"unknown output format {text!r}; Ripple prints {supported}")
+
+
+def render_jsonpath(fmt: str, obj: Any) -> str:
+    """`-o jsonpath=TEMPLATE` applied to one object or a List, as kubectl does."""
+    return jsonpath.render(fmt.partition("=")[2], obj)
 
 
 def dump(obj: Any, fmt: str) -> str:

@@ -119,3 +119,54 @@ def test_read_data(tmp_path: Path) -> None:
 )
 def test_format_event_line(cloudevent: dict, line: str) -> None:
     assert event.format_event_line(cloudevent) == line
+
+
+# --- issue #16: kn-plugin-event's --field typing and --to form -----------------------------
+
+
+@pytest.mark.parametrize("text, value", [
+    ("true", True), ("false", False), ("True", "True"), ("1", 1), ("-7", -7), ("007", "007"),
+    ("2345.40", "2345.40"), ("1.500000", 1.5), ("1e3", "1e3"), ("x", "x"), ("", ""),
+])
+def test_typed_value_reads_like_kn(text: str, value: object) -> None:
+    assert event.typed_value(text) == value
+    assert type(event.typed_value(text)) is type(value)
+
+
+def test_build_field_data_nests_dotted_paths() -> None:
+    assert event.build_field_data(["a.b.c=1", "a.d=x", "e=true"], ["a.b.f=2"]) == {
+        "a": {"b": {"c": 1, "f": "2"}, "d": "x"}, "e": True}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Broker:eventing.knative.dev/v1:default",
+     {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker", "name": "default"}),
+    ("Service:serving.knative.dev/v1:event-display",
+     {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "event-display"}),
+    ("Service:v1:svc", {"apiVersion": "v1", "kind": "Service", "name": "svc"}),
+    ("broker:default:other", None),  # Ripple's sink syntax: NAME:NAMESPACE
+    ("broker:default", None),
+    ("http://x:80/a", None),
+])
+def test_parse_kn_target(text: str, expected: dict | None) -> None:
+    found = event.parse_kn_target(text, "ns")
+    assert found == (None if expected is None else {"ref": {**expected, "namespace": "ns"}})
+
+
+@pytest.mark.parametrize("target, path", [
+    ("broker:b", "/tail/ns/b"),
+    ("broker:b:other", "/tail/other/b"),
+    ("channel:c", "/tail/ns/channels/c"),
+    ("imc:c", "/tail/ns/channels/c"),
+    ("messaging.knative.dev/v1/inmemorychannels:c", "/tail/ns/channels/c"),
+])
+def test_tail_path_follows_brokers_and_channels(target: str, path: str) -> None:
+    assert event.tail_path(target, "ns") == path
+
+
+@pytest.mark.parametrize("target", ["ksvc:x", "http://x/", "eventing.knative.dev/v1/triggers:t",
+                                    "a:b:c:d"])
+def test_tail_path_refuses_what_has_no_log(target: str) -> None:
+    with pytest.raises(errors.Invalid) as caught:
+        event.tail_path(target, "ns")
+    assert str(caught.value).startswith("event tail follows a broker or a channel")

@@ -209,14 +209,12 @@ def test_server_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     "argv",
     [
-        [],
         ["get"],
         ["apply"],
-        ["broker"],
         ["broker", "create"],
         ["trigger", "create", "t"],  # --sink is required
-        ["event", "send", "--to", "x"],  # --type and --source are required
-        ["get", "brokers", "-o", "wide"],
+        ["event", "send"],  # --to or --to-url is required
+        ["get", "brokers", "-o", "table"],
         ["broker", "create", "b", "--retry", "many"],
         ["broker", "create", "b", "--backoff-policy", "random"],
     ],
@@ -256,12 +254,12 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["delete", "broker"], "Error: delete needs KIND NAME... or -f FILE|DIR|-"),
-        (["delete"], "Error: delete needs KIND NAME... or -f FILE|DIR|-"),
+        (["delete", "broker"], "Error: delete needs KIND NAME..., KIND --all, or -f FILE|DIR|-"),
+        (["delete"], "Error: delete needs KIND NAME..., KIND --all, or -f FILE|DIR|-"),
         (["trigger", "update", "t"], "Error: nothing to update: give --filter or --sink"),
         (
             ["event", "tail", "ksvc:x"],
-            "Error: event tail follows a broker: give broker:NAME, not 'ksvc:x'",
+            "Error: event tail follows a broker or a channel: give broker:NAME or channel:NAME, not 'ksvc:x'",
         ),
         (["apply", "-f", "/nope.yaml"], 'Error: the path "/nope.yaml" does not exist'),
     ],
@@ -271,3 +269,86 @@ def test_errors_are_one_line_and_exit_1(
 ) -> None:
     assert main.main(argv) == 1
     assert capsys.readouterr().err == message + "\n"
+
+
+# --- issue #16: --version, bare help, completion, `get --help` from the registry ----------
+
+
+def test_version_flag_prints_the_version_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    from ripple import __version__
+
+    with pytest.raises(SystemExit) as caught:
+        main.main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out == f"ripple {__version__}\n"
+
+
+@pytest.mark.parametrize("argv, shows", [
+    ([], "usage: ripple [-h] [--version] [--server SERVER] COMMAND"),
+    (["trigger"], "usage: ripple trigger [-h] VERB"),
+    (["source"], "usage: ripple source [-h] KIND"),
+    (["source", "ping"], "usage: ripple source ping [-h] VERB"),
+    (["--server", "http://x:1", "event"], "usage: ripple event [-h] VERB"),
+])
+def test_a_bare_command_prints_its_help_and_exits_0(
+    argv: list[str], shows: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: "the following arguments are required: COMMAND" and exit 2, as for any typo.
+    assert main.main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(shows)
+    assert "positional arguments:" in out or "options:" in out
+
+
+@pytest.mark.parametrize("shell, marker", [
+    ("bash", "-F _shtab_ripple ripple"),
+    ("zsh", "#compdef ripple"),
+])
+def test_completion_scripts_cover_every_command(
+    shell: str, marker: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main.main(["completion", shell]) == 0
+    script = capsys.readouterr().out
+    assert marker in script
+    for word in ("apply", "trigger", "wait", "--all-namespaces", "--to-url", "--recursive"):
+        assert word in script, word
+
+
+def test_get_help_lists_the_kinds_the_registry_serves(capsys: pytest.CaptureFixture[str]) -> None:
+    # Before: `get --help` offered `ksvc` while the server did not serve it. The list now
+    # comes from the kind table the API server's discovery is built from.
+    import ripple.api
+    from ripple.api import registry
+
+    with pytest.raises(SystemExit) as caught:
+        main.main(["get", "--help"])
+    assert caught.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    listed = help_text.split("kinds served: ", 1)[1]
+    for kind in registry.kinds():
+        assert kind.singular in listed
+    words = [w.strip("(),") for w in listed.split()]
+    for word in words:
+        assert registry.by_name(word)  # every word offered is one `get` resolves
+    assert ripple.api  # imported for its registrations
+
+
+from ripple.cli.commands.trigger import edit_exact_filters  # noqa: E402
+
+
+@pytest.mark.parametrize("filters, flags, expected", [
+    ([{"exact": {"type": "a"}}], ["type=b"], [{"exact": {"type": "b"}}]),
+    ([{"exact": {"type": "a"}}], ["source=s"], [{"exact": {"type": "a"}}, {"exact": {"source": "s"}}]),
+    ([{"exact": {"type": "a", "source": "s"}}], ["type-"], [{"exact": {"source": "s"}}]),
+    ([{"exact": {"type": "a"}}, {"cesql": "true"}], ["type-"], [{"cesql": "true"}]),
+    ([{"any": [{"exact": {"type": "a"}}]}], ["type=b"],
+     [{"any": [{"exact": {"type": "a"}}]}, {"exact": {"type": "b"}}]),
+])
+def test_edit_exact_filters(filters: list, flags: list[str], expected: list) -> None:
+    assert edit_exact_filters(filters, flags) == expected
+
+
+def test_edit_exact_filters_does_not_mutate_its_input() -> None:
+    filters = [{"exact": {"type": "a"}}]
+    edit_exact_filters(filters, ["type=b", "x=y"])
+    assert filters == [{"exact": {"type": "a"}}]

@@ -221,3 +221,109 @@ def test_as_list() -> None:
         "items": [{"a": 1}],
         "metadata": {"resourceVersion": ""},
     }
+
+
+# --- issue #16: -o wide and -o jsonpath ---------------------------------------------------
+
+from ripple.cli import jsonpath  # noqa: E402
+
+LISTED = {
+    "kind": "List",
+    "items": [
+        {"metadata": {"name": "a", "labels": {"app.kubernetes.io/name": "x"}},
+         "spec": {"n": 1, "on": True, "tags": ["p", "q"]}},
+        {"metadata": {"name": "b"}, "spec": {"n": 2.5}},
+    ],
+}
+
+
+@pytest.mark.parametrize("template, expected", [
+    ("{.kind}", "List"),
+    ("{.items[*].metadata.name}", "a b"),
+    ("{.items[0].spec.n}", "1"),
+    ("{.items[-1].spec.n}", "2.5"),
+    ("{.items[0].spec.on}", "true"),
+    ("{.items[0].spec.tags}", '["p","q"]'),
+    ("{.items[0].spec.tags[*]}", "p q"),
+    ("{.items[0].metadata.labels['app.kubernetes.io/name']}", "x"),
+    ("{.items[0].metadata.labels.*}", "x"),
+    ("{.items[1].metadata}", '{"name":"b"}'),
+    ("{.items[5].metadata.name}", ""),  # missing prints nothing, as kubectl get
+    ("{.nope.deeper}", ""),
+    ('{range .items[*]}{.metadata.name}{"\\t"}{.spec.n}{"\\n"}{end}', "a\t1\nb\t2.5\n"),
+    ("{range .items[*]}[{range .spec.tags[*]}{@}{end}]{end}", "[pq][]"),
+    ("names: {.items[*].metadata.name}!", "names: a b!"),
+    ("{$.kind} {@.kind} {.}", 'List List ' + __import__("json").dumps(
+        LISTED, separators=(",", ":"))),
+])
+def test_jsonpath_subset(template: str, expected: str) -> None:
+    assert jsonpath.render(template, LISTED) == expected
+
+
+@pytest.mark.parametrize("template, says", [
+    ("{.items[?(@.x==1)]}", "unsupported syntax '[?(@.x==1)]'"),
+    ("{..name}", "unsupported syntax '..name'"),
+    ("{.items[0:2]}", "unsupported syntax '[0:2]'"),
+    ("{.items[0,1]}", "unsupported syntax '[0,1]'"),
+    ("{metadata.name}", "unsupported syntax 'metadata.name'"),
+    ("{range .items[*]}{.a}", "a {range} has no {end}"),
+    ("{end}", "{end} without {range}"),
+    ("{.a", "is never closed"),
+    ("a}", "closes nothing"),
+])
+def test_jsonpath_outside_the_subset_is_an_error_naming_the_subset(template: str, says: str) -> None:
+    with pytest.raises(jsonpath.JsonPathError) as caught:
+        jsonpath.render(template, LISTED)
+    assert says in str(caught.value)
+
+
+@pytest.mark.parametrize("text, result", [
+    ("json", "json"), ("wide", "wide"), ("name", "name"),
+    ("jsonpath={.items[*].metadata.name}", "jsonpath={.items[*].metadata.name}"),
+])
+def test_parse_format_accepts(text: str, result: str) -> None:
+    assert output.parse_format(text) == result
+
+
+@pytest.mark.parametrize("text, says", [
+    ("go-template={{.metadata.name}}",
+     "go-template is not supported; Ripple prints json, yaml, name, wide, jsonpath=TEMPLATE"),
+    ("custom-columns=NAME:.metadata.name", "custom-columns is not supported"),
+    ("table", "unknown output format 'table'"),
+    ("jsonpath=", "jsonpath= needs a template"),
+    ("jsonpath={.a[?(@.b)]}", "unsupported syntax"),
+])
+def test_parse_format_refuses_with_what_is_supported(text: str, says: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        output.parse_format(text)
+    assert says in str(caught.value)
+
+
+TRIGGER = {
+    "kind": "Trigger",
+    "metadata": {"name": "t", "generation": 3, "creationTimestamp": "2024-05-01T00:00:00Z"},
+    "spec": {"broker": "default", "filter": {"attributes": {"type": "x", "source": "s"}},
+             "subscriber": {"uri": "http://s/"}},
+    "status": {"observedGeneration": 3, "subscriberUri": "http://s/",
+               "conditions": [{"type": "Ready", "status": "True"}]},
+}
+
+
+def test_wide_adds_the_kinds_columns_before_the_status_ones() -> None:
+    now = datetime(2024, 5, 1, 0, 1, tzinfo=UTC)
+    headers, rows = output.table_rows([TRIGGER], "Trigger", now)
+    assert headers == ["NAME", "BROKER", "SINK", "AGE", "CONDITIONS", "READY", "REASON"]
+    headers, rows = output.table_rows([TRIGGER], "Trigger", now, wide=True)
+    assert headers == ["NAME", "BROKER", "SINK", "AGE", "FILTER", "SUBSCRIBER-URI",
+                       "GENERATION", "OBSERVED", "CONDITIONS", "READY", "REASON"]
+    assert rows == [["t", "default", "http://s/", "60s", "source=s,type=x", "http://s/",
+                     "3", "3", "1 OK / 1", "True", ""]]
+
+
+def test_a_wide_column_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The hook the store's backlog column will use: one entry in WIDE_COLUMNS.
+    monkeypatch.setitem(output.WIDE_COLUMNS, "Trigger",
+                        [*output.WIDE_COLUMNS["Trigger"], ("BACKLOG", lambda o, _n: "7")])
+    headers, rows = output.table_rows([TRIGGER], "Trigger", datetime.now(UTC), wide=True)
+    assert headers[headers.index("BACKLOG") + 1] == "GENERATION"
+    assert rows[0][headers.index("BACKLOG")] == "7"

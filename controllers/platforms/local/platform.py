@@ -104,7 +104,7 @@ async def run_worker(
     root = routing.make_root(
         api=apiserver.make_api(store),
         ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare),
-        tail=Tail(client, plane.resolve),
+        tail=Tail(client, plane.resolve, channels=channel_plane.resolve),
         channels=Ingress(channel_plane.resolve, appender, settings.ingress, kind="channel",
                          prefix="/channels"),
         webhooks=WebhookReceiver(source_plane.hook, Publisher(client), settings.ingress),

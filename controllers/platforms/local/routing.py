@@ -2,7 +2,7 @@
 
 - `/apis/...`, `/api/...`, `/healthz`, `/openapi.json`, `/docs`: the control API (FastAPI);
 - `/metrics`: Prometheus exposition;
-- `/tail/{ns}/{broker}`: live event tail;
+- `/tail/{ns}/{broker}`, `/tail/{ns}/channels/{channel}`: live event tail;
 - `/channels/{ns}/{channel}`: the channel ingress;
 - `/webhooks/{github|gitlab}/{ns}/{source}`: the GitHub and GitLab sources' receivers;
 - `/serving/{ns}/{route}[/@tag]/...`, or a Route's Host: the serving router;

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from ripple import applying, errors
 from ripple.cli.client import ApiError, Client
-from ripple.cli.commands import common
+from ripple.cli.commands import common, waiting
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 
@@ -44,20 +44,41 @@ def register(
                         help="a FILE, a DIR of *.yaml/*.yml/*.json, or - for stdin; repeatable")
     parser.add_argument("-R", "--recursive", action="store_true", help="walk DIRs recursively")
     common.add_namespace(parser)
+    waiting.add_wait_flags(parser, "--timeout")
     parser.set_defaults(handler=run_apply)
 
 
 def run_apply(args: argparse.Namespace, api: Client) -> int:
-    for doc in load_documents(args.filename, sys.stdin, recursive=args.recursive):
+    docs = load_documents(args.filename, sys.stdin, recursive=args.recursive)
+    if not docs:
+        raise errors.Invalid(no_objects(args.filename, args.recursive))
+    for doc in docs:
         try:
-            print(apply_one(api, doc.obj, common.namespace(args)))
+            print(apply_one(api, doc.obj, common.namespace(args)), flush=True)
         except errors.RippleError as failure:
             raise errors.RippleError(f"{doc.label}: {failure}") from None
+    if args.wait:  # after every object is applied: they become Ready together
+        for doc in docs:
+            rtype = api.type_of(doc.obj["apiVersion"], doc.obj["kind"])
+            meta = doc.obj["metadata"]
+            ns = (meta.get("namespace") or common.namespace(args)) if rtype.namespaced else None
+            waiting.created(args, api, rtype, ns, meta["name"])
     return 0
 
 
+def no_objects(paths: list[str], recursive: bool) -> str:
+    """kubectl's "no objects passed to apply", with a hint when -R would have found some."""
+    message = "no objects passed to apply"
+    if not recursive and any(os.path.isdir(p) and _files(p, True) for p in paths if p != "-"):
+        message += " (the manifests are in subdirectories: add -R/--recursive)"
+    return message
+
+
 def delete_files(api: Client, args: argparse.Namespace) -> int:
-    for doc in load_documents(args.filename, sys.stdin, recursive=args.recursive):
+    docs = load_documents(args.filename, sys.stdin, recursive=args.recursive)
+    if not docs:
+        raise errors.Invalid(no_objects(args.filename, args.recursive).replace("apply", "delete"))
+    for doc in docs:
         try:
             rtype = api.type_of(doc.obj["apiVersion"], doc.obj["kind"])
             name = doc.obj["metadata"]["name"]

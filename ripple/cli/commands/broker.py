@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from ripple.cli.client import Client
-from ripple.cli.commands import common
+from ripple.cli.commands import common, waiting
 
 CLASS_ANNOTATION = "eventing.knative.dev/broker.class"
 
@@ -24,6 +24,7 @@ def register(
 
     create = verbs.add_parser("create", parents=parents, help="create a Broker")
     create.add_argument("name")
+    waiting.add_wait_flags(create)
     create.add_argument("--class", dest="broker_class", help="the broker class annotation")
     add_delivery_flags(create)
     common.add_namespace(create)
@@ -92,6 +93,7 @@ def run_create(args: argparse.Namespace, api: Client) -> int:
     body = make_broker(args.name, ns, args.broker_class, delivery_from(args, api, ns))
     api.call("POST", rtype.path(ns), body)
     print(f"Broker '{args.name}' successfully created in namespace '{ns}'.")
+    waiting.created(args, api, rtype, ns, args.name)
     return 0
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ripple import errors
 from ripple.cli.client import Client
-from ripple.cli.commands import common
+from ripple.cli.commands import common, waiting
 
 # kn's built-in channel type aliases.
 TYPE_ALIASES: dict[str, common.Kind] = {"imc": common.IN_MEMORY_CHANNEL}
@@ -33,6 +33,7 @@ def register(
 
     create = verbs.add_parser("create", parents=parents, help="create a Channel")
     create.add_argument("name")
+    waiting.add_wait_flags(create)
     create.add_argument(
         "--type", dest="channel_type", default="imc",
         help="the backing channel: imc or GROUP:VERSION:KIND (default: imc)",
@@ -73,6 +74,7 @@ def run_create(args: argparse.Namespace, api: Client) -> int:
     rtype = common.known_type(api, *common.CHANNEL)
     api.call("POST", rtype.path(ns), body)
     print(f"Channel '{args.name}' created in namespace '{ns}'.")
+    waiting.created(args, api, rtype, ns, args.name)
     return 0
 
 

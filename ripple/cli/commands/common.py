@@ -50,6 +50,25 @@ def add_output(parser: argparse.ArgumentParser, *choices: str) -> None:
     parser.add_argument("-o", "--output", choices=choices, help="output format")
 
 
+def add_list_output(parser: argparse.ArgumentParser) -> None:
+    """`-o json|yaml|name|wide|jsonpath=TEMPLATE`, checked when parsed (exit 2 on a bad one)."""
+    def check(text: str) -> str:
+        try:
+            return output.parse_format(text)
+        except ValueError as failure:
+            raise argparse.ArgumentTypeError(str(failure)) from None
+
+    parser.add_argument("-o", "--output", type=check, metavar="FORMAT",
+                        help="json, yaml, name, wide, or jsonpath=TEMPLATE (a subset of "
+                             "kubectl's: {.a.b}, {.items[*].metadata.name}, {range}...{end})")
+
+
+Enricher = Callable[[Client, list[dict[str, Any]]], None]
+WIDE_ENRICHERS: dict[str, Enricher] = {}
+"""`-o wide` hooks per Kind: add to the listed objects what a wide column reads from
+outside them (the store's backlog, say), before `output.WIDE_COLUMNS` prints it."""
+
+
 def namespace(args: argparse.Namespace) -> str:
     return str(
         getattr(args, "namespace", None) or os.environ.get("RIPPLE_NAMESPACE") or DEFAULT_NAMESPACE
@@ -80,18 +99,25 @@ def show_objects(
     *,
     all_namespaces: bool = False,
     single: bool = False,
+    api: Client | None = None,
 ) -> None:
     """Print objects as a table, json, yaml or names; `single` prints one object, not a List."""
     items = [with_type(item, rtype) for item in items]
     if fmt in ("json", "yaml"):
         print(output.dump(items[0] if single and items else output.as_list(items), fmt))
+    elif fmt and fmt.startswith("jsonpath="):
+        print(output.render_jsonpath(fmt, items[0] if single and items else output.as_list(items)))
     elif fmt == "name":
         for item in items:
             print(f"{rtype.qualified}/{item.get('metadata', {}).get('name', '')}")
     elif not items:
         print(f"No {rtype.plural} found.")
     else:
-        headers, rows = output.table_rows(items, rtype.kind, now(), all_namespaces=all_namespaces)
+        wide = fmt == "wide"
+        if wide and api is not None and rtype.kind in WIDE_ENRICHERS:
+            WIDE_ENRICHERS[rtype.kind](api, items)
+        headers, rows = output.table_rows(items, rtype.kind, now(), all_namespaces=all_namespaces,
+                                          wide=wide)
         print(output.render_table(headers, rows))
 
 
@@ -157,9 +183,14 @@ def destination(api: Client, text: str, ns: str) -> dict[str, Any]:
 
 def resolve_url(api: Client, text: str, ns: str, flag: str) -> str:
     """The URL a sink flag's value resolves to now, by the controller's own resolver."""
-    found = resolving.resolve_destination(
-        destination(api, text, ns), ns, lookup(api), served=served(api)
-    )
+    return resolve_destination_url(api, destination(api, text, ns), ns, flag, text)
+
+
+def resolve_destination_url(
+    api: Client, dest: dict[str, Any], ns: str, flag: str, text: str
+) -> str:
+    """The URL a Destination resolves to now; an error names the flag and its value."""
+    found = resolving.resolve_destination(dest, ns, lookup(api), served=served(api))
     if found.uri is None:
         raise errors.Invalid(f"{flag} {text!r}: {found.message}")
     return found.uri
@@ -189,7 +220,7 @@ def add_read_verbs(
     """kn's `list|ls`, `describe NAME` and `delete NAME` verbs; returns `list` for extra flags."""
     listing = verbs.add_parser("list", aliases=["ls"], parents=parents, help=f"list {kind}s")
     add_namespace(listing, all_namespaces=True)
-    add_output(listing, "json", "yaml", "name")
+    add_list_output(listing)
     listing.set_defaults(handler=list_handler)
 
     describe = verbs.add_parser("describe", parents=parents, help=f"show a {kind} in detail")
@@ -217,7 +248,7 @@ def list_kind(
     items = list_objects(api, rtype, ns)
     if keep is not None:
         items = [item for item in items if keep(item)]
-    show_objects(rtype, items, args.output, all_namespaces=args.all_namespaces)
+    show_objects(rtype, items, args.output, all_namespaces=args.all_namespaces, api=api)
     return 0
 
 

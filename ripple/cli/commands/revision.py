@@ -63,7 +63,7 @@ def run_list(args: argparse.Namespace, api: Client) -> int:
                  if ((r.get("metadata") or {}).get("labels") or {}).get(service.SERVICE_LABEL)
                  == args.service]
     items = service.sort_revisions(items)
-    if args.output is None:
+    if args.output in (None, "wide"):
         items = with_traffic(items, services_of(api, items))
     common.show_objects(rtype, items, args.output, all_namespaces=args.all_namespaces)
     return 0

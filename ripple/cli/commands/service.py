@@ -32,7 +32,7 @@ from typing import Any, TextIO
 from ripple import errors
 from ripple.cli import output
 from ripple.cli.client import ApiError, Client
-from ripple.cli.commands import common
+from ripple.cli.commands import common, waiting
 
 SERVICE = ("serving.knative.dev", "v1", "Service")
 REVISION = ("serving.knative.dev", "v1", "Revision")
@@ -53,8 +53,6 @@ DEFAULT_TRAFFIC = [{"percent": 100, "latestRevision": True}]
 CONTAINER_NAME = "user-container"
 
 WAIT_TIMEOUT = 600.0  # kn's --wait-timeout default
-ERROR_WINDOW = 2.0  # kn's --wait-window: how long Ready=False must last to be a failure
-POLL_INTERVAL = 0.5
 
 TEMPLATE_FLAGS = ("run_command", "function", "image", "env", "concurrency_limit", "scale_min",
                   "scale_max", "scale_target", "annotation", "timeout")
@@ -440,65 +438,11 @@ def traffic_of_revision(revision: str, service: dict[str, Any]) -> tuple[int, li
     return percent, tags
 
 
-# --- waiting ------------------------------------------------------------------------------
+# --- waiting: `waiting.wait_ready` (shared with `--wait` and `ripple wait`) ---------------
 
-
-class NotReady(errors.RippleError):
-    """The Service did not become Ready: Ready=False, or the timeout passed."""
-
-
-def ready_state(obj: dict[str, Any]) -> tuple[str, str, str]:
-    """(Ready's status, reason, message); `Unknown` until observedGeneration catches up."""
-    generation = (obj.get("metadata") or {}).get("generation")
-    status = obj.get("status") or {}
-    if generation is not None and status.get("observedGeneration") != generation:
-        return "Unknown", "", ""
-    found = output.condition(obj, "Ready") or {}
-    return (str(found.get("status") or "Unknown"), str(found.get("reason") or ""),
-            str(found.get("message") or ""))
-
-
-def wait_ready(
-    get: Callable[[], dict[str, Any]],
-    what: str,
-    *,
-    timeout: float,
-    out: TextIO,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-    error_window: float = ERROR_WINDOW,
-    interval: float = POLL_INTERVAL,
-) -> dict[str, Any]:
-    """Poll `get` until Ready=True, printing kn's progress lines; the Ready object."""
-    start = clock()
-    last_message = ""
-    failed_at: float | None = None
-    while True:
-        obj = get()
-        elapsed = clock() - start
-        status, reason, message = ready_state(obj)
-        if status == "True":
-            print(f"{elapsed:7.3f}s Ready to serve.", file=out)
-            return obj
-        if message:
-            print(f"{elapsed:7.3f}s {'...' if message == last_message else message}", file=out)
-            last_message = message
-        if status == "False":
-            failed_at = elapsed if failed_at is None else failed_at
-            if elapsed - failed_at >= error_window:
-                raise NotReady(f"{what} is not ready: {_why(reason, message) or 'Ready=False'}")
-        else:
-            failed_at = None
-        if elapsed >= timeout:
-            why = _why(f"Ready={status} {reason}".strip(), message) if reason or message else ""
-            raise NotReady(f"timeout: {what} not ready after {timeout:g} seconds"
-                           + (f": {why}" if why else ""))
-        sleep(interval)
-
-
-def _why(reason: str, message: str) -> str:
-    """`Reason: message`, or whichever of the two there is."""
-    return ": ".join(part for part in (reason, message) if part)
+NotReady = waiting.NotReady
+ready_state = waiting.ready_state
+wait_ready = waiting.wait_ready
 
 
 # --- the commands --------------------------------------------------------------------------

@@ -8,9 +8,8 @@ Registered by `ripple.cli.main`. As in kn, sources sit one level deeper:
 - `ripple source kafka create NAME --servers S --topics T [--consumergroup G]
   [--initial-offset earliest|latest] [--ce-override k=v] --sink SINK`, and
   `list|describe|delete`.
-GitHubSource and GitLabSource have no kn commands; `ripple apply -f` creates them, and
-`get`, `describe` and `delete` work for every kind. `make_ping_source` and
-`make_kafka_source` are pure.
+- `ripple source github|gitlab create|update|list|describe|delete` (`git_sources`).
+`make_ping_source` and `make_kafka_source` are pure.
 """
 
 from __future__ import annotations
@@ -23,12 +22,12 @@ from typing import Any
 from ripple import errors
 from ripple.cli import output
 from ripple.cli.client import Client
-from ripple.cli.commands import common
+from ripple.cli.commands import common, git_sources, waiting
 
 PING_SOURCE = ("sources.knative.dev", "v1", "PingSource")
 KAFKA_SOURCE = ("sources.knative.dev", "v1", "KafkaSource")
-GITHUB_SOURCE = ("sources.knative.dev", "v1alpha1", "GitHubSource")
-GITLAB_SOURCE = ("sources.knative.dev", "v1alpha1", "GitLabSource")
+GITHUB_SOURCE = git_sources.GITHUB_SOURCE
+GITLAB_SOURCE = git_sources.GITLAB_SOURCE
 SOURCE_KINDS = (PING_SOURCE, KAFKA_SOURCE, GITHUB_SOURCE, GITLAB_SOURCE)
 
 
@@ -68,6 +67,7 @@ def register(
     _add_common_create_flags(create)
     create.set_defaults(handler=run_kafka_create)
     _add_read_verbs(verbs, parents, KAFKA_SOURCE)
+    git_sources.register(kinds, parents)
 
 
 def _add_common_create_flags(create: argparse.ArgumentParser) -> None:
@@ -75,6 +75,7 @@ def _add_common_create_flags(create: argparse.ArgumentParser) -> None:
     create.add_argument("--ce-override", action="append", metavar="KEY=VALUE",
                         help="a CloudEvent extension added to every event (repeatable)")
     common.add_namespace(create)
+    waiting.add_wait_flags(create)
 
 
 def _add_read_verbs(verbs: Any, parents: list[argparse.ArgumentParser], kind: common.Kind) -> None:
@@ -134,7 +135,7 @@ def run_ping_create(args: argparse.Namespace, api: Client) -> int:
     body = make_ping_source(args.name, ns, schedule=args.schedule, data=args.data,
                             encoding=args.encoding, sink=common.destination(api, args.sink, ns),
                             overrides=common.parse_pairs(args.ce_override, "--ce-override"))
-    return _create(api, PING_SOURCE, ns, body)
+    return _create(args, api, PING_SOURCE, ns, body)
 
 
 def run_kafka_create(args: argparse.Namespace, api: Client) -> int:
@@ -143,13 +144,15 @@ def run_kafka_create(args: argparse.Namespace, api: Client) -> int:
                              group=args.consumergroup, initial_offset=args.initial_offset,
                              sink=common.destination(api, args.sink, ns),
                              overrides=common.parse_pairs(args.ce_override, "--ce-override"))
-    return _create(api, KAFKA_SOURCE, ns, body)
+    return _create(args, api, KAFKA_SOURCE, ns, body)
 
 
-def _create(api: Client, kind: common.Kind, ns: str, body: dict[str, Any]) -> int:
+def _create(args: argparse.Namespace, api: Client, kind: common.Kind, ns: str,
+            body: dict[str, Any]) -> int:
     rtype = common.known_type(api, *kind)
     api.call("POST", rtype.path(ns), body)
     print(f"{kind[2]} '{body['metadata']['name']}' created in namespace '{ns}'.")
+    waiting.created(args, api, rtype, ns, body["metadata"]["name"])
     return 0
 
 

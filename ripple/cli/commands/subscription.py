@@ -15,7 +15,7 @@ from typing import Any
 
 from ripple import errors
 from ripple.cli.client import Client
-from ripple.cli.commands import broker, channel, common
+from ripple.cli.commands import broker, channel, common, waiting
 
 CHANNEL_USAGE = "a channel is NAME, imc:NAME or GROUP:VERSION:KIND:NAME"
 
@@ -36,6 +36,7 @@ def register(
     create.add_argument("--sink-reply", help="where the subscriber's replies go, in sink syntax")
     create.add_argument("--sink-dead-letter", help="the dead-letter sink, in sink syntax")
     common.add_namespace(create)
+    waiting.add_wait_flags(create)
     create.set_defaults(handler=run_create)
 
     common.add_read_verbs(
@@ -94,6 +95,7 @@ def run_create(args: argparse.Namespace, api: Client) -> int:
     )
     api.call("POST", rtype.path(ns), body)
     print(f"Subscription '{args.name}' created in namespace '{ns}'.")
+    waiting.created(args, api, rtype, ns, args.name)
     return 0
 
 

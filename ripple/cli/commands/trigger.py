@@ -3,6 +3,12 @@
 Registered by `ripple.cli.main`. `create` builds an eventing.knative.dev/v1 Trigger with
 the pure `make_trigger`; `update` GETs, edits filters or sink, and PUTs. `--filter k=v`
 fills `spec.filter.attributes` (exact matches, ANDed); on update `--filter k-` removes one.
+
+`update --filter` writes the dialect the Trigger uses (`edit_spec_filters`): when
+`spec.filters` (the SubscriptionsAPI dialect) is set it takes precedence over
+`spec.filter`, so the edit goes to its top-level `exact` expressions; writing
+`filter.attributes` there would print "updated" and change nothing. Removing a filter the
+Trigger does not have is refused, and an update that changes nothing says "unchanged".
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from typing import Any
 
 from ripple import errors
 from ripple.cli.client import Client
-from ripple.cli.commands import common
+from ripple.cli.commands import common, waiting
 
 
 def register(
@@ -29,6 +35,7 @@ def register(
                         help="an exact match on a CloudEvent attribute; repeatable, ANDed")
     create.add_argument("-s", "--sink", required=True, help="the subscriber, in sink syntax")
     common.add_namespace(create)
+    waiting.add_wait_flags(create)
     create.set_defaults(handler=run_create)
 
     update = verbs.add_parser("update", parents=parents, help="change a Trigger's filters or sink")
@@ -59,6 +66,56 @@ def edit_filters(
     return result
 
 
+def edit_spec_filters(spec: dict[str, Any], flags: list[str]) -> dict[str, Any]:
+    """The spec with `--filter` flags applied in the dialect that takes effect (pure)."""
+    spec = dict(spec)
+    if spec.get("filters"):
+        spec["filters"] = edit_exact_filters(spec["filters"], flags)
+        return spec
+    current = (spec.get("filter") or {}).get("attributes") or {}
+    for flag in flags:
+        if _is_removal(flag) and flag[:-1] not in current:
+            raise errors.Invalid(f"--filter {flag}: the Trigger has no filter on {flag[:-1]!r}")
+    edited = edit_filters(current, flags, removals=True)
+    kept = {k: v for k, v in (spec.get("filter") or {}).items() if k != "attributes"}
+    spec["filter"] = {**kept, "attributes": edited} if edited else kept
+    if not spec["filter"]:
+        del spec["filter"]
+    return spec
+
+
+def edit_exact_filters(filters: list[Any], flags: list[str]) -> list[Any]:
+    """`k=v` sets `k` in the top-level `exact` expression that has it, or appends
+    `{exact: {k: v}}`; `k-` removes `k` from every top-level `exact` (dropping emptied ones).
+    Nested or other dialects are left alone: those are edited with `ripple apply`."""
+    result = [dict(f) if isinstance(f, dict) else f for f in filters]
+    for flag in flags:
+        exacts = [f for f in result if isinstance(f, dict) and isinstance(f.get("exact"), dict)]
+        if _is_removal(flag):
+            key = flag[:-1]
+            having = [f for f in exacts if key in f["exact"]]
+            if not having:
+                raise errors.Invalid(
+                    f"--filter {flag}: the Trigger's spec.filters (which take precedence over "
+                    f"spec.filter) has no top-level exact filter on {key!r}; edit other "
+                    "filters with 'ripple apply'")
+            for each in having:
+                each["exact"] = {k: v for k, v in each["exact"].items() if k != key}
+            result = [f for f in result if not (f in having and not f["exact"])]
+            continue
+        [(key, value)] = common.parse_pairs([flag], "--filter").items()
+        target = next((f for f in exacts if key in f["exact"]), None)
+        if target is None:
+            result.append({"exact": {key: value}})
+        else:
+            target["exact"] = {**target["exact"], key: value}
+    return result
+
+
+def _is_removal(flag: str) -> bool:
+    return flag.endswith("-") and "=" not in flag
+
+
 def make_trigger(
     name: str, namespace: str, broker: str, filters: dict[str, str], subscriber: dict[str, Any]
 ) -> dict[str, Any]:
@@ -80,6 +137,7 @@ def run_create(args: argparse.Namespace, api: Client) -> int:
     subscriber = common.destination(api, args.sink, ns)
     api.call("POST", rtype.path(ns), make_trigger(args.name, ns, args.broker, filters, subscriber))
     print(f"Trigger '{args.name}' successfully created in namespace '{ns}'.")
+    waiting.created(args, api, rtype, ns, args.name)
     return 0
 
 
@@ -91,16 +149,16 @@ def run_update(args: argparse.Namespace, api: Client) -> int:
     current = api.call("GET", rtype.path(ns, args.name))
     spec = dict(current.get("spec") or {})
     if args.filter:
-        attributes = (spec.get("filter") or {}).get("attributes") or {}
-        edited = edit_filters(attributes, args.filter, removals=True)
-        kept = {k: v for k, v in (spec.get("filter") or {}).items() if k != "attributes"}
-        spec["filter"] = {**kept, "attributes": edited} if edited else kept
-        if not spec["filter"]:
-            del spec["filter"]
+        spec = edit_spec_filters(spec, args.filter)
     if args.sink:
         spec["subscriber"] = common.destination(api, args.sink, ns)
+    if spec == (current.get("spec") or {}):
+        print(f"Trigger '{args.name}' unchanged in namespace '{ns}': it already has that "
+              "filter and sink.")
+        return 0
     api.call("PUT", rtype.path(ns, args.name), {**current, "spec": spec})
-    print(f"Trigger '{args.name}' updated in namespace '{ns}'.")
+    where = " (spec.filters, which take precedence)" if args.filter and spec.get("filters") else ""
+    print(f"Trigger '{args.name}' updated in namespace '{ns}'{where}.")
     return 0
 
 
