@@ -23,18 +23,19 @@ import redis.asyncio as aioredis
 
 from ripple import cloudevents as ce
 from ripple import errors, keys, metrics
+from ripple.api import dead_letter_bounds
 from ripple.api.eventing import broker_types
 from ripple.api.messaging import delivery_order
 from ripple.informers import Informer
 from ripple.settings import Settings
 
 from broker import filters, stamping
-from channels import policies, queues
+from channels import deadletters, locations, policies, queues
 from channels.appending import Appender
 from channels.deliveries import Deliveries
 from channels.fanouts import Fanouts, LogSpec
 from channels.dispatching import ReplyHandler, ReplyRefused, Target
-from channels.identities import Kind, TargetKey
+from channels.identities import Kind
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ class BrokerPlane:
         """A sync failed half-way: the next change of any kind syncs again in full."""
         self._targets: dict[tuple[str, str], tuple[tuple[Any, Any], Target]] = {}
         self.fanouts = Fanouts(client, consumer=consumer, on_length=appender.note_length)
+        self._bounds = dead_letter_bounds.Bounds(settings.dead_letters.max_entries,
+                                                 settings.dead_letters.retention)
 
     # -- ingress ---------------------------------------------------------------------------
     def resolve(self, namespace: str, name: str) -> str | None:
@@ -117,7 +120,7 @@ class BrokerPlane:
             del self._indexes[key], self._indexed[key]
         gone = self.fanouts.sync(specs, owner=keys.BROKERS)
         removed = self.deliveries.sync(targets, kinds=KINDS)
-        queues.discard(self.redis, [t.stream for t in removed] + gone)
+        queues.discard(self.redis, [k for t in removed for k in _keys_of(t)] + gone)
         self.synced_version = version
         self._stale = False
 
@@ -157,10 +160,11 @@ class BrokerPlane:
             default_timeout=self.settings.delivery.default_timeout,
             backoff_max=self.settings.delivery.backoff_max,
         )
+        where = locations.of_trigger(namespace, broker_name, name)
         return Target(
-            key=TargetKey(Kind.TRIGGER, namespace, name),
-            stream=keys.broker_queue(namespace, broker_name, name),
-            schedule=keys.broker_schedule(namespace, broker_name),
+            key=where.key,
+            stream=where.stream,
+            schedule=where.schedule,
             namespace=namespace,
             subscriber_uri=status.get("subscriberUri") or None,
             policy=policy,
@@ -169,6 +173,7 @@ class BrokerPlane:
             ordered=delivery_order.of(trigger) == delivery_order.ORDERED,
             labels=metrics.trigger_labels(namespace, broker_name, name),
             strip_attributes=(stamping.TTL,),
+            dead_letters=deadletters.of(where, dead_letter_bounds.of(trigger, self._bounds)),
         )
 
     def _reply_handler(self, namespace: str, broker: str, address: str) -> ReplyHandler:
@@ -192,6 +197,11 @@ class BrokerPlane:
 
     async def close(self) -> None:
         await self.fanouts.close()
+
+
+def _keys_of(target: Target) -> list[str]:
+    """A deleted Trigger's keys: its queue and its dead-letter store."""
+    return [target.stream] + ([target.dead_letters.stream] if target.dead_letters else [])
 
 
 def _address(broker: dict, base_url: str) -> str:

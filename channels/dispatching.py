@@ -41,8 +41,8 @@ from ripple import errors, leases, metrics
 from ripple.cloudevents import records
 from ripple.settings import DeliverySettings
 
-from channels import concurrency, identities, outcomes, policies
-from channels.queues import Entry, Queues
+from channels import concurrency, deadletters, failures, identities, outcomes, policies
+from channels.queues import Entry, Failure, Queues
 from channels.sending import Response, Sender
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ reply could not be stored (the original delivery then fails and is retried)."""
 
 _PHASES: dict[bytes | None, outcomes.Phase] = {
     None: "subscriber", records.REPLY: "reply", records.DEAD_LETTER: "dead-letter"}
+_FAILED = frozenset({"retry", "dead-letter", "drop"})
 
 
 class ReplyRefused(Exception):
@@ -89,6 +90,9 @@ class Target:
     ordered: bool = False
     """`ripple.dev/delivery-order: ordered`: one event at a time, in log order, by one
     process (a lease); a retry holds back the events behind it."""
+    dead_letters: deadletters.DeadLetters | None = None
+    """Ripple's dead-letter store of this target: where an event that failed for good goes
+    (None: it is dropped and counted, as before the store existed)."""
 
     @cached_property
     def label_values(self) -> tuple[str, ...]:
@@ -117,6 +121,8 @@ class Dispatcher:
         self._rereads = 0
         """Bumped by every `_reread`, so a page read under way cannot overwrite one."""
         self.stopped = False
+        self._failure_log = failures.FailureLog(target.key, settings.failure_log_interval)
+        self._last_error = failures.Throttle(failures.LAST_ERROR_INTERVAL)
 
     @property
     def _reclaim_idle(self) -> float:
@@ -236,10 +242,13 @@ class Dispatcher:
         headers = records.headers_of(fields)
         retries_done = int(fields.get(records.RETRIES, b"0"))
         while True:
-            url = _destination(target, phase)
+            url = _destination(target, phase, fields)
             if not url:
-                log.warning("no destination left for event; dropped", extra={"queue": target.key, "id": event.id})
-                await self.queues.ack(target.stream, entry_id)
+                # the dead-letter sink was removed while the event was bound for it
+                gone = outcomes.Outcome("drop", reason="no dead-letter sink left")
+                await self._carry_out(target, entry_id, original, target.policy.dead_letter_uri or "",
+                                      gone, Response(status=None), fields, headers,
+                                      self._failure(target, gone, "", final=True), retries_done)
                 return
             response = await self._send(target, url, event, phase, headers)
             outcome = outcomes.decide(phase, retries_done, target.policy, response, now=self.clock())
@@ -250,6 +259,9 @@ class Dispatcher:
                                                                    url, retries_done)
             elif outcome.action == "reply" and not target.reply_uri:
                 outcome = outcomes.Outcome("ack", code=outcome.code)  # no reply destination: dropped, as in Knative
+            failure = None
+            if outcome.action in _FAILED:  # only failures pay for this
+                failure = self._attempt_failed(target, event, url, outcome, retries_done)
             if not target.ordered:
                 break
             if outcome.action == "retry":
@@ -262,7 +274,27 @@ class Dispatcher:
                     "reply", outcome.reply, records.pass_through(response.headers), 0)
             else:
                 break
-        await self._carry_out(target, entry_id, original, url, outcome, response, fields, headers)
+        await self._carry_out(target, entry_id, original, url, outcome, response, fields, headers,
+                              failure, retries_done)
+
+    def _attempt_failed(self, target: Target, event: ce.CloudEvent, url: str,
+                        outcome: outcomes.Outcome, retries_done: int) -> Failure | None:
+        """Log the failed attempt (throttled per queue) and say whether its last error is
+        to be written with its outcome."""
+        now = self.clock()
+        self._failure_log.attempt_failed(
+            event_id=event.id, url=url, outcome=outcome, attempt=retries_done + 1,
+            attempts=target.policy.attempts, now=now, monotonic=time.monotonic(),
+            store=target.dead_letters is not None)
+        return self._failure(target, outcome, url, final=outcome.action != "retry")
+
+    def _failure(self, target: Target, outcome: outcomes.Outcome, url: str, *,
+                 final: bool) -> Failure | None:
+        store = target.dead_letters
+        if store is None or (not final and self._last_error.admit(time.monotonic()) is None):
+            return None
+        return (store.failures, store.field, deadletters.last_error(
+            code=outcome.code, destination=url, reason=outcome.reason, now=self.clock()))
 
     async def _send(self, target: Target, url: str, event: ce.CloudEvent, phase: str,
                     headers: Mapping[str, str]) -> Response:
@@ -299,6 +331,8 @@ class Dispatcher:
         response: Response,
         fields: records.Fields,
         headers: Mapping[str, str],
+        failure: Failure | None = None,
+        retries_done: int = 0,
     ) -> None:
         if outcome.action == "ack":
             await self.queues.ack(target.stream, entry_id)
@@ -310,16 +344,20 @@ class Dispatcher:
             await self.queues.replace(target.stream, entry_id, record)
         elif outcome.action == "retry":
             await self.queues.schedule_retry(
-                target.stream, target.schedule, entry_id, self.clock() + outcome.delay)
+                target.stream, target.schedule, entry_id, self.clock() + outcome.delay, failure)
         elif outcome.action == "dead-letter":
             # `event` is the original, also when its reply was what failed (as upstream)
             dead = outcomes.with_error_attributes(event, url, outcome.code, outcomes.error_body(response))
             record = ce.to_record(dead, headers)
             record[records.PHASE] = records.DEAD_LETTER
+            if target.dead_letters is not None:  # the original, should the sink fail too
+                records.with_original(record, records.original_fields(fields))
             await self.queues.replace(target.stream, entry_id, record)
             metrics.dead_lettered_events.labels(*target.label_values).inc()
             log.info("event sent to the dead-letter sink",
                      extra={"queue": target.key, "id": event.id, "reason": outcome.reason})
+        elif target.dead_letters is not None and failure is not None:
+            await self._bury(target, entry_id, url, outcome, response, fields, failure, retries_done)
         else:
             await self.queues.ack(target.stream, entry_id)
             metrics.dropped_events.labels(*target.label_values).inc()
@@ -327,15 +365,38 @@ class Dispatcher:
                         extra={"queue": target.key, "id": event.id, "reason": outcome.reason,
                                "destination": outcomes.sanitize_destination(url)})
 
+    async def _bury(self, target: Target, entry_id: bytes, url: str, outcome: outcomes.Outcome,
+                    response: Response, fields: records.Fields, failure: Failure,
+                    retries_done: int) -> None:
+        """Failed for good: into the target's dead-letter store, never dropped."""
+        store = target.dead_letters
+        assert store is not None
+        reason = outcome.reason
+        if fields.get(records.PHASE) == records.DEAD_LETTER:
+            # The sink failed too: keep what it would have been told of the first failure.
+            told = records.RecordAttributes(fields)
+            errors = {k: str(told[k]) for k in ("knativeerrordest", "knativeerrorcode",
+                                                 "knativeerrordata") if k in told}
+            reason = f"the dead-letter sink {outcomes.sanitize_destination(url)} failed too: {reason}"
+        else:
+            errors = outcomes.error_attributes(url, outcome.code, outcomes.error_body(response))
+        record = deadletters.entry(records.original_fields(fields), errors=errors, reason=reason,
+                                   attempts=retries_done + 1, target=target.key)
+        await self.queues.bury(target.stream, entry_id, store.stream, record,
+                               max_entries=store.bounds.max_entries,
+                               min_id=deadletters.min_id(store.bounds, self.clock()), failure=failure)
+        metrics.dropped_events.labels(*target.label_values).inc()
+
 
 def _continue_trace(reply: ce.CloudEvent, original: ce.CloudEvent) -> None:
     if "traceparent" not in reply.attributes and "traceparent" in original.attributes:
         reply.attributes["traceparent"] = original.attributes["traceparent"]
 
 
-def _destination(target: Target, phase: outcomes.Phase) -> str | None:
+def _destination(target: Target, phase: outcomes.Phase, fields: records.Fields) -> str | None:
     if phase == "subscriber":
-        return target.subscriber_uri
+        redriven_to = fields.get(records.DESTINATION)  # `ripple dlq redrive --to`
+        return redriven_to.decode() if redriven_to is not None else target.subscriber_uri
     return target.reply_uri if phase == "reply" else target.policy.dead_letter_uri
 
 

@@ -122,11 +122,22 @@ def with_error_attributes(
     existing knativeerror* attributes are kept, the destination is sanitised, a transport
     error counts as 500, and the body (see `error_body`) is standard base64, truncated to
     1024 characters."""
-    attributes = dict(event.attributes)
-    attributes.setdefault("knativeerrordest", sanitize_destination(destination))
-    attributes.setdefault("knativeerrorcode", str(response_code if response_code is not None else 500))
+    return with_attributes(event, error_attributes(destination, response_code, body))
+
+
+def error_attributes(destination: str, response_code: int | None, body: bytes) -> dict[str, str]:
+    """knativeerrordest, knativeerrorcode and (for a non-empty body) knativeerrordata, as
+    `with_error_attributes` sets them; Ripple's dead-letter store keeps these values."""
+    attributes = {"knativeerrordest": sanitize_destination(destination),
+                  "knativeerrorcode": str(response_code if response_code is not None else 500)}
     if body:
-        attributes.setdefault(
-            "knativeerrordata", base64.b64encode(body).decode()[:ERROR_DATA_LIMIT]
-        )
+        attributes["knativeerrordata"] = base64.b64encode(body).decode()[:ERROR_DATA_LIMIT]
+    return attributes
+
+
+def with_attributes(event: ce.CloudEvent, extra: dict[str, str]) -> ce.CloudEvent:
+    """`event` with the `extra` attributes it does not have yet (existing ones are kept)."""
+    attributes = dict(event.attributes)
+    for name, value in extra.items():
+        attributes.setdefault(name, value)
     return ce.CloudEvent(attributes, event.data)

@@ -20,15 +20,16 @@ from typing import Any, Callable, Mapping
 import redis.asyncio as aioredis
 
 from ripple import keys, metrics
+from ripple.api import dead_letter_bounds
 from ripple.api.messaging import delivery_order
 from ripple.informers import Informer
 from ripple.settings import Settings
 
-from channels import policies, queues
+from channels import deadletters, locations, policies, queues
 from channels.deliveries import Deliveries
 from channels.dispatching import Target
 from channels.fanouts import Fanouts, LogSpec
-from channels.identities import Kind, TargetKey
+from channels.identities import Kind
 from channels.sending import Sender
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,8 @@ class ChannelPlane:
             del self._subscribers[key]
         gone = self.fanouts.sync(specs, owner=keys.CHANNELS)
         removed = self.deliveries.sync(targets, kinds=KINDS)
-        queues.discard(self.redis, [t.stream for t in removed] + gone)
+        queues.discard(self.redis, [k for t in removed for k in
+                                    (t.stream, *([t.dead_letters.stream] if t.dead_letters else []))] + gone)
         self.synced_version = version
         self._stale = False
 
@@ -102,16 +104,20 @@ class ChannelPlane:
             default_timeout=self.settings.delivery.default_timeout,
             backoff_max=self.settings.delivery.backoff_max,
         )
+        where = locations.of_subscription(namespace, channel_ns, channel_name, name)
+        bounds = dead_letter_bounds.Bounds(self.settings.dead_letters.max_entries,
+                                           self.settings.dead_letters.retention)
         return Target(
-            key=TargetKey(Kind.SUBSCRIPTION, namespace, name),
-            stream=keys.channel_queue(channel_ns, channel_name, name),
-            schedule=keys.channel_schedule(channel_ns, channel_name),
+            key=where.key,
+            stream=where.stream,
+            schedule=where.schedule,
             namespace=namespace,
             subscriber_uri=physical.get("subscriberUri") or None,
             policy=policy,
             reply_uri=physical.get("replyUri") or None,
             ordered=delivery_order.of(sub) == delivery_order.ORDERED,
             labels=metrics.subscription_labels(namespace, channel_name, name),
+            dead_letters=deadletters.of(where, dead_letter_bounds.of(sub, bounds)),
         )
 
 

@@ -13,7 +13,9 @@ check-then-act, so a process killed at any instruction leaves each entry either 
   stays in the stream (acknowledged) until `promote` re-adds it as a new entry with `n+1`
   and deletes the old one, atomically in Lua (a script whose KEYS name the schedule and
   every stream it touches, as Redis Cluster requires);
-- dead letter: XADD a new entry in phase `dl` + XACK + XDEL of the old.
+- dead letter: XADD a new entry in phase `dl` + XACK + XDEL of the old;
+- failed for good (no dead-letter sink, or the sink failed too): `bury`, XADD to the
+  target's dead-letter store (`channels.deadletters`) + XACK + XDEL of the old.
 
 Outcomes are coalesced (`channels.coalescing`): the acks of every delivery that finished
 while a round trip was under way go together in the next pipeline, and so do the retries
@@ -53,6 +55,10 @@ of every protocol's and decoding's form, so the callers cast the reply, once per
 
 
 GROUP = keys.DELIVERY_GROUP
+
+Failure = tuple[str, str, bytes]
+"""A target's last error: its failures hash, its field there, the value
+(`channels.deadletters.last_error`)."""
 
 # KEYS[1]: a retry schedule; KEYS[2..]: the streams of its due members (one hash tag, so
 # one Cluster slot). ARGV, per member: the KEYS index of its stream, the member, the entry
@@ -182,13 +188,33 @@ class Queues:
                 pipe.xdel(stream, *ids)
             await pipe.execute()
 
-    async def schedule_retry(self, stream: str, schedule: str, entry_id: bytes, due: float) -> None:
-        """ZADD `stream|id` to the schedule + XACK, atomically, coalesced."""
+    async def schedule_retry(self, stream: str, schedule: str, entry_id: bytes, due: float,
+                             failure: Failure | None = None) -> None:
+        """ZADD `stream|id` to the schedule + XACK, atomically, coalesced; with `failure`,
+        the target's last error is written in the same transaction."""
         member = stream.encode() + b"|" + entry_id
 
         def move(pipe: Pipeline) -> None:
             pipe.zadd(schedule, {member: due})
             pipe.xack(stream, GROUP, entry_id)
+            if failure is not None:
+                pipe.hset(failure[0], failure[1], failure[2])
+
+        await self._move(stream, move)
+
+    async def bury(self, stream: str, entry_id: bytes, store: str, record: records.Fields, *,
+                   max_entries: int, min_id: str, failure: Failure) -> None:
+        """Move an entry that failed for good into its dead-letter store (`channels.
+        deadletters`): XADD to the store, trimmed to its bounds + XACK + XDEL of the queue
+        entry + the last error, atomically, coalesced (the store shares the queue's tag)."""
+        entry = dict(record)
+
+        def move(pipe: Pipeline) -> None:
+            pipe.xadd(store, entry, maxlen=max_entries, approximate=False)  # type: ignore[arg-type]
+            pipe.xtrim(store, minid=min_id, approximate=False)
+            pipe.xack(stream, GROUP, entry_id)
+            pipe.xdel(stream, entry_id)
+            pipe.hset(failure[0], failure[1], failure[2])
 
         await self._move(stream, move)
 

@@ -91,6 +91,31 @@ def channel_schedule(namespace: str, channel: str) -> str:
     return _tag("channel", namespace, channel) + ":schedule"
 
 
+# -- Ripple's dead-letter store (`channels.deadletters`) ------------------------------------
+# Each store stream and last-error hash shares the hash tag of the queue it serves, so that
+# moving an entry between them (dead-lettering, redriving) is one transaction in one slot.
+
+
+def broker_dead_letters(namespace: str, broker: str, trigger: str) -> str:
+    """Stream: a Trigger's dead letters, bounded by count and age."""
+    return _tag("broker", namespace, broker) + f":deadletters:{trigger}"
+
+
+def broker_failures(namespace: str, broker: str) -> str:
+    """Hash: the last delivery error of each Trigger of one broker (field: the Trigger)."""
+    return _tag("broker", namespace, broker) + ":failures"
+
+
+def channel_dead_letters(namespace: str, channel: str, subscription: str) -> str:
+    """Stream: a Subscription's dead letters, bounded by count and age."""
+    return _tag("channel", namespace, channel) + f":deadletters:{subscription}"
+
+
+def channel_failures(namespace: str, channel: str) -> str:
+    """Hash: the last delivery error of each Subscription of one channel."""
+    return _tag("channel", namespace, channel) + ":failures"
+
+
 SOURCES = f"{PREFIX}:source:"
 
 
@@ -107,6 +132,16 @@ def source_queue(kind: str, namespace: str, name: str) -> str:
 def source_schedule(kind: str, namespace: str, name: str) -> str:
     """Sorted set: the retry schedule of a source's queue."""
     return _source_tag(kind, namespace, name) + ":schedule"
+
+
+def source_dead_letters(kind: str, namespace: str, name: str) -> str:
+    """Stream: the dead letters of a source's deliveries to its sink."""
+    return _source_tag(kind, namespace, name) + ":deadletters"
+
+
+def source_failures(kind: str, namespace: str, name: str) -> str:
+    """Hash: the last delivery error of a source's queue (one field, the source's name)."""
+    return _source_tag(kind, namespace, name) + ":failures"
 
 
 def ping_tick(namespace: str, name: str) -> str:

@@ -99,7 +99,8 @@ dead_lettered_events = Counter(
 )
 dropped_events = Counter(
     "kn_eventing_dropped_events",
-    "Events given up on: attempts exhausted with no dead-letter sink, or the sink failed too.",
+    "Events given up on: attempts exhausted with no dead-letter sink, or the sink failed too "
+    "(each kept in Ripple's dead-letter store).",
     TARGET_LABELS,
 )
 

@@ -71,6 +71,23 @@ class DeliverySettings:
     schedule_poll: float = 0.05
     """Seconds between checks of the persisted retry schedule."""
 
+    failure_log_interval: float = 10.0
+    """Seconds between two warnings about failed attempts of one queue: the first failure is
+    logged at once, then one line per interval counts those held back (DEBUG logs each)."""
+
+
+@dataclass
+class DeadLetterSettings:
+    """Ripple's dead-letter store (`channels.deadletters`): the defaults of its bounds, which
+    a Trigger, Subscription or source may override with the `ripple.dev/dead-letter-*`
+    annotations (`ripple.api.dead_letter_bounds`)."""
+
+    max_entries: int = 10_000
+    """Entries kept per Trigger, Subscription or source (`--dead-letter-max-entries`)."""
+
+    retention: float = 7 * 86_400.0
+    """Seconds an entry is kept (`--dead-letter-retention`, e.g. 7d or 36h)."""
+
 
 @dataclass
 class Settings:
@@ -80,6 +97,7 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     ingress: IngressSettings = field(default_factory=IngressSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    dead_letters: DeadLetterSettings = field(default_factory=DeadLetterSettings)
     public_url: str | None = None
     """The URL others reach this mesh at, behind a proxy or tunnel (`--public-url`): the
     base of every address in status, webhook receiver URLs included. Default: host:port."""

@@ -19,13 +19,13 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from channels import policies, queues
+from channels import deadletters, locations, policies, queues
 from channels.deliveries import Deliveries
 from channels.dispatching import Target
 from channels.identities import Kind, TargetKey
 from channels.sending import Sender
 from ripple import cron, errors, keys, metrics
-from ripple.api import meta
+from ripple.api import dead_letter_bounds, meta
 from ripple.api.core import secret as secrets
 from ripple.api.sources import (
     kafka_source_types,
@@ -94,6 +94,8 @@ class SourcePlane:
         gone = [t.stream for t in removed]
         for key in (t.key for t in removed):
             gone.append(keys.source_schedule(key.kind, key.namespace, key.name))
+            gone.append(keys.source_dead_letters(key.kind, key.namespace, key.name))
+            gone.append(keys.source_failures(key.kind, key.namespace, key.name))
             if key.kind == Kind.PING_SOURCE:
                 gone.append(keys.ping_tick(key.namespace, key.name))
         queues.discard(self.redis, gone)
@@ -114,10 +116,13 @@ class SourcePlane:
 
     def _queued_target(self, kind: Kind, source: dict[str, Any]) -> Target:
         namespace, name = meta.key(source)
+        where = locations.of_source(kind, namespace, name)
+        bounds = dead_letter_bounds.Bounds(self.settings.dead_letters.max_entries,
+                                           self.settings.dead_letters.retention)
         return Target(
-            key=TargetKey(kind, namespace, name),
-            stream=keys.source_queue(kind, namespace, name),
-            schedule=keys.source_schedule(kind, namespace, name),
+            key=where.key,
+            stream=where.stream,
+            schedule=where.schedule,
             namespace=namespace,
             subscriber_uri=source_spec.sink_uri(source),
             policy=policies.DeliveryPolicy(
@@ -125,6 +130,7 @@ class SourcePlane:
                 timeout=self.settings.delivery.default_timeout,
                 backoff_max=self.settings.delivery.backoff_max),
             labels=metrics.source_labels(namespace, kind, name),
+            dead_letters=deadletters.of(where, dead_letter_bounds.of(source, bounds)),
         )
 
     def _ping_job(self, source: dict[str, Any]) -> PingJob | None:

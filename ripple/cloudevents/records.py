@@ -51,9 +51,31 @@ DEAD_LETTER = b"dl"
 """The value of `PHASE` once the entry is bound for the dead-letter sink."""
 REPLY = b"rp"
 """The value of `PHASE` for a reply on its way to a Subscription's replyUri."""
+DESTINATION = b"u"
+"""A redriven entry's own destination (`ripple dlq redrive --to`), in place of the subscriber."""
+
+# -- an entry of Ripple's dead-letter store (`channels.deadletters`) ---------------------
+# It keeps the failed event's own fields (`a`, `d`, `h`, `t`, `s`: what a redrive puts back
+# in the queue) and what Knative's dead-letter sink would have been told, plus Ripple's own.
+ERROR_CODE = b"ec"
+"""`knativeerrorcode`: the last HTTP status (500 for no response)."""
+ERROR_DESTINATION = b"ed"
+"""`knativeerrordest`: the sanitised URL that failed."""
+ERROR_DATA = b"ex"
+"""`knativeerrordata`: the failed response's body, base64, truncated (absent: empty)."""
+ERROR_REASON = b"er"
+"""Why the event is here, in words: `HTTP 500`, a transport error, a refused reply."""
+ATTEMPTS = b"na"
+"""Attempts made before the event was dead-lettered."""
+TARGET = b"tg"
+"""Whose store it is: `Kind/namespace/name` (`channels.identities.TargetKey`)."""
+EVENT_FIELDS = frozenset({ATTRIBUTES, DATA, HEADERS, TYPE, SOURCE})
+"""The fields of an entry that are the event itself: what a redrive copies back."""
+DEAD_LETTER_FIELDS = frozenset({ERROR_CODE, ERROR_DESTINATION, ERROR_DATA, ERROR_REASON,
+                                ATTEMPTS, TARGET})
 FIELDS = frozenset({ATTRIBUTES, DATA, TYPE, SOURCE, HEADERS, ORIGINAL_ATTRIBUTES, ORIGINAL_DATA,
-                    RETRIES, PHASE})
-"""Every field name a stream entry may carry."""
+                    RETRIES, PHASE, DESTINATION, *DEAD_LETTER_FIELDS})
+"""Every field name a stream entry may carry (a queue's, or the dead-letter store's)."""
 
 Fields = dict[bytes, bytes]
 """A stream entry's fields by name: what `to_record` makes, XADD writes and redis-py reads
@@ -121,6 +143,18 @@ def with_original(record: Fields, original: Fields) -> Fields:
 def original_of(fields: Fields) -> events.CloudEvent:
     """The event a reply entry answers (see `with_original`)."""
     return events.CloudEvent(json.loads(fields[ORIGINAL_ATTRIBUTES]), fields.get(ORIGINAL_DATA))
+
+
+def original_fields(fields: Fields) -> Fields:
+    """The entry of the event a queue entry stands for: itself, or the original it keeps
+    (a reply's, or a dead letter's on its way to the sink), with its pass-through headers."""
+    if ORIGINAL_ATTRIBUTES not in fields:
+        return {k: v for k, v in fields.items() if k in EVENT_FIELDS}
+    attributes = json.loads(fields[ORIGINAL_ATTRIBUTES])
+    record = to_record(events.CloudEvent(attributes, fields.get(ORIGINAL_DATA)))
+    if HEADERS in fields and fields.get(PHASE) != REPLY:  # a reply's are the reply's own
+        record[HEADERS] = fields[HEADERS]
+    return record
 
 
 class RecordAttributes(Mapping[str, object]):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from channels import appending, fanout, queues
+from channels import appending, deadletters, fanout, queues
 from ripple import cloudevents as ce
 from ripple.cloudevents import records
 from sources import publishing
@@ -19,6 +19,7 @@ SCRIPTS = {
     "fanout._FAN_OUT": fanout._FAN_OUT,
     "publishing._PUBLISH_ONCE": publishing._PUBLISH_ONCE,
     "scheduler._FIRE": scheduler._FIRE,
+    "deadletters._REDRIVE": deadletters._REDRIVE,
 }
 NOT_FIELDS = {"*", "-inf", "+inf", "1", ""}
 """Literals that are arguments or values, never field names (an auto id, a score bound,
@@ -49,3 +50,8 @@ def test_promote_counts_retries_in_the_declared_field() -> None:
 def test_a_record_carries_only_declared_fields(event: ce.CloudEvent) -> None:
     assert set(ce.to_record(event)) <= records.FIELDS
     assert records.PHASE in records.FIELDS and records.RETRIES in records.FIELDS
+
+
+def test_a_redrive_copies_only_the_event_and_its_destination() -> None:
+    assert field_literals(deadletters._REDRIVE) == {
+        f.decode() for f in (*records.EVENT_FIELDS, records.DESTINATION)}

@@ -21,10 +21,13 @@ def test_hash_tag(key: str, tag: str) -> None:
 
 
 @pytest.mark.parametrize("group", [
-    [keys.broker_log("ns", "b"), keys.broker_queue("ns", "b", "t1"), keys.broker_schedule("ns", "b")],
-    [keys.channel_log("ns", "c"), keys.channel_queue("ns", "c", "s1"), keys.channel_schedule("ns", "c")],
+    [keys.broker_log("ns", "b"), keys.broker_queue("ns", "b", "t1"), keys.broker_schedule("ns", "b"),
+     keys.broker_dead_letters("ns", "b", "t1"), keys.broker_failures("ns", "b")],
+    [keys.channel_log("ns", "c"), keys.channel_queue("ns", "c", "s1"), keys.channel_schedule("ns", "c"),
+     keys.channel_dead_letters("ns", "c", "s1"), keys.channel_failures("ns", "c")],
     [keys.source_queue("PingSource", "ns", "p"), keys.source_schedule("PingSource", "ns", "p"),
-     keys.ping_tick("ns", "p")],
+     keys.ping_tick("ns", "p"), keys.source_dead_letters("PingSource", "ns", "p"),
+     keys.source_failures("PingSource", "ns", "p")],
 ])
 def test_the_keys_of_one_resource_share_a_tag(group: list[str]) -> None:
     assert len({keys.hash_tag(k) for k in group}) == 1

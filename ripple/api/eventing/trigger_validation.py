@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ripple.api import duck, fields, meta
+from ripple.api import dead_letter_bounds, duck, fields, meta
 from ripple.api.eventing import trigger_filters, trigger_types
 from ripple.api.messaging import delivery_order
 from ripple.errors import FieldError
@@ -28,6 +28,7 @@ def validate(trigger: dict[str, Any]) -> fields.Errors:
     errs = meta.validate(trigger)
     errs.extend(_validate_annotations(trigger))
     errs.extend(delivery_order.validate(trigger))
+    errs.extend(dead_letter_bounds.validate(trigger))
     if trigger.get("spec") is None:
         errs.append(FieldError(
             "spec", f"{fields.MISSING}: a Trigger needs a broker and a subscriber"

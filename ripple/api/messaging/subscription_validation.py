@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ripple.api import duck, fields, meta
+from ripple.api import dead_letter_bounds, duck, fields, meta
 from ripple.api.messaging import delivery_order, subscription_types
 from ripple.errors import FieldError
 
@@ -23,6 +23,7 @@ from ripple.errors import FieldError
 def validate(subscription: dict[str, Any]) -> fields.Errors:
     errs = meta.validate(subscription)
     errs.extend(delivery_order.validate(subscription))
+    errs.extend(dead_letter_bounds.validate(subscription))
     if subscription.get("spec") is None:
         errs.append(FieldError(
             "spec", f"{fields.MISSING}: a Subscription needs a channel and a subscriber"

@@ -1,0 +1,143 @@
+"""The pure parts of Ripple's dead-letter store and failure reporting: the bounds'
+annotations, the store entry and its view, the log throttle, where a target's keys are."""
+
+from __future__ import annotations
+
+import pytest
+
+from channels import deadletters, failures, locations, outcomes
+from channels.identities import Kind, TargetKey
+from ripple import cloudevents as ce
+from ripple import keys
+from ripple.api import dead_letter_bounds
+from ripple.api.dead_letter_bounds import Bounds
+from ripple.api.eventing import trigger_validation
+from ripple.api.messaging import subscription_validation
+
+DEFAULT = Bounds(max_entries=10_000, retention=7 * 86_400.0)
+
+
+def annotated(**annotations: str) -> dict:
+    return {"metadata": {"name": "t", "namespace": "ns", "annotations": annotations}}
+
+
+@pytest.mark.parametrize("annotations, bounds", [
+    ({}, DEFAULT),
+    ({dead_letter_bounds.MAX_ENTRIES: "50"}, Bounds(50, DEFAULT.retention)),
+    ({dead_letter_bounds.MAX_ENTRIES: "0"}, Bounds(0, DEFAULT.retention)),
+    ({dead_letter_bounds.RETENTION: "7d"}, Bounds(DEFAULT.max_entries, 7 * 86_400.0)),
+    ({dead_letter_bounds.RETENTION: "36h"}, Bounds(DEFAULT.max_entries, 36 * 3600.0)),
+    ({dead_letter_bounds.RETENTION: "1h30m"}, Bounds(DEFAULT.max_entries, 5400.0)),
+    ({dead_letter_bounds.RETENTION: "soon"}, DEFAULT),  # refused at admission; default if stored
+    ({dead_letter_bounds.MAX_ENTRIES: "-1"}, DEFAULT),
+])
+def test_bounds_of_a_resource(annotations: dict, bounds: Bounds) -> None:
+    assert dead_letter_bounds.of(annotated(**annotations), DEFAULT) == bounds
+
+
+@pytest.mark.parametrize("name, value, ok", [
+    (dead_letter_bounds.MAX_ENTRIES, "10000", True),
+    (dead_letter_bounds.MAX_ENTRIES, "0", True),
+    (dead_letter_bounds.MAX_ENTRIES, "-5", False),
+    (dead_letter_bounds.MAX_ENTRIES, "many", False),
+    (dead_letter_bounds.MAX_ENTRIES, "1e3", False),
+    (dead_letter_bounds.RETENTION, "7d", True),
+    (dead_letter_bounds.RETENTION, "90m", True),
+    (dead_letter_bounds.RETENTION, "0s", False),
+    (dead_letter_bounds.RETENTION, "7 days", False),
+    (dead_letter_bounds.RETENTION, "P7D", False),
+])
+def test_the_annotations_are_validated(name: str, value: str, ok: bool) -> None:
+    errs = dead_letter_bounds.validate(annotated(**{name: value}))
+    assert (errs == []) is ok
+    if not ok:
+        assert errs[0].path == f"metadata.annotations[{name}]" and value in errs[0].message
+
+
+def test_admission_refuses_a_bad_bound_on_triggers_and_subscriptions() -> None:
+    trigger = {**annotated(**{dead_letter_bounds.RETENTION: "forever"}),
+               "spec": {"broker": "default", "subscriber": {"uri": "http://x"}}}
+    subscription = {**annotated(**{dead_letter_bounds.MAX_ENTRIES: "lots"}),
+                    "spec": {"channel": {"apiVersion": "messaging.knative.dev/v1", "kind": "Channel",
+                                         "name": "c"}, "subscriber": {"uri": "http://x"}}}
+    assert any(dead_letter_bounds.RETENTION in e.path for e in trigger_validation.validate(trigger))
+    assert any(dead_letter_bounds.MAX_ENTRIES in e.path
+               for e in subscription_validation.validate(subscription))
+
+
+@pytest.mark.parametrize("obj, where", [
+    ({"kind": "Trigger", "metadata": {"name": "t", "namespace": "ns"}, "spec": {"broker": "b"}},
+     locations.of_trigger("ns", "b", "t")),
+    ({"kind": "Subscription", "metadata": {"name": "s", "namespace": "ns"},
+      "spec": {"channel": {"name": "c"}}}, locations.of_subscription("ns", "ns", "c", "s")),
+    ({"kind": "Subscription", "metadata": {"name": "s", "namespace": "ns"},
+      "spec": {"channel": {"name": "c", "namespace": "other"}}},
+     locations.of_subscription("ns", "other", "c", "s")),
+    ({"kind": "PingSource", "metadata": {"name": "p", "namespace": "ns"}},
+     locations.of_source(Kind.PING_SOURCE, "ns", "p")),
+    ({"kind": "Broker", "metadata": {"name": "b", "namespace": "ns"}}, None),
+])
+def test_locations_of_resources(obj: dict, where: locations.Location | None) -> None:
+    assert locations.of_resource(obj) == where
+
+
+def test_a_location_keeps_its_keys_in_one_slot() -> None:
+    for where in (locations.of_trigger("ns", "b", "t"), locations.of_subscription("ns", "x", "c", "s"),
+                  locations.of_source(Kind.GITHUB_SOURCE, "ns", "g")):
+        assert len({keys.hash_tag(k) for k in (where.stream, where.schedule, where.dead_letters,
+                                               where.failures)}) == 1
+
+
+@pytest.mark.parametrize("calls, admitted", [
+    ([0.0], [0]),
+    ([0.0, 1.0, 2.0, 10.0], [0, None, None, 2]),        # the first, then one per window
+    ([0.0, 10.0, 20.0], [0, 0, 0]),                     # a window apart: each one
+    ([0.0, 9.9, 10.0, 10.1, 25.0], [0, None, 1, None, 1]),
+])
+def test_throttle(calls: list[float], admitted: list[int | None]) -> None:
+    throttle = failures.Throttle(10.0)
+    assert [throttle.admit(t) for t in calls] == admitted
+
+
+@pytest.mark.parametrize("outcome, where", [
+    (outcomes.Outcome("retry", delay=2.5), "1970-01-01T00:01:42.500Z"),
+    (outcomes.Outcome("dead-letter"), "dead-letter sink"),
+    (outcomes.Outcome("drop"), "dead-letter store"),
+])
+def test_where_next(outcome: outcomes.Outcome, where: str) -> None:
+    assert failures.where_next(outcome, 100.0, store=True) == where
+
+
+def test_an_entry_and_its_view() -> None:
+    event = ce.CloudEvent({"specversion": "1.0", "id": "e1", "source": "/s", "type": "t",
+                           "datacontenttype": "application/json"}, b'{"a": 1}')
+    original = ce.to_record(event, {"x-request-id": "r"})
+    original[b"n"] = b"3"  # retries done: not part of the event
+    errors = outcomes.error_attributes("http://user:pw@sub/x", 503, b"busy")
+    entry = deadletters.entry(original, errors=errors, reason="HTTP 503", attempts=4,
+                              target=TargetKey(Kind.TRIGGER, "ns", "t"))
+    assert b"n" not in entry and entry[b"h"] == original[b"h"]
+    view = deadletters.view(b"1700000000123-0", entry, "trigger:t")
+    assert view == {
+        "id": "1700000000123-0", "target": "trigger:t",
+        "event": {"specversion": "1.0", "id": "e1", "source": "/s", "type": "t",
+                  "datacontenttype": "application/json", "data": {"a": 1},
+                  "knativeerrorcode": "503", "knativeerrordest": "http://sub/x",
+                  "knativeerrordata": "YnVzeQ=="},
+        "code": 503, "destination": "http://sub/x", "reason": "HTTP 503", "attempts": 4,
+        "time": "2023-11-14T22:13:20.123Z",
+    }
+
+
+def test_a_transport_error_is_500_without_data() -> None:
+    entry = deadletters.entry(ce.to_record(ce.CloudEvent(
+        {"specversion": "1.0", "id": "e", "source": "/s", "type": "t"}, None)),
+        errors=outcomes.error_attributes("http://x/", None, b""), reason="timed out",
+        attempts=1, target=TargetKey(Kind.PING_SOURCE, "ns", "p"))
+    view = deadletters.view(b"1-0", entry, deadletters.label(TargetKey(Kind.PING_SOURCE, "ns", "p")))
+    assert view["code"] == 500 and "knativeerrordata" not in view["event"]
+    assert view["target"] == "pingsource:p"
+
+
+def test_min_id() -> None:
+    assert deadletters.min_id(Bounds(10, 60.0), 1000.0) == "940000-0"
