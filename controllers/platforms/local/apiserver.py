@@ -42,7 +42,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
@@ -416,9 +416,12 @@ def _operation(path: str, *, query: bool = False, body: bool = False) -> dict[st
 
 
 def make_api(
-    store: ResourceStore, *, kinds: Sequence[Kind] | None = None, admit: Admit | None = None
+    store: ResourceStore, *, kinds: Sequence[Kind] | None = None, admit: Admit | None = None,
+    operations: APIRouter | None = None,
 ) -> FastAPI:
-    """The API app; `kinds` and `admit` default to the registry's and `loading.admit`."""
+    """The API app; `kinds` and `admit` default to the registry's and `loading.admit`;
+    `operations` (`operations.router`: delivery stats, dead letters) goes before the
+    resources' routes, whose `/apis/{group}/{version}/{plural}` would take its paths."""
     if kinds is None:
         from ripple.api import registry
 
@@ -450,6 +453,8 @@ def make_api(
 
     app.add_api_route("/apis", discovery, methods=["GET"])
     app.add_api_route("/healthz", healthz, methods=["GET"])
+    if operations is not None:
+        app.include_router(operations)
     for root in ("/apis/{group}/{version}", "/api/{version}"):
         for base in (root + "/namespaces/{namespace}/{plural}", root + "/{plural}"):
             item, status = base + "/{name}", base + "/{name}/status"

@@ -45,7 +45,7 @@ from channels.ingress import Ingress
 from channels.plane import ChannelPlane
 from channels.queues import Queues
 from channels.sending import AiohttpSender
-from controllers.platforms.local import apiserver, routing, serving_plane
+from controllers.platforms.local import apiserver, operations, routing, serving_plane
 from controllers.platforms.local.manifests import apply_manifests
 from sources.plane import SourcePlane
 from sources.publishing import Publisher
@@ -102,7 +102,8 @@ async def run_worker(
         await apply_manifests(store, manifests)
 
     root = routing.make_root(
-        api=apiserver.make_api(store),
+        api=apiserver.make_api(store, operations=operations.router(
+            operations.Operations(client, store, settings.dead_letters))),
         ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare),
         tail=Tail(client, plane.resolve, channels=channel_plane.resolve),
         channels=Ingress(channel_plane.resolve, appender, settings.ingress, kind="channel",

@@ -1,0 +1,236 @@
+"""The operations API: delivery stats and Ripple's dead-letter store, as JSON.
+
+One API for the CLI (`ripple describe`, `ripple get triggers -o wide`, `ripple dlq`) and
+the console. Mounted by `apiserver.make_api` under Ripple's own group, beside the
+resources:
+
+    GET  /apis/ripple.dev/v1[/namespaces/{ns}]/deliverystats[?target=SCOPE]
+         {"items": [{"target", "namespace", "backlog", "inFlight", "retries",
+                     "deadLetters", "deadLetteredTotal", "lastError"}]}
+    GET  /apis/ripple.dev/v1[/namespaces/{ns}]/deadletters[?target=SCOPE][&limit=N]
+         {"items": [entry]}, oldest first; an entry as `channels.deadletters.view` makes it
+    GET  /apis/ripple.dev/v1/namespaces/{ns}/deadletters/{id}    by store id or event id
+    POST /apis/ripple.dev/v1/namespaces/{ns}/deadletters/redrive {"target", "ids" | "all", "to"}
+         {"redriven": [{"id", "target"}], "missing": [ids]}
+    POST /apis/ripple.dev/v1/namespaces/{ns}/deadletters/purge   {"target", "ids" | "all"}
+         {"purged": N}
+
+SCOPE is `trigger:NAME`, `subscription:NAME`, `broker:NAME` (its Triggers), `channel:NAME`
+(its Subscriptions) or a queued source, `pingsource:NAME`, `githubsource:NAME`,
+`gitlabsource:NAME`; none is every target of the namespace. A store id is unique within a
+target's store only (two Triggers may dead-letter in one millisecond), so an id names the
+entries with that id in the scope. The operations themselves are `channels.stats` and
+`channels.deadletters`; this module finds the targets (from the resource store) and
+speaks HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from ripple import errors
+from ripple.api import dead_letter_bounds, registry
+from ripple.settings import DeadLetterSettings
+from ripple.store import ResourceStore
+
+from channels import deadletters, locations, stats
+from channels.identities import Kind
+from channels.locations import Location
+from controllers.platforms.local import apiserver
+
+GROUP = "/apis/ripple.dev/v1"
+TARGET_KINDS = (Kind.TRIGGER, Kind.SUBSCRIPTION, *locations.SOURCE_KINDS)
+PARENTS = {"broker": (Kind.TRIGGER, "broker"), "channel": (Kind.SUBSCRIPTION, "channel")}
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Found:
+    location: Location
+    bounds: dead_letter_bounds.Bounds
+
+
+class Operations:
+    def __init__(self, client: aioredis.Redis, store: ResourceStore,
+                 settings: DeadLetterSettings) -> None:
+        self.redis, self.store = client, store
+        self.dead_letters = deadletters.Store(client)
+        self.default = dead_letter_bounds.Bounds(settings.max_entries, settings.retention)
+
+    async def targets(self, namespace: str | None, scope: str | None) -> list[Found]:
+        """The targets a scope names; a named resource that does not exist is a 404."""
+        if not scope:
+            every: list[Found | None] = []
+            for kind in TARGET_KINDS:
+                every += [self._found(o) for o in await self.store.list(_kind(kind), namespace)]
+            return [f for f in every if f is not None]
+        word, sep, name = scope.partition(":")
+        if not sep or not name:
+            raise errors.Invalid(errors.FieldError(
+                "target", f'invalid value "{scope}": must be KIND:NAME, e.g. trigger:NAME or broker:NAME'))
+        word = word.lower()
+        if namespace is None:
+            raise errors.Invalid(errors.FieldError("target", "a target is named within a namespace"))
+        if word in PARENTS:
+            child, field = PARENTS[word]
+            await self.store.get(registry.by_name(word), namespace, name)  # 404 if it is not there
+            children = await self.store.list(_kind(child), namespace)
+            return [f for o in children if _parent(o, field) == name and (f := self._found(o))]
+        named = next((k for k in TARGET_KINDS if str(k).lower() == word), None)
+        if named is None:
+            known = ", ".join([str(k).lower() for k in TARGET_KINDS] + list(PARENTS))
+            raise errors.Invalid(errors.FieldError(
+                "target", f'invalid value "{scope}": the kind must be one of {known}'))
+        one = self._found(await self.store.get(_kind(named), namespace, name))
+        return [one] if one is not None else []
+
+    def _found(self, obj: dict[str, Any]) -> Found | None:
+        where = locations.of_resource(obj)
+        if where is None:
+            return None
+        return Found(where, dead_letter_bounds.of(obj, self.default))
+
+    async def stats(self, namespace: str | None, scope: str | None) -> list[dict[str, Any]]:
+        found = await self.targets(namespace, scope)
+        figures = await stats.read(self.redis, [f.location for f in found])
+        return [{"target": deadletters.label(f.location.key), "namespace": f.location.key.namespace,
+                 **s.to_json()} for f, s in zip(found, figures)]
+
+    async def entries(self, namespace: str | None, scope: str | None,
+                      limit: int = MAX_LIMIT) -> list[dict[str, Any]]:
+        items = []
+        for found in await self.targets(namespace, scope):
+            label = deadletters.label(found.location.key)
+            for entry_id, fields in await self.dead_letters.entries(found.location, found.bounds,
+                                                                     limit=limit):
+                items.append({**deadletters.view(entry_id, fields, label),
+                              "namespace": found.location.key.namespace})
+        items.sort(key=lambda item: (item["time"], item["id"]))
+        return items[:limit]
+
+    async def find(self, namespace: str | None, scope: str | None, wanted: str) -> list[dict[str, Any]]:
+        """The entries whose store id or event id is `wanted`."""
+        return [i for i in await self.entries(namespace, scope)
+                if wanted in (i["id"], i["event"].get("id"))]
+
+    async def redrive(self, namespace: str, scope: str | None, ids: Sequence[str] | None,
+                      to: str | None) -> dict[str, Any]:
+        redriven: list[dict[str, str]] = []
+        matched: set[str] = set()
+        for found in await self.targets(namespace, scope):
+            label = deadletters.label(found.location.key)
+            present = await self.dead_letters.entries(found.location, found.bounds)
+            chosen = [i.decode() for i, fields in present
+                      if ids is None or i.decode() in ids or _event_id(fields) in ids]
+            matched.update(c for c in chosen)
+            matched.update(_event_id(f) for i, f in present if i.decode() in chosen)
+            moved = await self.dead_letters.redrive(found.location, chosen, to)
+            redriven += [{"id": m, "target": label} for m in moved]
+        missing = [i for i in ids or () if i not in matched]
+        return {"redriven": redriven, "missing": missing}
+
+    async def purge(self, namespace: str, scope: str | None, ids: Sequence[str] | None) -> int:
+        purged = 0
+        for found in await self.targets(namespace, scope):
+            if ids is None:
+                purged += await self.dead_letters.purge(found.location)
+                continue
+            present = await self.dead_letters.entries(found.location, found.bounds)
+            chosen = [i.decode() for i, f in present if i.decode() in ids or _event_id(f) in ids]
+            purged += await self.dead_letters.purge(found.location, chosen)
+        return purged
+
+
+def _kind(kind: Kind) -> registry.Kind:
+    return registry.by_name(str(kind))
+
+
+def _parent(obj: dict[str, Any], field: str) -> str:
+    spec = obj.get("spec") or {}
+    value = spec.get(field)
+    return str(value.get("name", "")) if isinstance(value, dict) else str(value or "")
+
+
+def _event_id(fields: dict[bytes, bytes]) -> str:
+    try:
+        return str(json.loads(fields[b"a"]).get("id", ""))
+    except (KeyError, ValueError):
+        return ""
+
+
+def router(operations: Operations) -> APIRouter:
+    """The routes above; `make_api` includes them before the resources' own."""
+    routes = APIRouter()
+
+    def namespace_of(request: Request) -> str | None:
+        return request.path_params.get("namespace")
+
+    async def delivery_stats(request: Request) -> Response:
+        items = await operations.stats(namespace_of(request), request.query_params.get("target"))
+        return JSONResponse({"items": items})
+
+    async def list_dead_letters(request: Request) -> Response:
+        limit = request.query_params.get("limit", str(MAX_LIMIT))
+        if not limit.isdigit() or int(limit) < 1:
+            raise errors.Invalid(errors.FieldError("limit", f'invalid value "{limit}": must be a positive number'))
+        items = await operations.entries(namespace_of(request), request.query_params.get("target"),
+                                         min(int(limit), MAX_LIMIT))
+        return JSONResponse({"items": items})
+
+    async def show_dead_letter(request: Request) -> Response:
+        wanted = request.path_params["id"]
+        items = await operations.find(namespace_of(request), request.query_params.get("target"), wanted)
+        if not items:
+            raise errors.NotFound(f'no dead letter with the id "{wanted}" (a store id or an event id)')
+        return JSONResponse({"items": items})
+
+    async def redrive(request: Request) -> Response:
+        body = await _body(request)
+        ids = _ids(body)
+        to = body.get("to")
+        if to is not None and (not isinstance(to, str) or not to.startswith(("http://", "https://"))):
+            raise errors.Invalid(errors.FieldError("to", f"invalid value {to!r}: must be an http(s) URL"))
+        result = await operations.redrive(request.path_params["namespace"], body.get("target"), ids, to)
+        return JSONResponse(result)
+
+    async def purge(request: Request) -> Response:
+        body = await _body(request)
+        purged = await operations.purge(request.path_params["namespace"], body.get("target"), _ids(body))
+        return JSONResponse({"purged": purged})
+
+    for base in (GROUP, GROUP + "/namespaces/{namespace}"):
+        routes.add_api_route(base + "/deliverystats", delivery_stats, methods=["GET"])
+        routes.add_api_route(base + "/deadletters", list_dead_letters, methods=["GET"])
+    item = GROUP + "/namespaces/{namespace}/deadletters"
+    routes.add_api_route(item + "/redrive", redrive, methods=["POST"])
+    routes.add_api_route(item + "/purge", purge, methods=["POST"])
+    routes.add_api_route(item + "/{id}", show_dead_letter, methods=["GET"])
+    return routes
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    body = await apiserver.read_body(request)
+    target = body.get("target")
+    if target is not None and not isinstance(target, str):
+        raise errors.Invalid(errors.FieldError("target", "must be a string such as trigger:NAME"))
+    return body
+
+
+def _ids(body: dict[str, Any]) -> list[str] | None:
+    """The ids asked for; None for `"all": true`. Neither, or both, is refused: a redrive or
+    purge of everything is never the default."""
+    ids, every = body.get("ids"), body.get("all") is True
+    if every and ids:
+        raise errors.Invalid(errors.FieldError("ids", "give ids or all, not both"))
+    if every:
+        return None
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise errors.Invalid(errors.FieldError("ids", 'must be a non-empty list of ids, or set "all": true'))
+    return ids
