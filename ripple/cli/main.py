@@ -32,6 +32,7 @@ from ripple.cli.commands import (
     trigger,
     waiting,
 )
+from ripple.cli.commands import dlq
 from ripple.cli.commands.common import Handler
 
 
@@ -72,6 +73,7 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
     revision.register(commands, parents)
     route.register(commands, parents)
     waiting.register(commands, parents)
+    dlq.register(commands, parents)  # Ripple's dead-letter store
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(handler=run_version)
     completion.register(commands)

@@ -206,3 +206,59 @@ def test_make_trigger(filters: dict, spec_filter: dict | None) -> None:
     assert made["spec"].get("filter") == spec_filter
     assert made["spec"]["subscriber"] == {"uri": "http://s"}
     assert made["spec"]["broker"] == "default"
+
+
+# -- the Queue section: delivery stats from the operations API (ripple dlq, #13/#16) --------
+from ripple.cli.commands import dlq  # noqa: E402
+from ripple.cli.commands.resources import queue_lines  # noqa: E402
+
+QUEUE_NOW = datetime(2026, 12, 3, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("stats, lines", [
+    ({"target": "trigger:t", "backlog": 4, "inFlight": 1, "retries": 2, "deadLetters": 0,
+      "deadLetteredTotal": 0, "lastError": None},
+     ["", "Queue:", "  Backlog:    4", "  In flight:  1", "  Retries:    2", "  Dead letters: 0"]),
+    ({"target": "trigger:t", "backlog": 0, "inFlight": 0, "retries": 0, "deadLetters": 3,
+      "deadLetteredTotal": 5, "lastError": {"code": 500, "destination": "http://sub/",
+                                            "message": "HTTP 500", "time": "2026-12-03T11:59:48.000Z"}},
+     ["", "Queue:", "  Backlog:    0", "  In flight:  0", "  Retries:    0",
+      "  Dead letters: 3 (5 in all); ripple dlq list trigger:t",
+      "  Last error: 500 from http://sub/, 12s ago", "              HTTP 500"]),
+    ("the server answered HTTP 404", ["", "Queue:", "  (unavailable: the server answered HTTP 404)"]),
+])
+def test_queue_lines(stats, lines) -> None:
+    assert queue_lines(stats, QUEUE_NOW) == lines
+
+
+@pytest.mark.parametrize("words, split", [
+    ([], (None, [])),
+    (["trigger:t", "1-0"], ("trigger:t", ["1-0"])),
+    (["Broker:b"], ("Broker:b", [])),
+    (["urn:uuid:1234", "e2"], (None, ["urn:uuid:1234", "e2"])),  # an event id with colons
+    (["trigger:"], (None, ["trigger:"])),
+    (["1700000000000-0"], (None, ["1700000000000-0"])),
+])
+def test_dlq_scope_and_ids(words, split) -> None:
+    assert dlq.split_scope(words) == split
+
+
+def test_dlq_list_rows() -> None:
+    item = {"id": "1764763188000-0", "target": "trigger:t", "namespace": "ns", "code": 500,
+            "destination": "http://sub/", "attempts": 3, "time": "2026-12-03T11:59:48.000Z",
+            "event": {"type": "dev.t", "source": "/s", "id": "e1"}}
+    headers, table = dlq.rows([item], QUEUE_NOW)
+    assert headers == ["ID", "TARGET", "TYPE", "SOURCE", "CODE", "DESTINATION", "ATTEMPTS", "AGE"]
+    assert table == [["1764763188000-0", "trigger:t", "dev.t", "/s", "500", "http://sub/", "3", "12s"]]
+    headers, table = dlq.rows([item], QUEUE_NOW, all_namespaces=True)
+    assert headers[0] == "NAMESPACE" and table[0][0] == "ns"
+
+
+def test_dlq_show_lines() -> None:
+    item = {"id": "1-0", "target": "trigger:t", "namespace": "ns", "code": 500, "destination": "http://sub/",
+            "attempts": 3, "reason": "HTTP 500", "time": "2026-12-03T11:59:48.000Z",
+            "event": {"specversion": "1.0", "id": "e1"}}
+    lines = dlq.detail_lines(item, QUEUE_NOW)
+    assert lines[:4] == ["ID:           1-0", "Target:       trigger:t", "Namespace:    ns",
+                         "Time:         2026-12-03T11:59:48.000Z (12s ago)"]
+    assert lines[-5:] == ["Event:", "  {", '    "specversion": "1.0",', '    "id": "e1"', "  }"]

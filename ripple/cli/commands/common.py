@@ -259,7 +259,7 @@ def describe_kind(args: argparse.Namespace, api: Client, kind: Kind) -> int:
 
     rtype = known_type(api, *kind)
     obj = api.call("GET", rtype.path(namespace(args), args.name))
-    resources.show_described(with_type(obj, rtype), args.output)
+    resources.show_described(with_type(obj, rtype), args.output, api)
     return 0
 
 

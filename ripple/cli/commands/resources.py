@@ -96,17 +96,60 @@ def run_get(args: argparse.Namespace, api: Client) -> int:
 def run_describe(args: argparse.Namespace, api: Client) -> int:
     rtype = api.find_type(args.kind)
     obj = common.with_type(api.call("GET", rtype.path(common.namespace(args), args.name)), rtype)
-    show_described(obj, args.output)
+    show_described(obj, args.output, api)
     return 0
 
 
-def show_described(obj: dict[str, Any], fmt: str | None) -> None:
+def show_described(obj: dict[str, Any], fmt: str | None, api: Client | None = None) -> None:
     if fmt == "url":
         print(output.url_of(obj))
     elif fmt:
         print(output.dump(obj, fmt))
     else:
-        print("\n".join(describe_lines(obj, common.now())))
+        lines = describe_lines(obj, common.now())
+        if api is not None and obj.get("kind") in QUEUED:
+            at = lines.index("Conditions:") - 1  # before the blank line that opens it
+            lines[at:at] = queue_lines(_delivery_stats(api, obj), common.now())
+        print("\n".join(lines))
+
+
+# -- delivery stats: what `describe` adds for a Trigger, Subscription or queued source -----
+QUEUED = ("Trigger", "Subscription", "PingSource", "GitHubSource", "GitLabSource")
+STATS = "/apis/ripple.dev/v1/namespaces/{ns}/deliverystats?target={kind}:{name}"
+
+
+def _delivery_stats(api: Client, obj: dict[str, Any]) -> dict[str, Any] | str:
+    """This target's item of the operations API's stats, or why there is none."""
+    meta = obj.get("metadata") or {}
+    path = STATS.format(ns=meta.get("namespace") or "default", kind=str(obj["kind"]).lower(),
+                        name=meta.get("name", ""))
+    try:
+        items = api.call("GET", path).get("items") or []
+    except errors.RippleError as failure:  # describe still shows the resource
+        return str(failure)
+    return items[0] if items else "no queue yet"
+
+
+def queue_lines(stats: dict[str, Any] | str, now: datetime) -> list[str]:
+    """The Queue section: backlog, in flight, retries, dead letters, last error (pure)."""
+    if isinstance(stats, str):
+        return ["", "Queue:", f"  (unavailable: {stats})"]
+    dead = f"{stats.get('deadLetters', 0)}"
+    if stats.get("deadLetteredTotal", 0) != stats.get("deadLetters", 0):
+        dead += f" ({stats.get('deadLetteredTotal', 0)} in all)"
+    if stats.get("deadLetters"):
+        dead += f"; ripple dlq list {stats.get('target', '')}"
+    lines = ["", "Queue:", _field("Backlog", stats.get("backlog", 0), 2),
+             _field("In flight", stats.get("inFlight", 0), 2),
+             _field("Retries", stats.get("retries", 0), 2), _field("Dead letters", dead, 2)]
+    error = stats.get("lastError")
+    if isinstance(error, dict):
+        code = error.get("code")
+        lines.append(_field("Last error", f"{code if code is not None else 'no response'} from "
+                            f"{error.get('destination', '')}, {output.age(error.get('time'), now)} ago", 2))
+        if error.get("message"):
+            lines.append(f"{'':<14}{error['message']}")
+    return lines
 
 
 def run_delete(args: argparse.Namespace, api: Client) -> int:
