@@ -207,6 +207,16 @@ WIDE_COLUMNS: dict[str, list[Column]] = {
     "Service": [("READY-REVISION", lambda o, _n: _status_of(o, "latestReadyRevisionName")),
                 ("CREATED-REVISION", lambda o, _n: _status_of(o, "latestCreatedRevisionName"))],
 }
+DELIVERY_STATS = "rippleDeliveryStats"
+"""Where `-o wide` puts a target's figures from the operations API on a listed object."""
+
+
+def _delivery_stat(obj: Obj, key: str) -> str:
+    return str((obj.get(DELIVERY_STATS) or {}).get(key, ""))
+
+
+WIDE_COLUMNS["Trigger"].append(("BACKLOG", lambda o, _n: _delivery_stat(o, "backlog")))
+WIDE_COLUMNS["Subscription"].append(("BACKLOG", lambda o, _n: _delivery_stat(o, "backlog")))
 WIDE_ALL: list[Column] = [
     ("GENERATION", lambda o, _n: str(o.get("metadata", {}).get("generation", ""))),
     ("OBSERVED", lambda o, _n: str((o.get("status") or {}).get("observedGeneration", ""))),

@@ -35,6 +35,17 @@ spec:
 """
 
 
+HELD = """
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: held, namespace: default}
+spec:
+  broker: dlqb
+  subscriber: {ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: not-there}}
+"""
+
+
 def dead_letters(mesh: Mesh, *scope: str) -> list[dict]:
     return json.loads(mesh.cli("dlq", "list", *scope, "-o", "json").stdout)
 
@@ -52,7 +63,7 @@ class Switch:
 def test_failing_subscriber_then_list_then_fix_then_redrive(mesh: Mesh) -> None:
     subscriber = Switch()
     with RecordingSink(subscriber) as sink:
-        mesh.apply(manifest("dlqb", "broken", sink.url + "/in", retry=2))
+        mesh.apply(manifest("dlqb", "broken", sink.url + "/in", retry=2) + HELD)
         mesh.wait_ready(f"{TRIGGERS}/broken")
         for i in range(3):
             assert mesh.send_event("/default/dlqb", f"d-{i}", type="dev.example.dlq") == 202
@@ -80,8 +91,15 @@ def test_failing_subscriber_then_list_then_fix_then_redrive(mesh: Mesh) -> None:
                   if '"delivery attempt failed' in line and "Trigger/default/broken" in line]
         assert failed and failed[0]["code"] == 500 and failed[0]["destination"] == sink.url + "/in"
 
+        # the Trigger whose subscriber does not resolve holds its events in its queue
+        wide = mesh.cli("get", "triggers", "-o", "wide").stdout.splitlines()
+        assert "BACKLOG" in wide[0].split()
+        column = wide[0].split().index("BACKLOG")
+        assert {line.split()[0]: line.split()[column] for line in wide[1:]}["held"] == "3"
+        assert "Backlog:    3" in mesh.cli("describe", "trigger", "held").stdout
+
         subscriber.fixed = True
-        out = mesh.cli("dlq", "redrive", "--all").stdout
+        out = mesh.cli("dlq", "redrive", "trigger:broken", "--all").stdout
         assert "3 dead letter(s) back in their queue" in out
         wait_until(lambda: sorted(r.ce["id"] for r in sink.received[9:]) == ["d-0", "d-1", "d-2"],
                    timeout=30, what="the redriven events delivered")

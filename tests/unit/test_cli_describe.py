@@ -262,3 +262,29 @@ def test_dlq_show_lines() -> None:
     assert lines[:4] == ["ID:           1-0", "Target:       trigger:t", "Namespace:    ns",
                          "Time:         2026-12-03T11:59:48.000Z (12s ago)"]
     assert lines[-5:] == ["Event:", "  {", '    "specversion": "1.0",', '    "id": "e1"', "  }"]
+
+
+def test_get_wide_shows_the_backlog_from_the_operations_api() -> None:
+    from ripple.cli import output
+    from ripple.cli.commands import common
+
+    class Api:
+        calls: list[str] = []
+
+        def call(self, method: str, path: str) -> dict:
+            self.calls.append(path)
+            if "/namespaces/down/" in path:
+                raise errors.RippleError("store unavailable")
+            return {"items": [{"namespace": "ns", "target": "trigger:a", "backlog": 42}]}
+
+    items = [{"kind": "Trigger", "metadata": {"name": "a", "namespace": "ns"}, "spec": {"broker": "b"}},
+             {"kind": "Trigger", "metadata": {"name": "c", "namespace": "ns"}, "spec": {"broker": "b"}},
+             {"kind": "Trigger", "metadata": {"name": "d", "namespace": "down"}, "spec": {"broker": "b"}}]
+    api = Api()
+    common.WIDE_ENRICHERS["Trigger"](api, items)  # type: ignore[arg-type]
+    assert sorted(api.calls) == ["/apis/ripple.dev/v1/namespaces/down/deliverystats",
+                                 "/apis/ripple.dev/v1/namespaces/ns/deliverystats"]
+    headers, rows = output.table_rows(items, "Trigger", QUEUE_NOW, wide=True)
+    column = headers.index("BACKLOG")
+    assert [row[column] for row in rows] == ["42", "", ""]
+    assert "BACKLOG" not in output.table_rows(items, "Trigger", QUEUE_NOW)[0]

@@ -314,16 +314,16 @@ def test_wide_adds_the_kinds_columns_before_the_status_ones() -> None:
     headers, rows = output.table_rows([TRIGGER], "Trigger", now)
     assert headers == ["NAME", "BROKER", "SINK", "AGE", "CONDITIONS", "READY", "REASON"]
     headers, rows = output.table_rows([TRIGGER], "Trigger", now, wide=True)
-    assert headers == ["NAME", "BROKER", "SINK", "AGE", "FILTER", "SUBSCRIBER-URI",
+    assert headers == ["NAME", "BROKER", "SINK", "AGE", "FILTER", "SUBSCRIBER-URI", "BACKLOG",
                        "GENERATION", "OBSERVED", "CONDITIONS", "READY", "REASON"]
-    assert rows == [["t", "default", "http://s/", "60s", "source=s,type=x", "http://s/",
+    assert rows == [["t", "default", "http://s/", "60s", "source=s,type=x", "http://s/", "",
                      "3", "3", "1 OK / 1", "True", ""]]
 
 
-def test_a_wide_column_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The hook the store's backlog column will use: one entry in WIDE_COLUMNS.
-    monkeypatch.setitem(output.WIDE_COLUMNS, "Trigger",
-                        [*output.WIDE_COLUMNS["Trigger"], ("BACKLOG", lambda o, _n: "7")])
-    headers, rows = output.table_rows([TRIGGER], "Trigger", datetime.now(UTC), wide=True)
+def test_a_wide_column_is_one_line() -> None:
+    # The store's backlog: one entry in WIDE_COLUMNS, reading what the command's hook put on
+    # the object (`resources.add_delivery_stats`).
+    trigger = {**TRIGGER, output.DELIVERY_STATS: {"backlog": 7}}
+    headers, rows = output.table_rows([trigger], "Trigger", datetime.now(UTC), wide=True)
     assert headers[headers.index("BACKLOG") + 1] == "GENERATION"
     assert rows[0][headers.index("BACKLOG")] == "7"

@@ -130,6 +130,28 @@ def _delivery_stats(api: Client, obj: dict[str, Any]) -> dict[str, Any] | str:
     return items[0] if items else "no queue yet"
 
 
+def add_delivery_stats(api: Client, items: list[dict[str, Any]]) -> None:
+    """`-o wide`'s hook (`common.WIDE_ENRICHERS`): each listed Trigger or Subscription gets
+    its figures from the operations API, in one call per namespace listed."""
+    wanted = {(o.get("metadata") or {}).get("namespace") or "default" for o in items}
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for ns in wanted:
+        try:
+            figures = api.call("GET", f"/apis/ripple.dev/v1/namespaces/{ns}/deliverystats").get("items")
+        except errors.RippleError:  # the table without the figures rather than no table
+            continue
+        found.update({(ns, str(f.get("target"))): f for f in figures or []})
+    for obj in items:
+        meta = obj.get("metadata") or {}
+        key = (meta.get("namespace") or "default", f"{str(obj.get('kind', '')).lower()}:{meta.get('name')}")
+        if key in found:
+            obj[output.DELIVERY_STATS] = found[key]
+
+
+for _kind in ("Trigger", "Subscription"):
+    common.WIDE_ENRICHERS[_kind] = add_delivery_stats
+
+
 def queue_lines(stats: dict[str, Any] | str, now: datetime) -> list[str]:
     """The Queue section: backlog, in flight, retries, dead letters, last error (pure)."""
     if isinstance(stats, str):
