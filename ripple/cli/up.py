@@ -28,7 +28,8 @@ from typing import Any
 from pathlib import Path
 
 from ripple import embedded, logs, supervising
-from ripple.settings import Settings, StoreSettings, redis_url_from_env
+from ripple.api import dead_letter_bounds
+from ripple.settings import DeadLetterSettings, Settings, StoreSettings, redis_url_from_env
 
 log = logging.getLogger("ripple.up")
 
@@ -48,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the URL others reach this mesh at (env RIPPLE_PUBLIC_URL), e.g. a "
                              "tunnel GitHub can post webhooks to; default http://HOST:PORT")
     parser.add_argument("--log-level", default=os.environ.get("RIPPLE_LOG_LEVEL", "INFO"))
+    _add_dead_letter_arguments(parser)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -55,7 +57,37 @@ def settings_from(args: argparse.Namespace) -> Settings:
         host=args.host, port=args.port, workers=max(1, args.workers), public_url=args.public_url,
         store=StoreSettings(url=args.redis_url or redis_url_from_env(), data_dir=Path(args.data_dir),
                             appendfsync=args.appendfsync),
+        dead_letters=_dead_letter_settings(args),
     )
+
+
+# -- Ripple's dead-letter store: the default bounds (`ripple.api.dead_letter_bounds`) ------
+def _add_dead_letter_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = DeadLetterSettings()
+    parser.add_argument("--dead-letter-max-entries", type=_bound(dead_letter_bounds.parse_max_entries),
+                        default=defaults.max_entries, metavar="N",
+                        help="dead letters kept per Trigger, Subscription or source (default "
+                             f"{defaults.max_entries}; annotation {dead_letter_bounds.MAX_ENTRIES})")
+    parser.add_argument("--dead-letter-retention", type=_bound(dead_letter_bounds.parse_retention),
+                        default=defaults.retention, metavar="DURATION",
+                        help="how long a dead letter is kept, e.g. 7d or 36h (default 7d; "
+                             f"annotation {dead_letter_bounds.RETENTION})")
+
+
+def _dead_letter_settings(args: argparse.Namespace) -> DeadLetterSettings:
+    defaults = DeadLetterSettings()
+    return DeadLetterSettings(
+        max_entries=getattr(args, "dead_letter_max_entries", defaults.max_entries),
+        retention=getattr(args, "dead_letter_retention", defaults.retention))
+
+
+def _bound(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def checked(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"invalid value {text!r}: {exc}") from None
+    return checked
 
 
 def run(args: argparse.Namespace) -> int:
