@@ -17,7 +17,7 @@ from ripple import errors
 from ripple.api import dead_letter_bounds
 from ripple.settings import DeadLetterSettings
 from ripple.store import RedisResourceStore
-from tests.integration.test_dead_letters import engine, event, stored, target  # noqa: F401
+from tests.integration.test_dead_letter_store import engine, event, stored, target  # noqa: F401
 from tests.support.sinks import Answer, RecordingSink
 from tests.support.waiting import until
 
