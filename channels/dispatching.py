@@ -25,6 +25,11 @@ again; the reply entry keeps the original for the dead-letter sink (Knative send
 original there, naming the reply's URL and status). An ordered queue delivers the reply in
 place instead, so replies keep the order of their originals. A Trigger's reply goes back
 into its Broker through the target's `reply` handler.
+
+An entry that fails for good (no dead-letter sink, a sink that failed too, a reply out of
+hops) is never dropped: it moves into the target's dead-letter store (`channels.
+deadletters`) in the transaction that acknowledges it. Failed attempts are logged, once per
+queue and window, by `channels.failures`, which also says when to write the last error.
 """
 
 from __future__ import annotations

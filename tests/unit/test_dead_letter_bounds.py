@@ -141,3 +141,40 @@ def test_a_transport_error_is_500_without_data() -> None:
 
 def test_min_id() -> None:
     assert deadletters.min_id(Bounds(10, 60.0), 1000.0) == "940000-0"
+
+
+def test_every_queued_plane_gives_its_targets_a_bounded_store() -> None:
+    """The broker, channel and sources' planes each build Targets with their dead-letter
+    store, in the location the operations API finds from the resource, with its bounds."""
+    from broker.plane import BrokerPlane
+    from channels.plane import ChannelPlane
+    from ripple.settings import DeadLetterSettings, Settings
+    from sources.plane import SourcePlane
+
+    settings = Settings(dead_letters=DeadLetterSettings(max_entries=5, retention=60.0))
+    annotations = {dead_letter_bounds.RETENTION: "2h"}
+    meta = {"namespace": "ns", "annotations": annotations}
+    trigger = {"kind": "Trigger", "metadata": {"name": "t", **meta},
+               "spec": {"broker": "b", "subscriber": {"uri": "http://x"}}}
+    subscription = {"kind": "Subscription", "metadata": {"name": "s", **meta},
+                    "spec": {"channel": {"name": "c"}}}
+    ping = {"kind": "PingSource", "metadata": {"name": "p", **meta}, "spec": {}}
+
+    broker_plane = BrokerPlane.__new__(BrokerPlane)  # only the pure target builders are used
+    broker_plane.settings = settings
+    broker_plane._bounds = Bounds(5, 60.0)
+    broker_plane.appender = None  # type: ignore[assignment]
+    channel_plane = ChannelPlane.__new__(ChannelPlane)
+    channel_plane.settings = settings
+    source_plane = SourcePlane.__new__(SourcePlane)
+    source_plane.settings = settings
+
+    targets = [
+        (broker_plane._target({"metadata": {"name": "b", "namespace": "ns"}}, trigger), trigger),
+        (channel_plane._target({"metadata": {"name": "c", "namespace": "ns"}}, subscription), subscription),
+        (source_plane._queued_target(Kind.PING_SOURCE, ping), ping),
+    ]
+    for target, obj in targets:
+        where = locations.of_resource(obj)
+        assert where is not None and target.stream == where.stream
+        assert target.dead_letters == deadletters.of(where, Bounds(5, 7200.0))

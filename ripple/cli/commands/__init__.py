@@ -2,7 +2,7 @@
 
 `apply` (apply, delete -f), `resources` (get, describe, delete), `broker`, `trigger`,
 `channel`, `subscription`, `source` (with `git_sources`: github, gitlab), `flows`
-(sequence, parallel), `event`, `waiting` (`ripple wait` and every `--wait`) and
-`completion`; `common` holds what they share. Each module's `register(commands, parents)`
-adds its parsers with a `handler(args, api) -> int`.
+(sequence, parallel), `event`, `waiting` (`ripple wait` and every `--wait`),
+`completion` and `dlq` (Ripple's dead-letter store); `common` holds what they share. Each
+module's `register(commands, parents)` adds its parsers with a `handler(args, api) -> int`.
 """
