@@ -32,7 +32,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Sequence, cast
+from typing import Any, AsyncIterator, Sequence, cast
 
 import redis.asyncio as aioredis
 
@@ -169,6 +169,30 @@ class Store:
                                    approximate=False)
             return cast(list[tuple[bytes, records.Fields]],
                         await self.redis.xrange(location.dead_letters, count=limit))
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
+
+    async def pages(self, location: Location, bounds: Bounds, *, size: int = PAGE,
+                    ) -> AsyncIterator[list[tuple[bytes, records.Fields]]]:
+        """Every entry present now, oldest first, a page at a time (trimmed to its age
+        first). Entries added meanwhile (a redriven event that failed again) are not
+        visited: the walk ends at the newest entry when it began."""
+        try:
+            await self.redis.xtrim(location.dead_letters, minid=min_id(bounds, time.time()),
+                                   approximate=False)
+            newest = cast(list[tuple[bytes, records.Fields]],
+                          await self.redis.xrevrange(location.dead_letters, count=1))
+            if not newest:
+                return
+            end, start = newest[0][0], b"-"
+            while True:
+                page = cast(list[tuple[bytes, records.Fields]], await self.redis.xrange(
+                    location.dead_letters, min=start, max=end, count=size))
+                if page:
+                    yield page
+                if len(page) < size or page[-1][0] == end:
+                    return
+                start = b"(" + page[-1][0]
         except redisclient.UNAVAILABLE as exc:
             raise redisclient.translate(exc) from exc
 

@@ -241,3 +241,31 @@ async def test_every_failed_attempt_is_logged_at_debug(redis_client, caplog) -> 
     lines = [r for r in caplog.records if r.getMessage().startswith("delivery attempt failed")]
     assert [r.attempt for r in lines] == ["1/3", "2/3", "3/3"]
     assert lines[-1].next == "dead-letter store" and all(r.levelno == logging.DEBUG for r in lines)
+
+
+async def test_pages_walk_what_was_there_when_they_began(redis_client) -> None:
+    where = locations.of_trigger("ns", "b", "paged")
+    for i in range(7):
+        await redis_client.xadd(where.dead_letters, {b"a": b"{}", b"i": str(i).encode()})
+    store = deadletters.Store(redis_client)
+    seen = []
+    async for page in store.pages(where, BOUNDS, size=3):
+        seen.append(len(page))
+        await redis_client.xadd(where.dead_letters, {b"a": b"{}"})  # an event that came back
+    assert seen == [3, 3, 1]
+    assert [p async for p in store.pages(locations.of_trigger("ns", "b", "empty"), BOUNDS)] == []
+
+
+async def test_a_redrive_of_more_than_a_page_moves_everything_once(redis_client) -> None:
+    with RecordingSink(lambda r, n: Answer(400)) as sub:
+        t = target("many", sub.url, DeliveryPolicy())
+        where = locations.of_trigger("ns", "b", "many")
+        for i in range(deadletters.PAGE + 5):
+            await redis_client.xadd(t.dead_letters.stream, deadletters.entry(
+                ce.to_record(event(i)), errors={"knativeerrorcode": "400"}, reason="HTTP 400",
+                attempts=1, target=t.key))
+        store = deadletters.Store(redis_client)
+        moved = 0
+        async for page in store.pages(where, BOUNDS):
+            moved += len(await store.redrive(where, [i.decode() for i, _ in page]))
+        assert moved == deadletters.PAGE + 5 and await redis_client.xlen(t.stream) == moved

@@ -126,13 +126,12 @@ class Operations:
         matched: set[str] = set()
         for found in await self.targets(namespace, scope):
             label = deadletters.label(found.location.key)
-            present = await self.dead_letters.entries(found.location, found.bounds)
-            chosen = [i.decode() for i, fields in present
-                      if ids is None or i.decode() in ids or _event_id(fields) in ids]
-            matched.update(c for c in chosen)
-            matched.update(_event_id(f) for i, f in present if i.decode() in chosen)
-            moved = await self.dead_letters.redrive(found.location, chosen, to)
-            redriven += [{"id": m, "target": label} for m in moved]
+            async for page in self.dead_letters.pages(found.location, found.bounds):
+                chosen = _chosen(page, ids)
+                matched.update(chosen.values())
+                matched.update(chosen)
+                moved = await self.dead_letters.redrive(found.location, list(chosen), to)
+                redriven += [{"id": m, "target": label} for m in moved]
         missing = [i for i in ids or () if i not in matched]
         return {"redriven": redriven, "missing": missing}
 
@@ -142,10 +141,20 @@ class Operations:
             if ids is None:
                 purged += await self.dead_letters.purge(found.location)
                 continue
-            present = await self.dead_letters.entries(found.location, found.bounds)
-            chosen = [i.decode() for i, f in present if i.decode() in ids or _event_id(f) in ids]
-            purged += await self.dead_letters.purge(found.location, chosen)
+            async for page in self.dead_letters.pages(found.location, found.bounds):
+                purged += await self.dead_letters.purge(found.location, list(_chosen(page, ids)))
         return purged
+
+
+def _chosen(page: list[tuple[bytes, dict[bytes, bytes]]], ids: Sequence[str] | None) -> dict[str, str]:
+    """The entries of a page that `ids` names (by store id or event id; None: all of
+    them): store id -> event id."""
+    chosen = {}
+    for entry_id, fields in page:
+        store_id, event_id = entry_id.decode(), _event_id(fields)
+        if ids is None or store_id in ids or event_id in ids:
+            chosen[store_id] = event_id
+    return chosen
 
 
 def _kind(kind: Kind) -> registry.Kind:
