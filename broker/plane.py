@@ -120,7 +120,8 @@ class BrokerPlane:
             del self._indexes[key], self._indexed[key]
         gone = self.fanouts.sync(specs, owner=keys.BROKERS)
         removed = self.deliveries.sync(targets, kinds=KINDS)
-        queues.discard(self.redis, [k for t in removed for k in _keys_of(t)] + gone)
+        queues.discard(self.redis, [k for t in removed for k in _keys_of(t)] + gone,
+                       [(t.dead_letters.failures, t.dead_letters.field) for t in removed if t.dead_letters])
         self.synced_version = version
         self._stale = False
 

@@ -86,7 +86,8 @@ class ChannelPlane:
         gone = self.fanouts.sync(specs, owner=keys.CHANNELS)
         removed = self.deliveries.sync(targets, kinds=KINDS)
         queues.discard(self.redis, [k for t in removed for k in
-                                    (t.stream, *([t.dead_letters.stream] if t.dead_letters else []))] + gone)
+                                    (t.stream, *([t.dead_letters.stream] if t.dead_letters else []))] + gone,
+                       [(t.dead_letters.failures, t.dead_letters.field) for t in removed if t.dead_letters])
         self.synced_version = version
         self._stale = False
 

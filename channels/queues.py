@@ -94,18 +94,25 @@ return moved
 """.replace("$RETRIES", records.RETRIES.decode())
 
 
-def discard(client: aioredis.Redis, streams: Sequence[str]) -> None:
-    """Delete the streams of deleted Triggers, Subscriptions, Brokers or Channels, in the
-    background. Every worker may do it; DEL is idempotent, and a leftover is garbage, not a
+def discard(client: aioredis.Redis, streams: Sequence[str],
+            fields: Sequence[tuple[str, str]] = ()) -> None:
+    """Delete the streams of deleted Triggers, Subscriptions, Brokers or Channels, and their
+    `fields` of shared hashes (hash, field: a Trigger's last error), in the background.
+    Every worker may do it; DEL and HDEL are idempotent, and a leftover is garbage, not a
     loss."""
 
     async def delete() -> None:
         try:
             await _delete(client, streams)
+            if fields:
+                async with client.pipeline(transaction=False) as pipe:
+                    for name, field in fields:
+                        pipe.hdel(name, field)
+                    await pipe.execute()
         except redisclient.UNAVAILABLE as exc:
             log.warning("could not delete streams", extra={"streams": list(streams), "error": str(exc)})
 
-    if streams:
+    if streams or fields:
         _background.add(task := asyncio.ensure_future(delete()))
         task.add_done_callback(_background.discard)
 

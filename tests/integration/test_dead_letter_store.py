@@ -269,3 +269,19 @@ async def test_a_redrive_of_more_than_a_page_moves_everything_once(redis_client)
         async for page in store.pages(where, BOUNDS):
             moved += len(await store.redrive(where, [i.decode() for i, _ in page]))
         assert moved == deadletters.PAGE + 5 and await redis_client.xlen(t.stream) == moved
+
+
+async def test_a_deleted_targets_store_and_last_error_are_discarded(redis_client) -> None:
+    from channels import queues
+
+    gone, kept = locations.of_trigger("ns", "b", "gone"), locations.of_trigger("ns", "b", "kept")
+    for where in (gone, kept):
+        await redis_client.xadd(where.dead_letters, {b"a": b"{}"})
+        await redis_client.hset(where.failures, where.key.name, b"{}")
+    queues.discard(redis_client, [gone.dead_letters], [(gone.failures, gone.key.name)])
+
+    async def discarded() -> bool:
+        return not await redis_client.exists(gone.dead_letters) and not await redis_client.hexists(
+            gone.failures, "gone")
+    await until(discarded)
+    assert await redis_client.xlen(kept.dead_letters) == 1 and await redis_client.hexists(kept.failures, "kept")

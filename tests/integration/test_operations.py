@@ -7,13 +7,13 @@ import threading
 
 import pytest
 
-from channels import locations
+from channels import deadletters, locations
 from channels.dispatching import Target
 from channels.policies import DeliveryPolicy
 from channels.queues import GROUP
 from controllers.platforms.local.operations import Operations
 from ripple import cloudevents as ce
-from ripple import errors
+from ripple import errors, metrics
 from ripple.api import dead_letter_bounds
 from ripple.settings import DeadLetterSettings
 from ripple.store import RedisResourceStore
@@ -123,3 +123,27 @@ async def test_list_show_redrive_purge_by_scope(redis_client, ops, engine) -> No
         await stored(redis_client, ta, 1)  # refused again: back in the store
         assert await ops.purge("ns", "broker:b", None) == 2
         assert await ops.entries("ns", None) == []
+
+
+async def test_a_subscriptions_store_by_channel_scope(redis_client, ops, engine) -> None:
+    store = ops.store
+    await store.create({"apiVersion": "messaging.knative.dev/v1", "kind": "Channel",
+                        "metadata": {"name": "ch", "namespace": "ns"}, "spec": {}})
+    await store.create({"apiVersion": "messaging.knative.dev/v1", "kind": "Subscription",
+                        "metadata": {"name": "sub", "namespace": "ns"},
+                        "spec": {"channel": {"apiVersion": "messaging.knative.dev/v1", "kind": "Channel",
+                                             "name": "ch"}, "subscriber": {"uri": "http://x/"}}})
+    [found] = await ops.targets("ns", "channel:ch")
+    assert found.location == locations.of_subscription("ns", "ns", "ch", "sub")
+    with RecordingSink(lambda r, n: Answer(410)) as sub:
+        where = found.location
+        t = Target(key=where.key, stream=where.stream, schedule=where.schedule, namespace="ns",
+              subscriber_uri=sub.url, policy=DeliveryPolicy(), labels=metrics.subscription_labels("ns", "ch", "sub"),
+              dead_letters=deadletters.of(where, found.bounds))
+        await redis_client.xadd(t.stream, ce.to_record(event(9)))
+        engine.sync([t])
+        await stored(redis_client, t, 1)
+    [item] = await ops.entries("ns", "subscription:sub")
+    assert item["target"] == "subscription:sub" and item["code"] == 410
+    [figures] = await ops.stats("ns", "channel:ch")
+    assert figures["deadLetters"] == 1 and figures["lastError"]["code"] == 410
