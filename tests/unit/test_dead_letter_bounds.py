@@ -178,3 +178,31 @@ def test_every_queued_plane_gives_its_targets_a_bounded_store() -> None:
         where = locations.of_resource(obj)
         assert where is not None and target.stream == where.stream
         assert target.dead_letters == deadletters.of(where, Bounds(5, 7200.0))
+
+
+@pytest.mark.parametrize("body, ids", [
+    ({"ids": ["1-0", "e2"]}, ["1-0", "e2"]),
+    ({"all": True}, None),
+    ({"all": True, "ids": []}, None),
+])
+def test_redrive_and_purge_bodies(body: dict, ids: list[str] | None) -> None:
+    from controllers.platforms.local import operations
+
+    assert operations._ids(body) == ids
+
+
+@pytest.mark.parametrize("body, message", [
+    ({}, 'must be a non-empty list of ids, or set "all": true'),
+    ({"ids": []}, "must be a non-empty list"),
+    ({"ids": "1-0"}, "must be a non-empty list"),
+    ({"ids": [1]}, "must be a non-empty list"),
+    ({"all": "yes"}, "must be a non-empty list"),  # only true is all
+    ({"all": True, "ids": ["1-0"]}, "give ids or all, not both"),
+])
+def test_a_redrive_or_purge_of_everything_is_never_the_default(body: dict, message: str) -> None:
+    from controllers.platforms.local import operations
+    from ripple import errors
+
+    with pytest.raises(errors.Invalid, match=message) as raised:
+        operations._ids(body)
+    assert raised.value.errors[0].path == "ids"
