@@ -121,7 +121,8 @@ class BrokerPlane:
         gone = self.fanouts.sync(specs, owner=keys.BROKERS)
         removed = self.deliveries.sync(targets, kinds=KINDS)
         queues.discard(self.redis, [k for t in removed for k in _keys_of(t)] + gone,
-                       [(t.dead_letters.failures, t.dead_letters.field) for t in removed if t.dead_letters])
+                       [(t.dead_letters.failures, f) for t in removed if t.dead_letters
+                        for f in (t.dead_letters.field, deadletters.total_field(t.dead_letters.field))])
         self.synced_version = version
         self._stale = False
 

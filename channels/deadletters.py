@@ -82,6 +82,12 @@ def last_error(*, code: int | None, destination: str, reason: str, now: float) -
                        "message": reason, "time": _iso(now)}, separators=(",", ":")).encode()
 
 
+def total_field(name: str) -> str:
+    """The failures hash's field counting a target's dead letters ever (beside `name`,
+    its last error; a resource name holds no `/`)."""
+    return f"{name}/dead-lettered"
+
+
 def min_id(bounds: Bounds, now: float) -> str:
     """The oldest stream id the age bound keeps."""
     return f"{int((now - bounds.retention) * 1000)}-0"

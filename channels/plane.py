@@ -87,7 +87,8 @@ class ChannelPlane:
         removed = self.deliveries.sync(targets, kinds=KINDS)
         queues.discard(self.redis, [k for t in removed for k in
                                     (t.stream, *([t.dead_letters.stream] if t.dead_letters else []))] + gone,
-                       [(t.dead_letters.failures, t.dead_letters.field) for t in removed if t.dead_letters])
+                       [(t.dead_letters.failures, f) for t in removed if t.dead_letters
+                        for f in (t.dead_letters.field, deadletters.total_field(t.dead_letters.field))])
         self.synced_version = version
         self._stale = False
 

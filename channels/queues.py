@@ -42,7 +42,7 @@ from redis.asyncio.client import Pipeline
 from ripple import keys, redisclient
 from ripple.cloudevents import records
 
-from channels import coalescing
+from channels import coalescing, deadletters
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +222,7 @@ class Queues:
             pipe.xack(stream, GROUP, entry_id)
             pipe.xdel(stream, entry_id)
             pipe.hset(failure[0], failure[1], failure[2])
+            pipe.hincrby(failure[0], deadletters.total_field(failure[1]), 1)
 
         await self._move(stream, move)
 

@@ -11,7 +11,8 @@ pipeline (one round trip), so the engine pays nothing for it.
                    stream, which only a scheduled retry is (XLEN - pending - lag); when Redis
                    cannot give the lag (a deletion it cannot account for), counted on the
                    schedule (ZSCAN) and the backlog is what remains
-    dead_letters   entries in Ripple's dead-letter store now (XLEN), and ever (entries-added)
+    dead_letters   entries in Ripple's dead-letter store now (XLEN), and ever (the counter
+                   the engine increments with each one, in its failures hash)
     last_error     the target's field of its failures hash, written by the engine on failure
 """
 
@@ -26,6 +27,7 @@ import redis.exceptions
 
 from ripple import keys, redisclient
 
+from channels import deadletters
 from channels.locations import Location
 
 
@@ -46,7 +48,7 @@ class Stats:
 
 
 def combine(length: int, group: dict[str, Any] | None, retries_scanned: int | None,
-            dead_letters: int, dead_info: dict[str, Any] | None, last_error: bytes | None) -> Stats:
+            dead_letters: int, total: int | None, last_error: bytes | None) -> Stats:
     """The figures, from what Redis answered (pure)."""
     pending = int((group or {}).get("pending") or 0)
     lag = (group or {}).get("lag")
@@ -58,9 +60,8 @@ def combine(length: int, group: dict[str, Any] | None, retries_scanned: int | No
     else:
         retries = retries_scanned or 0
         backlog = max(0, length - pending - retries)
-    total = int((dead_info or {}).get("entries-added") or dead_letters)
     error = json.loads(last_error) if last_error else None
-    return Stats(backlog, pending, retries, dead_letters, total, error)
+    return Stats(backlog, pending, retries, dead_letters, max(total or 0, dead_letters), error)
 
 
 async def read(client: aioredis.Redis, locations: Sequence[Location]) -> list[Stats]:
@@ -72,18 +73,17 @@ async def read(client: aioredis.Redis, locations: Sequence[Location]) -> list[St
                 pipe.xlen(where.stream)
                 pipe.xinfo_groups(where.stream)
                 pipe.xlen(where.dead_letters)
-                pipe.xinfo_stream(where.dead_letters)
-                pipe.hget(where.failures, where.key.name)
+                pipe.hmget(where.failures, [where.key.name, deadletters.total_field(where.key.name)])
             answers = await pipe.execute(raise_on_error=False)
         out = []
         for i, where in enumerate(locations):
-            length, groups, dead, dead_info, error = answers[i * 5:i * 5 + 5]
+            length, groups, dead, (error, total) = answers[i * 4:i * 4 + 4]
             group = _group(groups)
             scanned = None
             if group is not None and group.get("lag") is None:
                 scanned = await _scheduled(client, where)
             out.append(combine(_int(length), group, scanned, _int(dead),
-                               dead_info if isinstance(dead_info, dict) else None,
+                               int(total) if total is not None else None,
                                error if isinstance(error, bytes) else None))
         return out
     except redisclient.UNAVAILABLE as exc:

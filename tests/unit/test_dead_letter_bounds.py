@@ -206,3 +206,22 @@ def test_a_redrive_or_purge_of_everything_is_never_the_default(body: dict, messa
     with pytest.raises(errors.Invalid, match=message) as raised:
         operations._ids(body)
     assert raised.value.errors[0].path == "ids"
+
+
+@pytest.mark.parametrize("length, group, scanned, dead, total, want", [
+    # no group yet: everything is backlog
+    (5, None, None, 0, None, (5, 0, 0, 0, 0)),
+    # lag known: what is neither unread nor pending waits for a retry
+    (10, {"pending": 2, "lag": 3}, None, 1, 4, (3, 2, 5, 1, 4)),
+    # lag unknown (a deletion Redis cannot account for): retries counted on the schedule
+    (10, {"pending": 2, "lag": None}, 5, 0, None, (3, 2, 5, 0, 0)),
+    # a total below what is stored (a counter lost with an older store) is at least that
+    (0, {"pending": 0, "lag": 0}, None, 3, 1, (0, 0, 0, 3, 3)),
+])
+def test_stats_from_what_redis_answered(length, group, scanned, dead, total, want) -> None:
+    from channels import stats
+
+    figures = stats.combine(length, group, scanned, dead, total, b'{"code": 500}')
+    assert (figures.backlog, figures.in_flight, figures.retries, figures.dead_letters,
+            figures.dead_lettered_total) == want
+    assert figures.last_error == {"code": 500}
