@@ -161,3 +161,18 @@ def test_kill_9_during_a_redrive_loses_nothing(data_dir: Path) -> None:
             assert dead_letters(mesh) == []
         finally:
             mesh.stop()
+
+
+def test_a_reply_out_of_hops_is_kept_not_dropped(mesh: Mesh) -> None:
+    reply = Answer(200, b"{}", {"ce-specversion": "1.0", "ce-id": "r-1", "ce-source": "/pong",
+                                "ce-type": "dev.example.pong", "content-type": "application/json"})
+    with RecordingSink(lambda r, n: reply) as sink:
+        mesh.apply(manifest("hops", "pong", sink.url, retry=0))
+        mesh.wait_ready(f"{TRIGGERS}/pong")
+        # two hops: the event takes one; its reply would need another, and the broker refuses it (400)
+        assert mesh.send_event("/default/hops", "ttl-1", extensions={"knativebrokerttl": "2"}) == 202
+        wait_until(lambda: len(dead_letters(mesh, "trigger:pong")) == 1, timeout=30)
+        [entry] = dead_letters(mesh, "trigger:pong")
+        assert entry["event"]["id"] == "ttl-1" and entry["code"] == 400  # the original, as Knative
+        assert entry["destination"] == f"{mesh.url}/default/hops"
+        assert entry["reason"] == f"reply refused by {mesh.url}/default/hops: HTTP 400"
