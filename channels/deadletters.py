@@ -78,7 +78,8 @@ def entry(original: records.Fields, *, errors: dict[str, str], reason: str, atte
 
 def last_error(*, code: int | None, destination: str, reason: str, now: float) -> bytes:
     """The value of a target's field in its failures hash (what `describe` shows)."""
-    return json.dumps({"code": code, "destination": outcomes.sanitize_destination(destination),
+    return json.dumps({"code": code,
+                       "destination": outcomes.sanitize_destination(destination) if destination else "",
                        "message": reason, "time": _iso(now)}, separators=(",", ":")).encode()
 
 

@@ -382,7 +382,8 @@ class Dispatcher:
             told = records.RecordAttributes(fields)
             errors = {k: str(told[k]) for k in ("knativeerrordest", "knativeerrorcode",
                                                  "knativeerrordata") if k in told}
-            reason = f"the dead-letter sink {outcomes.sanitize_destination(url)} failed too: {reason}"
+            if url:  # else the sink was removed while the event was bound for it
+                reason = f"the dead-letter sink {outcomes.sanitize_destination(url)} failed too: {reason}"
         else:
             errors = outcomes.error_attributes(url, outcome.code, outcomes.error_body(response))
         record = deadletters.entry(records.original_fields(fields), errors=errors, reason=reason,

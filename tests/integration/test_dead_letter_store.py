@@ -285,3 +285,18 @@ async def test_a_deleted_targets_store_and_last_error_are_discarded(redis_client
             gone.failures, "gone")
     await until(discarded)
     assert await redis_client.xlen(kept.dead_letters) == 1 and await redis_client.hexists(kept.failures, "kept")
+
+
+async def test_an_event_bound_for_a_sink_that_was_removed_is_kept(redis_client, engine) -> None:
+    t = target("sink-removed", "http://127.0.0.1:9/", DeliveryPolicy())  # no dead-letter sink now
+    dead = ce.to_record(ce.CloudEvent({**event(5).attributes, "knativeerrorcode": "503",
+                                       "knativeerrordest": "http://sub/"}, b"x"))
+    dead[b"p"] = b"dl"  # it was on its way to the sink when the sink was removed
+    await redis_client.xadd(t.stream, dead)
+    engine.sync([t])
+    [(entry_id, fields)] = await stored(redis_client, t, 1)
+    view = deadletters.view(entry_id, fields, "trigger:sink-removed")
+    assert view["reason"] == "no dead-letter sink left"
+    assert (view["code"], view["destination"]) == (503, "http://sub/")  # the subscriber's failure
+    last = json.loads(await redis_client.hget(t.dead_letters.failures, "sink-removed"))
+    assert last["message"] == "no dead-letter sink left" and last["destination"] == ""
