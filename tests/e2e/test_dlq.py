@@ -93,9 +93,8 @@ def test_failing_subscriber_then_list_then_fix_then_redrive(mesh: Mesh) -> None:
 
         # the Trigger whose subscriber does not resolve holds its events in its queue
         wide = mesh.cli("get", "triggers", "-o", "wide").stdout.splitlines()
-        assert "BACKLOG" in wide[0].split()
-        column = wide[0].split().index("BACKLOG")
-        assert {line.split()[0]: line.split()[column] for line in wide[1:]}["held"] == "3"
+        at = wide[0].index("BACKLOG")  # a left-aligned column: its cells start where it does
+        assert {line.split()[0]: line[at:].split()[0] for line in wide[1:]}["held"] == "3"
         assert "Backlog:    3" in mesh.cli("describe", "trigger", "held").stdout
 
         subscriber.fixed = True
