@@ -76,7 +76,7 @@ def test_get_wide_and_jsonpath(server: type[InProcess], capsys: pytest.CaptureFi
     capsys.readouterr()
     assert ripple("get", "triggers", "-o", "wide") == 0
     header, row = capsys.readouterr().out.splitlines()
-    assert header.split() == ["NAME", "BROKER", "SINK", "AGE", "FILTER", "SUBSCRIBER-URI",
+    assert header.split() == ["NAME", "BROKER", "SINK", "AGE", "FILTER", "SUBSCRIBER-URI", "BACKLOG",
                               "GENERATION", "OBSERVED", "CONDITIONS", "READY", "REASON"]
     assert row.split()[:2] == ["t1", "b1"] and "type=x" in row.split()
     assert ripple("get", "triggers", "-o", "jsonpath={.items[*].metadata.name}") == 0
