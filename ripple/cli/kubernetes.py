@@ -1,0 +1,60 @@
+"""`ripple manifests` and `ripple operator`: Ripple on Kubernetes.
+
+Registered by `ripple.cli.main`. `manifests crds` prints the CRDs generated from
+`ripple.api` (`manifests/kubernetes/crds.yaml` is its output). `operator` runs the kopf
+operator of `controllers.platforms.kubernetes`, imported only when it runs: kopf and the
+kubernetes client are the `kubernetes` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ripple import errors
+
+
+def register(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
+    manifests = commands.add_parser("manifests", help="print Ripple's Kubernetes manifests",
+                                    parents=parents)
+    which = manifests.add_subparsers(dest="manifests", required=True, metavar="WHAT")
+    crds = which.add_parser("crds", help="the CustomResourceDefinitions of every served kind")
+    crds.set_defaults(handler=run_crds)
+
+    operator = commands.add_parser(
+        "operator", parents=parents,
+        help="reconcile Ripple's kinds on a Kubernetes cluster (kubeconfig or in-cluster)")
+    scope = operator.add_mutually_exclusive_group()
+    scope.add_argument("--namespace", "-n", action="append", default=[], metavar="NS",
+                       help="watch this namespace (repeatable)")
+    scope.add_argument("--all-namespaces", "-A", action="store_true",
+                       help="watch every namespace (the default)")
+    operator.add_argument("--ingress-url", default=None, metavar="URL",
+                          help="the base of broker and channel addresses (default "
+                               "http://ripple-ingress.ripple-system.svc.cluster.local, "
+                               "env RIPPLE_INGRESS_URL)")
+    operator.add_argument("--lease-namespace", default=None, metavar="NS",
+                          help="where the leader Lease lives (default: the pod's namespace, "
+                               "else ripple-system)")
+    operator.add_argument("--redis-url", default=None, metavar="URL",
+                          help="the shared Redis the data plane reports to (env RIPPLE_REDIS_URL)")
+    operator.set_defaults(handler=run_operator)
+
+
+def run_crds(args: argparse.Namespace, api: Any) -> int:
+    import ripple.api  # noqa: F401  (registers the kinds)
+    from ripple.api import crds
+
+    sys.stdout.write(crds.render())
+    return 0
+
+
+def run_operator(args: argparse.Namespace, api: Any) -> int:
+    try:
+        from controllers.platforms.kubernetes import operator
+    except ImportError as failure:
+        raise errors.RippleError(
+            f"'ripple operator' needs the kubernetes extra (pip install 'ripple[kubernetes]'): "
+            f"{failure}") from None
+    return int(operator.main(args))
