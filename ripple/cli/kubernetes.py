@@ -52,9 +52,9 @@ def run_crds(args: argparse.Namespace, api: Any) -> int:
 
 def run_operator(args: argparse.Namespace, api: Any) -> int:
     try:
-        from controllers.platforms.kubernetes import operator
+        from controllers.platforms.kubernetes.operator import main as run
     except ImportError as failure:
         raise errors.RippleError(
             f"'ripple operator' needs the kubernetes extra (pip install 'ripple[kubernetes]'): "
             f"{failure}") from None
-    return int(operator.main(args))
+    return int(run(args))

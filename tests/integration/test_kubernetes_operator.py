@@ -1,0 +1,141 @@
+"""`ripple operator` against kmock's Kubernetes emulator (tests/support/kube.py), with kopf
+running for real in its own thread and the real Valkey the data plane reports through.
+
+The operator's kopf watches fill its cache; the holder of the Lease reconciles with the
+same reconcilers and applier as `ripple up`, writing children with ownerReferences and
+status through `/status`; Revisions become Deployments and Services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import kubernetes
+import pytest
+import redis.asyncio
+
+from controllers.platforms.kubernetes import api as kube_api
+from controllers.platforms.kubernetes import operator as kube_operator
+from controllers.platforms.kubernetes.leases import KubeLease
+from ripple import dataplane, scales
+from tests.support import kube
+from tests.support.waiting import until
+
+pytestmark = pytest.mark.integration
+
+INGRESS = "http://ripple-ingress.ripple-system.svc.cluster.local"
+NS = "ns1"
+RESOURCES = [
+    *((f"{k.group}/{k.version}/{k.plural}" if k.group else f"{k.version}/{k.plural}",
+       k.kind, k.namespaced) for k in kube_operator.watched_kinds()),
+    ("apps/v1/deployments", "Deployment", True),
+    ("v1/services", "Service", True),
+    ("coordination.k8s.io/v1/leases", "Lease", True),
+]
+
+
+def path(resource: str, name: str = "", namespace: str = NS) -> str:
+    group_version, plural = resource.rsplit("/", 1)
+    base = f"/apis/{group_version}" if "." in group_version or "/" in group_version else f"/api/{group_version}"
+    return f"{base}/namespaces/{namespace}/{plural}" + (f"/{name}" if name else "")
+
+
+def configuration(cluster: kube.Cluster) -> kubernetes.client.Configuration:
+    config = kubernetes.client.Configuration()
+    config.host = str(cluster.url).rstrip("/")
+    return config
+
+
+@pytest.fixture
+async def cluster() -> AsyncIterator[kube.Cluster]:
+    async with kube.serve(RESOURCES) as emulator:
+        yield emulator
+
+
+@contextlib.asynccontextmanager
+async def running(cluster: kube.Cluster, redis_url: str | None,
+                  identity: str = "replica-a") -> AsyncIterator[kube_operator.Operator]:
+    operator = kube_operator.Operator(configuration(cluster), base_url=INGRESS,
+                                      redis_url=redis_url, identity=identity, lease_ttl=2.0)
+    stop, ready = threading.Event(), threading.Event()
+    thread = threading.Thread(target=operator.run_kopf, daemon=True,
+                              kwargs={"stop_flag": stop, "ready_flag": ready})
+    thread.start()
+    try:
+        assert await asyncio.to_thread(ready.wait, 30), "kopf did not start"
+        # kmock cannot resume a watch from a resourceVersion: wait until kopf's are open.
+        await until(lambda: len(cluster["watch eventing.knative.dev/v1/triggers"]) and
+                    len(cluster["watch serving.knative.dev/v1/revisions"]),
+                    what="kopf's watches")
+        yield operator
+    finally:
+        stop.set()
+        await asyncio.to_thread(thread.join, 30)
+        assert not thread.is_alive(), "kopf did not stop"
+
+
+@contextlib.asynccontextmanager
+async def data_plane(client: redis.asyncio.Redis) -> AsyncIterator[None]:
+    """A data-plane process that has applied every resource, as `ripple.dataplane` says."""
+    async def report() -> None:
+        while True:
+            await dataplane.write(client, "data-plane-0", 10**9)
+            await asyncio.sleep(0.5)
+    task = asyncio.create_task(report())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def ready(obj: dict[str, Any] | None) -> str | None:
+    for condition in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return str(condition.get("status"))
+    return None
+
+
+async def create(cluster: kube.Cluster, resource: str, body: dict[str, Any]) -> None:
+    body.setdefault("metadata", {})["namespace"] = NS
+    response = await cluster.post(path(resource), json=body)
+    assert response.status in (200, 201), await response.text()
+
+
+BROKERS = "eventing.knative.dev/v1/brokers"
+TRIGGERS = "eventing.knative.dev/v1/triggers"
+
+
+async def test_a_broker_and_trigger_become_ready_with_in_cluster_addresses(
+        cluster: kube.Cluster, valkey_url: str, redis_client: redis.asyncio.Redis) -> None:
+    async with running(cluster, valkey_url) as operator:
+        await create(cluster, BROKERS, {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
+                                        "metadata": {"name": "default"}})
+        await create(cluster, TRIGGERS, {
+            "apiVersion": "eventing.knative.dev/v1", "kind": "Trigger",
+            "metadata": {"name": "orders"},
+            "spec": {"broker": "default", "filter": {"attributes": {"type": "order"}},
+                     "subscriber": {"uri": "http://orders.ns1.svc.cluster.local/"}}})
+        # No data-plane process has applied it yet: not Ready, waiting for the data plane.
+        await until(lambda: ready(cluster.get_object(BROKERS, NS, "default")) == "Unknown",
+                    what="the Broker waiting for the data plane")
+        assert operator.leading.is_set()
+        async with data_plane(redis_client):
+            await until(lambda: ready(cluster.get_object(BROKERS, NS, "default")) == "True",
+                        what="the Broker Ready")
+            await until(lambda: ready(cluster.get_object(TRIGGERS, NS, "orders")) == "True",
+                        what="the Trigger Ready")
+        broker = cluster.get_object(BROKERS, NS, "default")
+        trigger = cluster.get_object(TRIGGERS, NS, "orders")
+    assert broker is not None and trigger is not None
+    assert broker["status"]["address"]["url"] == f"{INGRESS}/{NS}/default"
+    assert trigger["status"]["subscriberUri"] == "http://orders.ns1.svc.cluster.local/"
+    assert broker["status"]["observedGeneration"] == 1
+    # Status went through the status subresource, and only there.
+    assert len(cluster["patch", path(BROKERS, "default") + "/status"]) >= 1
+    assert len(cluster["patch", path(BROKERS, "default")]) == 0
