@@ -139,3 +139,107 @@ async def test_a_broker_and_trigger_become_ready_with_in_cluster_addresses(
     # Status went through the status subresource, and only there.
     assert len(cluster["patch", path(BROKERS, "default") + "/status"]) >= 1
     assert len(cluster["patch", path(BROKERS, "default")]) == 0
+
+
+def owner_of(obj: dict[str, Any] | None) -> dict[str, Any]:
+    assert obj is not None
+    (reference,) = obj["metadata"]["ownerReferences"]
+    return reference
+
+
+def owned_by(child: dict[str, Any] | None, owner: dict[str, Any] | None) -> bool:
+    if child is None or owner is None:
+        return False
+    reference = owner_of(child)
+    return (reference["uid"] == owner["metadata"]["uid"] and reference["kind"] == owner["kind"]
+            and reference["controller"] is True and reference["blockOwnerDeletion"] is True)
+
+
+SEQUENCES = "flows.knative.dev/v1/sequences"
+CHANNELS = "messaging.knative.dev/v1/inmemorychannels"
+SUBSCRIPTIONS = "messaging.knative.dev/v1/subscriptions"
+
+
+async def test_a_sequence_creates_its_channels_and_subscriptions_as_owned_objects(
+        cluster: kube.Cluster, valkey_url: str, redis_client: redis.asyncio.Redis) -> None:
+    async with running(cluster, valkey_url), data_plane(redis_client):
+        await create(cluster, SEQUENCES, {
+            "apiVersion": "flows.knative.dev/v1", "kind": "Sequence",
+            "metadata": {"name": "pipeline"},
+            "spec": {"steps": [{"uri": "http://first.ns1.svc.cluster.local/"},
+                               {"uri": "http://second.ns1.svc.cluster.local/"}]}})
+        sequence = lambda: cluster.get_object(SEQUENCES, NS, "pipeline")  # noqa: E731
+        for i in (0, 1):
+            await until(lambda: owned_by(cluster.get_object(CHANNELS, NS, f"pipeline-kn-sequence-{i}"),
+                                         sequence()), what=f"channel {i}")
+            await until(lambda: owned_by(cluster.get_object(SUBSCRIPTIONS, NS, f"pipeline-kn-sequence-{i}"),
+                                         sequence()), what=f"subscription {i}")
+        await until(lambda: ready(sequence()) == "True", what="the Sequence Ready")
+        channel = cluster.get_object(CHANNELS, NS, "pipeline-kn-sequence-0")
+    assert channel is not None
+    assert channel["status"]["address"]["url"] == \
+        f"{INGRESS}/channels/{NS}/pipeline-kn-sequence-0"
+    assert sequence()["status"]["address"]["url"] == channel["status"]["address"]["url"]
+
+
+KSERVICES = "serving.knative.dev/v1/services"
+CONFIGURATIONS = "serving.knative.dev/v1/configurations"
+ROUTES = "serving.knative.dev/v1/routes"
+REVISIONS = "serving.knative.dev/v1/revisions"
+DEPLOYMENTS = "apps/v1/deployments"
+SERVICES = "v1/services"
+
+
+async def test_a_service_becomes_a_revision_deployment_and_service_and_scales(
+        cluster: kube.Cluster, valkey_url: str, redis_client: redis.asyncio.Redis) -> None:
+    async with running(cluster, valkey_url) as operator, data_plane(redis_client):
+        await create(cluster, KSERVICES, {
+            "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+            "metadata": {"name": "hello"},
+            "spec": {"template": {"spec": {"containers": [{
+                "image": "ghcr.io/knative/helloworld-go:latest",
+                "env": [{"name": "TARGET", "value": "Ripple"}]}]}}}})
+        ksvc = lambda: cluster.get_object(KSERVICES, NS, "hello")  # noqa: E731
+        configuration = lambda: cluster.get_object(CONFIGURATIONS, NS, "hello")  # noqa: E731
+        revision = lambda: cluster.get_object(REVISIONS, NS, "hello-00001")  # noqa: E731
+        await until(lambda: owned_by(configuration(), ksvc()), what="the Configuration")
+        await until(lambda: owned_by(cluster.get_object(ROUTES, NS, "hello"), ksvc()), what="the Route")
+        await until(lambda: owned_by(revision(), configuration()), what="the Revision")
+        deployment = lambda: cluster.get_object(DEPLOYMENTS, NS, "hello-00001")  # noqa: E731
+        await until(lambda: owned_by(deployment(), revision()), what="the Deployment")
+        await until(lambda: owned_by(cluster.get_object(SERVICES, NS, "hello-00001"), revision()),
+                    what="the Revision's Service")
+        pod = deployment()["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert container["image"] == "ghcr.io/knative/helloworld-go:latest"
+        assert {"name": "PORT", "value": "8080"} in container["env"]
+        assert {"name": "TARGET", "value": "Ripple"} in container["env"]
+        assert deployment()["spec"]["replicas"] == 1  # the initial scale
+        assert cluster.get_object(SERVICES, NS, "hello-00001")["spec"]["ports"] == \
+            [{"name": "http", "port": 80, "targetPort": 8080}]
+
+        # The kube-controller-manager's part: the pods are up.
+        response = await cluster.patch(path(DEPLOYMENTS, "hello-00001") + "/status",
+                                       json={"status": {"replicas": 1, "readyReplicas": 1}},
+                                       headers={"Content-Type": "application/merge-patch+json"})
+        assert response.status == 200
+        await until(lambda: (revision() or {}).get("status", {}).get("actualReplicas") == 1,
+                    what="the Revision reporting its ready replica")
+        await until(lambda: ready(revision()) == "True", what="the Revision Ready")
+
+        # The KPA decides three replicas (from the routers' concurrency): the Deployment follows.
+        await scales.write(redis_client, {(NS, "hello-00001"): 3})
+        await until(lambda: deployment()["spec"]["replicas"] == 3, what="replicas written")
+        assert operator.leading.is_set()
+
+        # Deleting the Service leaves its children to Kubernetes' garbage collector, by
+        # their ownerReferences (the emulator has none): the operator deletes none itself.
+        uid = ksvc()["metadata"]["uid"]
+        response = await cluster.delete(path(KSERVICES, "hello"))
+        assert response.status == 200
+        await until(lambda: ksvc() is None, what="the Service gone")
+        await until(lambda: operator.informer.get("Service", NS, "hello") is None,
+                    what="the operator's cache without it")
+        assert owner_of(configuration())["uid"] == uid
+        assert owner_of(cluster.get_object(ROUTES, NS, "hello"))["uid"] == uid
+    assert len(cluster["delete", path(CONFIGURATIONS, "hello")]) == 0

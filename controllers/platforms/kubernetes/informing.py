@@ -16,7 +16,8 @@ import logging
 from typing import Any, Iterable
 
 from controllers.platforms.kubernetes import api as kube
-from ripple.api import registry
+from ripple import errors
+from ripple.api import loading, meta, registry
 from ripple.informers import RELISTED, Informer, object_key
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,22 @@ def _version(obj: dict[str, Any]) -> int | None:
     try:
         return int(obj["metadata"]["resourceVersion"])
     except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _admitted(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The object as Knative's webhook would have admitted it: defaulted (a Service's
+    traffic, a Broker's class and delivery), or None when its validation refuses it.
+
+    Ripple installs no admission webhook yet, so the API server stores what `kubectl` sent,
+    checked only against the CRD's schema; the reconcilers see what `ripple up`'s API
+    server would have stored. A refused object is logged and left alone."""
+    try:
+        return loading.admit(obj)
+    except errors.Invalid as exc:
+        ref = f"{obj.get('kind')} {meta.key(obj)[0]}/{meta.key(obj)[1]}"
+        log.warning("object refused by Ripple's validation; not reconciled",
+                    extra={"object": ref, "error": str(exc)})
         return None
 
 
@@ -40,6 +57,12 @@ class KopfInformer(Informer):
     def observe(self, change: str | None, obj: dict[str, Any]) -> None:
         """One event from kopf: None (kopf's initial listing) counts as ADDED."""
         kind_of_change = change or "ADDED"
+        if kind_of_change != "DELETED":
+            admitted = _admitted(obj)
+            if admitted is None:
+                kind_of_change, obj = "DELETED", obj  # refused: as if it were not there
+            else:
+                obj = admitted
         key = object_key(obj)
         uid = (obj.get("metadata") or {}).get("uid", "")
         if kind_of_change == "DELETED":
@@ -65,7 +88,10 @@ class KopfInformer(Informer):
         for kind in self.kinds:
             resource = kube.Resource.of(kind)
             for namespace in namespaces or [None]:  # type: ignore[list-item]
-                for obj in await client.list(resource, namespace):
+                for listed in await client.list(resource, namespace):
+                    obj = _admitted(listed)
+                    if obj is None:
+                        continue
                     key = object_key(obj)
                     if self.get(*key) is None and key not in self._gone:
                         self._apply("ADDED", obj)

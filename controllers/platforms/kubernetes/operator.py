@@ -36,6 +36,7 @@ from controllers import leading
 from controllers.platforms.kubernetes import api as kube
 from controllers.platforms.kubernetes import informing, leases, workloads
 from controllers.platforms.local.controller import LocalController
+from controllers.reconciling import ObjectRef
 from ripple import redisclient
 from ripple.api import registry
 
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 INGRESS_URL = "http://ripple-ingress.ripple-system.svc.cluster.local"
 """The base of every Broker and Channel address: the data plane's Service."""
 LEASE_NAME = "ripple-controller"
+REPORT_LAG = 0.5
+"""Seconds after a report is written before its object is reconciled: the controller reads
+the reports every `controller.REPORTS_EVERY` (0.25 s)."""
 SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 WATCHED_CORE = ("Secret",)
 """Core kinds the reconcilers read (sources' secretKeyRef); ConfigMaps are not watched."""
@@ -74,7 +78,8 @@ class Operator:
         self.redis = redisclient.connect(redis_url) if redis_url else None
         self.controller = KubernetesController(self.client, self.informer, base_url=base_url,
                                                reports=self.redis)
-        self.workloads = workloads.Workloads(self.client, self.informer, self.redis)
+        self.workloads = workloads.Workloads(self.client, self.informer, self.redis,
+                                             changed=self._report_changed)
         self.lease = leases.KubeLease(self.client, lease_namespace, LEASE_NAME,
                                       identity or f"{socket.gethostname()}-{os.getpid()}",
                                       ttl=lease_ttl)
@@ -108,7 +113,14 @@ class Operator:
 
         return registry_
 
-    def _on_event(self, event: dict[str, Any], type: str | None, **_: Any) -> None:
+    def _report_changed(self, ref: ObjectRef) -> None:
+        """A Revision's report changed: reconcile it once the controller has read it."""
+        queue = self.controller.queue
+        if queue is not None:
+            queue.add_after(ref, REPORT_LAG)
+
+    async def _on_event(self, event: dict[str, Any], type: str | None, **_: Any) -> None:
+        # async: kopf runs sync handlers in threads, and the cache belongs to this loop.
         obj = event.get("object")
         if isinstance(obj, dict):
             self.informer.observe(type, dict(obj))

@@ -25,11 +25,12 @@ import copy
 import hashlib
 import json
 import logging
-from typing import Any
+from typing import Any, Callable
 
 import redis.asyncio as aioredis
 
 from controllers import applying
+from controllers.reconciling import ObjectRef
 from controllers.platforms.kubernetes import api as kube
 from ripple import errors, reporting, scales
 from ripple.api import meta
@@ -125,8 +126,12 @@ def report_of(deployment: Object) -> reporting.Report:
 
 class Workloads:
     def __init__(self, client: kube.KubeApi, informer: Informer,
-                 redis: aioredis.Redis | None, *, poll: float = POLL) -> None:
+                 redis: aioredis.Redis | None, *, poll: float = POLL,
+                 changed: Callable[[ObjectRef], None] = lambda ref: None) -> None:
         self.client, self.informer, self.redis, self.poll = client, informer, redis, poll
+        self.changed = changed
+        """Told when a Revision's report changed, so its reconciler reads it soon."""
+        self._reported: dict[tuple[str, str, str], reporting.Report] = {}
 
     async def run(self) -> None:
         await self.informer.synced.wait()
@@ -148,6 +153,10 @@ class Workloads:
                 reports[("Revision", *key)] = report_of(deployment)
         if self.redis is not None and reports:
             await reporting.write(self.redis, CONSUMER, reports)
+            for key, report in reports.items():
+                if self._reported.get(key) != report:
+                    self.changed(ObjectRef(*key))
+            self._reported = reports
 
     async def _ensure(self, revision: Object, replicas: int) -> Object | None:
         namespace, name = meta.key(revision)
