@@ -243,3 +243,58 @@ async def test_a_service_becomes_a_revision_deployment_and_service_and_scales(
         assert owner_of(configuration())["uid"] == uid
         assert owner_of(cluster.get_object(ROUTES, NS, "hello"))["uid"] == uid
     assert len(cluster["delete", path(CONFIGURATIONS, "hello")]) == 0
+
+
+async def test_one_replica_reconciles_at_a_time_and_another_takes_over(
+        cluster: kube.Cluster, valkey_url: str, redis_client: redis.asyncio.Redis) -> None:
+    async with data_plane(redis_client), contextlib.AsyncExitStack() as replica_a:
+        first = await replica_a.enter_async_context(running(cluster, valkey_url, "replica-a"))
+        await until(first.leading.is_set, what="replica-a leading")
+        async with running(cluster, valkey_url, "replica-b") as second:
+            await create(cluster, BROKERS, {"apiVersion": "eventing.knative.dev/v1",
+                                            "kind": "Broker", "metadata": {"name": "one"}})
+            await until(lambda: ready(cluster.get_object(BROKERS, NS, "one")) == "True",
+                        what="Broker one Ready")
+            # replica-b watches (its cache has the Broker) but does not reconcile.
+            await until(lambda: second.informer.get("Broker", NS, "one") is not None,
+                        what="replica-b's cache")
+            assert not second.leading.is_set()
+            assert second.controller.reconciled == 0
+            lease = cluster.get_object("coordination.k8s.io/v1/leases", "ripple-system",
+                                       "ripple-controller")
+            assert lease is not None and lease["spec"]["holderIdentity"] == "replica-a"
+            # replica-a stops (it releases the Lease): replica-b takes over and reconciles.
+            await replica_a.aclose()
+            assert not first.leading.is_set()
+            await until(second.leading.is_set, what="replica-b leading")
+            await create(cluster, BROKERS, {"apiVersion": "eventing.knative.dev/v1",
+                                            "kind": "Broker", "metadata": {"name": "two"}})
+            await until(lambda: ready(cluster.get_object(BROKERS, NS, "two")) == "True",
+                        what="Broker two Ready, by replica-b")
+            assert second.controller.reconciled > 0
+            lease = cluster.get_object("coordination.k8s.io/v1/leases", "ripple-system",
+                                       "ripple-controller")
+            assert lease is not None and lease["spec"]["holderIdentity"] == "replica-b"
+            assert lease["spec"]["leaseTransitions"] >= 1
+
+
+async def test_an_expired_lease_is_taken_over(cluster: kube.Cluster) -> None:
+    client = kube_api.KubeApi(configuration(cluster))
+    try:
+        a = KubeLease(client, "ripple-system", "ripple-controller", "a", ttl=1.0)
+        b = KubeLease(client, "ripple-system", "ripple-controller", "b", ttl=1.0)
+        await a.acquire()
+        contender = asyncio.create_task(b.acquire())
+        await asyncio.sleep(0.5)
+        assert not contender.done()  # held and renewed (by nobody yet, but within its duration)
+        # a stalls (never renews): after the lease duration, as b observes it, b has it.
+        await asyncio.wait_for(contender, 10)
+        lease = cluster.get_object("coordination.k8s.io/v1/leases", "ripple-system",
+                                   "ripple-controller")
+        assert lease is not None and lease["spec"]["holderIdentity"] == "b"
+        await b.release()
+        lease = cluster.get_object("coordination.k8s.io/v1/leases", "ripple-system",
+                                   "ripple-controller")
+        assert lease is not None and lease["spec"].get("holderIdentity") is None
+    finally:
+        client.close()

@@ -47,8 +47,8 @@ class KubeLease:
                   "renewTime": now}
         if taking:
             wanted["acquireTime"] = now
-            wanted["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + (
-                1 if spec.get("holderIdentity") else 0)
+            # client-go counts every change of holder; a new Lease starts at 0.
+            wanted["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + (1 if spec else 0)
         return wanted
 
     async def _try(self) -> bool:
