@@ -39,6 +39,8 @@ def register(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
                                "else ripple-system)")
     operator.add_argument("--redis-url", default=None, metavar="URL",
                           help="the shared Redis the data plane reports to (env RIPPLE_REDIS_URL)")
+    operator.add_argument("--health-port", type=int, default=8080, metavar="PORT",
+                          help="kopf's liveness endpoint, http://0.0.0.0:PORT/healthz (0: none)")
     operator.set_defaults(handler=run_operator)
 
 

@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import sys
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import kubernetes
 import pytest
 import redis.asyncio
+import yaml
 
 from controllers.platforms.kubernetes import api as kube_api
 from controllers.platforms.kubernetes import operator as kube_operator
 from controllers.platforms.kubernetes.leases import KubeLease
 from ripple import dataplane, scales
 from tests.support import kube
+from tests.support.mesh import free_port
 from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
@@ -298,3 +304,56 @@ async def test_an_expired_lease_is_taken_over(cluster: kube.Cluster) -> None:
         assert lease is not None and lease["spec"].get("holderIdentity") is None
     finally:
         client.close()
+
+
+async def test_the_ripple_operator_command_with_a_kubeconfig(
+        cluster: kube.Cluster, valkey_url: str, redis_client: redis.asyncio.Redis,
+        tmp_path: Any) -> None:
+    """`ripple operator` as users run it: its own process, the kubeconfig from KUBECONFIG,
+    the namespace flag, the liveness endpoint, SIGTERM to stop."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "emulator",
+        "clusters": [{"name": "emulator", "cluster": {"server": str(cluster.url).rstrip("/")}}],
+        "users": [{"name": "tester", "user": {"token": "not-checked"}}],
+        "contexts": [{"name": "emulator", "context": {"cluster": "emulator", "user": "tester"}}]}))
+    response = await cluster.post("/api/v1/namespaces", json={
+        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    assert response.status in (200, 201), await response.text()
+    health = free_port()
+    log = (tmp_path / "operator.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ripple.cli.main", "operator", "--namespace", NS,
+        "--redis-url", valkey_url, "--health-port", str(health),
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        stdout=asyncio.subprocess.DEVNULL, stderr=log)
+    try:
+        watching = lambda: any(r.url.path == path(BROKERS) for r in cluster["watch"])  # noqa: E731
+        await until(lambda: watching() or process.returncode is not None, timeout=60,
+                    what="the operator's namespaced Broker watch")
+        if process.returncode is not None:
+            raise AssertionError((tmp_path / "operator.log").read_text()[-3000:])
+        async with data_plane(redis_client):
+            await create(cluster, BROKERS, {"apiVersion": "eventing.knative.dev/v1",
+                                            "kind": "Broker", "metadata": {"name": "default"}})
+            await until(lambda: ready(cluster.get_object(BROKERS, NS, "default")) == "True",
+                        what="the Broker Ready")
+        broker = cluster.get_object(BROKERS, NS, "default")
+        assert broker is not None
+        assert broker["status"]["address"]["url"] == f"{INGRESS}/{NS}/default"
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{health}/healthz") as response:
+                assert response.status == 200
+                assert (await response.json())["leading"] is True
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.wait_for(process.wait(), 30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+        log.close()
+    stderr = (tmp_path / "operator.log").read_text()
+    assert code == 0, stderr[-2000:]
+    assert "Traceback" not in stderr, stderr[-2000:]

@@ -5,6 +5,7 @@ kmock 0.8 (pinned) serves discovery, LIST, WATCH, GET, POST, merge-PATCH (also o
 emulator (private names `_handle`, `_serve_watch`, `_buses`: hence the pin):
 - it stamps what an API server stamps: `uid`, `creationTimestamp`, `generation` and one
   global, increasing `resourceVersion` on every write (kmock keeps plain JSON);
+- `/api/v1/namespaces` is the Namespace resource (kmock parses it as a namespace prefix);
 - a WATCH that carries `?resourceVersion=` (kopf's, after its LIST) does not replay every
   existing object as ADDED, as kmock does, so objects are not processed twice.
 What it still lacks, so the tests do not rely on it: schema validation, resourceVersion
@@ -26,9 +27,27 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import kmock
+from kmock._internal import parsing
+
+_parse_path = parsing.parse_path
+
+
+def _parse_namespaces(path: str) -> Any:
+    """kmock 0.8 reads `/api/v1/namespaces[/NAME]` as a namespace prefix with nothing after
+    it, and answers 500: the Namespace resource itself is meant (kopf lists it when it
+    watches named namespaces)."""
+    parts = path.strip("/").split("/")
+    if parts[:3] == ["api", "v1", "namespaces"] and len(parts) <= 4:
+        return parsing.ParsedPath(group="", version="v1", plural="namespaces",
+                                  name=parts[3] if len(parts) == 4 else None)
+    return _parse_path(path)
+
+
+parsing.parse_path = _parse_namespaces
 
 CORE = {
-    "v1/namespaces": kmock.ResourceInfo(kind="Namespace", namespaced=False, verbs={"list", "watch", "get"}),
+    "v1/namespaces": kmock.ResourceInfo(kind="Namespace", namespaced=False,
+                                        verbs={"list", "watch", "get", "create"}),
     "v1/events": kmock.ResourceInfo(kind="Event", namespaced=True, verbs={"create"}),
     "apiextensions.k8s.io/v1/customresourcedefinitions": kmock.ResourceInfo(
         kind="CustomResourceDefinition", namespaced=False, verbs={"list", "watch", "get"}),

@@ -210,5 +210,6 @@ def main(args: argparse.Namespace) -> int:
         identity=os.environ.get("POD_NAME"),
         redis_url=args.redis_url or os.environ.get("RIPPLE_REDIS_URL"),
     )
-    operator.run_kopf(liveness="http://0.0.0.0:8080/healthz")
+    port = args.health_port
+    operator.run_kopf(liveness=f"http://0.0.0.0:{port}/healthz" if port else None)
     return 0
