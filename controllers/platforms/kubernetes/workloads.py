@@ -153,9 +153,9 @@ class Workloads:
                 reports[("Revision", *key)] = report_of(deployment)
         if self.redis is not None and reports:
             await reporting.write(self.redis, CONSUMER, reports)
-            for key, report in reports.items():
-                if self._reported.get(key) != report:
-                    self.changed(ObjectRef(*key))
+            for (kind, namespace, name), report in reports.items():
+                if self._reported.get((kind, namespace, name)) != report:
+                    self.changed(ObjectRef(kind, namespace, name))
             self._reported = reports
 
     async def _ensure(self, revision: Object, replicas: int) -> Object | None:
