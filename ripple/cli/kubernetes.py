@@ -1,4 +1,4 @@
-"""`ripple manifests` and `ripple operator`: Ripple on Kubernetes.
+"""`ripple manifests`, `ripple operator` and `ripple data-plane`: Ripple on Kubernetes.
 
 Registered by `ripple.cli.main`. `manifests crds` prints the CRDs generated from
 `ripple.api` (`manifests/kubernetes/crds.yaml` is its output). `operator` runs the kopf
@@ -42,6 +42,39 @@ def register(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
     operator.add_argument("--health-port", type=int, default=8080, metavar="PORT",
                           help="kopf's liveness endpoint, http://0.0.0.0:PORT/healthz (0: none)")
     operator.set_defaults(handler=run_operator)
+
+    plane = commands.add_parser(
+        "data-plane", parents=parents,
+        help="serve the eventing data plane on a Kubernetes cluster (the ripple-data-plane pods)")
+    plane.add_argument("--host", default="0.0.0.0", help="address to serve on")
+    plane.add_argument("--port", type=int, default=8080, help="port to serve on")
+    plane.add_argument("--redis-url", default=None, metavar="URL",
+                       help="the shared Redis (env RIPPLE_REDIS_URL)")
+    plane.set_defaults(handler=run_data_plane)
+
+
+def run_data_plane(args: argparse.Namespace, api: Any) -> int:
+    import asyncio
+    import logging
+    import os
+
+    from ripple.settings import Settings
+
+    redis_url = args.redis_url or os.environ.get("RIPPLE_REDIS_URL")
+    if not redis_url:
+        raise errors.RippleError("the data plane needs its Redis: --redis-url or RIPPLE_REDIS_URL")
+    try:
+        from controllers.platforms.kubernetes.dataplane import run_data_plane as run
+        from controllers.platforms.kubernetes.operator import load_configuration
+    except ImportError as failure:
+        raise errors.RippleError(
+            f"'ripple data-plane' needs the kubernetes extra (pip install 'ripple[kubernetes]'): "
+            f"{failure}") from None
+    logging.basicConfig(level=os.environ.get("RIPPLE_LOG_LEVEL", "INFO"))
+    settings = Settings(host=args.host, port=args.port,
+                        public_url=os.environ.get("RIPPLE_PUBLIC_URL") or None)
+    asyncio.run(run(settings, load_configuration(), redis_url=redis_url))
+    return 0
 
 
 def run_crds(args: argparse.Namespace, api: Any) -> int:

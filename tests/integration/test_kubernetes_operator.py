@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import aiohttp.web
 import kubernetes
 import pytest
 import redis.asyncio
@@ -357,3 +358,79 @@ async def test_the_ripple_operator_command_with_a_kubeconfig(
     stderr = (tmp_path / "operator.log").read_text()
     assert code == 0, stderr[-2000:]
     assert "Traceback" not in stderr, stderr[-2000:]
+
+
+def kubeconfig_for(cluster: kube.Cluster, where: Any) -> Any:
+    where.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "emulator",
+        "clusters": [{"name": "emulator", "cluster": {"server": str(cluster.url).rstrip("/")}}],
+        "users": [{"name": "tester", "user": {"token": "not-checked"}}],
+        "contexts": [{"name": "emulator", "context": {"cluster": "emulator", "user": "tester"}}]}))
+    return where
+
+
+async def test_an_event_through_the_data_plane_of_the_cluster(
+        cluster: kube.Cluster, valkey_url: str, redis_client: redis.asyncio.Redis,
+        tmp_path: Any) -> None:
+    """`ripple data-plane` reads the resources from the API server, reports what it has
+    applied (so the operator marks the Broker Ready), and delivers an event to the Trigger's
+    subscriber."""
+    received: list[dict[str, str]] = []
+
+    async def subscriber(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        received.append({k.lower(): v for k, v in request.headers.items()})
+        return aiohttp.web.Response(status=200)
+
+    app = aiohttp.web.Application()
+    app.router.add_post("/", subscriber)
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    sink_port = free_port()
+    await aiohttp.web.TCPSite(runner, "127.0.0.1", sink_port).start()
+    plane_port = free_port()
+    log = (tmp_path / "data-plane.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ripple.cli.main", "data-plane", "--host", "127.0.0.1",
+        "--port", str(plane_port), "--redis-url", valkey_url,
+        env={**os.environ, "KUBECONFIG": str(kubeconfig_for(cluster, tmp_path / "kubeconfig")),
+             "POD_NAME": "ripple-data-plane-0"},
+        stdout=asyncio.subprocess.DEVNULL, stderr=log)
+    try:
+        async with running(cluster, valkey_url):
+            watching = lambda: any(r.url.path == "/apis/eventing.knative.dev/v1/triggers"  # noqa: E731
+                                   and r.params.get("resourceVersion") for r in cluster["watch"])
+            await until(lambda: (sum(1 for r in cluster["watch"]
+                                     if r.url.path == "/apis/eventing.knative.dev/v1/brokers") >= 2
+                                 and watching()) or process.returncode is not None,
+                        timeout=60, what="the data plane's watches")
+            assert process.returncode is None, (tmp_path / "data-plane.log").read_text()[-3000:]
+            await create(cluster, BROKERS, {"apiVersion": "eventing.knative.dev/v1",
+                                            "kind": "Broker", "metadata": {"name": "default"}})
+            await create(cluster, TRIGGERS, {
+                "apiVersion": "eventing.knative.dev/v1", "kind": "Trigger",
+                "metadata": {"name": "all"},
+                "spec": {"broker": "default", "subscriber": {"uri": f"http://127.0.0.1:{sink_port}/"}}})
+            await until(lambda: ready(cluster.get_object(BROKERS, NS, "default")) == "True",
+                        what="the Broker Ready, as the data plane reports")
+            await until(lambda: ready(cluster.get_object(TRIGGERS, NS, "all")) == "True",
+                        what="the Trigger Ready")
+            async with aiohttp.ClientSession() as session:
+                async with session.post(
+                        f"http://127.0.0.1:{plane_port}/{NS}/default", data=b'{"n": 1}',
+                        headers={"ce-specversion": "1.0", "ce-id": "e1", "ce-source": "/test",
+                                 "ce-type": "demo", "content-type": "application/json"}) as response:
+                    assert response.status == 202, await response.text()
+            await until(lambda: received, what="the event delivered")
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.wait_for(process.wait(), 30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+            log.close()
+            await runner.cleanup()
+    assert received[0]["ce-id"] == "e1" and received[0]["ce-type"] == "demo"
+    stderr = (tmp_path / "data-plane.log").read_text()
+    assert code == 0, stderr[-2000:]

@@ -6,6 +6,7 @@ emulator (private names `_handle`, `_serve_watch`, `_buses`: hence the pin):
 - it stamps what an API server stamps: `uid`, `creationTimestamp`, `generation` and one
   global, increasing `resourceVersion` on every write (kmock keeps plain JSON);
 - `/api/v1/namespaces` is the Namespace resource (kmock parses it as a namespace prefix);
+- a LIST carries the resourceVersion of the latest write (kmock's is "...");
 - a WATCH that carries `?resourceVersion=` (kopf's, after its LIST) does not replay every
   existing object as ADDED, as kmock does, so objects are not processed twice.
 What it still lacks, so the tests do not rely on it: schema validation, resourceVersion
@@ -57,10 +58,12 @@ VERBS = {"list", "watch", "get", "create", "patch", "delete"}
 
 class Cluster(kmock.KubernetesEmulator):  # type: ignore[misc]
     _versions = itertools.count(1)
+    last_version = 0
 
     async def _handle(self, request: Any) -> Any:
         if request.resource is not None and isinstance(request.data, dict):
-            version = str(next(Cluster._versions))
+            Cluster.last_version = next(Cluster._versions)
+            version = str(Cluster.last_version)
             metadata = request.data.setdefault("metadata", {})
             if request.action == kmock.action.CREATE:
                 metadata.update(
@@ -79,6 +82,11 @@ class Cluster(kmock.KubernetesEmulator):  # type: ignore[misc]
         if key in self.objects and not self.objects[key].deleted:
             return dict(self.objects[key].raw)
         return None
+
+    async def _serve_list(self, request: Any) -> Any:
+        listed = await super()._serve_list(request)
+        listed["metadata"]["resourceVersion"] = str(Cluster.last_version)  # kmock says "..."
+        return listed
 
     async def _serve_watch(self, request: Any) -> AsyncIterator[Any]:
         if not request.params.get("resourceVersion"):
