@@ -1,4 +1,5 @@
-"""`ripple manifests`, `ripple operator` and `ripple data-plane`: Ripple on Kubernetes.
+"""`ripple manifests`, `ripple operator`, `ripple data-plane` and `ripple router`: Ripple on
+Kubernetes.
 
 Registered by `ripple.cli.main`. `manifests crds` prints the CRDs generated from
 `ripple.api` (`manifests/kubernetes/crds.yaml` is its output). `operator` runs the kopf
@@ -52,8 +53,18 @@ def register(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
                        help="the shared Redis (env RIPPLE_REDIS_URL)")
     plane.set_defaults(handler=run_data_plane)
 
+    router = commands.add_parser(
+        "router", parents=parents,
+        help="serve the serving router and activator on a Kubernetes cluster (ripple-router)")
+    router.add_argument("--host", default="0.0.0.0", help="address to serve on")
+    router.add_argument("--port", type=int, default=8080, help="port to serve on")
+    router.add_argument("--redis-url", default=None, metavar="URL",
+                        help="the shared Redis (env RIPPLE_REDIS_URL)")
+    router.set_defaults(handler=run_data_plane, entry="router")
+
 
 def run_data_plane(args: argparse.Namespace, api: Any) -> int:
+    """`ripple data-plane`, and `ripple router` (the same shape, another set of planes)."""
     import asyncio
     import logging
     import os
@@ -62,17 +73,19 @@ def run_data_plane(args: argparse.Namespace, api: Any) -> int:
 
     redis_url = args.redis_url or os.environ.get("RIPPLE_REDIS_URL")
     if not redis_url:
-        raise errors.RippleError("the data plane needs its Redis: --redis-url or RIPPLE_REDIS_URL")
+        raise errors.RippleError(f"'ripple {args.command}' needs the shared Redis: "
+                                 "--redis-url or RIPPLE_REDIS_URL")
     try:
-        from controllers.platforms.kubernetes.dataplane import run_data_plane as run
+        from controllers.platforms.kubernetes import dataplane, router
         from controllers.platforms.kubernetes.operator import load_configuration
     except ImportError as failure:
         raise errors.RippleError(
-            f"'ripple data-plane' needs the kubernetes extra (pip install 'ripple[kubernetes]'): "
+            f"'ripple {args.command}' needs the kubernetes extra (pip install 'ripple[kubernetes]'): "
             f"{failure}") from None
     logging.basicConfig(level=os.environ.get("RIPPLE_LOG_LEVEL", "INFO"))
     settings = Settings(host=args.host, port=args.port,
                         public_url=os.environ.get("RIPPLE_PUBLIC_URL") or None)
+    run = router.run_router if getattr(args, "entry", "") == "router" else dataplane.run_data_plane
     asyncio.run(run(settings, load_configuration(), redis_url=redis_url))
     return 0
 

@@ -65,9 +65,10 @@ async def cluster() -> AsyncIterator[kube.Cluster]:
 
 @contextlib.asynccontextmanager
 async def running(cluster: kube.Cluster, redis_url: str | None,
-                  identity: str = "replica-a") -> AsyncIterator[kube_operator.Operator]:
+                  identity: str = "replica-a", **options: Any) -> AsyncIterator[kube_operator.Operator]:
     operator = kube_operator.Operator(configuration(cluster), base_url=INGRESS,
-                                      redis_url=redis_url, identity=identity, lease_ttl=2.0)
+                                      redis_url=redis_url, identity=identity, lease_ttl=2.0,
+                                      **options)
     stop, ready = threading.Event(), threading.Event()
     thread = threading.Thread(target=operator.run_kopf, daemon=True,
                               kwargs={"stop_flag": stop, "ready_flag": ready})
@@ -434,3 +435,67 @@ async def test_an_event_through_the_data_plane_of_the_cluster(
     assert received[0]["ce-id"] == "e1" and received[0]["ce-type"] == "demo"
     stderr = (tmp_path / "data-plane.log").read_text()
     assert code == 0, stderr[-2000:]
+
+
+async def test_a_request_through_the_router_of_the_cluster(
+        cluster: kube.Cluster, valkey_url: str, redis_client: redis.asyncio.Redis,
+        tmp_path: Any) -> None:
+    """`ripple router` follows the Routes through the API server and proxies to a Revision's
+    endpoint as the operator reports it: here a local server stands in for the Revision's
+    Service (no cluster DNS, no pods)."""
+    async def pod(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        return aiohttp.web.Response(text="hello from the pod")
+
+    app = aiohttp.web.Application()
+    app.router.add_get("/{tail:.*}", pod)
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    pod_port = free_port()
+    await aiohttp.web.TCPSite(runner, "127.0.0.1", pod_port).start()
+    router_port = free_port()
+    log = (tmp_path / "router.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ripple.cli.main", "router", "--host", "127.0.0.1",
+        "--port", str(router_port), "--redis-url", valkey_url,
+        env={**os.environ, "KUBECONFIG": str(kubeconfig_for(cluster, tmp_path / "kubeconfig"))},
+        stdout=asyncio.subprocess.DEVNULL, stderr=log)
+    answers: list[tuple[int, str]] = []
+
+    async def ask() -> bool:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{router_port}/serving/{NS}/hello/") as response:
+                answers.append((response.status, await response.text()))
+                return response.status == 200
+
+    try:
+        async with running(cluster, valkey_url,
+                           revision_endpoint=lambda ns, name: f"127.0.0.1:{pod_port}"):
+            await until(lambda: any(r.url.path == "/apis/serving.knative.dev/v1/routes"
+                                    and r.params.get("resourceVersion") for r in cluster["watch"])
+                        or process.returncode is not None, timeout=60, what="the router's watch")
+            assert process.returncode is None, (tmp_path / "router.log").read_text()[-3000:]
+            await create(cluster, KSERVICES, {
+                "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+                "metadata": {"name": "hello"},
+                "spec": {"template": {"spec": {"containers": [{"image": "ghcr.io/x/hello:1"}]}}}})
+            await until(lambda: cluster.get_object(DEPLOYMENTS, NS, "hello-00001") is not None,
+                        what="the Deployment")
+            response = await cluster.patch(path(DEPLOYMENTS, "hello-00001") + "/status",
+                                           json={"status": {"replicas": 1, "readyReplicas": 1}},
+                                           headers={"Content-Type": "application/merge-patch+json"})
+            assert response.status == 200
+            await until(lambda: ready(cluster.get_object(KSERVICES, NS, "hello")) == "True",
+                        what="the Service Ready")
+            await until(ask, what="the router answering from the pod")
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.wait_for(process.wait(), 30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+            log.close()
+            await runner.cleanup()
+    assert answers[-1] == (200, "hello from the pod")
+    assert code == 0, (tmp_path / "router.log").read_text()[-2000:]

@@ -118,12 +118,7 @@ def test_the_dockerfile_is_pinned_and_runs_as_non_root() -> None:
     assert 'ENTRYPOINT ["ripple"]' in dockerfile
 
 
-NOT_BUILT = pytest.mark.xfail(strict=True, reason="`ripple router` (the serving router on "
-                               "Kubernetes) is not built yet")
-
-
-@pytest.mark.parametrize("name", ["ripple-controller", "ripple-data-plane",
-                                  pytest.param("ripple-router", marks=NOT_BUILT)])
+@pytest.mark.parametrize("name", ["ripple-controller", "ripple-data-plane", "ripple-router"])
 def test_each_deployment_runs_a_command_ripple_parses(name: str) -> None:
     (container,) = find("Deployment", name)["spec"]["template"]["spec"]["containers"]
     args = main.build_parser().parse_args(container["args"])

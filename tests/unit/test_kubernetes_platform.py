@@ -75,13 +75,17 @@ def test_and_a_service_on_port_80() -> None:
 
 
 @pytest.mark.parametrize("spec,status,report", [
-    ({"replicas": 1}, {}, {"ready": False, "actualReplicas": 0, "desiredReplicas": 1}),
-    ({"replicas": 2}, {"readyReplicas": 1}, {"ready": True, "actualReplicas": 1, "desiredReplicas": 2}),
-    ({"replicas": 0}, {"replicas": 0}, {"ready": True, "actualReplicas": 0, "desiredReplicas": 0}),
+    ({"replicas": 1}, {}, {"ready": False, "actualReplicas": 0, "desiredReplicas": 1,
+                           "endpoints": []}),
+    ({"replicas": 2}, {"readyReplicas": 1}, {"ready": True, "actualReplicas": 1, "desiredReplicas": 2,
+                                             "endpoints": ["hello-00001.ns.svc.cluster.local:80"]}),
+    ({"replicas": 0}, {"replicas": 0}, {"ready": True, "actualReplicas": 0, "desiredReplicas": 0,
+                                        "endpoints": []}),
     ({"replicas": 1}, {"conditions": [{"type": "Progressing", "status": "False",
                                        "reason": "ProgressDeadlineExceeded", "message": "stuck"}]},
-     {"ready": False, "actualReplicas": 0, "desiredReplicas": 1, "error": "stuck",
+     {"ready": False, "actualReplicas": 0, "desiredReplicas": 1, "endpoints": [], "error": "stuck",
       "reason": "ProgressDeadlineExceeded"}),
 ])
 def test_what_a_deployment_reports_for_its_revision(spec: Any, status: Any, report: Any) -> None:
-    assert workloads.report_of({"spec": spec, "status": status}) == report
+    endpoint = workloads.service_endpoint("ns", "hello-00001")
+    assert workloads.report_of({"spec": spec, "status": status}, endpoint) == report

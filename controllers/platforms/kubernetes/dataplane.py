@@ -45,12 +45,14 @@ from sources.webhooks.receiver import WebhookReceiver
 
 log = logging.getLogger(__name__)
 
-SKIPPED = ("serving.knative.dev",)
-"""Groups the data plane does not read (the router does)."""
-
-
 def data_plane_kinds() -> list[registry.Kind]:
-    return [k for k in registry.kinds() if k.group not in SKIPPED and k.kind != "ConfigMap"]
+    """Every Knative kind and Secrets (sources' secretKeyRef). Serving's too, although no
+    plane here serves them: each process reports the highest resourceVersion it has applied
+    (`ripple.dataplane`), and the controller waits for the lowest report of all processes,
+    data plane and routers alike, so every process must see every change it gates on.
+    (Watches of different kinds are not ordered with each other, so a report can run a
+    few milliseconds ahead of an event still in flight on another kind's watch.)"""
+    return [k for k in registry.kinds() if k.group or k.kind == "Secret"]
 
 
 async def _health(scope: Any, receive: Any, send: Any) -> None:

@@ -26,7 +26,7 @@ import contextlib
 import logging
 import os
 import socket
-from typing import Any
+from typing import Any, Callable
 
 import kopf
 import kubernetes
@@ -70,7 +70,8 @@ class Operator:
     def __init__(self, configuration: kubernetes.client.Configuration, *,
                  namespaces: list[str] | None = None, base_url: str = INGRESS_URL,
                  lease_namespace: str = "ripple-system", identity: str | None = None,
-                 redis_url: str | None = None, lease_ttl: float = 15.0) -> None:
+                 redis_url: str | None = None, lease_ttl: float = 15.0,
+                 revision_endpoint: Callable[[str, str], str] = workloads.service_endpoint) -> None:
         self.configuration = configuration
         self.namespaces = list(namespaces or [])
         self.client = kube.KubeApi(configuration)
@@ -79,7 +80,8 @@ class Operator:
         self.controller = KubernetesController(self.client, self.informer, base_url=base_url,
                                                reports=self.redis)
         self.workloads = workloads.Workloads(self.client, self.informer, self.redis,
-                                             changed=self._report_changed)
+                                             changed=self._report_changed,
+                                             endpoint=revision_endpoint)
         self.lease = leases.KubeLease(self.client, lease_namespace, LEASE_NAME,
                                       identity or f"{socket.gethostname()}-{os.getpid()}",
                                       ttl=lease_ttl)

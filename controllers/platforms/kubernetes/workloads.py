@@ -110,13 +110,21 @@ def make_service(revision: Object) -> Object:
     }
 
 
-def report_of(deployment: Object) -> reporting.Report:
-    """What the Revision reconciler reads from its platform (see `reconcilers.serving.revision`)."""
+def service_endpoint(namespace: str, name: str) -> str:
+    """Where a Revision's pods are reached: its Service, by cluster DNS, port 80."""
+    return f"{name}.{namespace}.svc.cluster.local:80"
+
+
+def report_of(deployment: Object, endpoint: str = "") -> reporting.Report:
+    """What the Revision reconciler reads from its platform (see `reconcilers.serving.revision`),
+    and the routers (`serving.revisions.ReportedEndpoints`): the Service as the one endpoint
+    once a replica is ready; the Service spreads requests over the pods."""
     spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
     desired = int(spec.get("replicas") or 0)
     ready = int(status.get("readyReplicas") or 0)
     report: reporting.Report = {"ready": ready > 0 or (desired == 0 and bool(status)),
-                                "actualReplicas": ready, "desiredReplicas": desired}
+                                "actualReplicas": ready, "desiredReplicas": desired,
+                                "endpoints": [endpoint] if ready > 0 and endpoint else []}
     for condition in status.get("conditions") or []:
         if condition.get("type") == "Progressing" and condition.get("status") == "False":
             report["error"] = condition.get("message") or "the rollout is stuck"
@@ -127,8 +135,11 @@ def report_of(deployment: Object) -> reporting.Report:
 class Workloads:
     def __init__(self, client: kube.KubeApi, informer: Informer,
                  redis: aioredis.Redis | None, *, poll: float = POLL,
-                 changed: Callable[[ObjectRef], None] = lambda ref: None) -> None:
+                 changed: Callable[[ObjectRef], None] = lambda ref: None,
+                 endpoint: Callable[[str, str], str] = service_endpoint) -> None:
         self.client, self.informer, self.redis, self.poll = client, informer, redis, poll
+        self.endpoint = endpoint
+        """(namespace, name) -> host:port of a Revision's Service."""
         self.changed = changed
         """Told when a Revision's report changed, so its reconciler reads it soon."""
         self._reported: dict[tuple[str, str, str], reporting.Report] = {}
@@ -150,7 +161,7 @@ class Workloads:
             scale = wanted.get(key)
             deployment = await self._ensure(revision, 1 if scale is None else scale.desired)
             if deployment is not None:
-                reports[("Revision", *key)] = report_of(deployment)
+                reports[("Revision", *key)] = report_of(deployment, self.endpoint(*key))
         if self.redis is not None and reports:
             await reporting.write(self.redis, CONSUMER, reports)
             for (kind, namespace, name), report in reports.items():
