@@ -37,7 +37,7 @@ from controllers.platforms.kubernetes import api as kube
 from controllers.platforms.kubernetes import informing, leases, workloads
 from controllers.platforms.local.controller import LocalController
 from controllers.reconciling import ObjectRef
-from ripple import redisclient
+from ripple import errors, redisclient
 from ripple.api import registry
 
 log = logging.getLogger(__name__)
@@ -189,13 +189,15 @@ def load_configuration() -> kubernetes.client.Configuration:
         try:
             kubernetes.config.load_kube_config(client_configuration=configuration)
         except (kubernetes.config.ConfigException, OSError) as exc:
-            from ripple import errors
-
             raise errors.RippleError(f"no Kubernetes configuration: {exc}") from None
     return configuration
 
 
 def main(args: argparse.Namespace) -> int:
+    redis_url = args.redis_url or os.environ.get("RIPPLE_REDIS_URL")
+    if not redis_url:  # without it nothing says what the data plane serves: Ready would lie
+        raise errors.RippleError("'ripple operator' needs the shared Redis the data plane "
+                                 "reports to: --redis-url or RIPPLE_REDIS_URL")
     logging.basicConfig(level=os.environ.get("RIPPLE_LOG_LEVEL", "INFO"))
     lease_namespace = args.lease_namespace
     if lease_namespace is None:
@@ -210,7 +212,7 @@ def main(args: argparse.Namespace) -> int:
         base_url=(args.ingress_url or os.environ.get("RIPPLE_INGRESS_URL") or INGRESS_URL).rstrip("/"),
         lease_namespace=lease_namespace,
         identity=os.environ.get("POD_NAME"),
-        redis_url=args.redis_url or os.environ.get("RIPPLE_REDIS_URL"),
+        redis_url=redis_url,
     )
     port = args.health_port
     operator.run_kopf(liveness=f"http://0.0.0.0:{port}/healthz" if port else None)
