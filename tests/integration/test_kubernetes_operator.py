@@ -499,3 +499,51 @@ async def test_a_request_through_the_router_of_the_cluster(
             await runner.cleanup()
     assert answers[-1] == (200, "hello from the pod")
     assert code == 0, (tmp_path / "router.log").read_text()[-2000:]
+
+
+def condition(obj: dict[str, Any] | None, kind: str) -> dict[str, Any]:
+    for found in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if found.get("type") == kind:
+            return dict(found)
+    return {}
+
+
+async def test_channels_parallels_and_sources_reconcile_with_secrets_from_the_cluster(
+        cluster: kube.Cluster, valkey_url: str, redis_client: redis.asyncio.Redis) -> None:
+    sink = {"uri": "http://display.ns1.svc.cluster.local/"}
+    async with running(cluster, valkey_url), data_plane(redis_client):
+        await create(cluster, "messaging.knative.dev/v1/channels", {
+            "apiVersion": "messaging.knative.dev/v1", "kind": "Channel", "metadata": {"name": "ch"}})
+        await create(cluster, "flows.knative.dev/v1/parallels", {
+            "apiVersion": "flows.knative.dev/v1", "kind": "Parallel", "metadata": {"name": "par"},
+            "spec": {"branches": [{"subscriber": sink}]}})
+        await create(cluster, "sources.knative.dev/v1/pingsources", {
+            "apiVersion": "sources.knative.dev/v1", "kind": "PingSource", "metadata": {"name": "tick"},
+            "spec": {"schedule": "* * * * *", "sink": sink}})
+        await create(cluster, "sources.knative.dev/v1alpha1/githubsources", {
+            "apiVersion": "sources.knative.dev/v1alpha1", "kind": "GitHubSource",
+            "metadata": {"name": "hooks"},
+            "spec": {"ownerAndRepository": "example/repo", "eventTypes": ["push"],
+                     "secretToken": {"secretKeyRef": {"name": "github", "key": "secretToken"}},
+                     "sink": sink}})
+        for resource, name in (("messaging.knative.dev/v1/channels", "ch"),
+                               ("flows.knative.dev/v1/parallels", "par"),
+                               ("sources.knative.dev/v1/pingsources", "tick")):
+            await until(lambda: ready(cluster.get_object(resource, NS, name)) == "True",
+                        what=f"{resource} {name} Ready")
+        # The Channel's backing InMemoryChannel is its own, by ownerReference.
+        await until(lambda: owned_by(cluster.get_object(CHANNELS, NS, "ch"),
+                                     cluster.get_object("messaging.knative.dev/v1/channels", NS, "ch")),
+                    what="the Channel's InMemoryChannel")
+        github = lambda: cluster.get_object("sources.knative.dev/v1alpha1/githubsources", NS, "hooks")  # noqa: E731
+        await until(lambda: condition(github(), "SecretsProvided").get("reason") == "SecretNotFound",
+                    what="the GitHubSource missing its Secret")
+        # The Secret comes from the cluster: once it exists, the source sees it.
+        response = await cluster.post(f"/api/v1/namespaces/{NS}/secrets", json={
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "github", "namespace": NS},
+            "data": {"secretToken": "c2VjcmV0"}})
+        assert response.status in (200, 201), await response.text()
+        await until(lambda: condition(github(), "SecretsProvided").get("status") == "True",
+                    what="the GitHubSource's Secret found")
+        await until(lambda: ready(github()) == "True", what="the GitHubSource Ready")
+    assert github()["status"]["sinkUri"] == sink["uri"]
