@@ -11,7 +11,9 @@ Importing `ripple.api` registers every kind Ripple serves. Callers:
 Modules: `registry` (the kind table), `meta` (object metadata), `fields` (shape checks),
 `conditions` (Knative condition sets), `duck` (KReference, Destination, DeliverySpec),
 `statuses` (the structural schema of status),
-`durations` (ISO-8601), `loading` (YAML and admission), and one package per API group:
+`durations` (ISO-8601), `loading` (YAML and admission), `schemas` and `crds` (the
+structural OpenAPI schemas and the CustomResourceDefinitions, for `ripple manifests crds`),
+and one package per API group:
 `eventing` (Broker, Trigger), `messaging` (Channel, InMemoryChannel, Subscription),
 `flows` (Sequence, Parallel), `serving` (Service, Configuration, Revision, Route),
 `sources` (PingSource, GitHubSource, GitLabSource, KafkaSource) and `core` (Secret,

@@ -14,6 +14,7 @@ import platform
 import sys
 
 from ripple import __version__, errors
+from ripple.cli import kubernetes
 from ripple.cli.client import DEFAULT_SERVER, Client
 from ripple.cli.commands import (
     apply,
@@ -74,6 +75,8 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
     route.register(commands, parents)
     waiting.register(commands, parents)
     dlq.register(commands, parents)  # Ripple's dead-letter store
+    # Ripple on Kubernetes (issue #11): `manifests crds` and `operator`.
+    kubernetes.register(commands, parents)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(handler=run_version)
     completion.register(commands)

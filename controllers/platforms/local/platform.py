@@ -26,7 +26,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Coroutine, Sequence
+from typing import Any, Callable, Sequence
 
 import redis.asyncio as aioredis
 import uvicorn
@@ -51,6 +51,7 @@ from sources.plane import SourcePlane
 from sources.publishing import Publisher
 from sources.webhooks.receiver import WebhookReceiver
 from controllers.platforms.local.controller import LocalController
+from controllers.leading import lead as _lead
 from ripple.leases import Lease
 
 log = logging.getLogger(__name__)
@@ -192,34 +193,3 @@ def _stop_on_signals(stopping: asyncio.Event) -> Callable[[], None]:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return restore
-
-
-async def _lead(lease: Lease, reconcile: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run the reconcilers while this process holds the lease.
-
-    A lease lost or maybe lost (a store error on renewal) stops them at once and contends
-    again; reconcilers that end or crash give the lease up, and the crash reaches the
-    supervisor, which restarts this loop with backoff.
-    """
-    while True:
-        await lease.acquire()
-        log.info("controller lease acquired; reconciling", extra={"holder": lease.holder})
-        work = asyncio.create_task(reconcile(), name="reconcilers")
-        keeping = asyncio.create_task(lease.keep(), name="leader-lease")
-        try:
-            await asyncio.wait([work, keeping], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (work, keeping):
-                task.cancel()
-            # Bounded: the reconcilers must be gone before the lease lapses for others.
-            _, stuck = await asyncio.wait([work, keeping], timeout=max(lease.ttl / 3, 0.1))
-            if work in stuck:
-                log.error("the reconcilers did not stop when the lease was lost")
-        if not work.cancelled() and work.done():
-            with contextlib.suppress(errors.StoreUnavailable):
-                await lease.release()  # let another worker reconcile while this one restarts
-            work.result()  # a crash is the supervisor's to log and restart
-            raise RuntimeError("the reconcilers returned")
-        log.warning("controller lease lost; reconcilers stopped, contending again")
-
-

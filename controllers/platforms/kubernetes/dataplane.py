@@ -1,0 +1,133 @@
+"""`ripple data-plane`: the eventing data plane as a Kubernetes Deployment (ripple-data-plane).
+
+The same planes as one worker of `ripple up` (`platforms.local.platform.run_worker`): the
+broker ingress and fan-out, the channel ingress and dispatchers, the sources (ping, the
+webhook receivers, Kafka) and their deliveries, on one port behind the Service
+`ripple-ingress`. What differs: the informer lists and watches the API server
+(`store.KubeStore`), there is no control API (the cluster's is), no controller (the
+operator's), and no revision runtime (Revisions are Deployments). Every replica reports the
+resourceVersion its planes have applied into the shared Redis (`ripple.dataplane`), so the
+operator marks a Broker Ready only once every replica routes it.
+
+Called by `ripple.cli.kubernetes` (`ripple data-plane`). SIGTERM stops accepting and
+drains in-flight deliveries as `ripple up` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from typing import Any
+
+import kubernetes
+import uvicorn
+
+from broker.plane import BrokerPlane
+from broker.tailing import Tail
+from channels.appending import Appender
+from channels.deliveries import Deliveries
+from channels.ingress import Ingress
+from channels.plane import ChannelPlane
+from channels.queues import Queues
+from channels.sending import AiohttpSender
+from controllers.platforms.kubernetes.store import KubeStore
+from controllers.platforms.local import platform, routing
+from ripple import dataplane, errors, supervising
+from ripple.api import registry
+from ripple.informers import Informer
+from ripple.settings import Settings
+from sources.plane import SourcePlane
+from sources.publishing import Publisher
+from sources.webhooks.receiver import WebhookReceiver
+
+log = logging.getLogger(__name__)
+
+def data_plane_kinds() -> list[registry.Kind]:
+    """Every Knative kind and Secrets (sources' secretKeyRef). Serving's too, although no
+    plane here serves them: each process reports the highest resourceVersion it has applied
+    (`ripple.dataplane`), and the controller waits for the lowest report of all processes,
+    data plane and routers alike, so every process must see every change it gates on.
+    (Watches of different kinds are not ordered with each other, so a report can run a
+    few milliseconds ahead of an event still in flight on another kind's watch.)"""
+    return [k for k in registry.kinds() if k.group or k.kind == "Secret"]
+
+
+async def _health(scope: Any, receive: Any, send: Any) -> None:
+    """No control API here: `/healthz` answers, the rest of it is the cluster's."""
+    ok = scope["path"] == "/healthz"
+    await send({"type": "http.response.start", "status": 200 if ok else 404,
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok" if ok else b"not here"})
+
+
+async def run_data_plane(settings: Settings, configuration: kubernetes.client.Configuration, *,
+                         redis_url: str, consumer: str | None = None) -> None:
+    client = platform.connect(redis_url)
+    store = KubeStore(configuration)
+    consumer = consumer or os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
+    informer = Informer(store, data_plane_kinds())  # type: ignore[arg-type]  # read half
+    appender = Appender(client, max_backlog=settings.ingress.max_backlog,
+                        retry_after=settings.ingress.retry_after,
+                        write_timeout=settings.ingress.write_timeout)
+    sender = AiohttpSender()
+    deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery)
+    plane = BrokerPlane(client, informer, appender, deliveries, settings, consumer=consumer)
+    informer.subscribe(plane.kick)
+    channel_plane = ChannelPlane(client, informer, deliveries, sender, settings, consumer=consumer,
+                                 on_length=appender.note_length)
+    informer.subscribe(channel_plane.sync)
+    source_plane = SourcePlane(client, informer, deliveries, sender, settings, consumer=consumer)
+    informer.subscribe(source_plane.sync)
+    root = routing.make_root(
+        api=_health,
+        ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare),
+        tail=Tail(client, plane.resolve),
+        channels=Ingress(channel_plane.resolve, appender, settings.ingress, kind="channel",
+                         prefix="/channels"),
+        webhooks=WebhookReceiver(source_plane.hook, Publisher(client), settings.ingress),
+    )
+    server = uvicorn.Server(uvicorn.Config(
+        root, host=settings.host, port=settings.port, log_config=None, http="httptools",
+        loop="none", lifespan="off", access_log=False, proxy_headers=False,
+        server_header=False, timeout_graceful_shutdown=int(platform.DRAIN_TIMEOUT)))
+    supervisor = supervising.Supervisor()
+    supervisor.spawn("informer", informer.run)
+    stopping = asyncio.Event()
+    # Until uvicorn serves, SIGTERM must end the wait below; after, uvicorn raises the signal
+    # again once it has drained, and this handler (not the default) receives it: exit 0.
+    restore = platform._stop_on_signals(stopping)
+    try:
+        waits = [asyncio.ensure_future(informer.synced.wait()),
+                 asyncio.ensure_future(stopping.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
+        if stopping.is_set():
+            return
+        plane.sync()  # before serving: no 404s for brokers or channels that exist
+        channel_plane.sync()
+        source_plane.sync()
+        planes = (plane, channel_plane, source_plane)
+        supervisor.spawn("data-plane-progress",
+                         lambda: platform._report_progress(client, consumer, planes))
+        supervisor.spawn("server", server.serve, essential=True)
+        await supervisor.watch()
+    finally:
+        restore()
+        server.should_exit = True
+        serving = supervisor.tasks.get("server")
+        if serving is not None and not serving.done():
+            await asyncio.wait([serving], timeout=platform.DRAIN_TIMEOUT + platform.STOP_TIMEOUT)
+        await supervisor.stop(platform.STOP_TIMEOUT)
+        with contextlib.suppress(errors.StoreUnavailable):
+            await dataplane.remove(client, consumer)
+        await deliveries.close(drain_timeout=platform.DRAIN_TIMEOUT)
+        await plane.close()
+        await channel_plane.close()
+        await source_plane.close()
+        await sender.close()
+        await store.close()
+        await client.aclose()
