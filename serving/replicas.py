@@ -29,6 +29,13 @@ _LAUNCH = (
     "try: ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"          # PR_SET_PDEATHSIG, SIGKILL
     "except (OSError, AttributeError): pass\n"
     "if os.getppid() != int(sys.argv[1]): os._exit(1)\n"
+    # No socket of the runtime's (ripple up's port) may outlive it in the command: uvloop
+    # leaves inheritable fds open in children (see zygote.close_inherited_sockets).
+    "import stat\n"
+    "for fd in range(3, 1024):\n"
+    "    try:\n"
+    "        if stat.S_ISSOCK(os.fstat(fd).st_mode): os.close(fd)\n"
+    "    except OSError: pass\n"
     "try: os.execvp(sys.argv[2], sys.argv[2:])\n"
     "except OSError as e:\n"
     "    sys.stderr.write(f'{sys.argv[2]}: {e.strerror}\\n'); os._exit(127)\n"

@@ -52,6 +52,7 @@ import os
 import selectors
 import signal
 import socket
+import stat
 import sys
 import threading
 import time
@@ -412,9 +413,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="exit when this process dies (default: the current parent)")
 
 
+def close_inherited_sockets() -> list[int]:
+    """Close every socket this process inherited (fds above 2); the closed fds.
+
+    uvloop's `create_subprocess_exec` ignores `close_fds` and leaves every *inheritable* fd
+    open in the child, and `ripple up`'s listening socket is inheritable (its workers
+    receive it). Kept, a replica that drains after `ripple up` was killed would hold the
+    port, so a restart fails with "Address already in use", and connections queue where
+    nothing accepts them. The zygote binds its own sockets; it needs none from its parent.
+    """
+    closed = []
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd <= 2:
+            continue
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+                closed.append(fd)
+        except OSError:
+            continue
+    return closed
+
+
 def run(args: argparse.Namespace) -> int:
     from ripple import logs
 
+    close_inherited_sockets()
     logs.configure()
     parent = args.parent_pid or os.getppid()
     set_death_signal(signal.SIGTERM, parent)
