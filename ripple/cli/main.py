@@ -77,6 +77,10 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
     dlq.register(commands, parents)  # Ripple's dead-letter store
     # Ripple on Kubernetes (issue #11): `manifests crds` and `operator`.
     kubernetes.register(commands, parents)
+    # Demos (issue #12): `ripple demo ci`.
+    from ripple.cli.demo import ci as ci_demo
+
+    ci_demo.register(commands, parents)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(handler=run_version)
     completion.register(commands)
