@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= .ripple
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
-.PHONY: up test unit typecheck lint bench soak clean
+.PHONY: up ci-demo test unit typecheck lint bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,11 @@ up: $(STAMP)
 	@$(BIN)/ripple event display --port 8081 & display=$$!; \
 	trap "kill $$display 2>/dev/null" EXIT INT TERM; \
 	$(BIN)/ripple up --data-dir $(DATA_DIR) -f manifests/examples/01-quickstart/
+
+# Issue #12's demo: Git pushes drive a CI flow (manifests/examples/ci-flow), traced live;
+# then it stays up with the URLs to open until Ctrl-C. Runs without a terminal too.
+ci-demo: $(STAMP)
+	@$(BIN)/ripple demo ci --data-dir $(DATA_DIR) $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(BIN)/lint-imports
