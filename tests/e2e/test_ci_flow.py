@@ -151,6 +151,38 @@ def test_a_crashing_step_and_a_timed_out_step_are_dead_lettered_and_reported(
                what="the notifier to get both errors")
 
 
+def test_a_gitlab_push_to_the_default_branch_runs_and_one_to_another_branch_does_not(
+        ci: Mesh, tmp_path: Path) -> None:
+    repository = new_repository(tmp_path)
+    commit = repository.commit(PASSING, "from GitLab")
+    push = repository.push([commit])
+
+    def deliver(ref: str, uuid: str) -> None:
+        body = json.dumps({
+            "object_kind": "push", "event_name": "push", "ref": ref, "before": push.before,
+            "after": commit.sha, "checkout_sha": commit.sha, "user_username": "demo",
+            "project": {"path_with_namespace": "example/hello-ripple", "default_branch": "main",
+                        "git_http_url": repository.clone_url,
+                        "web_url": "https://gitlab.example/example/hello-ripple"},
+            "commits": [{"id": commit.sha, "message": commit.message}],
+            "total_commits_count": 1}).encode()
+        status, _, answer = ci.post("/webhooks/gitlab/default/ci-gitlab", body, {
+            "Content-Type": "application/json", "X-Gitlab-Event": "Push Hook",
+            "X-Gitlab-Token": "ci-demo-gitlab-webhook-token", "X-Gitlab-Event-UUID": uuid})
+        assert status == 202, answer
+    deliver("refs/heads/feature", "gitlab-feature-push")
+    deliver("refs/heads/main", "gitlab-main-push")
+
+    run = wait_run(ci, "gitlab-main-push")
+    assert (run["status"], run["commit"], run["ref"]) == ("passed", commit.sha, "refs/heads/main")
+    # The checkout step answered the feature push 202, no reply: the flow stopped there.
+    wait_until(lambda: ci.sample("kn_eventing_dispatch_events_total",
+                                 kn_subscription_name="ci-pipeline-kn-sequence-0",
+                                 http_response_status_code="202") >= 1,
+               what="the checkout step to drop the push to another branch")
+    assert "gitlab-feature-push" not in [r["run"] for r in runs(ci)]
+
+
 def test_killing_ripple_up_mid_run_and_restarting_finishes_the_run(ci: Mesh, tmp_path: Path) -> None:
     gate = tmp_path / "gate"
     gate.mkdir()
