@@ -96,6 +96,14 @@ def notified(mesh: Mesh, delivery: str) -> bool:
                                  for line in path.read_text().splitlines())
 
 
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def new_repository(tmp_path: Path) -> pushes.Repository:
     return pushes.Repository(tmp_path / "repo").create()
 
@@ -205,6 +213,8 @@ def test_killing_ripple_up_mid_run_and_restarting_finishes_the_run(ci: Mesh, tmp
     ci.kill()  # SIGKILL mid-run: the test step's delivery is in flight
     ci.start(timeout=60)
     wait_until(lambda: attempts() == 2, 90, what="the restarted mesh to deliver the test step again")
+    first = int((gate / "started").read_text().split()[0])
+    wait_until(lambda: not alive(first), 60, what="the killed run's test command to end with it")
     (gate / "open").touch()
 
     run = wait_run(ci, delivery, timeout=60)

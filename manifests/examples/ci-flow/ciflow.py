@@ -178,7 +178,8 @@ def run_tests(command: str, path: Path, timeout: float) -> dict:
     env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable),
                                                  os.environ.get("PATH", "")]))
     started = time.monotonic()
-    process = subprocess.Popen(command, shell=True, cwd=path, env=env, stdin=subprocess.DEVNULL,
+    process = subprocess.Popen([sys.executable, "-c", _GUARD, str(os.getpid()), command],
+                               cwd=path, env=env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                start_new_session=True)
     try:
@@ -192,6 +193,24 @@ def run_tests(command: str, path: Path, timeout: float) -> dict:
     return {"command": command, "exit_code": process.returncode,
             "duration_s": round(time.monotonic() - started, 3),
             "output_tail": "\n".join(lines[-OUTPUT_TAIL_LINES:])}
+
+
+# The test command runs in its own process group under this guard, which dies with the
+# function's process (PR_SET_PDEATHSIG) and takes the whole group with it: a replica
+# killed mid-run (ripple up killed, the replica recycled) leaves no test running unwatched.
+_GUARD = (
+    "import ctypes, os, signal, subprocess, sys\n"
+    "def end(*_):\n"
+    "    os.killpg(0, signal.SIGKILL)\n"
+    "signal.signal(signal.SIGTERM, end)\n"
+    "try:\n"
+    "    ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)\n"
+    "except (OSError, AttributeError):\n"
+    "    pass\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    end()\n"
+    "sys.exit(subprocess.call(sys.argv[2], shell=True))\n"
+)
 
 
 def dead_letter(event) -> dict | None:

@@ -167,8 +167,8 @@ class Demo:
 
     def _healthy(self) -> bool:
         if self.up.poll() is not None:
-            raise errors.RippleError(
-                f"ripple up exited with {self.up.returncode}:\n{_tail_of(self.log)}")
+            raise errors.RippleError(f"ripple up exited with {self.up.returncode}: "
+                                     f"{_tail_of(self.log, 1)} (its log: {self.log})")
         with contextlib.suppress(errors.RippleError):
             return self.api.send("GET", "/healthz").status == 200
         return False
