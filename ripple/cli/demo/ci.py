@@ -42,6 +42,13 @@ BROKER = "ci"
 SOURCE = "ci-github"
 RESULTS = "ci-results"
 RESULT_TYPE = "dev.ripple.ci.result"
+SEQUENCE = "ci-pipeline"
+STEPS = ("ci-checkout", "ci-test", "ci-report")
+# What the trace follows live: the Broker, and the channel in front of each step of the
+# Sequence (Knative names them <sequence>-kn-sequence-<i>).
+TAILS = [(f"broker {BROKER}", f"/tail/{NAMESPACE}/brokers/{BROKER}")] + [
+    (f"{step} channel", f"/tail/{NAMESPACE}/channels/{SEQUENCE}-kn-sequence-{i}")
+    for i, step in enumerate(STEPS)]
 READY_TIMEOUT = 120.0
 RUN_TIMEOUT = 180.0
 
@@ -134,7 +141,7 @@ class Demo:
     def __init__(self, api: Client, server: str, state: Path, up: subprocess.Popen[bytes],
                  log: Path) -> None:
         self.api, self.server, self.state, self.up, self.log = api, server, state, up, log
-        self.events: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
+        self.events: queue.Queue[tuple[float, str, dict[str, Any]]] = queue.Queue()
         self.repository = pushes.Repository(Path(tempfile.mkdtemp(prefix="ripple-ci-demo-")))
         self.webhook = ""
         self.secret = ""
@@ -145,7 +152,7 @@ class Demo:
         self._until(self._healthy, "ripple up to answer /healthz")
         waits = [("eventing.knative.dev/v1", "brokers", BROKER),
                  ("sources.knative.dev/v1alpha1", "githubsources", SOURCE),
-                 ("flows.knative.dev/v1", "sequences", "ci-pipeline"),
+                 ("flows.knative.dev/v1", "sequences", SEQUENCE),
                  ("serving.knative.dev/v1", "routes", "ci-report"),
                  ("serving.knative.dev/v1", "services", RESULTS),
                  ("serving.knative.dev/v1", "services", "ci-notify")]
@@ -162,7 +169,9 @@ class Demo:
         say(f"Ready in {time.monotonic() - started:.1f} s: Broker {BROKER}, GitHubSource {SOURCE},"
             f" GitLabSource ci-gitlab, Sequence ci-pipeline (ci-checkout -> ci-test -> "
             f"ci-report 90% v1 / 10% v2), Triggers, {RESULTS}, ci-notify.")
-        threading.Thread(target=self._tail, name="tail", daemon=True).start()
+        for where, path in TAILS:
+            threading.Thread(target=self._tail, args=(where, path), name=f"tail {where}",
+                             daemon=True).start()
         self.repository.create()
         say(f"Throwaway repository: {self.repository.clone_url} (a bare 'GitHub' remote, "
             f"working clone {self.repository.work})")
@@ -197,12 +206,12 @@ class Demo:
                                          f"ripple up's log: {self.log}")
             time.sleep(0.05)
 
-    def _tail(self) -> None:
-        """Every event entering Broker ci, with the time it was seen."""
+    def _tail(self, where: str, path: str) -> None:
+        """Every event entering the Broker or a step's channel, with the time it was seen."""
         while True:
             with contextlib.suppress(errors.RippleError, ValueError, OSError):
-                for line in Client(self.server).stream_lines(f"/tail/{NAMESPACE}/{BROKER}"):
-                    self.events.put((time.time(), json.loads(line)))
+                for line in Client(self.server).stream_lines(path):
+                    self.events.put((time.time(), where, json.loads(line)))
             time.sleep(0.5)
 
     # --- one push --------------------------------------------------------------------------
@@ -232,10 +241,10 @@ class Demo:
         while time.monotonic() < deadline:
             with contextlib.suppress(queue.Empty):
                 while True:
-                    at, event = self.events.get(timeout=0.05)
+                    at, where, event = self.events.get(timeout=0.05)
                     if trace.delivery in (event.get("id"), event.get("cirun")):
                         trace.seen.append((at, event))
-                        hop(at - trace.sent, f"broker {BROKER} <-", describe(event))
+                        hop(at - trace.sent, f"{where} <-", describe(event))
             run = self.stored(trace.delivery)
             if run is not None:
                 return run
@@ -333,7 +342,7 @@ def describe(event: dict[str, Any]) -> str:
 
 
 def hop(offset: float, what: str, detail: str) -> None:
-    say(f"  +{offset:7.3f} s  {what:<22} {detail}")
+    say(f"  +{offset:7.3f} s  {what:<23} {detail}")
 
 
 def say(line: str) -> None:
