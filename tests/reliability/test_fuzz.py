@@ -148,7 +148,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory, published: RecordingSink) -> 
 
 @pytest.fixture(scope="module")
 def client(mesh: Mesh) -> Iterator[Client]:
-    c = Client(mesh.port)
+    c = Client(mesh.port, token=mesh.token)
     try:
         yield c
     finally:
@@ -245,7 +245,7 @@ def schemathesis_requests(mesh: Mesh) -> st.SearchStrategy[Request]:
     ones where there is a query or a body to break. Three in four go to a served kind's
     real path (its group, version and plural, with the `NAMES` objects), so that the
     bodies meet admission instead of a 404 for a random plural."""
-    schema = schemathesis.openapi.from_url(mesh.url + "/openapi.json")
+    schema = schemathesis.openapi.from_url(mesh.url + "/openapi.json", headers=mesh.auth)
     cases = []
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result  # the served document is valid OpenAPI

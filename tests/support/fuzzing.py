@@ -10,7 +10,8 @@ The rule every answer must meet (`problem_of`):
   its subject: every cause's `field` (from `causes` or a Kubernetes Status's
   `details.causes`) appears in it, each cause has a message, and the message contains
   - 400, 422: a cause's field, a header the request sent, or a noun of `NOUNS`;
-  - 401: the credential's header (`X-Hub-Signature-256`, `X-Gitlab-Token`) or `secretToken`;
+  - 401: the credential's header (`X-Hub-Signature-256`, `X-Gitlab-Token`,
+    `Authorization`) or `secretToken`;
   - 404, 409: the request path, one of its segments, a quoted name (`"fuzz-a"`), or a
     noun of `NOUNS`;
   - 405: the method refused;
@@ -38,11 +39,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from controllers.platforms.local import routing
+
 REASON_PHRASES = frozenset(s.phrase.lower() for s in HTTPStatus) | {"internal error", "error"}
 NOUNS = ("body", "json", "content-type", "header", "attribute", "specversion", "apiversion",
          "kind", "metadata", "namespace", "name", "resourceversion", "timeoutseconds", "status",
          "spec", "path", "url", "resource")
-CREDENTIAL_HEADERS = ("x-hub-signature-256", "x-gitlab-token", "secrettoken")
+CREDENTIAL_HEADERS = ("x-hub-signature-256", "x-gitlab-token", "secrettoken", "authorization")
 MAX_RECORDED = 20  # problems kept per target, with their requests
 
 
@@ -69,8 +72,10 @@ class Answer:
 class Client:
     """One persistent HTTP/1.1 connection to `ripple up`; counts and judges each request."""
 
-    def __init__(self, port: int, timeout: float = 15.0) -> None:
-        self.port, self.timeout = port, timeout
+    def __init__(self, port: int, timeout: float = 15.0, *, token: str | None = None) -> None:
+        """`token`: the API token, sent on every control path (`routing.is_control`) by a
+        request that carries no Authorization of its own."""
+        self.port, self.timeout, self.token = port, timeout, token
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         self.counts: Counter[str] = Counter()
         self.waited: defaultdict[str, float] = defaultdict(float)  # seconds awaiting answers
@@ -97,6 +102,9 @@ class Client:
                 self.conn.putrequest(request.method, request.path, skip_accept_encoding=True)
                 for name, value in request.headers:
                     self.conn.putheader(name, value)
+                if self.token and routing.is_control(request.path.split("?", 1)[0]) and \
+                        not any(n.lower() == "authorization" for n, _ in request.headers):
+                    self.conn.putheader("authorization", f"Bearer {self.token}")
                 self.conn.putheader("content-length", str(len(request.body)))
                 self.conn.endheaders(request.body)
                 response = self.conn.getresponse()

@@ -2,7 +2,10 @@
 
 `Mesh` starts the installed `ripple` console script with its own data dir and a free port,
 waits for /healthz, and can SIGKILL and restart it on the same data dir (the embedded
-Valkey survives the kill and is adopted, as in production).
+Valkey survives the kill and is adopted, as in production). It finds the API token as a
+user's CLI does, in the config file `ripple up` writes (`RIPPLE_CONFIG`, set for every
+test by tests/conftest.py), and sends it on the control API's paths (`get`, `request`);
+`post` and `send_event` go to the data plane without it.
 """
 
 from __future__ import annotations
@@ -59,6 +62,31 @@ class Mesh:
                 time.sleep(0.1)
         raise AssertionError("ripple up did not become healthy:\n" + self.log.read_text()[-3000:])
 
+    @property
+    def token(self) -> str:
+        from ripple.cli import credentials
+
+        token = credentials.lookup(self.url, credentials.config_path(self.env))
+        assert token, f"ripple up recorded no token for {self.url}"
+        return token
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The header of a request to the control API."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None, *, token: bool = True,
+                timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+        """Any request; with the API token unless `token=False`. Every status comes back."""
+        wanted = dict(self.auth if token else {}, **(headers or {}))
+        request = urllib.request.Request(self.url + path, data=body, headers=wanted, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
     def kill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
@@ -85,7 +113,8 @@ class Mesh:
         self.cli("apply", "-f", "-", input=manifest)
 
     def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.url + path, timeout=5) as r:
+        request = urllib.request.Request(self.url + path, headers=self.auth)
+        with urllib.request.urlopen(request, timeout=5) as r:
             return json.loads(r.read())
 
     def metrics(self) -> str:

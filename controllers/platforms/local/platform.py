@@ -77,6 +77,7 @@ async def run_worker(
     redis_url: str,
     worker_index: int = 0,
     sock: socket.socket | None = None,
+    api_sock: socket.socket | None = None,
     manifests: Sequence[Path] = (),
 ) -> None:
     client = connect(redis_url)
@@ -111,9 +112,15 @@ async def run_worker(
                          prefix="/channels"),
         webhooks=WebhookReceiver(source_plane.hook, Publisher(client), settings.ingress),
         router=servings.router,
+        token=settings.api.token,
+        api_port=settings.api.port if settings.api_separate else None,
     )
+    sockets = [s for s in (sock, api_sock) if s is not None] or None
+    tls = settings.tls
     config = uvicorn.Config(
         root, host=settings.host, port=settings.port, fd=None, log_config=None,
+        ssl_certfile=str(tls.cert_file) if tls.cert_file else None,
+        ssl_keyfile=str(tls.key_file) if tls.key_file else None,
         http="httptools", loop="none", lifespan="off", access_log=False,
         proxy_headers=False, server_header=False,  # nothing reads the client address; one header less per answer
         timeout_graceful_shutdown=int(DRAIN_TIMEOUT), backlog=4096,
@@ -138,7 +145,7 @@ async def run_worker(
             supervisor.spawn("data-plane-progress", lambda: _report_progress(client, consumer, planes))
             for name, task in servings.tasks.items():
                 supervisor.spawn(name, task)
-            supervisor.spawn("server", lambda: server.serve(sockets=[sock] if sock is not None else None),
+            supervisor.spawn("server", lambda: server.serve(sockets=sockets),
                              essential=True)
             await supervisor.watch()  # the server ended (SIGTERM); raises if an essential task died
     finally:
