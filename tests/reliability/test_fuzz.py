@@ -47,10 +47,11 @@ BROKER, CHANNEL = "/default/fuzz", "/channels/default/fuzz"
 GITHUB, GITLAB = "/webhooks/github/default/fuzz", "/webhooks/gitlab/default/fuzz"
 TARGETS = ("broker binary", "broker structured", "channel ingress", "github webhook",
            "gitlab webhook", "any method, any path", "api schemathesis", "api manifests",
-           "api status")
+           "api status", "api auth header")
 EXAMPLES = {"broker binary": 2400, "broker structured": 1400, "channel ingress": 1400,
             "github webhook": 1500, "gitlab webhook": 1000, "any method, any path": 1100,
-            "api schemathesis": 480, "api manifests": 900, "api status": 400}
+            "api schemathesis": 480, "api manifests": 900, "api status": 400,
+            "api auth header": 600}
 REQUIRED_TOTAL = 10_000
 BATCH = 4
 
@@ -312,3 +313,35 @@ def test_ripple_survives_every_request(mesh: Mesh, client: Client, published: Re
             assert statuses.validate(obj.get("status")) == [], obj
     if set(client.counts) == set(TARGETS):  # the whole module ran, not a -k selection
         assert sum(client.counts.values()) >= REQUIRED_TOTAL, client.table()
+
+
+@st.composite
+def auth_requests(draw: st.DrawFn, token: bytes) -> Request:
+    """Any control route, reads and writes of the setup's own objects included, with a
+    wrong credential (`fuzzing.wrong_credentials`) or none."""
+    template = draw(st.sampled_from(TEMPLATES))
+    base = collection_of(template)
+    name = draw(st.sampled_from([*NAMES, "fuzz"]))
+    body = fuzzing.dumps({**template, "metadata": {**template["metadata"], "name": name}})
+    method, path, payload = draw(st.sampled_from([
+        ("GET", base, b""), ("POST", base, body), ("GET", f"{base}/{name}", b""),
+        ("PUT", f"{base}/{name}", body), ("DELETE", f"{base}/{name}", b""),
+        ("GET", f"{base}/{name}/status", b""), ("PUT", f"{base}/{name}/status", body),
+        ("GET", f"{base}?watch=true&timeoutSeconds=0", b""), ("GET", "/apis", b""),
+        ("GET", "/api/v1", b""), ("GET", "/openapi.json", b""), ("GET", "/docs", b""),
+        ("GET", "/redoc", b""), ("GET", "/console", b""), ("GET", "/tail/default/fuzz", b""),
+        ("DELETE", "/api/v1/namespaces/default/secrets/fuzz", b"")]))
+    credential = draw(fuzzing.wrong_credentials(token))
+    headers = [("content-type", b"application/json")]
+    if credential is not None:
+        headers.append(("authorization", credential))
+    return Request(method, path, headers, payload, authorize=False)
+
+
+def test_api_auth_header(client: Client, mesh: Mesh, form: Form, seed: int) -> None:
+    """Issue #15: no wrong credential gets past the token check, and none changes anything."""
+    watched = [f"{collection_of(o)}/fuzz" for o in setup_manifests("")]
+    before = [mesh.get(path)["metadata"]["resourceVersion"] for path in watched]
+    fuzz(client, "api auth header", auth_requests(mesh.token.encode()), form, seed)
+    assert set(client.statuses["api auth header"]) == {401}, client.statuses["api auth header"]
+    assert [mesh.get(path)["metadata"]["resourceVersion"] for path in watched] == before

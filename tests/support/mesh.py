@@ -33,8 +33,12 @@ def free_port() -> int:
 
 class Mesh:
     def __init__(self, data_dir: Path, *, workers: int = 1, extra: list[str] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, host: str = "127.0.0.1",
+                 api_port: int | None = None, scheme: str = "http") -> None:
+        """`host` and `api_port`: the data plane's address, and the API's own listener
+        (on 127.0.0.1) when it has one; `url` is the API's, `data_url` the data plane's."""
         self.data_dir, self.workers, self.extra = data_dir, workers, extra or []
+        self.host, self.api_port, self.scheme = host, api_port, scheme
         self.port = free_port()
         self.env = dict(os.environ, **(env or {}))
         self.proc: subprocess.Popen[bytes] | None = None
@@ -42,12 +46,22 @@ class Mesh:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        if self.api_port is not None:
+            return f"{self.scheme}://127.0.0.1:{self.api_port}"
+        return self.data_url
+
+    @property
+    def data_url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> "Mesh":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         argv = [RIPPLE, "up", "--port", str(self.port), "--data-dir", str(self.data_dir),
                 "--workers", str(self.workers), *self.extra]
+        if self.host != "127.0.0.1":
+            argv += ["--host", self.host]
+        if self.api_port is not None:
+            argv += ["--api-port", str(self.api_port)]
         self.proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.DEVNULL,
                                      stderr=open(self.log, "ab"))
         deadline = time.monotonic() + timeout
@@ -55,7 +69,8 @@ class Mesh:
             if self.proc.poll() is not None:
                 raise AssertionError(f"ripple up exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
             try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+                with urllib.request.urlopen(self.data_url + "/healthz", timeout=1,
+                                            context=self.ssl_context) as r:
                     if r.status == 200:
                         return self
             except OSError:
@@ -82,10 +97,13 @@ class Mesh:
         wanted = dict(self.auth if token else {}, **(headers or {}))
         request = urllib.request.Request(self.url + path, data=body, headers=wanted, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as r:
+            with urllib.request.urlopen(request, timeout=timeout, context=self.ssl_context) as r:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()
+
+    ssl_context: Any = None
+    """The `ssl.SSLContext` that trusts this mesh's certificate, when it serves HTTPS."""
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -114,12 +132,12 @@ class Mesh:
 
     def get(self, path: str) -> Any:
         request = urllib.request.Request(self.url + path, headers=self.auth)
-        with urllib.request.urlopen(request, timeout=5) as r:
+        with urllib.request.urlopen(request, timeout=5, context=self.ssl_context) as r:
             return json.loads(r.read())
 
     def metrics(self) -> str:
         """The Prometheus text of /metrics (of the worker that answers)."""
-        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as r:
+        with urllib.request.urlopen(self.data_url + "/metrics", timeout=5, context=self.ssl_context) as r:
             return r.read().decode()
 
     def sample(self, name: str, **labels: str) -> float:
@@ -147,9 +165,9 @@ class Mesh:
         raise AssertionError(f"{path} not Ready: {json.dumps(obj.get('status'))}")
 
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(self.url + path, data=body, headers=headers, method="POST")
+        request = urllib.request.Request(self.data_url + path, data=body, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=10) as r:
+            with urllib.request.urlopen(request, timeout=10, context=self.ssl_context) as r:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()
