@@ -24,6 +24,7 @@ import pytest
 
 from ripple.cli import credentials
 from tests.support.mesh import RIPPLE, Mesh, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -205,3 +206,102 @@ def test_api_port_keeps_the_control_api_off_the_data_plane_address(tmp_path: Pat
         assert mesh.request("GET", "/apis", token=False)[0] == 401
     finally:
         mesh.stop()
+
+
+LOCKED = """
+apiVersion: v1
+kind: Secret
+metadata: {name: ingress}
+stringData: {token: first-token}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: locked
+  annotations: {ripple.dev/ingress-auth: ingress}
+---
+apiVersion: messaging.knative.dev/v1
+kind: InMemoryChannel
+metadata:
+  name: locked
+  annotations: {ripple.dev/ingress-auth: ingress}
+"""
+
+
+def send_as(mesh: Mesh, path: str, token: str | None, event_id: str) -> tuple[int, dict[str, str]]:
+    headers = {"ce-specversion": "1.0", "ce-id": event_id, "ce-source": "/tests",
+               "ce-type": "dev.example.test", "content-type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    status, answer_headers, _ = mesh.post(path, b'{"n": 1}', headers)
+    return status, answer_headers
+
+
+def test_ingress_auth_refuses_anonymous_events_and_takes_the_secret_s_token(mesh: Mesh) -> None:
+    mesh.apply(LOCKED)
+    mesh.wait_ready(f"{BROKERS}/locked")
+    mesh.wait_ready("/apis/messaging.knative.dev/v1/namespaces/default/inmemorychannels/locked")
+    for path in ("/default/locked", "/channels/default/locked"):
+        for token in (None, "wrong", "first-tokeN", mesh.token):
+            status, headers = send_as(mesh, path, token, "anon")
+            assert status == 401, (path, token)
+            assert headers.get("www-authenticate", "").startswith("Bearer realm=")
+        assert send_as(mesh, path, "first-token", "ok")[0] == 202
+    assert mesh.send_event("/default/guarded", "still-open") == 202  # no annotation, no token
+
+
+def test_ingress_token_rotation_takes_effect_within_seconds(mesh: Mesh) -> None:
+    mesh.apply(LOCKED)
+    mesh.wait_ready(f"{BROKERS}/locked")
+    assert send_as(mesh, "/default/locked", "first-token", "r0")[0] == 202
+    mesh.apply("apiVersion: v1\nkind: Secret\nmetadata: {name: ingress}\n"
+               "stringData: {token: second-token, previous: first-token}\n")
+    wait_until(lambda: send_as(mesh, "/default/locked", "second-token", "r1")[0] == 202, timeout=10)
+    assert send_as(mesh, "/default/locked", "first-token", "r2")[0] == 202  # overlap
+    mesh.apply("apiVersion: v1\nkind: Secret\nmetadata: {name: ingress}\n"
+               "stringData: {token: second-token}\n")
+    wait_until(lambda: send_as(mesh, "/default/locked", "first-token", "r3")[0] == 401, timeout=10)
+    assert send_as(mesh, "/default/locked", "second-token", "r4")[0] == 202
+    mesh.apply(LOCKED)  # back to the first token for the other tests
+    wait_until(lambda: send_as(mesh, "/default/locked", "first-token", "r5")[0] == 202, timeout=10)
+
+
+def test_event_send_finds_the_ingress_token_or_takes_it(mesh: Mesh, tmp_path: Path) -> None:
+    mesh.apply(LOCKED)
+    mesh.wait_ready(f"{BROKERS}/locked")
+    sent = mesh.cli("event", "send", "--to", "broker:locked", "--type", "t", "--source", "/s")
+    assert "status 202" in sent.stdout
+    url = f"{mesh.data_url}/default/locked"
+    elsewhere = {"RIPPLE_CONFIG": str(tmp_path / "none.yaml")}
+    refused = run_cli(mesh, elsewhere, "event", "send", "--to", url, "--type", "t", "--source", "/s")
+    assert refused.returncode == 1 and "401" in refused.stderr and "--ingress-token" in refused.stderr
+    taken = run_cli(mesh, elsewhere, "event", "send", "--to", url, "--type", "t", "--source", "/s",
+                    "--ingress-token", "first-token")
+    assert "status 202" in taken.stdout, taken.stderr
+
+
+def test_a_source_sends_its_sink_s_ingress_token(mesh: Mesh) -> None:
+    from tests.support.sinks import RecordingSink
+
+    mesh.apply(LOCKED)
+    with RecordingSink() as sink:
+        mesh.apply(f"""
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: from-ping}}
+spec:
+  broker: locked
+  subscriber: {{uri: "{sink.url}"}}
+---
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata: {{name: into-locked}}
+spec:
+  schedule: "* * * * * *"
+  data: '{{"n": 1}}'
+  sink: {{ref: {{apiVersion: eventing.knative.dev/v1, kind: Broker, name: locked}}}}
+""")
+        mesh.wait_ready("/apis/eventing.knative.dev/v1/namespaces/default/triggers/from-ping")
+        got = sink.wait_for(1, timeout=30)
+        assert got[0].ce["type"] == "dev.knative.sources.ping"
+    mesh.cli("delete", "pingsource", "into-locked")

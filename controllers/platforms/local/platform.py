@@ -40,6 +40,7 @@ from ripple.settings import Settings
 from broker.plane import BrokerPlane
 from broker.tailing import Tail
 from channels.appending import Appender
+from channels.authorizing import IngressTokens
 from channels.deliveries import Deliveries
 from channels.ingress import Ingress
 from channels.plane import ChannelPlane
@@ -103,13 +104,18 @@ async def run_worker(
     if worker_index == 0 and manifests:
         await apply_manifests(store, manifests)
 
+    broker_tokens = IngressTokens(informer, ("Broker",))
+    informer.subscribe(broker_tokens.sync)
+    channel_tokens = IngressTokens(informer, ("Channel", "InMemoryChannel"))
+    informer.subscribe(channel_tokens.sync)
     root = routing.make_root(
         api=apiserver.make_api(store, operations=operations.router(
             operations.Operations(client, store, settings.dead_letters))),
-        ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare),
+        ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare,
+                        tokens=broker_tokens),
         tail=Tail(client, plane.resolve, channels=channel_plane.resolve),
         channels=Ingress(channel_plane.resolve, appender, settings.ingress, kind="channel",
-                         prefix="/channels"),
+                         prefix="/channels", tokens=channel_tokens),
         webhooks=WebhookReceiver(source_plane.hook, Publisher(client), settings.ingress),
         router=servings.router,
         token=settings.api.token,
@@ -139,6 +145,8 @@ async def run_worker(
             wait.cancel()
         if not stopping.is_set():
             plane.sync()  # before serving: no 404s for brokers or channels that exist
+            broker_tokens.sync()  # and no anonymous event into one that requires a token
+            channel_tokens.sync()
             channel_plane.sync()
             source_plane.sync()
             planes = (plane, channel_plane, source_plane)
