@@ -52,13 +52,27 @@ KEEPALIVE = 4.0
 """Seconds an idle pooled connection is kept (see `AiohttpSender._get_session`)."""
 
 
+def trusting(cert_file: str) -> ssl.SSLContext:
+    """The system's trust store plus the certificates of `cert_file` as anchors: the mesh's
+    own HTTPS addresses (`ripple up --tls-cert`), which its deliveries reach (a Sequence's
+    channels, a reply's broker), verify even when the certificate is self-signed or from
+    a private CA."""
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=cert_file)
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    return context
+
+
 class AiohttpSender:
     """Keeps one connection pool for every delivery of a process."""
 
-    def __init__(self, *, limit: int = 0) -> None:
+    def __init__(self, *, limit: int = 0, trust: ssl.SSLContext | None = None) -> None:
+        """`trust`: how to verify an `https://` destination that sets no `CACerts`
+        (`trusting`); None: the system's trust store."""
         self._session: aiohttp.ClientSession | None = None
         self._limit = limit
         self._contexts: dict[str, ssl.SSLContext] = {}
+        self._trust: ssl.SSLContext | bool = trust if trust is not None else True
 
     def _context(self, ca_certs: str) -> ssl.SSLContext:
         context = self._contexts.get(ca_certs)
@@ -100,7 +114,7 @@ class AiohttpSender:
         if headers:
             request_headers.update(headers)
         try:
-            verify: ssl.SSLContext | bool = self._context(ca_certs) if ca_certs else True
+            verify = self._context(ca_certs) if ca_certs else self._trust
             async with self._get_session().post(
                 url,
                 data=body,

@@ -45,7 +45,7 @@ from channels.deliveries import Deliveries
 from channels.ingress import Ingress
 from channels.plane import ChannelPlane
 from channels.queues import Queues
-from channels.sending import AiohttpSender
+from channels.sending import AiohttpSender, trusting
 from controllers.platforms.local import apiserver, operations, routing, serving_plane
 from controllers.platforms.local.manifests import apply_manifests
 from sources.plane import SourcePlane
@@ -88,7 +88,9 @@ async def run_worker(
     appender = Appender(client, max_backlog=settings.ingress.max_backlog,
                         retry_after=settings.ingress.retry_after,
                         write_timeout=settings.ingress.write_timeout)
-    sender = AiohttpSender()
+    # With --tls-cert the mesh's own addresses are https: its deliveries must trust them.
+    tls = settings.tls
+    sender = AiohttpSender(trust=trusting(str(tls.cert_file)) if tls.cert_file else None)
     deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery)
     plane = BrokerPlane(client, informer, appender, deliveries, settings, consumer=consumer)
     informer.subscribe(plane.kick)
@@ -122,7 +124,6 @@ async def run_worker(
         api_port=settings.api.port if settings.api_separate else None,
     )
     sockets = [s for s in (sock, api_sock) if s is not None] or None
-    tls = settings.tls
     config = uvicorn.Config(
         root, host=settings.host, port=settings.port, fd=None, log_config=None,
         ssl_certfile=str(tls.cert_file) if tls.cert_file else None,
