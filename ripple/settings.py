@@ -92,8 +92,11 @@ class DeadLetterSettings:
 @dataclass
 class ApiSettings:
     token: str | None = None
-    """The control API's bearer token (`<data-dir>/token`); None only with `--insecure-api`,
-    which leaves the API open to whoever reaches its port."""
+    """The control API's bearer token (`<data-dir>/token`)."""
+
+    insecure: bool = False
+    """`--insecure-api`: the API answers whoever reaches its port, except that Secrets'
+    data is still shown only to a request with the token."""
 
     host: str | None = None
     """The control API's own address (`--api-host`); None: the data plane's."""

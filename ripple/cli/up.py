@@ -114,7 +114,8 @@ def add_security_arguments(parser: argparse.ArgumentParser) -> None:
 def api_settings(args: argparse.Namespace, token: str | None) -> ApiSettings:
     port = getattr(args, "api_port", None)
     host = getattr(args, "api_host", None) or ("127.0.0.1" if port is not None else None)
-    return ApiSettings(token=token, host=host, port=port)
+    return ApiSettings(token=token, host=host, port=port,
+                       insecure=bool(getattr(args, "insecure_api", False)))
 
 
 def tls_settings(args: argparse.Namespace) -> TlsSettings:
@@ -143,15 +144,14 @@ def check_security_arguments(args: argparse.Namespace) -> str | None:
     return None
 
 
-def secure_api(args: argparse.Namespace, settings: Settings) -> str | None:
-    """The API token (made on first start) and its record in the user's config; None and a
-    warning with --insecure-api."""
+def secure_api(args: argparse.Namespace, settings: Settings) -> str:
+    """The API token (made on first start) and its record in the user's config; with
+    --insecure-api, a warning as well (the token then only shows Secrets' data)."""
     if args.insecure_api:
         warning = (f"--insecure-api: the control API at {settings.api_url} answers anyone who "
-                   "reaches it, Secrets and deletes included")
+                   "reaches it, deletes included (Secrets' data still needs the token)")
         log.warning(warning)
         print(f"Warning: {warning}", file=sys.stderr, flush=True)
-        return None
     from ripple.cli import credentials
 
     token, path = credentials.ensure_token(settings.store.data_dir)
@@ -353,6 +353,8 @@ def _spawn_worker(index: int, sock: socket.socket, redis_url: str,
     for flag in ("api_port", "api_host", "tls_cert", "tls_key"):
         if getattr(args, flag) is not None:
             argv += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
+    if args.insecure_api:
+        argv.append("--insecure-api")
     # No preexec_fn: forking with it is unsafe once the watcher thread runs. The child sets
     # its death signal itself, first thing (`_die_with_parent`).
     return subprocess.Popen(argv, env=env, pass_fds=tuple(fds))

@@ -165,7 +165,12 @@ def test_insecure_api_is_open_and_says_so_on_every_start(tmp_path: Path) -> None
     mesh = Mesh(tmp_path / "data", extra=["--insecure-api"]).start()
     try:
         assert mesh.request("GET", "/apis", token=False)[0] == 200
-        assert not (tmp_path / "data" / "token").exists()
+        mesh.apply("apiVersion: v1\nkind: Secret\nmetadata: {name: gh}\nstringData: {token: supersecret}\n")
+        for path in (f"{SECRETS}/gh", SECRETS, f"{SECRETS}?watch=true&timeoutSeconds=1"):
+            status, _, body = mesh.request("GET", path, token=False)
+            assert status == 200 and b"gh" in body
+            assert b"c3VwZXJzZWNyZXQ" not in body and b'"data"' not in body, path  # still hidden
+        assert mesh.get(f"{SECRETS}/gh")["data"] == {"token": "c3VwZXJzZWNyZXQ="}  # with the token
     finally:
         mesh.stop()
     mesh.start()
@@ -305,3 +310,38 @@ spec:
         got = sink.wait_for(1, timeout=30)
         assert got[0].ce["type"] == "dev.knative.sources.ping"
     mesh.cli("delete", "pingsource", "into-locked")
+
+
+def test_a_secret_s_data_appears_nowhere_but_in_an_authorized_read(mesh: Mesh) -> None:
+    value, encoded = "s3cr3t-at-rest-value", "czNjcjN0LWF0LXJlc3QtdmFsdWU="
+    mesh.apply(f"""
+apiVersion: v1
+kind: Secret
+metadata: {{name: at-rest}}
+stringData: {{token: {value}, other: {value}}}
+---
+apiVersion: sources.knative.dev/v1alpha1
+kind: GitHubSource
+metadata: {{name: at-rest}}
+spec:
+  ownerAndRepository: o/r
+  eventTypes: [push]
+  accessToken: {{secretKeyRef: {{name: at-rest, key: token}}}}
+  secretToken: {{secretKeyRef: {{name: at-rest, key: missing}}}}
+  sink: {{uri: "http://127.0.0.1:9/"}}
+""")
+    described = mesh.cli("describe", "secret", "at-rest").stdout
+    assert "token:" in described and f"{len(value)} bytes" in described
+    shown = mesh.cli("get", "secret", "at-rest", "-o", "yaml").stdout  # with the token
+    assert encoded in shown
+    source = mesh.get("/apis/sources.knative.dev/v1alpha1/namespaces/default/githubsources/at-rest")
+    wait_until(lambda: "missing" in json.dumps(mesh.get(
+        "/apis/sources.knative.dev/v1alpha1/namespaces/default/githubsources/at-rest").get("status")))
+    everything = [described, json.dumps(source), mesh.log.read_text()]
+    for rtype in mesh.get("/apis")["resources"]:
+        if rtype["kind"] != "Secret":
+            group = f"/apis/{rtype['group']}/{rtype['version']}" if rtype["group"] else "/api/v1"
+            everything.append(json.dumps(mesh.get(f"{group}/{rtype['plural']}")))
+    for text in everything:  # logs, statuses and conditions, describe
+        assert value not in text and encoded not in text
+    mesh.cli("delete", "githubsource", "at-rest")

@@ -57,10 +57,11 @@ class Recorder:
         await send({"type": "http.response.body", "body": self.name.encode()})
 
 
-def make(token: str | None = TOKEN.decode(), api_port: int | None = None) -> Any:
+def make(token: str | None = TOKEN.decode(), api_port: int | None = None,
+         insecure: bool = False) -> Any:
     return routing.make_root(api=Recorder("api"), ingress=Recorder("ingress"), tail=Recorder("tail"),
                              channels=Recorder("channels"), webhooks=Recorder("webhooks"),
-                             token=token, api_port=api_port)
+                             token=token, api_port=api_port, insecure=insecure)
 
 
 async def call(app: Any, path: str, authorization: bytes | None = None,
@@ -106,7 +107,7 @@ async def test_a_control_path_takes_the_token(path: str) -> None:
 
 @pytest.mark.parametrize("path", CONTROL)
 async def test_insecure_api_takes_anyone(path: str) -> None:
-    assert (await call(make(token=None), path))[0] == 200
+    assert (await call(make(insecure=True), path))[0] == 200
 
 
 @pytest.mark.parametrize("path, app", DATA)

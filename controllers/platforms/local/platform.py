@@ -120,7 +120,7 @@ async def run_worker(
                          prefix="/channels", tokens=channel_tokens),
         webhooks=WebhookReceiver(source_plane.hook, Publisher(client), settings.ingress),
         router=servings.router,
-        token=settings.api.token,
+        token=settings.api.token, insecure=settings.api.insecure,
         api_port=settings.api.port if settings.api_separate else None,
     )
     sockets = [s for s in (sock, api_sock) if s is not None] or None

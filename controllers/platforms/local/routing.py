@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any, Awaitable, Callable, Protocol
 
+from controllers.platforms.local import apiserver
 from ripple import bearer, metrics
 
 Message = MutableMapping[str, Any]
@@ -36,6 +37,9 @@ CONTROL_PREFIXES = ("/api", "/openapi", "/docs", "/redoc", "/console", "/tail/")
 """First-pass test of a control path; `CONTROL_SEGMENTS` decides (`/apisx/b` is a broker)."""
 CONTROL_SEGMENTS = frozenset({"api", "apis", "openapi.json", "docs", "redoc", "console", "tail"})
 HEALTH = "/healthz"
+AUTHORIZED = apiserver.AUTHORIZED
+"""Set in the scope of every control request: whether it bore the token (the API hides
+Secrets' data from one that did not, which only `--insecure-api` lets through)."""
 REALM = "ripple"
 
 
@@ -55,16 +59,19 @@ def is_control(path: str) -> bool:
 def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, channels: ASGIApp,
               webhooks: ASGIApp, router: Claiming | None = None,
               lifespan: ASGIApp | None = None, token: str | None = None,
-              api_port: int | None = None) -> ASGIApp:
-    """The one app of every listener. `token` None leaves the control API open
-    (`--insecure-api`); `api_port` is the port of the API's own listener, if it has one."""
-    tokens = (token.encode(),) if token is not None else None
+              insecure: bool = False, api_port: int | None = None) -> ASGIApp:
+    """The one app of every listener. `insecure` (`--insecure-api`) serves the control API
+    to anyone, but for Secrets' data (`AUTHORIZED`); `api_port` is the port of the API's
+    own listener, if it has one."""
+    tokens = (token.encode(),) if token is not None else ()
 
     async def control(scope: Message, receive: Any, send: Any) -> None:
-        if tokens is not None and not bearer.authorized(scope, tokens):
+        authorized = bearer.authorized(scope, tokens)
+        if not authorized and not insecure:
             await bearer.refuse(send, REALM, "the Ripple API needs its token: "
                                 "Authorization: Bearer <the token in <data-dir>/token>")
             return
+        scope[AUTHORIZED] = authorized
         if scope["path"].startswith("/tail/"):
             await tail(scope, receive, send)
         else:
