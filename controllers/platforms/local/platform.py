@@ -90,7 +90,8 @@ async def run_worker(
                         write_timeout=settings.ingress.write_timeout)
     # With --tls-cert the mesh's own addresses are https: its deliveries must trust them.
     tls = settings.tls
-    sender = AiohttpSender(trust=trusting(str(tls.cert_file)) if tls.cert_file else None)
+    trust = trusting(str(tls.cert_file)) if tls.cert_file else None
+    sender = AiohttpSender(trust=trust)
     deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery)
     plane = BrokerPlane(client, informer, appender, deliveries, settings, consumer=consumer)
     informer.subscribe(plane.kick)
@@ -101,7 +102,7 @@ async def run_worker(
     informer.subscribe(source_plane.sync)
     controller = LocalController(store, informer, base_url=settings.base_url, reports=client)
     servings = serving_plane.build(client, informer, consumer=consumer, base_url=settings.base_url,
-                                  runs_revisions=worker_index == 0)
+                                  runs_revisions=worker_index == 0, trust=trust)
 
     if worker_index == 0 and manifests:
         await apply_manifests(store, manifests)
