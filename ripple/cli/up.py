@@ -183,17 +183,18 @@ def run(args: argparse.Namespace) -> int:
             return 1
     valkey = None
     redis_url = settings.store.url
+    settings.api.token = secure_api(args, settings)  # before anything is started: it may refuse
     if redis_url is None:
         valkey = embedded.EmbeddedValkey(settings.store.data_dir, appendfsync=settings.store.appendfsync).start()
         redis_url = valkey.url
-    settings.api.token = secure_api(args, settings)
     sock = _bind(settings.host, settings.port)
     api_sock = _bind(settings.api_host, settings.api.port) if settings.api.port and settings.api_separate else None
     children = Workers(lambda i: _spawn_worker(i, sock, redis_url, args, api_sock, settings.api.token),
                        range(1, settings.workers))
     children.start()
     log.info("ripple up", extra={"url": settings.base_url, "store": redis_url, "workers": settings.workers})
-    print(f"Ripple is up at {settings.base_url} (store {redis_url}, {settings.workers} worker(s))",
+    api = f", API at {settings.api_url}" if settings.api_separate else ""
+    print(f"Ripple is up at {settings.base_url}{api} (store {redis_url}, {settings.workers} worker(s))",
           file=sys.stderr, flush=True)
     try:
         return _serve(settings, redis_url, 0, sock, manifests, api_sock)

@@ -87,3 +87,21 @@ def test_token_for_prefers_the_flag_then_the_environment_then_the_config(tmp_pat
     assert credentials.token_for(server, None, {**env, "RIPPLE_TOKEN": "env"}) == "env"
     assert credentials.token_for(server, None, env) == "recorded"
     assert credentials.token_for("http://127.0.0.1:1", None, env) is None
+
+
+@pytest.mark.parametrize("url, headers, expected", [
+    ("http://127.0.0.1:8080/apis", {}, "Bearer tok"),
+    ("http://127.0.0.1:8080/default/b", {}, "Bearer tok"),  # the same server's data plane
+    ("http://127.0.0.1:8080/default/b", {"authorization": "Bearer ingress"}, "Bearer ingress"),
+    ("http://127.0.0.1:9000/sink", {}, None),  # another host never sees the API token
+    ("http://127.0.0.1:80800/apis", {}, None),  # a prefix of the server is not the server
+    ("https://127.0.0.1:8080/apis", {}, None),
+])
+def test_the_client_sends_the_token_to_its_server_only(url: str, headers: dict[str, str],
+                                                       expected: str | None) -> None:
+    from ripple.cli.client import Client
+
+    sent = Client("http://127.0.0.1:8080", token="tok")._authorized(url, headers)
+    got = next((v for k, v in sent.items() if k.lower() == "authorization"), None)
+    assert got == expected
+    assert Client("http://127.0.0.1:8080")._authorized(url, {}) == {}
