@@ -78,7 +78,8 @@ def control_routes(mesh: Mesh) -> list[tuple[str, str, bytes | None]]:
         if template == "/healthz":
             continue  # open by design: it follows the data plane, as probes expect
         for method in operations:
-            filled = template.format(**(core if template.startswith("/api/") else values))
+            params = core if template.startswith("/api/") else values
+            filled = re.sub(r"{(\w+)}", lambda m: params.get(m.group(1), "x"), template)
             obj = {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
                    "metadata": {"name": "intruder" if filled.endswith("/brokers") else "guarded"}}
             if filled.startswith("/api/"):

@@ -330,7 +330,11 @@ def auth_requests(draw: st.DrawFn, token: bytes) -> Request:
         ("GET", f"{base}?watch=true&timeoutSeconds=0", b""), ("GET", "/apis", b""),
         ("GET", "/api/v1", b""), ("GET", "/openapi.json", b""), ("GET", "/docs", b""),
         ("GET", "/redoc", b""), ("GET", "/console", b""), ("GET", "/tail/default/fuzz", b""),
-        ("DELETE", "/api/v1/namespaces/default/secrets/fuzz", b"")]))
+        ("DELETE", "/api/v1/namespaces/default/secrets/fuzz", b""),
+        ("GET", "/apis/ripple.dev/v1/namespaces/default/deadletters", b""),
+        ("GET", "/apis/ripple.dev/v1/deliverystats", b""),
+        ("POST", "/apis/ripple.dev/v1/namespaces/default/deadletters/purge", b'{"all": true}'),
+        ("POST", "/apis/ripple.dev/v1/namespaces/default/deadletters/redrive", b'{"all": true}')]))
     credential = draw(fuzzing.wrong_credentials(token))
     headers = [("content-type", b"application/json")]
     if credential is not None:

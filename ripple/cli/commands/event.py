@@ -19,6 +19,7 @@ application/json when neither `--data` nor a field is given.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -197,14 +198,18 @@ def binary_headers(
 
 def run_send(args: argparse.Namespace, api: Client) -> int:
     ns = common.namespace(args)
+    destination: dict[str, Any] | None = None  # whose ingress token to look up (issue #15)
     if args.to_url:
         if not sinks.parse_sink(args.to_url, ns).uri:
             raise errors.Invalid(f"--to-url {args.to_url!r}: not an http(s):// URL")
         url = args.to_url
     elif (kn_ref := parse_kn_target(args.to, ns)) is not None:
         url = common.resolve_destination_url(api, kn_ref, ns, "--to", args.to)
+        destination = kn_ref
     else:
         url = common.resolve_url(api, args.to, ns, "--to")
+        with contextlib.suppress(errors.RippleError):
+            destination = common.destination(api, args.to, ns)
     if args.raw_field and args.data is not None:
         raise errors.Invalid("--raw-field builds the data: give it or --data, not both")
     if args.field or args.raw_field or args.data is None:
@@ -222,7 +227,7 @@ def run_send(args: argparse.Namespace, api: Client) -> int:
     extensions = common.parse_pairs(args.extension, "--extension")
     content_type = args.content_type or guess_content_type(data)
     headers = binary_headers(attributes, extensions, content_type)
-    token = ingress_token(api, args, ns)
+    token = ingress_token(api, args, ns, destination)
     if token:
         headers["authorization"] = f"Bearer {token}"
     answer = api.send("POST", url, data if data is not None else b"", headers)
@@ -234,15 +239,19 @@ def run_send(args: argparse.Namespace, api: Client) -> int:
     return 0
 
 
-def ingress_token(api: Client, args: argparse.Namespace, ns: str) -> str | None:
-    """`--ingress-token`, else RIPPLE_INGRESS_TOKEN, else, for a Broker or Channel annotated
-    `ripple.dev/ingress-auth`, its Secret's token as the sources pick it, read through the
-    API (which needs control access: without it, None, and the ingress says what it wants)."""
+def ingress_token(api: Client, args: argparse.Namespace, ns: str,
+                  destination: dict[str, Any] | None) -> str | None:
+    """`--ingress-token`, else RIPPLE_INGRESS_TOKEN, else, when `destination` refers to a
+    Broker or Channel annotated `ripple.dev/ingress-auth`, its Secret's token as the sources
+    pick it, read through the API (which needs control access: without it, None, and the
+    ingress says what it wants)."""
     from channels import authorizing  # the CLI is the composition root
 
     given = args.ingress_token or os.environ.get("RIPPLE_INGRESS_TOKEN")
     if given:
         return str(given)
+    if destination is None:
+        return None
     get = common.lookup(api)
 
     class Reading:
@@ -256,7 +265,7 @@ def ingress_token(api: Client, args: argparse.Namespace, ns: str) -> str | None:
             return []
 
     try:
-        return authorizing.sink_token(Reading(), ns, common.destination(api, args.to, ns))
+        return authorizing.sink_token(Reading(), ns, destination)
     except errors.RippleError:
         return None
 
