@@ -17,6 +17,7 @@ CI: about 10,700 requests in 60 to 90 s, on one kept-alive connection. Full
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -264,7 +265,9 @@ def schemathesis_requests(mesh: Mesh) -> st.SearchStrategy[Request]:
 
 def request_of_case(case: Any, real: tuple[dict[str, Any], str] | None) -> Request:
     path = case.formatted_path
-    if real is not None and "{" in case.path:
+    # Only a resource path gets a real kind and name: the operations API's {id} is drawn.
+    if real is not None and "{" in case.path and \
+            set(re.findall(r"{(\w+)}", case.path)) <= {"group", "version", "namespace", "plural", "name"}:
         template, name = real
         if "{group}" not in case.path:  # the core group serves Secrets only
             template = TEMPLATES[-1]
