@@ -39,8 +39,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def get_json(url: str, timeout: float = 10.0) -> Any:
-    with urllib.request.urlopen(url, timeout=timeout) as r:
+def get_json(url: str, timeout: float = 10.0, token: str | None = None) -> Any:
+    """GET a JSON document; `token`: the API's, for a control path (issue #15)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as r:
         return json.loads(r.read())
 
 
@@ -113,6 +115,9 @@ class Ripple:
         self.port = free_port()
         (self.tmp / "bench.yaml").write_text(manifest)
         self.log = open(self.tmp / "ripple.log", "wb")
+        # Its own Ripple config file, never the user's: `ripple up` records its token there,
+        # and the CLI the benchmarks run (which inherits this environment) reads it.
+        os.environ["RIPPLE_CONFIG"] = str(self.tmp / "config.yaml")
         argv = [RIPPLE, "up", "--port", str(self.port), "--data-dir", str(self.tmp / "data"),
                 "--log-level", "WARNING", "-f", str(self.tmp / "bench.yaml"),
                 "--workers", str(workers)]
@@ -154,8 +159,13 @@ class Ripple:
         with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
             return bool(r.status == 200)
 
+    @property
+    def token(self) -> str:
+        """The control API's token, which `ripple up` made in its data dir."""
+        return (self.tmp / "data" / "token").read_text().strip()
+
     def ready_triggers(self) -> int:
-        items = get_json(self.url + TRIGGERS, timeout=30).get("items") or []
+        items = get_json(self.url + TRIGGERS, timeout=30, token=self.token).get("items") or []
         return sum(1 for t in items
                    if any(c.get("type") == "Ready" and c.get("status") == "True"
                           for c in (t.get("status") or {}).get("conditions") or []))

@@ -52,6 +52,7 @@ def run(duration: float = 0.0, log: Any = print) -> dict[str, Any]:
 
 
 def _broker_ready(ripple: harness.Ripple) -> bool:
-    broker = harness.get_json(ripple.url + "/apis/eventing.knative.dev/v1/namespaces/default/brokers/default")
+    broker = harness.get_json(ripple.url + "/apis/eventing.knative.dev/v1/namespaces/default/brokers/default",
+                              token=ripple.token)
     return any(c.get("type") == "Ready" and c.get("status") == "True"
                for c in (broker.get("status") or {}).get("conditions") or [])

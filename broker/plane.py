@@ -30,7 +30,7 @@ from ripple.informers import Informer
 from ripple.settings import Settings
 
 from broker import filters, stamping
-from channels import deadletters, locations, policies, queues
+from channels import authorizing, deadletters, locations, policies, queues
 from channels.appending import Appender
 from channels.deliveries import Deliveries
 from channels.fanouts import Fanouts, LogSpec
@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 
 KINDS = (Kind.TRIGGER,)
 """The targets this plane owns in the shared `Deliveries`."""
-RESOURCES = frozenset({"Broker", "Trigger"})
-"""The resource kinds whose changes this plane syncs on."""
+RESOURCES = frozenset({"Broker", "Trigger", "Secret", *authorizing.GUARDED_KINDS})
+"""The resource kinds whose changes this plane syncs on (a Secret or a channel may change
+the token a Trigger sends to an annotated Broker or Channel)."""
 SYNC_DELAY = 0.05
 
 
@@ -145,7 +146,8 @@ class BrokerPlane:
         versions = (broker["metadata"].get("resourceVersion"), trigger["metadata"].get("resourceVersion"))
         key = _key(trigger)
         cached = self._targets.get(key)
-        if cached is not None and cached[0] == versions and None not in versions:
+        if cached is not None and cached[0] == versions and None not in versions \
+                and not cached[1].secured:  # a token may have rotated: built again
             return cached[1]
         target = self._target(broker, trigger)
         self._targets[key] = (versions, target)
@@ -176,6 +178,9 @@ class BrokerPlane:
             labels=metrics.trigger_labels(namespace, broker_name, name),
             strip_attributes=(stamping.TTL,),
             dead_letters=deadletters.of(where, dead_letter_bounds.of(trigger, self._bounds)),
+            secured=authorizing.secure(self.informer, namespace, {
+                "subscriber": trigger["spec"].get("subscriber"),
+                "dead-letter": _dead_letter_sink(trigger, broker)}),
         )
 
     def _reply_handler(self, namespace: str, broker: str, address: str) -> ReplyHandler:
@@ -204,6 +209,16 @@ class BrokerPlane:
 def _keys_of(target: Target) -> list[str]:
     """A deleted Trigger's keys: its queue and its dead-letter store."""
     return [target.stream] + ([target.dead_letters.stream] if target.dead_letters else [])
+
+
+def _dead_letter_sink(trigger: dict, broker: dict) -> Any:
+    """The Destination dead letters go to: the Trigger's delivery's, else the Broker's, as
+    `policies.resolve` picks its URI."""
+    for owner in (trigger, broker):
+        delivery = (owner.get("spec") or {}).get("delivery")
+        if isinstance(delivery, dict) and delivery.get("deadLetterSink"):
+            return delivery["deadLetterSink"]
+    return None
 
 
 def _address(broker: dict, base_url: str) -> str:

@@ -39,7 +39,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 from ripple import cloudevents as ce
 from ripple import errors, leases, metrics
@@ -76,6 +76,19 @@ class ReplyRefused(Exception):
 
 
 @dataclass(frozen=True)
+class Secured:
+    """How to reach one destination of a target safely (issue #15)."""
+
+    token: str | None = None
+    """Sent as `Authorization: Bearer`: the destination is a Broker or Channel whose
+    ingress requires it (`channels.authorizing`)."""
+
+    ca_certs: str | None = None
+    """PEM CA bundle an `https://` destination's certificate must chain to (Knative's
+    `CACerts`); None: the system's trust store."""
+
+
+@dataclass(frozen=True)
 class Target:
     """Everything one queue needs; rebuilt by the owner whenever its resources change."""
 
@@ -98,6 +111,13 @@ class Target:
     dead_letters: deadletters.DeadLetters | None = None
     """Ripple's dead-letter store of this target: where an event that failed for good goes
     (None: it is dropped and counted, as before the store existed)."""
+    secured: tuple[tuple[str, Secured], ...] = ()
+    """(phase, Secured) for the destinations that need a token or a CA bundle; a target
+    without either costs its sends nothing."""
+
+    @cached_property
+    def secured_by_phase(self) -> dict[str, Secured]:
+        return dict(self.secured)
 
     @cached_property
     def label_values(self) -> tuple[str, ...]:
@@ -423,10 +443,17 @@ async def send(sender: Sender, target: Target, url: str, event: ce.CloudEvent, p
     traceparent = event.attributes.get("traceparent")
     if isinstance(traceparent, str):
         headers["traceparent"] = traceparent
+    extra: dict[str, Any] = {}
+    secured = target.secured_by_phase.get(phase) if target.secured else None
+    if secured is not None:
+        if secured.token:
+            headers["Authorization"] = f"Bearer {secured.token}"
+        if secured.ca_certs:
+            extra["ca_certs"] = secured.ca_certs
     started = time.perf_counter()
     response = await sender.send(
         url, outgoing, timeout=target.policy.timeout, headers=headers,
-        structured=target.policy.format == "json",
+        structured=target.policy.format == "json", **extra,
     )
     count, duration = metrics.dispatch_children.child(
         *target.label_values, str(event.type), str(response.status or ""))

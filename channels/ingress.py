@@ -23,6 +23,9 @@ from collections.abc import Callable, Mapping
 
 from channels import http
 from channels.appending import Appender
+from channels import authorizing
+from channels.authorizing import IngressTokens
+from ripple import bearer
 from ripple import cloudevents as ce
 from ripple import errors, metrics
 from ripple.cloudevents import records
@@ -58,9 +61,12 @@ class Ingress:
         prepare: Prepare = _identity,
         kind: str = "broker",
         prefix: str = "",
+        tokens: IngressTokens | None = None,
     ) -> None:
         self.resolve, self.appender, self.settings = resolve, appender, settings
         self.prepare, self.kind, self.prefix = prepare, kind, prefix
+        self.tokens = tokens
+        """`ripple.dev/ingress-auth`: the tokens each annotated resource requires."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         namespace = name = event_type = ""
@@ -75,6 +81,11 @@ class Ingress:
             stream = self.resolve(namespace, name)
             if stream is None:
                 raise errors.NotFound(f"{self.kind} {namespace}/{name} not found")
+            if self.tokens is not None and self.tokens.required:  # one dict lookup, if any
+                accepted = self.tokens.required.get((namespace, name))
+                if accepted is not None and not bearer.authorized(scope, accepted):
+                    await self._refuse(send, namespace, name)
+                    return
             headers = http.request_headers(scope)
             body = await http.read_body(headers, receive, self.settings.max_event_bytes)
             events = ce.from_http(headers, body)
@@ -96,6 +107,12 @@ class Ingress:
         except Exception as exc:
             log.exception("ingress failed")
             await self._error(send, exc, scope["path"], namespace, name, event_type)
+
+    async def _refuse(self, send: Send, namespace: str, name: str) -> None:
+        await bearer.refuse(send, f"{self.kind} {namespace}/{name}", (
+            f"{self.kind} {namespace}/{name} requires Authorization: Bearer <token>, a token of "
+            f"the Secret its annotation {authorizing.ANNOTATION} names"))
+        metrics.ingress_children.child(namespace, *self._named(name), "", "401").inc()
 
     async def _error(self, send: Send, exc: BaseException, path: str, namespace: str, name: str,
                      event_type: str) -> None:

@@ -25,7 +25,7 @@ from ripple.api.messaging import delivery_order
 from ripple.informers import Informer
 from ripple.settings import Settings
 
-from channels import deadletters, locations, policies, queues
+from channels import authorizing, deadletters, locations, policies, queues
 from channels.deliveries import Deliveries
 from channels.dispatching import Target
 from channels.fanouts import Fanouts, LogSpec
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 CHANNEL_KINDS = ("Channel", "InMemoryChannel")
 KINDS = (Kind.SUBSCRIPTION,)
 """The targets this plane owns in the shared `Deliveries`."""
-RESOURCES = frozenset({*CHANNEL_KINDS, "Subscription"})
+RESOURCES = frozenset({*CHANNEL_KINDS, "Subscription", "Secret", *authorizing.GUARDED_KINDS})
 """The resource kinds whose changes this plane syncs on."""
 
 
@@ -99,6 +99,7 @@ class ChannelPlane:
         namespace, name = _key(sub)
         channel_ns, channel_name = _key(channel)
         physical = (sub.get("status") or {}).get("physicalSubscription") or {}
+        spec = sub.get("spec") or {}
         policy = policies.resolve(
             (sub.get("spec") or {}).get("delivery"),
             (channel.get("spec") or {}).get("delivery"),
@@ -120,7 +121,18 @@ class ChannelPlane:
             ordered=delivery_order.of(sub) == delivery_order.ORDERED,
             labels=metrics.subscription_labels(namespace, channel_name, name),
             dead_letters=deadletters.of(where, dead_letter_bounds.of(sub, bounds)),
+            secured=authorizing.secure(self.informer, namespace, {
+                "subscriber": spec.get("subscriber"), "reply": spec.get("reply"),
+                "dead-letter": _dead_letter_sink(sub, channel)}),
         )
+
+
+def _dead_letter_sink(sub: dict, channel: dict) -> Any:
+    for owner in (sub, channel):
+        delivery = (owner.get("spec") or {}).get("delivery")
+        if isinstance(delivery, dict) and delivery.get("deadLetterSink"):
+            return delivery["deadLetterSink"]
+    return None
 
 
 def _all(names: list[str], _attributes: Mapping[str, Any]) -> list[str]:

@@ -90,6 +90,35 @@ class DeadLetterSettings:
 
 
 @dataclass
+class ApiSettings:
+    token: str | None = None
+    """The control API's bearer token (`<data-dir>/token`)."""
+
+    insecure: bool = False
+    """`--insecure-api`: the API answers whoever reaches its port, except that Secrets'
+    data is still shown only to a request with the token."""
+
+    host: str | None = None
+    """The control API's own address (`--api-host`); None: the data plane's."""
+
+    port: int | None = None
+    """The control API's own port (`--api-port`); None: the data plane's port serves it."""
+
+
+@dataclass
+class TlsSettings:
+    cert_file: Path | None = None
+    """PEM certificate chain served on every listener (`--tls-cert`); None: plain HTTP."""
+
+    key_file: Path | None = None
+    """Its private key (`--tls-key`)."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.cert_file is not None
+
+
+@dataclass
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -98,6 +127,8 @@ class Settings:
     ingress: IngressSettings = field(default_factory=IngressSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     dead_letters: DeadLetterSettings = field(default_factory=DeadLetterSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
     public_url: str | None = None
     """The URL others reach this mesh at, behind a proxy or tunnel (`--public-url`): the
     base of every address in status, webhook receiver URLs included. Default: host:port."""
@@ -106,11 +137,33 @@ class Settings:
     def base_url(self) -> str:
         if self.public_url:
             return self.public_url.rstrip("/")
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-        return f"http://{host}:{self.port}"
+        return _url("https" if self.tls.enabled else "http", self.host, self.port)
+
+    @property
+    def api_separate(self) -> bool:
+        """Whether the control API has a listener of its own (`--api-port`)."""
+        return self.api.port is not None and (self.api.port, self.api_host) != (self.port, self.host)
+
+    @property
+    def api_host(self) -> str:
+        return self.api.host or self.host
+
+    @property
+    def api_url(self) -> str:
+        """Where this machine's CLI reaches the control API."""
+        if not self.api_separate:
+            return _url("https" if self.tls.enabled else "http", self.host, self.port)
+        return _url("https" if self.tls.enabled else "http", self.api_host, self.api.port or self.port)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+def _url(scheme: str, host: str, port: int) -> str:
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}"
 
 
 def redis_url_from_env() -> str | None:

@@ -31,6 +31,7 @@ import asyncio
 import base64
 import json
 import logging
+import ssl
 import time
 import uuid
 from collections.abc import Callable
@@ -156,8 +157,11 @@ class Invoker:
     def __init__(self, queue: Queue, base_url: str, *, consumer: str = "",
                  max_attempts: int = MAX_ATTEMPTS, backoff: float = BACKOFF,
                  claim_idle: float = CLAIM_IDLE, clock: Callable[[], float] = time.time,
-                 concurrency: int = CONCURRENCY) -> None:
+                 concurrency: int = CONCURRENCY, trust: ssl.SSLContext | None = None) -> None:
+        """`trust`: how to verify an https `base_url` (the mesh's own certificate); None:
+        the system's trust store."""
         self.queue, self.base_url = queue, base_url.rstrip("/")
+        self.trust: ssl.SSLContext | bool = trust if trust is not None else True
         self.consumer = consumer or f"invoker-{uuid.uuid4().hex[:8]}"
         self.max_attempts, self.backoff, self.claim_idle = max_attempts, backoff, claim_idle
         self.clock = clock
@@ -202,7 +206,7 @@ class Invoker:
             async with session.request(
                     invocation["method"], self.base_url + invocation["target"],
                     headers=invocation["headers"], data=base64.b64decode(invocation["body"]),
-                    allow_redirects=False) as response:
+                    allow_redirects=False, ssl=self.trust) as response:
                 status = response.status
                 body = await response.read()
                 content_type = response.headers.get("content-type", "")

@@ -19,9 +19,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from channels import deadletters, locations, policies, queues
+from channels import authorizing, deadletters, locations, policies, queues
 from channels.deliveries import Deliveries
-from channels.dispatching import Target
+from channels.dispatching import Secured, Target
 from channels.identities import Kind, TargetKey
 from channels.sending import Sender
 from ripple import cron, errors, keys, metrics
@@ -43,7 +43,9 @@ log = logging.getLogger(__name__)
 
 QUEUED_KINDS = (Kind.PING_SOURCE, Kind.GITHUB_SOURCE, Kind.GITLAB_SOURCE)
 """The sources whose events wait in a queue: the targets this plane owns in `Deliveries`."""
-RESOURCES = frozenset({*(str(k) for k in QUEUED_KINDS), "KafkaSource", "Secret"})
+RESOURCES = frozenset({*(str(k) for k in QUEUED_KINDS), "KafkaSource", "Secret",
+                       *authorizing.GUARDED_KINDS})
+"""Brokers and channels too: their `ripple.dev/ingress-auth` gives a sink's token."""
 """The resource kinds whose changes this plane syncs on (Secrets: the receivers' tokens)."""
 
 SOURCE_RETRY = 12
@@ -131,7 +133,15 @@ class SourcePlane:
                 backoff_max=self.settings.delivery.backoff_max),
             labels=metrics.source_labels(namespace, kind, name),
             dead_letters=deadletters.of(where, dead_letter_bounds.of(source, bounds)),
+            secured=self._secured(source),
         )
+
+    def _secured(self, source: dict[str, Any]) -> tuple[tuple[str, Secured], ...]:
+        """The sink's token (an annotated Broker or Channel) and CA bundles."""
+        spec = source.get("spec") or {}
+        return authorizing.secure(self.informer, meta.key(source)[0], {
+            "subscriber": spec.get("sink"),
+            "dead-letter": (spec.get("delivery") or {}).get("deadLetterSink")})
 
     def _ping_job(self, source: dict[str, Any]) -> PingJob | None:
         namespace, name = meta.key(source)
@@ -243,5 +253,6 @@ class SourcePlane:
                                     default_timeout=self.settings.delivery.default_timeout,
                                     backoff_max=self.settings.delivery.backoff_max),
             labels=metrics.source_labels(namespace, Kind.KAFKA_SOURCE, name),
+            secured=self._secured(source),
         )
 

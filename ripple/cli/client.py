@@ -157,6 +157,9 @@ class Client:
 
     server: str = DEFAULT_SERVER
     timeout: float = 30.0
+    token: str | None = field(default=None, repr=False)
+    """The API's bearer token (`ripple.cli.credentials.token_for`), sent on every request
+    to `server` that sets no Authorization of its own; never to another host."""
     _types: list[ResourceType] | None = field(default=None, repr=False)
     _connection: http.client.HTTPConnection | None = field(default=None, repr=False)
     """One kept-alive connection to the API: `apply -f` of a thousand objects is a
@@ -176,9 +179,10 @@ class Client:
     ) -> Response:
         """One HTTP exchange; any status comes back, only transport failures raise."""
         url = self.url(path_or_url)
+        headers = self._authorized(url, headers or {})
         if url.startswith(self.server.rstrip("/") + "/") and self.server.startswith("http://"):
-            return self._send_kept_alive(method, url, body, headers or {})
-        request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+            return self._send_kept_alive(method, url, body, headers)
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
             with _OPENER.open(request, timeout=self.timeout) as answer:
                 return Response(answer.status, _lower(answer.headers), answer.read())
@@ -187,6 +191,13 @@ class Client:
                 return Response(failure.code, _lower(failure.headers), failure.read())
         except (urllib.error.URLError, OSError) as failure:
             raise self._unreachable(url, failure) from None
+
+    def _authorized(self, url: str, headers: dict[str, str]) -> dict[str, str]:
+        if self.token is None or any(k.lower() == "authorization" for k in headers):
+            return headers
+        if not url.startswith(self.server.rstrip("/") + "/"):
+            return headers  # another host (a sink, an ingress elsewhere) never sees the token
+        return {**headers, "Authorization": f"Bearer {self.token}"}
 
     def _send_kept_alive(self, method: str, url: str, body: bytes | None,
                          headers: dict[str, str]) -> Response:
@@ -213,6 +224,16 @@ class Client:
                 raise self._unreachable(url, failure) from None
         raise AssertionError("unreachable")
 
+    def unauthorized(self) -> ApiError:
+        """The one line for a 401 from the API: what to give, and where it is."""
+        if self.token is None:
+            hint = ("no token for this server: give it with --token or RIPPLE_TOKEN (it is in "
+                    "<data-dir>/token of that `ripple up`)")
+        else:
+            hint = "the token was refused: give the one in <data-dir>/token of that `ripple up`"
+        return ApiError(401, f"the Ripple API at {self.server} needs its token; {hint}",
+                        reason="Unauthorized")
+
     def _unreachable(self, url: str, failure: Exception) -> Unreachable:
         reason = getattr(failure, "reason", failure)
         if url.startswith(self.server.rstrip("/")):
@@ -230,6 +251,8 @@ class Client:
         if body is not None:
             headers["Content-Type"] = "application/json"
         answer = self.send(method, path, body, headers)
+        if answer.status == 401:
+            raise self.unauthorized()
         if not 200 <= answer.status < 300:
             raise error_from(answer.status, answer.body, answer.headers)
         if not answer.body.strip():
@@ -240,12 +263,15 @@ class Client:
     def stream_lines(self, path: str) -> Iterator[bytes]:
         """Lines of a never-ending answer (`/tail/...`), as they arrive."""
         url = self.url(path)
-        request = urllib.request.Request(url, headers={"Accept": "application/x-ndjson"})
+        headers = self._authorized(url, {"Accept": "application/x-ndjson"})
+        request = urllib.request.Request(url, headers=headers)
         try:
             # No read timeout: a quiet broker sends nothing for as long as it likes.
             answer = _OPENER.open(request, timeout=None)
         except urllib.error.HTTPError as failure:
             with failure:
+                if failure.code == 401 and url.startswith(self.server.rstrip("/") + "/"):
+                    raise self.unauthorized() from None
                 raise error_from(failure.code, failure.read(), _lower(failure.headers)) from None
         except (urllib.error.URLError, OSError) as failure:
             raise self._unreachable(url, failure) from None

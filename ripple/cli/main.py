@@ -14,7 +14,7 @@ import platform
 import sys
 
 from ripple import __version__, errors
-from ripple.cli import kubernetes
+from ripple.cli import credentials, kubernetes
 from ripple.cli.client import DEFAULT_SERVER, Client
 from ripple.cli.commands import (
     apply,
@@ -48,9 +48,14 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
         "--server", default=server_default,
         help=f"the Ripple API URL (env RIPPLE_SERVER, default {DEFAULT_SERVER})",
     )
+    parser.add_argument(
+        "--token", default=None,
+        help="the API token (env RIPPLE_TOKEN; default: the one `ripple up` recorded for --server)",
+    )
     # Subcommands accept --server too; SUPPRESS keeps the global value when it is absent.
     server_flag = argparse.ArgumentParser(add_help=False)
     server_flag.add_argument("--server", default=argparse.SUPPRESS, help="the Ripple API URL")
+    server_flag.add_argument("--token", default=argparse.SUPPRESS, help="the API token")
     parents = [server_flag]
 
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -139,7 +144,7 @@ def command_of(argv: list[str]) -> str | None:
     for word in argv:
         if skip:
             skip = False
-        elif word == "--server":
+        elif word in ("--server", "--token"):
             skip = True
         elif not word.startswith("-"):
             return word
@@ -151,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(with_up=command_of(argv) == "up").parse_args(argv)
     api = Client(args.server)
     try:
+        if args.command != "up":
+            api.token = credentials.token_for(args.server, args.token)
         return int(args.handler(args, api))
     except errors.RippleError as failure:
         print(f"Error: {failure}", file=sys.stderr)

@@ -27,9 +27,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from pathlib import Path
 
-from ripple import embedded, logs, supervising
+from ripple import embedded, errors, logs, supervising
 from ripple.api import dead_letter_bounds
-from ripple.settings import DeadLetterSettings, Settings, StoreSettings, redis_url_from_env
+from ripple.settings import (ApiSettings, DeadLetterSettings, Settings, StoreSettings, TlsSettings,
+                             redis_url_from_env)
 
 log = logging.getLogger("ripple.up")
 
@@ -50,14 +51,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "tunnel GitHub can post webhooks to; default http://HOST:PORT")
     parser.add_argument("--log-level", default=os.environ.get("RIPPLE_LOG_LEVEL", "INFO"))
     _add_dead_letter_arguments(parser)
+    add_security_arguments(parser)
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
+def settings_from(args: argparse.Namespace, token: str | None = None) -> Settings:
     return Settings(
         host=args.host, port=args.port, workers=max(1, args.workers), public_url=args.public_url,
         store=StoreSettings(url=args.redis_url or redis_url_from_env(), data_dir=Path(args.data_dir),
                             appendfsync=args.appendfsync),
         dead_letters=_dead_letter_settings(args),
+        api=api_settings(args, token), tls=tls_settings(args),
     )
 
 
@@ -90,8 +93,88 @@ def _bound(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return checked
 
 
+# -- security (issue #15): the API token, the API's own listener, TLS -----------------------
+WORKER_TOKEN_ENV = "RIPPLE_WORKER_API_TOKEN"
+WORKER_API_FD_ENV = "RIPPLE_WORKER_API_FD"
+
+
+def add_security_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--api-port", type=int, default=None,
+                        help="serve the control API on its own listener at this port (default: "
+                             "the data plane's port); /metrics and /healthz stay on --port")
+    parser.add_argument("--api-host", default=None,
+                        help="address of the API's own listener (default 127.0.0.1 with --api-port)")
+    parser.add_argument("--insecure-api", action="store_true",
+                        help="serve the control API without its token (anyone who reaches it "
+                             "can read Secrets and delete everything)")
+    parser.add_argument("--tls-cert", default=None, help="PEM certificate chain: serve HTTPS")
+    parser.add_argument("--tls-key", default=None, help="PEM private key of --tls-cert")
+
+
+def api_settings(args: argparse.Namespace, token: str | None) -> ApiSettings:
+    port = getattr(args, "api_port", None)
+    host = getattr(args, "api_host", None) or ("127.0.0.1" if port is not None else None)
+    return ApiSettings(token=token, host=host, port=port,
+                       insecure=bool(getattr(args, "insecure_api", False)))
+
+
+def tls_settings(args: argparse.Namespace) -> TlsSettings:
+    cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    return TlsSettings(cert_file=Path(cert) if cert else None, key_file=Path(key) if key else None)
+
+
+def check_security_arguments(args: argparse.Namespace) -> str | None:
+    """The one-line error for bad security flags, or None."""
+    if bool(args.tls_cert) != bool(args.tls_key):
+        return "--tls-cert and --tls-key: give both or neither"
+    for flag, value in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
+        if value and not Path(value).is_file():
+            return f"{flag} {value}: no such file"
+    if args.tls_cert:
+        import ssl
+
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(args.tls_cert, args.tls_key)
+        except (ssl.SSLError, OSError) as exc:
+            return f"--tls-cert/--tls-key: not a usable certificate and key: {exc}"
+    if args.api_port is not None and not 0 < args.api_port < 65536:
+        return f"--api-port {args.api_port}: must be a port number, 1 to 65535"
+    if args.api_host and args.api_port is None:
+        return "--api-host needs --api-port (the API's own listener)"
+    return None
+
+
+def secure_api(args: argparse.Namespace, settings: Settings) -> str:
+    """The API token (made on first start) and its record in the user's config; with
+    --insecure-api, a warning as well (the token then only shows Secrets' data)."""
+    if args.insecure_api:
+        warning = (f"--insecure-api: the control API at {settings.api_url} answers anyone who "
+                   "reaches it, deletes included (Secrets' data still needs the token)")
+        log.warning(warning)
+        print(f"Warning: {warning}", file=sys.stderr, flush=True)
+    from ripple.cli import credentials
+
+    token, path = credentials.ensure_token(settings.store.data_dir)
+    servers = [settings.api_url]
+    if settings.public_url and not settings.api_separate:
+        servers.append(settings.public_url)
+    try:
+        config = credentials.record(servers, token)
+        where = f"recorded for this user's CLI in {config}"
+    except (OSError, errors.RippleError) as exc:
+        where = f"not recorded for the CLI ({exc}); give it with RIPPLE_TOKEN or --token"
+        log.warning("API token not recorded", extra={"error": str(exc)})
+    print(f"API token in {path} ({where})", file=sys.stderr, flush=True)
+    return token
+# -- end of security ------------------------------------------------------------------------
+
+
 def run(args: argparse.Namespace) -> int:
     logs.configure(args.log_level)
+    problem = check_security_arguments(args)
+    if problem:
+        print(f"Error: {problem}", file=sys.stderr)
+        return 1
     settings = settings_from(args)
     manifests = [Path(p) for p in args.manifests]
     for path in manifests:
@@ -100,17 +183,21 @@ def run(args: argparse.Namespace) -> int:
             return 1
     valkey = None
     redis_url = settings.store.url
+    settings.api.token = secure_api(args, settings)  # before anything is started: it may refuse
     if redis_url is None:
         valkey = embedded.EmbeddedValkey(settings.store.data_dir, appendfsync=settings.store.appendfsync).start()
         redis_url = valkey.url
     sock = _bind(settings.host, settings.port)
-    children = Workers(lambda i: _spawn_worker(i, sock, redis_url, args), range(1, settings.workers))
+    api_sock = _bind(settings.api_host, settings.api.port) if settings.api.port and settings.api_separate else None
+    children = Workers(lambda i: _spawn_worker(i, sock, redis_url, args, api_sock, settings.api.token),
+                       range(1, settings.workers))
     children.start()
     log.info("ripple up", extra={"url": settings.base_url, "store": redis_url, "workers": settings.workers})
-    print(f"Ripple is up at {settings.base_url} (store {redis_url}, {settings.workers} worker(s))",
+    api = f", API at {settings.api_url}" if settings.api_separate else ""
+    print(f"Ripple is up at {settings.base_url}{api} (store {redis_url}, {settings.workers} worker(s))",
           file=sys.stderr, flush=True)
     try:
-        return _serve(settings, redis_url, 0, sock, manifests)
+        return _serve(settings, redis_url, 0, sock, manifests, api_sock)
     finally:
         children.stop()
         if valkey is not None:
@@ -213,7 +300,8 @@ class Workers:
         self._reaped.wait()  # outlive the children, or PR_SET_PDEATHSIG kills them early
 
 
-def _serve(settings: Settings, redis_url: str, index: int, sock: socket.socket, manifests: list[Path]) -> int:
+def _serve(settings: Settings, redis_url: str, index: int, sock: socket.socket, manifests: list[Path],
+           api_sock: socket.socket | None = None) -> int:
     from controllers.platforms.local import platform  # the composition root may import anything
 
     # uvicorn handles SIGTERM/SIGINT while it serves, then re-raises the signal to the
@@ -229,7 +317,7 @@ def _serve(settings: Settings, redis_url: str, index: int, sock: socket.socket, 
         runner = asyncio.run
     try:
         runner(platform.run_worker(settings, redis_url=redis_url, worker_index=index, sock=sock,
-                                   manifests=manifests))
+                                   api_sock=api_sock, manifests=manifests))
     except supervising.TaskFailed as failed:  # logged with its traceback where it failed
         print(f"Error: worker {index} stopped: {failed}", file=sys.stderr, flush=True)
         return 1
@@ -247,16 +335,30 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _spawn_worker(index: int, sock: socket.socket, redis_url: str,
-                  args: argparse.Namespace) -> subprocess.Popen[bytes]:
+                  args: argparse.Namespace, api_sock: socket.socket | None = None,
+                  token: str | None = None) -> subprocess.Popen[bytes]:
     env = dict(os.environ, RIPPLE_WORKER_INDEX=str(index), RIPPLE_WORKER_FD=str(sock.fileno()),
                RIPPLE_WORKER_REDIS_URL=redis_url, RIPPLE_WORKER_PARENT=str(os.getpid()))
     argv = [sys.executable, "-m", "ripple.cli.up", "--host", args.host, "--port", str(args.port),
             "--log-level", args.log_level]
     if args.public_url:
         argv += ["--public-url", args.public_url]
+    # security (issue #15): the token by environment, never in argv (`ps` shows argv)
+    env.pop(WORKER_TOKEN_ENV, None)
+    if token is not None:
+        env[WORKER_TOKEN_ENV] = token
+    fds = [sock.fileno()]
+    if api_sock is not None:
+        env[WORKER_API_FD_ENV] = str(api_sock.fileno())
+        fds.append(api_sock.fileno())
+    for flag in ("api_port", "api_host", "tls_cert", "tls_key"):
+        if getattr(args, flag) is not None:
+            argv += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
+    if args.insecure_api:
+        argv.append("--insecure-api")
     # No preexec_fn: forking with it is unsafe once the watcher thread runs. The child sets
     # its death signal itself, first thing (`_die_with_parent`).
-    return subprocess.Popen(argv, env=env, pass_fds=(sock.fileno(),))
+    return subprocess.Popen(argv, env=env, pass_fds=tuple(fds))
 
 
 def _die_with_parent(parent: int) -> None:
@@ -279,8 +381,10 @@ def _worker_main() -> int:
     args = parser.parse_args()
     logs.configure(args.log_level)
     sock = socket.socket(fileno=int(os.environ["RIPPLE_WORKER_FD"]))
-    return _serve(settings_from(args), os.environ["RIPPLE_WORKER_REDIS_URL"],
-                  int(os.environ["RIPPLE_WORKER_INDEX"]), sock, [])
+    api_fd = os.environ.get(WORKER_API_FD_ENV)
+    api_sock = socket.socket(fileno=int(api_fd)) if api_fd else None
+    return _serve(settings_from(args, os.environ.get(WORKER_TOKEN_ENV)), os.environ["RIPPLE_WORKER_REDIS_URL"],
+                  int(os.environ["RIPPLE_WORKER_INDEX"]), sock, [], api_sock)
 
 
 if __name__ == "__main__":

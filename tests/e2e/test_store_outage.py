@@ -59,7 +59,8 @@ class GatedSink:
 def status_of(mesh: Mesh, path: str) -> tuple[int, str | None]:
     """The HTTP status of a GET and its Retry-After (0 when nothing answered)."""
     try:
-        with urllib.request.urlopen(mesh.url + path, timeout=5) as r:
+        request = urllib.request.Request(mesh.url + path, headers=mesh.auth)
+        with urllib.request.urlopen(request, timeout=5) as r:
             return r.status, None
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get("retry-after")

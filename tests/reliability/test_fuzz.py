@@ -17,6 +17,7 @@ CI: about 10,700 requests in 60 to 90 s, on one kept-alive connection. Full
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -47,10 +48,11 @@ BROKER, CHANNEL = "/default/fuzz", "/channels/default/fuzz"
 GITHUB, GITLAB = "/webhooks/github/default/fuzz", "/webhooks/gitlab/default/fuzz"
 TARGETS = ("broker binary", "broker structured", "channel ingress", "github webhook",
            "gitlab webhook", "any method, any path", "api schemathesis", "api manifests",
-           "api status")
+           "api status", "api auth header")
 EXAMPLES = {"broker binary": 2400, "broker structured": 1400, "channel ingress": 1400,
             "github webhook": 1500, "gitlab webhook": 1000, "any method, any path": 1100,
-            "api schemathesis": 480, "api manifests": 900, "api status": 400}
+            "api schemathesis": 480, "api manifests": 900, "api status": 400,
+            "api auth header": 600}
 REQUIRED_TOTAL = 10_000
 BATCH = 4
 
@@ -148,7 +150,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory, published: RecordingSink) -> 
 
 @pytest.fixture(scope="module")
 def client(mesh: Mesh) -> Iterator[Client]:
-    c = Client(mesh.port)
+    c = Client(mesh.port, token=mesh.token)
     try:
         yield c
     finally:
@@ -245,7 +247,7 @@ def schemathesis_requests(mesh: Mesh) -> st.SearchStrategy[Request]:
     ones where there is a query or a body to break. Three in four go to a served kind's
     real path (its group, version and plural, with the `NAMES` objects), so that the
     bodies meet admission instead of a 404 for a random plural."""
-    schema = schemathesis.openapi.from_url(mesh.url + "/openapi.json")
+    schema = schemathesis.openapi.from_url(mesh.url + "/openapi.json", headers=mesh.auth)
     cases = []
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result  # the served document is valid OpenAPI
@@ -263,7 +265,9 @@ def schemathesis_requests(mesh: Mesh) -> st.SearchStrategy[Request]:
 
 def request_of_case(case: Any, real: tuple[dict[str, Any], str] | None) -> Request:
     path = case.formatted_path
-    if real is not None and "{" in case.path:
+    # Only a resource path gets a real kind and name: the operations API's {id} is drawn.
+    if real is not None and "{" in case.path and \
+            set(re.findall(r"{(\w+)}", case.path)) <= {"group", "version", "namespace", "plural", "name"}:
         template, name = real
         if "{group}" not in case.path:  # the core group serves Secrets only
             template = TEMPLATES[-1]
@@ -312,3 +316,39 @@ def test_ripple_survives_every_request(mesh: Mesh, client: Client, published: Re
             assert statuses.validate(obj.get("status")) == [], obj
     if set(client.counts) == set(TARGETS):  # the whole module ran, not a -k selection
         assert sum(client.counts.values()) >= REQUIRED_TOTAL, client.table()
+
+
+@st.composite
+def auth_requests(draw: st.DrawFn, token: bytes) -> Request:
+    """Any control route, reads and writes of the setup's own objects included, with a
+    wrong credential (`fuzzing.wrong_credentials`) or none."""
+    template = draw(st.sampled_from(TEMPLATES))
+    base = collection_of(template)
+    name = draw(st.sampled_from([*NAMES, "fuzz"]))
+    body = fuzzing.dumps({**template, "metadata": {**template["metadata"], "name": name}})
+    method, path, payload = draw(st.sampled_from([
+        ("GET", base, b""), ("POST", base, body), ("GET", f"{base}/{name}", b""),
+        ("PUT", f"{base}/{name}", body), ("DELETE", f"{base}/{name}", b""),
+        ("GET", f"{base}/{name}/status", b""), ("PUT", f"{base}/{name}/status", body),
+        ("GET", f"{base}?watch=true&timeoutSeconds=0", b""), ("GET", "/apis", b""),
+        ("GET", "/api/v1", b""), ("GET", "/openapi.json", b""), ("GET", "/docs", b""),
+        ("GET", "/redoc", b""), ("GET", "/console", b""), ("GET", "/tail/default/fuzz", b""),
+        ("DELETE", "/api/v1/namespaces/default/secrets/fuzz", b""),
+        ("GET", "/apis/ripple.dev/v1/namespaces/default/deadletters", b""),
+        ("GET", "/apis/ripple.dev/v1/deliverystats", b""),
+        ("POST", "/apis/ripple.dev/v1/namespaces/default/deadletters/purge", b'{"all": true}'),
+        ("POST", "/apis/ripple.dev/v1/namespaces/default/deadletters/redrive", b'{"all": true}')]))
+    credential = draw(fuzzing.wrong_credentials(token))
+    headers = [("content-type", b"application/json")]
+    if credential is not None:
+        headers.append(("authorization", credential))
+    return Request(method, path, headers, payload, authorize=False)
+
+
+def test_api_auth_header(client: Client, mesh: Mesh, form: Form, seed: int) -> None:
+    """Issue #15: no wrong credential gets past the token check, and none changes anything."""
+    watched = [f"{collection_of(o)}/fuzz" for o in setup_manifests("")]
+    before = [mesh.get(path)["metadata"]["resourceVersion"] for path in watched]
+    fuzz(client, "api auth header", auth_requests(mesh.token.encode()), form, seed)
+    assert set(client.statuses["api auth header"]) == {401}, client.statuses["api auth header"]
+    assert [mesh.get(path)["metadata"]["resourceVersion"] for path in watched] == before

@@ -10,7 +10,8 @@ The rule every answer must meet (`problem_of`):
   its subject: every cause's `field` (from `causes` or a Kubernetes Status's
   `details.causes`) appears in it, each cause has a message, and the message contains
   - 400, 422: a cause's field, a header the request sent, or a noun of `NOUNS`;
-  - 401: the credential's header (`X-Hub-Signature-256`, `X-Gitlab-Token`) or `secretToken`;
+  - 401: the credential's header (`X-Hub-Signature-256`, `X-Gitlab-Token`,
+    `Authorization`) or `secretToken`;
   - 404, 409: the request path, one of its segments, a quoted name (`"fuzz-a"`), or a
     noun of `NOUNS`;
   - 405: the method refused;
@@ -38,11 +39,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from controllers.platforms.local import routing
+
 REASON_PHRASES = frozenset(s.phrase.lower() for s in HTTPStatus) | {"internal error", "error"}
 NOUNS = ("body", "json", "content-type", "header", "attribute", "specversion", "apiversion",
          "kind", "metadata", "namespace", "name", "resourceversion", "timeoutseconds", "status",
          "spec", "path", "url", "resource")
-CREDENTIAL_HEADERS = ("x-hub-signature-256", "x-gitlab-token", "secrettoken")
+CREDENTIAL_HEADERS = ("x-hub-signature-256", "x-gitlab-token", "secrettoken", "authorization")
 MAX_RECORDED = 20  # problems kept per target, with their requests
 
 
@@ -52,6 +55,8 @@ class Request:
     path: str  # already percent-encoded, with any query string
     headers: list[tuple[str, bytes]] = field(default_factory=list)
     body: bytes = b""
+    authorize: bool = True
+    """Whether `Client` adds the API token to a control path that sets no Authorization."""
 
     def describe(self) -> str:
         headers = {k: (v[:120] + b"..." if len(v) > 120 else v) for k, v in self.headers}
@@ -69,8 +74,10 @@ class Answer:
 class Client:
     """One persistent HTTP/1.1 connection to `ripple up`; counts and judges each request."""
 
-    def __init__(self, port: int, timeout: float = 15.0) -> None:
-        self.port, self.timeout = port, timeout
+    def __init__(self, port: int, timeout: float = 15.0, *, token: str | None = None) -> None:
+        """`token`: the API token, sent on every control path (`routing.is_control`) by a
+        request that carries no Authorization of its own."""
+        self.port, self.timeout, self.token = port, timeout, token
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         self.counts: Counter[str] = Counter()
         self.waited: defaultdict[str, float] = defaultdict(float)  # seconds awaiting answers
@@ -97,6 +104,9 @@ class Client:
                 self.conn.putrequest(request.method, request.path, skip_accept_encoding=True)
                 for name, value in request.headers:
                     self.conn.putheader(name, value)
+                if self.token and request.authorize and routing.is_control(request.path.split("?", 1)[0]) and \
+                        not any(n.lower() == "authorization" for n, _ in request.headers):
+                    self.conn.putheader("authorization", f"Bearer {self.token}")
                 self.conn.putheader("content-length", str(len(request.body)))
                 self.conn.endheaders(request.body)
                 response = self.conn.getresponse()
@@ -375,10 +385,34 @@ def any_requests(draw: st.DrawFn) -> Request:
 
 
 def is_stream(request: Request) -> bool:
-    """Requests whose answer never ends: the live tail of an existing broker and watches."""
+    """Requests whose answer never ends: the live tail of an existing broker and watches
+    (unless they go without the token: then a 401 ends them at once)."""
     path = urllib.parse.unquote(request.path)
-    return request.method == "GET" and (
+    return request.authorize and request.method == "GET" and (
         re.fullmatch(r"/tail/+default/+fuzz/*(\?.*)?", path) is not None or "watch" in path)
+
+
+# --- the API token (issue #15) --------------------------------------------------------------
+
+def wrong_credentials(token: bytes) -> st.SearchStrategy[bytes | None]:
+    """Authorization values that must never pass: none at all, noise, the token with one
+    byte changed, cut or extended, and the right token in another scheme or none."""
+    def flip(i: int) -> bytes:
+        changed = bytes([token[i] ^ 1]) if 0x21 <= token[i] ^ 1 < 0x7F else b"!"
+        return b"Bearer " + token[:i] + changed + token[i + 1:]
+
+    index = st.integers(0, len(token) - 1)
+    return st.one_of(
+        st.none(),
+        st.binary(max_size=90).map(header_safe).filter(lambda b: token not in b),
+        st.binary(min_size=len(token), max_size=len(token)).map(lambda b: b"Bearer " + header_safe(b)),
+        index.map(flip),
+        index.map(lambda i: b"Bearer " + token[:i]),
+        st.text(TOKEN, min_size=1, max_size=8).map(lambda t: b"Bearer " + token + t.encode()),
+        st.sampled_from([b"Basic " + token, token, b"Bearer", b"Bearer  ", b"Token " + token,
+                         b"Bearer " + token.upper(), b"Bearer " + token[::-1],
+                         b"Bearer " + b"A" * len(token), b"Bearer, " + token]),
+    )
 
 
 # --- webhooks -------------------------------------------------------------------------------

@@ -2,7 +2,10 @@
 
 `Mesh` starts the installed `ripple` console script with its own data dir and a free port,
 waits for /healthz, and can SIGKILL and restart it on the same data dir (the embedded
-Valkey survives the kill and is adopted, as in production).
+Valkey survives the kill and is adopted, as in production). It finds the API token as a
+user's CLI does, in the config file `ripple up` writes (`RIPPLE_CONFIG`, set for every
+test by tests/conftest.py), and sends it on the control API's paths (`get`, `request`);
+`post` and `send_event` go to the data plane without it.
 """
 
 from __future__ import annotations
@@ -30,8 +33,12 @@ def free_port() -> int:
 
 class Mesh:
     def __init__(self, data_dir: Path, *, workers: int = 1, extra: list[str] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, host: str = "127.0.0.1",
+                 api_port: int | None = None, scheme: str = "http") -> None:
+        """`host` and `api_port`: the data plane's address, and the API's own listener
+        (on 127.0.0.1) when it has one; `url` is the API's, `data_url` the data plane's."""
         self.data_dir, self.workers, self.extra = data_dir, workers, extra or []
+        self.host, self.api_port, self.scheme = host, api_port, scheme
         self.port = free_port()
         self.env = dict(os.environ, **(env or {}))
         self.proc: subprocess.Popen[bytes] | None = None
@@ -39,12 +46,22 @@ class Mesh:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        if self.api_port is not None:
+            return f"{self.scheme}://127.0.0.1:{self.api_port}"
+        return self.data_url
+
+    @property
+    def data_url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> "Mesh":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         argv = [RIPPLE, "up", "--port", str(self.port), "--data-dir", str(self.data_dir),
                 "--workers", str(self.workers), *self.extra]
+        if self.host != "127.0.0.1":
+            argv += ["--host", self.host]
+        if self.api_port is not None:
+            argv += ["--api-port", str(self.api_port)]
         self.proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.DEVNULL,
                                      stderr=open(self.log, "ab"))
         deadline = time.monotonic() + timeout
@@ -52,12 +69,41 @@ class Mesh:
             if self.proc.poll() is not None:
                 raise AssertionError(f"ripple up exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
             try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+                with urllib.request.urlopen(self.data_url + "/healthz", timeout=1,
+                                            context=self.ssl_context) as r:
                     if r.status == 200:
                         return self
             except OSError:
                 time.sleep(0.1)
         raise AssertionError("ripple up did not become healthy:\n" + self.log.read_text()[-3000:])
+
+    @property
+    def token(self) -> str:
+        from ripple.cli import credentials
+
+        token = credentials.lookup(self.url, credentials.config_path(self.env))
+        assert token, f"ripple up recorded no token for {self.url}"
+        return token
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The header of a request to the control API."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None, *, token: bool = True,
+                timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+        """Any request; with the API token unless `token=False`. Every status comes back."""
+        wanted = dict(self.auth if token else {}, **(headers or {}))
+        request = urllib.request.Request(self.url + path, data=body, headers=wanted, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout, context=self.ssl_context) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    ssl_context: Any = None
+    """The `ssl.SSLContext` that trusts this mesh's certificate, when it serves HTTPS."""
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -85,12 +131,13 @@ class Mesh:
         self.cli("apply", "-f", "-", input=manifest)
 
     def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.url + path, timeout=5) as r:
+        request = urllib.request.Request(self.url + path, headers=self.auth)
+        with urllib.request.urlopen(request, timeout=5, context=self.ssl_context) as r:
             return json.loads(r.read())
 
     def metrics(self) -> str:
         """The Prometheus text of /metrics (of the worker that answers)."""
-        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as r:
+        with urllib.request.urlopen(self.data_url + "/metrics", timeout=5, context=self.ssl_context) as r:
             return r.read().decode()
 
     def sample(self, name: str, **labels: str) -> float:
@@ -118,9 +165,9 @@ class Mesh:
         raise AssertionError(f"{path} not Ready: {json.dumps(obj.get('status'))}")
 
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(self.url + path, data=body, headers=headers, method="POST")
+        request = urllib.request.Request(self.data_url + path, data=body, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=10) as r:
+            with urllib.request.urlopen(request, timeout=10, context=self.ssl_context) as r:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Any, Callable
 
 
 @dataclass
@@ -37,8 +37,10 @@ Behaviour = Callable[[Received, int], Answer]
 
 
 class RecordingSink:
-    def __init__(self, behaviour: Behaviour | None = None) -> None:
+    def __init__(self, behaviour: Behaviour | None = None, *, tls: Any = None) -> None:
+        """`tls`: a server `ssl.SSLContext`, to be an `https://` subscriber."""
         self.behaviour: Behaviour = behaviour or (lambda _r, _n: Answer(200))
+        self.scheme = "https" if tls is not None else "http"
         self.received: list[Received] = []
         self._lock = threading.Lock()
         sink = self
@@ -69,12 +71,15 @@ class RecordingSink:
 
         self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:  # the handshake happens in each request's own thread
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True,
+                                                 do_handshake_on_connect=False)
         self.server.handle_error = lambda *_: None  # type: ignore[method-assign]  # resets are expected when ripple is killed
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> "RecordingSink":
         self.thread.start()

@@ -284,7 +284,7 @@ def test_version_flag_prints_the_version_and_exits_0(capsys: pytest.CaptureFixtu
 
 
 @pytest.mark.parametrize("argv, shows", [
-    ([], "usage: ripple [-h] [--version] [--server SERVER] COMMAND"),
+    ([], "usage: ripple [-h] [--version] [--server SERVER] [--token TOKEN] COMMAND"),
     (["trigger"], "usage: ripple trigger [-h] VERB"),
     (["source"], "usage: ripple source [-h] KIND"),
     (["source", "ping"], "usage: ripple source ping [-h] VERB"),

@@ -160,14 +160,24 @@ def test_every_queued_plane_gives_its_targets_a_bounded_store() -> None:
                     "spec": {"channel": {"name": "c"}}}
     ping = {"kind": "PingSource", "metadata": {"name": "p", **meta}, "spec": {}}
 
+    class NoObjects:  # what the builders read from the informer: ingress-auth's Secrets (#15)
+        def get(self, *_: object) -> None:
+            return None
+
+        def list(self, *_: object) -> list[dict]:
+            return []
+
     broker_plane = BrokerPlane.__new__(BrokerPlane)  # only the pure target builders are used
+    broker_plane.informer = NoObjects()  # type: ignore[assignment]
     broker_plane.settings = settings
     broker_plane._bounds = Bounds(5, 60.0)
     broker_plane.appender = None  # type: ignore[assignment]
     channel_plane = ChannelPlane.__new__(ChannelPlane)
     channel_plane.settings = settings
+    channel_plane.informer = NoObjects()  # type: ignore[assignment]
     source_plane = SourcePlane.__new__(SourcePlane)
     source_plane.settings = settings
+    source_plane.informer = NoObjects()  # type: ignore[assignment]
 
     targets = [
         (broker_plane._target({"metadata": {"name": "b", "namespace": "ns"}}, trigger), trigger),

@@ -28,6 +28,7 @@ import uvicorn
 from broker.plane import BrokerPlane
 from broker.tailing import Tail
 from channels.appending import Appender
+from channels.authorizing import IngressTokens
 from channels.deliveries import Deliveries
 from channels.ingress import Ingress
 from channels.plane import ChannelPlane
@@ -81,12 +82,18 @@ async def run_data_plane(settings: Settings, configuration: kubernetes.client.Co
     informer.subscribe(channel_plane.sync)
     source_plane = SourcePlane(client, informer, deliveries, sender, settings, consumer=consumer)
     informer.subscribe(source_plane.sync)
+    broker_tokens = IngressTokens(informer, ("Broker",))  # ripple.dev/ingress-auth (#15)
+    informer.subscribe(broker_tokens.sync)
+    channel_tokens = IngressTokens(informer, ("Channel", "InMemoryChannel"))
+    informer.subscribe(channel_tokens.sync)
+    # No control API here (the cluster's is): no token opens its paths, /tail included.
     root = routing.make_root(
         api=_health,
-        ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare),
+        ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare,
+                        tokens=broker_tokens),
         tail=Tail(client, plane.resolve),
         channels=Ingress(channel_plane.resolve, appender, settings.ingress, kind="channel",
-                         prefix="/channels"),
+                         prefix="/channels", tokens=channel_tokens),
         webhooks=WebhookReceiver(source_plane.hook, Publisher(client), settings.ingress),
     )
     server = uvicorn.Server(uvicorn.Config(
@@ -108,6 +115,8 @@ async def run_data_plane(settings: Settings, configuration: kubernetes.client.Co
         if stopping.is_set():
             return
         plane.sync()  # before serving: no 404s for brokers or channels that exist
+        broker_tokens.sync()
+        channel_tokens.sync()
         channel_plane.sync()
         source_plane.sync()
         planes = (plane, channel_plane, source_plane)

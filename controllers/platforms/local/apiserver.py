@@ -250,6 +250,7 @@ class Handlers:
         kind, namespace, _ = self._target(request, item=False)
         if request.query_params.get("watch", "").lower() in ("true", "1"):
             return await self._watch(request, kind, namespace)
+        hide = hiding(request, kind)
         version = (
             await self.store.current_version()
         )  # before the list: a watch from it repeats, never misses
@@ -259,7 +260,7 @@ class Handlers:
                 "apiVersion": kind.api_version,
                 "kind": f"{kind.kind}List",
                 "metadata": {"resourceVersion": version},
-                "items": items,
+                "items": [hide(o) for o in items],
             }
         )
 
@@ -276,7 +277,7 @@ class Handlers:
 
     async def read(self, request: Request) -> Response:
         kind, namespace, name = self._target(request, item=True)
-        return JSONResponse(await self.store.get(kind, namespace, str(name)))
+        return JSONResponse(hiding(request, kind)(await self.store.get(kind, namespace, str(name))))
 
     async def replace(self, request: Request) -> Response:
         kind, namespace, name = self._target(request, item=True)
@@ -329,8 +330,30 @@ class Handlers:
         objects.parse_version(since)  # a bad version is a 400 now, not an ERROR line later
         events = self.store.watch([kind], since=since)
         return StreamingResponse(
-            _lines(events, initial, namespace, deadline), media_type="application/json"
+            _lines(events, initial, namespace, deadline, hiding(request, kind)),
+            media_type="application/json"
         )
+
+
+AUTHORIZED = "ripple.authorized"
+"""The scope key the front (`routing.make_root`) sets: whether the request bore the token."""
+
+
+def hiding(request: Request, kind: Kind) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """What a read shows of each object: everything, but for a Secret read without the
+    token (only `--insecure-api` lets one through), which loses `data` and `stringData`,
+    as kubectl users without the right see none."""
+    if kind.kind != "Secret" or request.scope.get(AUTHORIZED, True):
+        return _same
+    return _without_data
+
+
+def _same(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj
+
+
+def _without_data(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in ("data", "stringData")}
 
 
 def _line(change: str, obj: dict[str, Any]) -> bytes:
@@ -342,6 +365,7 @@ async def _lines(
     initial: list[dict[str, Any]],
     namespace: str | None,
     deadline: float | None,
+    hide: Callable[[dict[str, Any]], dict[str, Any]] = lambda o: o,
 ) -> AsyncIterator[bytes]:
     # What the initial list already showed is not news: skip changes at or below its version.
     seen = {
@@ -351,7 +375,7 @@ async def _lines(
         for o in initial
     }
     for obj in initial:
-        yield _line("ADDED", obj)
+        yield _line("ADDED", hide(obj))
     async with contextlib.aclosing(events):  # type: ignore[type-var]
         while True:
             try:
@@ -368,7 +392,7 @@ async def _lines(
             key = objects.field(meta.get("namespace"), meta["name"])
             if int(meta["resourceVersion"]) <= seen.get(key, 0):
                 continue
-            yield _line(event["type"], event["object"])
+            yield _line(event["type"], hide(event["object"]))
 
 
 # The OpenAPI document (/openapi.json) describes what the handlers read from the request

@@ -40,11 +40,12 @@ from ripple.settings import Settings
 from broker.plane import BrokerPlane
 from broker.tailing import Tail
 from channels.appending import Appender
+from channels.authorizing import IngressTokens
 from channels.deliveries import Deliveries
 from channels.ingress import Ingress
 from channels.plane import ChannelPlane
 from channels.queues import Queues
-from channels.sending import AiohttpSender
+from channels.sending import AiohttpSender, trusting
 from controllers.platforms.local import apiserver, operations, routing, serving_plane
 from controllers.platforms.local.manifests import apply_manifests
 from sources.plane import SourcePlane
@@ -77,6 +78,7 @@ async def run_worker(
     redis_url: str,
     worker_index: int = 0,
     sock: socket.socket | None = None,
+    api_sock: socket.socket | None = None,
     manifests: Sequence[Path] = (),
 ) -> None:
     client = connect(redis_url)
@@ -86,7 +88,10 @@ async def run_worker(
     appender = Appender(client, max_backlog=settings.ingress.max_backlog,
                         retry_after=settings.ingress.retry_after,
                         write_timeout=settings.ingress.write_timeout)
-    sender = AiohttpSender()
+    # With --tls-cert the mesh's own addresses are https: its deliveries must trust them.
+    tls = settings.tls
+    trust = trusting(str(tls.cert_file)) if tls.cert_file else None
+    sender = AiohttpSender(trust=trust)
     deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery)
     plane = BrokerPlane(client, informer, appender, deliveries, settings, consumer=consumer)
     informer.subscribe(plane.kick)
@@ -97,23 +102,33 @@ async def run_worker(
     informer.subscribe(source_plane.sync)
     controller = LocalController(store, informer, base_url=settings.base_url, reports=client)
     servings = serving_plane.build(client, informer, consumer=consumer, base_url=settings.base_url,
-                                  runs_revisions=worker_index == 0)
+                                  runs_revisions=worker_index == 0, trust=trust)
 
     if worker_index == 0 and manifests:
         await apply_manifests(store, manifests)
 
+    broker_tokens = IngressTokens(informer, ("Broker",))
+    informer.subscribe(broker_tokens.sync)
+    channel_tokens = IngressTokens(informer, ("Channel", "InMemoryChannel"))
+    informer.subscribe(channel_tokens.sync)
     root = routing.make_root(
         api=apiserver.make_api(store, operations=operations.router(
             operations.Operations(client, store, settings.dead_letters))),
-        ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare),
+        ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare,
+                        tokens=broker_tokens),
         tail=Tail(client, plane.resolve, channels=channel_plane.resolve),
         channels=Ingress(channel_plane.resolve, appender, settings.ingress, kind="channel",
-                         prefix="/channels"),
+                         prefix="/channels", tokens=channel_tokens),
         webhooks=WebhookReceiver(source_plane.hook, Publisher(client), settings.ingress),
         router=servings.router,
+        token=settings.api.token, insecure=settings.api.insecure,
+        api_port=settings.api.port if settings.api_separate else None,
     )
+    sockets = [s for s in (sock, api_sock) if s is not None] or None
     config = uvicorn.Config(
         root, host=settings.host, port=settings.port, fd=None, log_config=None,
+        ssl_certfile=str(tls.cert_file) if tls.cert_file else None,
+        ssl_keyfile=str(tls.key_file) if tls.key_file else None,
         http="httptools", loop="none", lifespan="off", access_log=False,
         proxy_headers=False, server_header=False,  # nothing reads the client address; one header less per answer
         timeout_graceful_shutdown=int(DRAIN_TIMEOUT), backlog=4096,
@@ -132,13 +147,15 @@ async def run_worker(
             wait.cancel()
         if not stopping.is_set():
             plane.sync()  # before serving: no 404s for brokers or channels that exist
+            broker_tokens.sync()  # and no anonymous event into one that requires a token
+            channel_tokens.sync()
             channel_plane.sync()
             source_plane.sync()
             planes = (plane, channel_plane, source_plane)
             supervisor.spawn("data-plane-progress", lambda: _report_progress(client, consumer, planes))
             for name, task in servings.tasks.items():
                 supervisor.spawn(name, task)
-            supervisor.spawn("server", lambda: server.serve(sockets=[sock] if sock is not None else None),
+            supervisor.spawn("server", lambda: server.serve(sockets=sockets),
                              essential=True)
             await supervisor.watch()  # the server ended (SIGTERM); raises if an essential task died
     finally:

@@ -1,13 +1,23 @@
-"""The local platform's one HTTP front: every path on one port, by plain ASGI dispatch.
+"""The local platform's HTTP front: the control API and the data plane, by plain ASGI dispatch.
 
-- `/apis/...`, `/api/...`, `/healthz`, `/openapi.json`, `/docs`: the control API (FastAPI);
-- `/metrics`: Prometheus exposition;
-- `/tail/{ns}/{broker}`, `/tail/{ns}/channels/{channel}`: live event tail;
+Control paths, which need the API token (`Authorization: Bearer`, `ripple.bearer`) unless
+`ripple up --insecure-api`:
+- `/api/...`, `/apis...`: the Kubernetes-shaped API, its watches included (FastAPI);
+- `/openapi.json`, `/docs`, `/redoc`: the API's description;
+- `/tail/{ns}/{broker}`, `/tail/{ns}/channels/{channel}`: the live event tail (it shows
+  every event's data);
+- `/console`: reserved for the console.
+Data-plane paths, open to every producer (each checks what it needs itself):
+- `/healthz` (also on the API's listener) and `/metrics` (Prometheus exposition);
 - `/channels/{ns}/{channel}`: the channel ingress;
-- `/webhooks/{github|gitlab}/{ns}/{source}`: the GitHub and GitLab sources' receivers;
+- `/webhooks/{github|gitlab}/{ns}/{source}`: the GitHub and GitLab receivers (HMAC, token);
 - `/serving/{ns}/{route}[/@tag]/...`, or a Route's Host: the serving router;
-- everything else: the broker ingress, `POST /{namespace}/{broker}`.
-The ingress is the hot path, so it gets no framework and no middleware in front of it.
+- everything else: the broker ingress, `POST /{namespace}/{broker}` (a Broker or Channel
+  annotated `ripple.dev/ingress-auth` checks its own Secret's tokens).
+With `--api-port`, the control paths are served only on the API's listener (told apart by
+the local port of the connection) and answer 404 on the data plane's, where `/metrics`
+stays. The ingress is the hot path, so it gets no framework and no middleware in front of
+it: a data-plane request costs one `startswith` more than before, and no token check.
 """
 
 from __future__ import annotations
@@ -15,14 +25,22 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any, Awaitable, Callable, Protocol
 
-from ripple import metrics
+from controllers.platforms.local import apiserver
+from ripple import bearer, metrics
 
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 """(scope, receive, send): the apps mounted here type their scope as dict or as
 MutableMapping, which no narrower alias accepts both of."""
 
-CONTROL_PREFIXES = ("/apis", "/api/", "/healthz", "/openapi.json", "/docs")
+CONTROL_PREFIXES = ("/api", "/openapi", "/docs", "/redoc", "/console", "/tail/")
+"""First-pass test of a control path; `CONTROL_SEGMENTS` decides (`/apisx/b` is a broker)."""
+CONTROL_SEGMENTS = frozenset({"api", "apis", "openapi.json", "docs", "redoc", "console", "tail"})
+HEALTH = "/healthz"
+AUTHORIZED = apiserver.AUTHORIZED
+"""Set in the scope of every control request: whether it bore the token (the API hides
+Secrets' data from one that did not, which only `--insecure-api` lets through)."""
+REALM = "ripple"
 
 
 class Claiming(Protocol):
@@ -34,27 +52,63 @@ class Claiming(Protocol):
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None: ...
 
 
+def is_control(path: str) -> bool:
+    return path.startswith(CONTROL_PREFIXES) and path.split("/", 2)[1] in CONTROL_SEGMENTS
+
+
 def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, channels: ASGIApp,
               webhooks: ASGIApp, router: Claiming | None = None,
-              lifespan: ASGIApp | None = None) -> ASGIApp:
+              lifespan: ASGIApp | None = None, token: str | None = None,
+              insecure: bool = False, api_port: int | None = None) -> ASGIApp:
+    """The one app of every listener. `insecure` (`--insecure-api`) serves the control API
+    to anyone, but for Secrets' data (`AUTHORIZED`); `api_port` is the port of the API's
+    own listener, if it has one."""
+    tokens = (token.encode(),) if token is not None else ()
+
+    async def control(scope: Message, receive: Any, send: Any) -> None:
+        authorized = bearer.authorized(scope, tokens)
+        if not authorized and not insecure:
+            await bearer.refuse(send, REALM, "the Ripple API needs its token: "
+                                "Authorization: Bearer <the token in <data-dir>/token>")
+            return
+        scope[AUTHORIZED] = authorized
+        if scope["path"].startswith("/tail/"):
+            await tail(scope, receive, send)
+        else:
+            await api(scope, receive, send)
+
+    async def data(scope: Message, receive: Any, send: Any, path: str) -> None:
+        if path == "/metrics":
+            await _metrics(send)
+        elif path.startswith("/channels/"):
+            await channels(scope, receive, send)
+        elif path.startswith("/webhooks/"):
+            await webhooks(scope, receive, send)
+        elif router is not None and router.claims(scope):
+            await router(scope, receive, send)
+        else:
+            await ingress(scope, receive, send)
+
     async def root(scope: Message, receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "http":
             path: str = scope["path"]
-            if path.startswith(CONTROL_PREFIXES):
-                await api(scope, receive, send)
-            elif path == "/metrics":
-                await _metrics(send)
-            elif path.startswith("/tail/"):
-                await tail(scope, receive, send)
-            elif path.startswith("/channels/"):
-                await channels(scope, receive, send)
-            elif path.startswith("/webhooks/"):
-                await webhooks(scope, receive, send)
-            elif router is not None and router.claims(scope):
-                await router(scope, receive, send)
+            if path == HEALTH:
+                await _health(send)
+            elif api_port is None:
+                if is_control(path):
+                    await control(scope, receive, send)
+                else:
+                    await data(scope, receive, send, path)
+            elif (scope.get("server") or ("", 0))[1] == api_port:
+                if is_control(path):
+                    await control(scope, receive, send)
+                else:
+                    await _not_here(send, path, "the data plane")
+            elif is_control(path):
+                await _not_here(send, path, "the control API")
             else:
-                await ingress(scope, receive, send)
+                await data(scope, receive, send, path)
         elif kind == "lifespan" and lifespan is not None:
             await lifespan(scope, receive, send)
         elif kind == "lifespan":
@@ -63,6 +117,19 @@ def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, channels: ASGIAp
             await send({"type": "lifespan.shutdown.complete"})
 
     return root
+
+
+async def _health(send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def _not_here(send: Any, path: str, what: str) -> None:
+    body = f"404 Not Found: {path} is not served on this listener; {what} has its own".encode()
+    await send({"type": "http.response.start", "status": 404,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _metrics(send: Any) -> None:

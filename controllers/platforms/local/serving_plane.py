@@ -19,6 +19,8 @@ the autoscaler scale it up: a cold start there takes a second or two, not millis
 
 from __future__ import annotations
 
+import ssl
+
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
@@ -45,7 +47,8 @@ class ServingPlane:
 
 
 def build(client: aioredis.Redis, informer: Informer, *, consumer: str, base_url: str,
-          runs_revisions: bool) -> ServingPlane:
+          runs_revisions: bool, trust: ssl.SSLContext | None = None) -> ServingPlane:
+    """`trust`: how the invoker verifies `base_url` when it is https (`--tls-cert`)."""
     table = traffic.Table()
 
     def sync_routes(changed: set[str] | None = None) -> None:
@@ -83,7 +86,7 @@ def build(client: aioredis.Redis, informer: Informer, *, consumer: str, base_url
 
         machine.on_ready(released)
     tasks["router-stats"] = lambda: _report_stats(router, client, consumer)
-    tasks["invoker"] = deferring.Invoker(invocations, base_url, consumer=consumer).run
+    tasks["invoker"] = deferring.Invoker(invocations, base_url, consumer=consumer, trust=trust).run
     return ServingPlane(router, tasks)
 
 

@@ -19,7 +19,9 @@ application/json when neither `--data` nor a field is given.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import re
 import uuid
 from datetime import UTC, datetime
@@ -70,6 +72,9 @@ def register(
     send.add_argument("--extension", action="append", metavar="NAME=VALUE",
                       help="a CloudEvent extension attribute; repeatable")
     send.add_argument("--content-type", help="default: application/json for JSON, else text/plain")
+    send.add_argument("--ingress-token", default=None,
+                      help="the token of a Broker or Channel annotated ripple.dev/ingress-auth "
+                           "(env RIPPLE_INGRESS_TOKEN; default: read from its Secret through the API)")
     common.add_namespace(send)
     send.set_defaults(handler=run_send)
 
@@ -193,14 +198,18 @@ def binary_headers(
 
 def run_send(args: argparse.Namespace, api: Client) -> int:
     ns = common.namespace(args)
+    destination: dict[str, Any] | None = None  # whose ingress token to look up (issue #15)
     if args.to_url:
         if not sinks.parse_sink(args.to_url, ns).uri:
             raise errors.Invalid(f"--to-url {args.to_url!r}: not an http(s):// URL")
         url = args.to_url
     elif (kn_ref := parse_kn_target(args.to, ns)) is not None:
         url = common.resolve_destination_url(api, kn_ref, ns, "--to", args.to)
+        destination = kn_ref
     else:
         url = common.resolve_url(api, args.to, ns, "--to")
+        with contextlib.suppress(errors.RippleError):
+            destination = common.destination(api, args.to, ns)
     if args.raw_field and args.data is not None:
         raise errors.Invalid("--raw-field builds the data: give it or --data, not both")
     if args.field or args.raw_field or args.data is None:
@@ -218,12 +227,47 @@ def run_send(args: argparse.Namespace, api: Client) -> int:
     extensions = common.parse_pairs(args.extension, "--extension")
     content_type = args.content_type or guess_content_type(data)
     headers = binary_headers(attributes, extensions, content_type)
+    token = ingress_token(api, args, ns, destination)
+    if token:
+        headers["authorization"] = f"Bearer {token}"
     answer = api.send("POST", url, data if data is not None else b"", headers)
     if not 200 <= answer.status < 300:
         failure = error_from(answer.status, answer.body, answer.headers)
-        raise errors.RippleError(f"{url} answered {answer.status}: {failure}")
+        hint = " (give its token with --ingress-token)" if answer.status == 401 and not token else ""
+        raise errors.RippleError(f"{url} answered {answer.status}: {failure}{hint}")
     print(f"Event sent to {url}: id={event_id}, status {answer.status}")
     return 0
+
+
+def ingress_token(api: Client, args: argparse.Namespace, ns: str,
+                  destination: dict[str, Any] | None) -> str | None:
+    """`--ingress-token`, else RIPPLE_INGRESS_TOKEN, else, when `destination` refers to a
+    Broker or Channel annotated `ripple.dev/ingress-auth`, its Secret's token as the sources
+    pick it, read through the API (which needs control access: without it, None, and the
+    ingress says what it wants)."""
+    from channels import authorizing  # the CLI is the composition root
+
+    given = args.ingress_token or os.environ.get("RIPPLE_INGRESS_TOKEN")
+    if given:
+        return str(given)
+    if destination is None:
+        return None
+    get = common.lookup(api)
+
+    class Reading:
+        def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+            version = "v1" if kind == "Secret" else "messaging.knative.dev/v1"
+            if kind == "Broker":
+                version = "eventing.knative.dev/v1"
+            return get(version, kind, namespace, name)
+
+        def list(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+            return []
+
+    try:
+        return authorizing.sink_token(Reading(), ns, destination)
+    except errors.RippleError:
+        return None
 
 
 def format_event_line(event: dict[str, Any]) -> str:
