@@ -112,6 +112,7 @@ def _wire_up(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         return
     up.add_arguments(parser)
+    up.one_line_errors(parser)
 
 
 def run_up(args: argparse.Namespace, api: Client) -> int:

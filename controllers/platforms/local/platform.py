@@ -78,6 +78,26 @@ async def run_worker(
     worker_index: int = 0,
     sock: socket.socket | None = None,
     manifests: Sequence[Path] = (),
+    keep_existing: bool = False,
+) -> None:
+    stopping = asyncio.Event()
+    restore = _stop_on_signals(stopping)  # until uvicorn serves, SIGTERM must stop the waits below
+    try:
+        await _run_worker(settings, redis_url=redis_url, worker_index=worker_index, sock=sock,
+                          manifests=manifests, keep_existing=keep_existing, stopping=stopping)
+    finally:
+        restore()
+
+
+async def _run_worker(
+    settings: Settings,
+    *,
+    redis_url: str,
+    worker_index: int,
+    sock: socket.socket | None,
+    manifests: Sequence[Path],
+    keep_existing: bool,
+    stopping: asyncio.Event,
 ) -> None:
     client = connect(redis_url)
     store = stores.RedisResourceStore(client)
@@ -100,7 +120,16 @@ async def run_worker(
                                   runs_revisions=worker_index == 0)
 
     if worker_index == 0 and manifests:
-        await apply_manifests(store, manifests)
+        applying = asyncio.ensure_future(apply_manifests(store, manifests, keep_existing=keep_existing))
+        stop = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait([applying, stop], return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not applying.done():  # a signal while the store does not answer
+            applying.cancel()
+            await asyncio.gather(applying, return_exceptions=True)
+            await client.aclose()
+            return
+        applying.result()
 
     root = routing.make_root(
         api=apiserver.make_api(store, operations=operations.router(
@@ -123,8 +152,6 @@ async def run_worker(
     supervisor = supervising.Supervisor()
     supervisor.spawn("informer", informer.run)
     supervisor.spawn("leader", lambda: _lead(lease, controller.run))
-    stopping = asyncio.Event()
-    restore = _stop_on_signals(stopping)  # until uvicorn serves, SIGTERM must stop the wait below
     try:
         waits = [asyncio.ensure_future(informer.synced.wait()), asyncio.ensure_future(stopping.wait())]
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
@@ -142,7 +169,6 @@ async def run_worker(
                              essential=True)
             await supervisor.watch()  # the server ended (SIGTERM); raises if an essential task died
     finally:
-        restore()
         server.should_exit = True  # stop accepting, when it was another task that died
         serving = supervisor.tasks.get("server")
         if serving is not None and not serving.done():
