@@ -9,6 +9,7 @@ pay for the server's imports. Every failure prints one line, `Error: ...`, and e
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import platform
 import sys
@@ -35,6 +36,9 @@ from ripple.cli.commands import (
 )
 from ripple.cli.commands import dlq
 from ripple.cli.commands.common import Handler
+
+
+LISTEN_ERRORS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
 
 
 def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
@@ -154,6 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except OSError as failure:  # a server verb (`event display`) that cannot have its port
+        if failure.errno not in LISTEN_ERRORS or not hasattr(args, "port"):
+            raise
+        from ripple.cli import up
+
+        where = f"{getattr(args, 'host', '127.0.0.1')}:{args.port}"
+        print(f"Error: cannot listen on {where}: {up.listen_problem(failure)}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # `ripple get ... | head`: the reader left; that is not our error.
         sys.stderr.close()

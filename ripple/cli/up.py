@@ -468,7 +468,7 @@ def _bind(host: str, port: int) -> socket.socket:
 def listen_problem(failure: OSError) -> str:
     """What a failed bind means to the user, and what to do."""
     if failure.errno == errno.EADDRINUSE:
-        return "the port is in use (another 'ripple up'?); choose another with --port"
+        return "the port is in use by another process; choose another with --port"
     if failure.errno == errno.EACCES:
         return "permission denied; ports below 1024 need privileges, choose another with --port"
     if isinstance(failure, socket.gaierror) or failure.errno == errno.EADDRNOTAVAIL:
