@@ -46,6 +46,10 @@ log = logging.getLogger("ripple.up")
 T = TypeVar("T")
 
 
+STORE_WAIT = StoreSettings.start_timeout
+"""Seconds `ripple up` waits for an external store to answer at start before it gives up."""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     parser.add_argument("--port", type=_flag(port_number), default=8080,
@@ -53,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redis-url", type=_flag(store_url), default=None,
                         help="an external Redis/Valkey, redis://HOST:PORT/DB "
                              "(default: $RIPPLE_REDIS_URL, else embedded Valkey)")
+    parser.add_argument("--store-timeout", type=_flag(positive_float), default=STORE_WAIT,
+                        help=f"seconds to wait at start for the --redis-url store to answer "
+                             f"(default {STORE_WAIT:g})")
     parser.add_argument("--data-dir", default=".ripple",
                         help="where the embedded Valkey keeps its data; one `ripple up` at a time")
     parser.add_argument("-f", "--filename", action="append", default=[], dest="manifests",
@@ -106,6 +113,16 @@ def port_number(value: str) -> int:
     return port
 
 
+def positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0 or number == float("inf"):
+        raise ValueError(f"{value!r} is not a positive number of seconds")
+    return number
+
+
 def positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -147,7 +164,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     url = args.redis_url or redis_url_from_env()
     return Settings(
         host=args.host, port=args.port, workers=max(1, args.workers), public_url=args.public_url,
-        store=StoreSettings(url=url, data_dir=Path(args.data_dir), appendfsync=args.appendfsync),
+        store=StoreSettings(url=url, data_dir=Path(args.data_dir), appendfsync=args.appendfsync,
+                            start_timeout=args.store_timeout),
         dead_letters=_dead_letter_settings(args),
     )
 
@@ -236,7 +254,7 @@ def _run(args: argparse.Namespace) -> int:
             keeper.start()
             undo.callback(keeper.stop)
         else:
-            wait_for_store(redis_url)
+            wait_for_store(redis_url, settings.store.start_timeout)
         children = Workers(lambda i: _spawn_worker(i, sock, redis_url, args), range(1, settings.workers))
         undo.callback(children.stop)
         children.start()
@@ -259,10 +277,6 @@ def _interruptible() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-STORE_WAIT = 5.0
-"""Seconds `ripple up` waits for an external store to answer at start before it gives up."""
 
 
 def wait_for_store(url: str, timeout: float = STORE_WAIT) -> None:
