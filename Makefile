@@ -40,7 +40,7 @@ quickstart: $(STAMP)
 	  sed 's|http://127.0.0.1:8081/|http://127.0.0.1:$(DISPLAY_PORT)/|' "$$f" > $(DATA_DIR)/quickstart/$$(basename "$$f"); \
 	done; \
 	( $(BIN)/ripple event display --port $(DISPLAY_PORT) 2>&1 & echo $$! > $(DATA_DIR)/quickstart/display.pid; wait ) \
-	  | awk '{ print "display | " $$0; fflush() }' & \
+	  | while IFS= read -r line; do printf 'display | %s\n' "$$line"; done & \
 	trap 'kill $$(cat $(DATA_DIR)/quickstart/display.pid) 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/ripple up --port $(PORT) --data-dir $(DATA_DIR) -f $(DATA_DIR)/quickstart/ --keep-existing
 

@@ -81,6 +81,10 @@ async def apply_object(store: Store, doc: dict[str, Any], *, keep_existing: bool
     return f"{title} {applying.outcome(current, stored)}"
 
 
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
 def _named(failure: errors.RippleError, where: str) -> errors.RippleError:
     """The same error (same class, so the same status and retry delay), naming the place."""
     named = copy.copy(failure)
@@ -89,10 +93,12 @@ def _named(failure: errors.RippleError, where: str) -> errors.RippleError:
 
 
 async def apply_manifests(
-    store: Store, paths: Sequence[Path], *, out: Callable[[str], None] = print,
+    store: Store, paths: Sequence[Path], *, out: Callable[[str], None] | None = None,
     keep_existing: bool = False,
 ) -> None:
-    """Every document of every file, in order; stops at the first failure, naming it."""
+    """Every document of every file, in order; stops at the first failure, naming it.
+    Each line goes to `out`, by default stdout at once (a pipe, as in `make`, included)."""
+    out = out or _print
     for file in manifest_files(paths):
         try:  # the reading first: an unreadable file names itself, not a document
             text = file.read_text(encoding="utf-8")
