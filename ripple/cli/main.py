@@ -149,7 +149,15 @@ def command_of(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(with_up=command_of(argv) == "up").parse_args(argv)
+    command = command_of(argv)
+    parser = build_parser(with_up=command == "up")
+    if command == "up":  # every bad flag of `ripple up` is one line, exit 2 (see up.one_line_errors)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            print(f"Error: ripple up: unrecognized arguments: {' '.join(extra)}", file=sys.stderr)
+            return 2
+    else:
+        args = parser.parse_args(argv)
     api = Client(args.server)
     try:
         return int(args.handler(args, api))

@@ -87,3 +87,8 @@ def test_a_bad_redis_url_in_the_environment_is_exit_2(monkeypatch: pytest.Monkey
     assert capsys.readouterr().err == (
         "Error: RIPPLE_REDIS_URL: 'localhost:6379' is not a Redis URL; write it as "
         "redis://HOST:PORT/DB, e.g. redis://localhost:6379/0\n")
+
+
+def test_an_unknown_flag_of_up_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main.main(["up", "--bogus", "1"]) == 2
+    assert capsys.readouterr().err == "Error: ripple up: unrecognized arguments: --bogus 1\n"
