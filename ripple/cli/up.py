@@ -220,9 +220,9 @@ def run(args: argparse.Namespace) -> int:
     except Refused as refused:
         print(f"Error: {refused}", file=sys.stderr, flush=True)
         return refused.code
-    except KeyboardInterrupt:  # SIGINT or SIGTERM before the mesh served: everything is undone
+    except KeyboardInterrupt as stop:  # SIGINT or SIGTERM while starting: everything is undone
         print("ripple up: stopped", file=sys.stderr, flush=True)
-        return 130
+        return 128 + getattr(stop, "signum", signal.SIGINT)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -265,12 +265,20 @@ def _run(args: argparse.Namespace) -> int:
         return _serve(settings, redis_url, 0, sock, manifests, keep_existing=args.keep_existing)
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM while `ripple up` starts; `ripple up` exits 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 @contextlib.contextmanager
 def _interruptible() -> Iterator[None]:
     """SIGTERM stops a `ripple up` that is still starting as Ctrl-C does: by raising
     KeyboardInterrupt, so each step taken is undone and no child is left behind."""
     def interrupt(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
+        raise Interrupted(signum)
     previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield

@@ -243,7 +243,7 @@ def test_a_signal_stops_it_while_it_is_starting(data_dir: Path, signum: int) -> 
         finally:
             if proc.poll() is None:
                 proc.kill()
-    assert proc.returncode == 130
+    assert proc.returncode == 128 + signum
     assert "Ripple is up" not in err and "Traceback" not in err
     assert err.strip().splitlines()[-1] == "ripple up: stopped"
     assert port_free(port)
