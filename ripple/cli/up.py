@@ -258,11 +258,14 @@ def _run(args: argparse.Namespace) -> int:
         children = Workers(lambda i: _spawn_worker(i, sock, redis_url, args), range(1, settings.workers))
         undo.callback(children.stop)
         children.start()
-        log.info("ripple up", extra={"url": settings.base_url, "store": redacted(redis_url),
-                                     "workers": settings.workers})
-        print(f"Ripple is up at {settings.base_url} (store {redacted(redis_url)}, "
-              f"{settings.workers} worker(s))", file=sys.stderr, flush=True)
-        return _serve(settings, redis_url, 0, sock, manifests, keep_existing=args.keep_existing)
+        store = redacted(redis_url)
+
+        def announce() -> None:  # once the manifests are in and worker 0 starts serving
+            log.info("ripple up", extra={"url": settings.base_url, "store": store, "workers": settings.workers})
+            print(f"Ripple is up at {settings.base_url} (store {store}, {settings.workers} worker(s))",
+                  file=sys.stderr, flush=True)
+        return _serve(settings, redis_url, 0, sock, manifests, keep_existing=args.keep_existing,
+                      serving=announce)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -448,7 +451,7 @@ class Workers:
 
 
 def _serve(settings: Settings, redis_url: str, index: int, sock: socket.socket, manifests: list[Path],
-           *, keep_existing: bool = False) -> int:
+           *, keep_existing: bool = False, serving: Callable[[], None] | None = None) -> int:
     from controllers.platforms.local import platform  # the composition root may import anything
 
     # uvicorn handles SIGTERM/SIGINT while it serves, then re-raises the signal to the
@@ -464,7 +467,7 @@ def _serve(settings: Settings, redis_url: str, index: int, sock: socket.socket, 
         runner = asyncio.run
     try:
         runner(platform.run_worker(settings, redis_url=redis_url, worker_index=index, sock=sock,
-                                   manifests=manifests, keep_existing=keep_existing))
+                                   manifests=manifests, keep_existing=keep_existing, on_serving=serving))
     except supervising.TaskFailed as failed:  # logged with its traceback where it failed
         print(f"Error: worker {index} stopped: {failed}", file=sys.stderr, flush=True)
         return 1

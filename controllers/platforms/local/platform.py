@@ -79,12 +79,16 @@ async def run_worker(
     sock: socket.socket | None = None,
     manifests: Sequence[Path] = (),
     keep_existing: bool = False,
+    on_serving: Callable[[], None] | None = None,
 ) -> None:
+    """One worker until SIGTERM/SIGINT; `on_serving` is called when it starts serving (after
+    the manifests are applied and the informer has synced)."""
     stopping = asyncio.Event()
     restore = _stop_on_signals(stopping)  # until uvicorn serves, SIGTERM must stop the waits below
     try:
         await _run_worker(settings, redis_url=redis_url, worker_index=worker_index, sock=sock,
-                          manifests=manifests, keep_existing=keep_existing, stopping=stopping)
+                          manifests=manifests, keep_existing=keep_existing, stopping=stopping,
+                          on_serving=on_serving)
     finally:
         restore()
 
@@ -98,6 +102,7 @@ async def _run_worker(
     manifests: Sequence[Path],
     keep_existing: bool,
     stopping: asyncio.Event,
+    on_serving: Callable[[], None] | None,
 ) -> None:
     client = connect(redis_url)
     store = stores.RedisResourceStore(client)
@@ -167,6 +172,8 @@ async def _run_worker(
                 supervisor.spawn(name, task)
             supervisor.spawn("server", lambda: server.serve(sockets=[sock] if sock is not None else None),
                              essential=True)
+            if on_serving is not None:
+                on_serving()
             await supervisor.watch()  # the server ended (SIGTERM); raises if an essential task died
     finally:
         server.should_exit = True  # stop accepting, when it was another task that died
