@@ -230,7 +230,7 @@ def _run(args: argparse.Namespace) -> int:
     manifests = [Path(p) for p in args.manifests]
     for path in manifests:
         if not path.exists():
-            raise Refused(f"{path}: no such file or directory")
+            raise Refused(f"-f {path}: no such file or directory", 2)
     with contextlib.ExitStack() as undo:  # every step is undone, in reverse, however we leave
         redis_url = settings.store.url
         if redis_url is None:

@@ -255,6 +255,7 @@ def test_a_signal_stops_it_while_it_is_starting(data_dir: Path, signum: int) -> 
     (["--port", "99999"], "argument --port: 99999 is not a port number (1-65535)"),
     (["--redis-url", "localhost:6379"], "argument --redis-url: 'localhost:6379' is not a Redis URL"),
     (["--log-level", "loud"], "argument --log-level: 'loud' is not a log level"),
+    (["-f", "no/such/dir"], "Error: -f no/such/dir: no such file or directory"),
 ])
 def test_a_bad_flag_is_one_line_exit_2_and_starts_nothing(data_dir: Path, flags: list[str],
                                                           message: str) -> None:
