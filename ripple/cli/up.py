@@ -281,6 +281,8 @@ def _interruptible() -> Iterator[None]:
     """SIGTERM stops a `ripple up` that is still starting as Ctrl-C does: by raising
     KeyboardInterrupt, so each step taken is undone and no child is left behind."""
     def interrupt(signum: int, _frame: object) -> None:
+        for other in (signal.SIGTERM, signal.SIGINT):  # a second one must not cut the undoing short
+            signal.signal(other, signal.SIG_IGN)
         raise Interrupted(signum)
     previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
