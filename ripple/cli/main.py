@@ -166,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `ripple get ... | head`: the reader left; that is not our error.
+        sys.stderr.close()
+        return 0
     except OSError as failure:  # a server verb (`event display`) that cannot have its port
         if failure.errno not in LISTEN_ERRORS or not hasattr(args, "port"):
             raise
@@ -174,10 +178,6 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{getattr(args, 'host', '127.0.0.1')}:{args.port}"
         print(f"Error: cannot listen on {where}: {up.listen_problem(failure)}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        # `ripple get ... | head`: the reader left; that is not our error.
-        sys.stderr.close()
-        return 0
 
 
 if __name__ == "__main__":
