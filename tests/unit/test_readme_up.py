@@ -27,5 +27,5 @@ def test_every_flag_of_ripple_up_is_in_the_readme() -> None:
 
 def test_the_readme_says_how_to_point_the_cli_at_another_server() -> None:
     assert "`ripple --server http://" in README and "export RIPPLE_SERVER=" in README
-    assert "#### Troubleshooting: ripple up" in README
+    assert "\n### Troubleshooting: ripple up\n" in README
     assert "make quickstart PORT=" in README
