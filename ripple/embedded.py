@@ -4,19 +4,26 @@ Called by the composition root (`ripple.cli.up`) and by the test fixtures. The s
 as its own process in a new session, so a `kill -9` of ripple leaves it running with every
 acknowledged write; the next `ripple up` on the same data dir finds it through the pid and
 port files and reuses it instead of starting a second one on the same AOF.
+
+`DataDirLock` keeps a second `ripple up` off a data dir that one already uses: an flock on
+`ripple.lock` in the dir, which names the holder's pid and address. The kernel drops it
+when its holder dies, however it dies, so a `kill -9` leaves no stale lock behind.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import logging
 import os
 import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from ripple import errors
 
@@ -55,6 +62,53 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class DataDirBusy(errors.RippleError):
+    """Another `ripple up` holds the data dir."""
+
+
+class DataDirLock:
+    """An exclusive flock on `<data dir>/ripple.lock`, holding `{"pid", "address"}`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.path = data_dir / "ripple.lock"
+        self._file: IO[str] | None = None
+
+    def acquire(self, address: str) -> None:
+        """Take the lock and write who holds it; DataDirBusy, naming the holder, if taken."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        file = open(self.path, "a+", encoding="utf-8")  # not "w": that would wipe the holder's note
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            holder = _holder(file.read())
+            file.close()
+            raise DataDirBusy(
+                f"data dir {self.data_dir} is in use by another 'ripple up' ({holder}); stop it, "
+                f"or give this one another --data-dir") from None
+        file.seek(0)
+        file.truncate()
+        file.write(json.dumps({"pid": os.getpid(), "address": address}) + "\n")
+        file.flush()
+        self._file = file
+
+    def release(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()  # while still held: no one can have opened it meanwhile and won
+            self._file.close()
+            self._file = None
+
+
+def _holder(note: str) -> str:
+    try:
+        held = json.loads(note)
+        return f"pid {held['pid']}, serving {held['address']}"
+    except (ValueError, KeyError, TypeError):
+        return "pid unknown: it is still starting"
+
+
 @dataclass
 class EmbeddedValkey:
     data_dir: Path
@@ -64,6 +118,7 @@ class EmbeddedValkey:
     port: int = 0
     pid: int = 0
     reused: bool = False
+    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -92,7 +147,7 @@ class EmbeddedValkey:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # survives a kill of ripple's process group
         )
-        self.pid = proc.pid
+        self.pid, self._proc = proc.pid, proc
         self._port_file.write_text(str(self.port))
         deadline = time.monotonic() + timeout
         while not ping(self.host, self.port):
@@ -106,6 +161,21 @@ class EmbeddedValkey:
             time.sleep(0.02)
         log.info("embedded valkey started", extra={"port": self.port, "data_dir": str(self.data_dir)})
         return self
+
+    def running(self) -> bool:
+        """Is the server process still there? (Reaps it when it was ours and died.)"""
+        if not self.pid:
+            return False
+        if self._proc is not None:
+            return self._proc.poll() is None
+        return _alive(self.pid)
+
+    def restart(self, timeout: float = 10.0) -> "EmbeddedValkey":
+        """Start it again after it died: same port, same data dir, same AOF."""
+        if self.running():
+            return self
+        self.pid, self._proc, self.reused = 0, None, False
+        return self.start(timeout)
 
     def _adopt_leftover(self) -> bool:
         """Reuse a Valkey left running on this data dir (e.g. after `kill -9` of ripple)."""
@@ -148,13 +218,11 @@ class EmbeddedValkey:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _alive(self.pid) and time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self.pid, os.WNOHANG)
+        while self.running() and time.monotonic() < deadline:
             time.sleep(0.02)
-        if _alive(self.pid):
+        if self.running():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, os.WNOHANG)
-        self.pid = 0
+        if self._proc is not None:
+            self._proc.wait()
+        self.pid, self._proc = 0, None

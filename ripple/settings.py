@@ -21,6 +21,10 @@ class StoreSettings:
     data_dir: Path = Path(".ripple")
     """Where the embedded Valkey keeps its AOF and pid file."""
 
+    start_timeout: float = 5.0
+    """Seconds `ripple up` waits at start for an external store to answer before it gives
+    up naming the URL (`--store-timeout`); a store lost later only makes answers 503."""
+
     appendfsync: str = "everysec"
     """Embedded Valkey's fsync policy. `everysec` survives the kill of any process (the AOF is
     written before a reply); `always` also survives power loss, at a cost in throughput."""

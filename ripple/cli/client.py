@@ -237,11 +237,12 @@ class Client:
     def _unreachable(self, url: str, failure: Exception) -> Unreachable:
         reason = getattr(failure, "reason", failure)
         if url.startswith(self.server.rstrip("/")):
-            if isinstance(reason, ConnectionRefusedError):
-                return Unreachable(
-                    f"cannot reach the Ripple API at {self.server} (is 'ripple up' running?)"
-                )
-            return Unreachable(f"cannot reach the Ripple API at {self.server}: {reason}")
+            where = ("is 'ripple up' running?" if isinstance(reason, ConnectionRefusedError)
+                     else str(reason))
+            return Unreachable(
+                f"cannot reach the Ripple API at {self.server} ({where}); if it runs elsewhere, "
+                f"point the CLI at it with --server URL or RIPPLE_SERVER=URL"
+            )
         return Unreachable(f"cannot reach {url}: {reason}")
 
     def call(self, method: str, path: str, obj: dict[str, Any] | None = None) -> dict[str, Any]:

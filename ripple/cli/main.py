@@ -9,6 +9,7 @@ pay for the server's imports. Every failure prints one line, `Error: ...`, and e
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import platform
 import sys
@@ -35,6 +36,9 @@ from ripple.cli.commands import (
 )
 from ripple.cli.commands import dlq
 from ripple.cli.commands.common import Handler
+
+
+LISTEN_ERRORS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
 
 
 def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
@@ -121,6 +125,7 @@ def _wire_up(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         return
     up.add_arguments(parser)
+    up.one_line_errors(parser)
 
 
 def run_up(args: argparse.Namespace, api: Client) -> int:
@@ -153,7 +158,15 @@ def command_of(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(with_up=command_of(argv) == "up").parse_args(argv)
+    command = command_of(argv)
+    parser = build_parser(with_up=command == "up")
+    if command == "up":  # every bad flag of `ripple up` is one line, exit 2 (see up.one_line_errors)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            print(f"Error: ripple up: unrecognized arguments: {' '.join(extra)}", file=sys.stderr)
+            return 2
+    else:
+        args = parser.parse_args(argv)
     api = Client(args.server)
     try:
         if args.command != "up":
@@ -168,6 +181,14 @@ def main(argv: list[str] | None = None) -> int:
         # `ripple get ... | head`: the reader left; that is not our error.
         sys.stderr.close()
         return 0
+    except OSError as failure:  # a server verb (`event display`) that cannot have its port
+        if failure.errno not in LISTEN_ERRORS or not hasattr(args, "port"):
+            raise
+        from ripple.cli import up
+
+        where = f"{getattr(args, 'host', '127.0.0.1')}:{args.port}"
+        print(f"Error: cannot listen on {where}: {up.listen_problem(failure)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

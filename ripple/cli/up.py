@@ -1,20 +1,30 @@
 """`ripple up`: the local platform in one command. The composition root of a running mesh.
 
-Starts (or re-adopts) the embedded Valkey unless `--redis-url`/`RIPPLE_REDIS_URL` names a
-store, binds the port once, and runs `--workers` worker processes that share it. Worker 0
-is this process; the others are children that die with it (PR_SET_PDEATHSIG), so a
-`kill -9` of `ripple up` takes the whole mesh down at once while the store keeps every
+Start-up, each step undone in reverse if a later one fails or a signal comes:
+flags are checked (a bad one is one line and exit 2); the data dir is locked
+(`embedded.DataDirLock`: a second `ripple up` on it is refused, naming the holder); the
+port is bound once; the embedded Valkey is started or re-adopted, or the `--redis-url`
+store must answer within `STORE_WAIT` seconds; `--workers` worker processes share the
+port. SIGINT and SIGTERM stop it in every state: while starting they raise
+KeyboardInterrupt, and once it serves they drain it (`controllers.platforms.local.platform`).
+
+Worker 0 is this process; the others are children that die with it (PR_SET_PDEATHSIG), so
+a `kill -9` of `ripple up` takes the whole mesh down at once while the store keeps every
 acknowledged event. `Workers` watches the children: one that crashes or is killed is
 logged and started again after a backoff; one that exits 0 was told to stop (SIGTERM,
-Ctrl-C) and is logged, not restarted. A worker whose essential task fails exits 1. The embedded Valkey is left running on a `kill -9`, and adopted by
-the next `ripple up` on the same data dir; a clean stop (SIGTERM, Ctrl-C) shuts it down.
+Ctrl-C) and is logged, not restarted. A worker whose essential task fails exits 1.
+`ValkeyKeeper` starts the embedded Valkey again (same port, same AOF) if it dies. The
+embedded Valkey is left running on a `kill -9` of `ripple up`, and adopted by the next
+`ripple up` on the same data dir; a clean stop (SIGTERM, Ctrl-C) shuts it down.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import asyncio
 import ctypes
+import errno
 import logging
 import os
 import signal
@@ -23,9 +33,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any
+import urllib.parse
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 from ripple import embedded, errors, logs, supervising
 from ripple.api import dead_letter_bounds
@@ -33,32 +44,130 @@ from ripple.settings import (ApiSettings, DeadLetterSettings, Settings, StoreSet
                              redis_url_from_env)
 
 log = logging.getLogger("ripple.up")
+T = TypeVar("T")
+
+
+STORE_WAIT = StoreSettings.start_timeout
+"""Seconds `ripple up` waits for an external store to answer at start before it gives up."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="port for the API and the data plane")
-    parser.add_argument("--redis-url", default=None,
-                        help="an external Redis/Valkey (default: $RIPPLE_REDIS_URL, else embedded Valkey)")
-    parser.add_argument("--data-dir", default=".ripple", help="where the embedded Valkey keeps its data")
+    parser.add_argument("--port", type=_flag(port_number), default=8080,
+                        help="port for the API and the data plane (default 8080)")
+    parser.add_argument("--redis-url", type=_flag(store_url), default=None,
+                        help="an external Redis/Valkey, redis://HOST:PORT/DB "
+                             "(default: $RIPPLE_REDIS_URL, else embedded Valkey)")
+    parser.add_argument("--store-timeout", type=_flag(positive_float), default=STORE_WAIT,
+                        help=f"seconds to wait at start for the --redis-url store to answer "
+                             f"(default {STORE_WAIT:g})")
+    parser.add_argument("--data-dir", default=".ripple",
+                        help="where the embedded Valkey keeps its data; one `ripple up` at a time")
     parser.add_argument("-f", "--filename", action="append", default=[], dest="manifests",
                         help="manifests to apply at start (file or directory; repeatable)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes sharing the data plane")
+    parser.add_argument("--keep-existing", action="store_true",
+                        help="with -f: create the objects that are missing and leave those that "
+                             "exist as they are (your changes to them are kept)")
+    parser.add_argument("--workers", type=_flag(positive_int), default=1,
+                        help="worker processes sharing the data plane")
     parser.add_argument("--appendfsync", choices=("everysec", "always"), default="everysec",
                         help="embedded Valkey fsync policy; 'always' also survives power loss")
     parser.add_argument("--public-url", default=os.environ.get("RIPPLE_PUBLIC_URL"),
                         help="the URL others reach this mesh at (env RIPPLE_PUBLIC_URL), e.g. a "
                              "tunnel GitHub can post webhooks to; default http://HOST:PORT")
-    parser.add_argument("--log-level", default=os.environ.get("RIPPLE_LOG_LEVEL", "INFO"))
+    parser.add_argument("--log-level", type=_flag(logs.level_name),
+                        default=os.environ.get("RIPPLE_LOG_LEVEL", "info"),
+                        help="debug, info, warning or error, any case (env RIPPLE_LOG_LEVEL; default info)")
+    parser.add_argument("--log-format", type=_flag(logs.format_name),
+                        default=os.environ.get("RIPPLE_LOG_FORMAT", "auto"),
+                        help="human, json, or auto: human on a terminal, JSON otherwise "
+                             "(env RIPPLE_LOG_FORMAT; default auto)")
     _add_dead_letter_arguments(parser)
     add_security_arguments(parser)
 
 
+def one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """A bad flag of `ripple up` is one line and exit code 2, without the usage screen."""
+    def error(message: str) -> NoReturn:
+        parser.exit(2, f"Error: {parser.prog}: {message}\n")
+    parser.error = error  # type: ignore[method-assign]
+
+
+def _flag(check: Callable[[str], T]) -> Callable[[str], T]:
+    """argparse shows an ArgumentTypeError's own words; a ValueError would become
+    "invalid <function name> value"."""
+    def parse(value: str) -> T:
+        try:
+            return check(value)
+        except ValueError as bad:
+            raise argparse.ArgumentTypeError(str(bad)) from None
+    parse.__name__ = check.__name__
+    return parse
+
+
+def port_number(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a port number (1-65535)") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"{value} is not a port number (1-65535)")
+    return port
+
+
+def positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0 or number == float("inf"):
+        raise ValueError(f"{value!r} is not a positive number of seconds")
+    return number
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValueError(f"{value!r} is not a positive whole number")
+    return number
+
+
+STORE_SCHEMES = ("redis", "rediss", "unix")
+
+
+def store_url(value: str) -> str:
+    """A Redis URL redis-py takes: redis://, rediss:// (TLS) or unix://."""
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme not in STORE_SCHEMES or not (parsed.netloc or parsed.path):
+        raise ValueError(f"{value!r} is not a Redis URL; write it as redis://HOST:PORT/DB, "
+                         f"e.g. redis://localhost:6379/0")
+    if parsed.scheme != "unix":
+        try:
+            parsed.port  # noqa: B018 - raises on a port that is not a number or out of range
+        except ValueError:
+            raise ValueError(f"{value!r} is not a Redis URL: bad port") from None
+    return value
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for logs and messages."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.password is None:
+        return url
+    netloc = parsed.netloc.rsplit("@", 1)[1]
+    user = f"{parsed.username}:***@" if parsed.username else ":***@"
+    return urllib.parse.urlunsplit(parsed._replace(netloc=user + netloc))
+
+
 def settings_from(args: argparse.Namespace, token: str | None = None) -> Settings:
+    url = args.redis_url or redis_url_from_env()
     return Settings(
         host=args.host, port=args.port, workers=max(1, args.workers), public_url=args.public_url,
-        store=StoreSettings(url=args.redis_url or redis_url_from_env(), data_dir=Path(args.data_dir),
-                            appendfsync=args.appendfsync),
+        store=StoreSettings(url=url, data_dir=Path(args.data_dir), appendfsync=args.appendfsync,
+                            start_timeout=args.store_timeout),
         dead_letters=_dead_letter_settings(args),
         api=api_settings(args, token), tls=tls_settings(args),
     )
@@ -169,39 +278,171 @@ def secure_api(args: argparse.Namespace, settings: Settings) -> str:
 # -- end of security ------------------------------------------------------------------------
 
 
+class Refused(Exception):
+    """`ripple up` cannot start: one line for the user, and the exit code (2: a bad flag)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def run(args: argparse.Namespace) -> int:
-    logs.configure(args.log_level)
-    problem = check_security_arguments(args)
-    if problem:
-        print(f"Error: {problem}", file=sys.stderr)
-        return 1
+    try:
+        if args.redis_url is None and redis_url_from_env() is not None:
+            try:
+                store_url(redis_url_from_env() or "")
+            except ValueError as bad:
+                raise Refused(f"RIPPLE_REDIS_URL: {bad}", 2) from None
+        logs.configure(args.log_level, args.log_format)
+        problem = check_security_arguments(args)
+        if problem:
+            raise Refused(problem, 2)
+        with _interruptible():
+            return _run(args)
+    except Refused as refused:
+        print(f"Error: {refused}", file=sys.stderr, flush=True)
+        return refused.code
+    except KeyboardInterrupt as stop:  # SIGINT or SIGTERM while starting: everything is undone
+        print("ripple up: stopped", file=sys.stderr, flush=True)
+        return 128 + getattr(stop, "signum", signal.SIGINT)
+
+
+def _run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     manifests = [Path(p) for p in args.manifests]
     for path in manifests:
         if not path.exists():
-            print(f"Error: {path}: no such file or directory", file=sys.stderr)
-            return 1
-    valkey = None
-    redis_url = settings.store.url
-    settings.api.token = secure_api(args, settings)  # before anything is started: it may refuse
-    if redis_url is None:
-        valkey = embedded.EmbeddedValkey(settings.store.data_dir, appendfsync=settings.store.appendfsync).start()
-        redis_url = valkey.url
-    sock = _bind(settings.host, settings.port)
-    api_sock = _bind(settings.api_host, settings.api.port) if settings.api.port and settings.api_separate else None
-    children = Workers(lambda i: _spawn_worker(i, sock, redis_url, args, api_sock, settings.api.token),
-                       range(1, settings.workers))
-    children.start()
-    log.info("ripple up", extra={"url": settings.base_url, "store": redis_url, "workers": settings.workers})
-    api = f", API at {settings.api_url}" if settings.api_separate else ""
-    print(f"Ripple is up at {settings.base_url}{api} (store {redis_url}, {settings.workers} worker(s))",
-          file=sys.stderr, flush=True)
+            raise Refused(f"-f {path}: no such file or directory", 2)
+    with contextlib.ExitStack() as undo:  # every step is undone, in reverse, however we leave
+        redis_url = settings.store.url
+        if redis_url is None:
+            lock = embedded.DataDirLock(settings.store.data_dir)
+            try:
+                lock.acquire(settings.base_url)
+            except embedded.DataDirBusy as busy:
+                raise Refused(str(busy)) from None
+            undo.callback(lock.release)
+        settings.api.token = secure_api(args, settings)  # may refuse; nothing is started yet
+        sock = _bind(settings.host, settings.port)
+        undo.callback(sock.close)
+        api_sock = None
+        if settings.api.port and settings.api_separate:
+            api_sock = _bind(settings.api_host, settings.api.port)
+            undo.callback(api_sock.close)
+        if redis_url is None:
+            valkey = embedded.EmbeddedValkey(settings.store.data_dir, appendfsync=settings.store.appendfsync)
+            undo.callback(valkey.stop)  # before start(): a signal during start still stops it
+            try:
+                valkey.start()
+            except errors.StoreUnavailable as failed:
+                raise Refused(f"the embedded Valkey did not start: {failed}") from None
+            redis_url = valkey.url
+            keeper = ValkeyKeeper(valkey)
+            keeper.start()
+            undo.callback(keeper.stop)
+        else:
+            wait_for_store(redis_url, settings.store.start_timeout)
+        children = Workers(lambda i: _spawn_worker(i, sock, redis_url, args, api_sock, settings.api.token),
+                           range(1, settings.workers))
+        undo.callback(children.stop)
+        children.start()
+        store = redacted(redis_url)
+
+        def announce() -> None:  # once the manifests are in and worker 0 starts serving
+            log.info("ripple up", extra={"url": settings.base_url, "store": store, "workers": settings.workers})
+            api = f", API at {settings.api_url}" if settings.api_separate else ""
+            print(f"Ripple is up at {settings.base_url}{api} (store {store}, {settings.workers} worker(s))",
+                  file=sys.stderr, flush=True)
+        return _serve(settings, redis_url, 0, sock, manifests, api_sock, keep_existing=args.keep_existing,
+                      serving=announce)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM while `ripple up` starts; `ripple up` exits 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGTERM stops a `ripple up` that is still starting as Ctrl-C does: by raising
+    KeyboardInterrupt, so each step taken is undone and no child is left behind."""
+    def interrupt(signum: int, _frame: object) -> None:
+        for other in (signal.SIGTERM, signal.SIGINT):  # a second one must not cut the undoing short
+            signal.signal(other, signal.SIG_IGN)
+        raise Interrupted(signum)
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        return _serve(settings, redis_url, 0, sock, manifests, api_sock)
+        yield
     finally:
-        children.stop()
-        if valkey is not None:
-            valkey.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def wait_for_store(url: str, timeout: float = STORE_WAIT) -> None:
+    """PING the store until it answers; Refused, naming the URL, after `timeout` seconds."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                client.ping()
+                return
+            except (redis.RedisError, OSError) as failure:
+                if time.monotonic() >= deadline:
+                    raise Refused(f"cannot reach the store at {redacted(url)}: {failure} (is it "
+                                  f"running? check --redis-url / RIPPLE_REDIS_URL, or leave both "
+                                  f"unset for the embedded Valkey)") from None
+            time.sleep(0.25)
+    finally:
+        client.close()
+
+
+VALKEY_BACKOFF = supervising.Backoff(initial=0.5, factor=2.0, cap=10.0, healthy_after=30.0)
+"""Between restarts of an embedded Valkey that keeps dying."""
+
+
+class ValkeyKeeper:
+    """Starts the embedded Valkey again, on the same port and AOF, when it dies while
+    `ripple up` runs; the workers' clients reconnect to it like after any store outage."""
+
+    def __init__(self, valkey: embedded.EmbeddedValkey, *,
+                 backoff: supervising.Backoff = VALKEY_BACKOFF, poll: float = 0.5) -> None:
+        self.valkey, self.backoff, self.poll = valkey, backoff, poll
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="ripple-valkey", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        failures, started = 0, time.monotonic()
+        while not self._stopping.wait(self.poll):
+            if self.valkey.running():
+                continue
+            failures = supervising.next_failures(self.backoff, failures, time.monotonic() - started)
+            wait = supervising.delay(self.backoff, failures)
+            log.error("embedded valkey died; restarting", extra={
+                "pid": self.valkey.pid, "port": self.valkey.port, "restart_in": wait})
+            if self._stopping.wait(wait):
+                return
+            try:
+                self.valkey.restart()
+            except (errors.StoreUnavailable, OSError):
+                log.exception("embedded valkey did not restart; trying again")
+                continue
+            started = time.monotonic()
+            self.restarts += 1
+            log.info("embedded valkey restarted", extra={"pid": self.valkey.pid, "port": self.valkey.port})
 
 
 CHILD_BACKOFF = supervising.Backoff(initial=1.0, factor=2.0, cap=30.0, healthy_after=60.0)
@@ -301,7 +542,8 @@ class Workers:
 
 
 def _serve(settings: Settings, redis_url: str, index: int, sock: socket.socket, manifests: list[Path],
-           api_sock: socket.socket | None = None) -> int:
+           api_sock: socket.socket | None = None, *, keep_existing: bool = False,
+           serving: Callable[[], None] | None = None) -> int:
     from controllers.platforms.local import platform  # the composition root may import anything
 
     # uvicorn handles SIGTERM/SIGINT while it serves, then re-raises the signal to the
@@ -317,7 +559,8 @@ def _serve(settings: Settings, redis_url: str, index: int, sock: socket.socket, 
         runner = asyncio.run
     try:
         runner(platform.run_worker(settings, redis_url=redis_url, worker_index=index, sock=sock,
-                                   api_sock=api_sock, manifests=manifests))
+                                   api_sock=api_sock, manifests=manifests, keep_existing=keep_existing,
+                                   on_serving=serving))
     except supervising.TaskFailed as failed:  # logged with its traceback where it failed
         print(f"Error: worker {index} stopped: {failed}", file=sys.stderr, flush=True)
         return 1
@@ -325,13 +568,30 @@ def _serve(settings: Settings, redis_url: str, index: int, sock: socket.socket, 
 
 
 def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket every worker shares; Refused (exit 2) when the address is taken
+    or cannot be had."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(4096)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(4096)
+    except OSError as failure:
+        sock.close()
+        raise Refused(f"cannot listen on {host}:{port}: {listen_problem(failure)}", 2) from None
     sock.set_inheritable(True)
     return sock
+
+
+def listen_problem(failure: OSError) -> str:
+    """What a failed bind means to the user, and what to do."""
+    if failure.errno == errno.EADDRINUSE:
+        return "the port is in use by another process; choose another with --port"
+    if failure.errno == errno.EACCES:
+        return "permission denied; ports below 1024 need privileges, choose another with --port"
+    if isinstance(failure, socket.gaierror) or failure.errno == errno.EADDRNOTAVAIL:
+        return f"no such address on this machine ({failure.strerror}); check --host"
+    return failure.strerror or str(failure)
 
 
 def _spawn_worker(index: int, sock: socket.socket, redis_url: str,
@@ -340,7 +600,7 @@ def _spawn_worker(index: int, sock: socket.socket, redis_url: str,
     env = dict(os.environ, RIPPLE_WORKER_INDEX=str(index), RIPPLE_WORKER_FD=str(sock.fileno()),
                RIPPLE_WORKER_REDIS_URL=redis_url, RIPPLE_WORKER_PARENT=str(os.getpid()))
     argv = [sys.executable, "-m", "ripple.cli.up", "--host", args.host, "--port", str(args.port),
-            "--log-level", args.log_level]
+            "--log-level", args.log_level, "--log-format", args.log_format]
     if args.public_url:
         argv += ["--public-url", args.public_url]
     # security (issue #15): the token by environment, never in argv (`ps` shows argv)
@@ -356,6 +616,8 @@ def _spawn_worker(index: int, sock: socket.socket, redis_url: str,
             argv += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
     if args.insecure_api:
         argv.append("--insecure-api")
+    argv += ["--dead-letter-max-entries", str(args.dead_letter_max_entries),
+             "--dead-letter-retention", f"{args.dead_letter_retention}s"]
     # No preexec_fn: forking with it is unsafe once the watcher thread runs. The child sets
     # its death signal itself, first thing (`_die_with_parent`).
     return subprocess.Popen(argv, env=env, pass_fds=tuple(fds))
@@ -379,7 +641,7 @@ def _worker_main() -> int:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args()
-    logs.configure(args.log_level)
+    logs.configure(args.log_level, args.log_format)
     sock = socket.socket(fileno=int(os.environ["RIPPLE_WORKER_FD"]))
     api_fd = os.environ.get(WORKER_API_FD_ENV)
     api_sock = socket.socket(fileno=int(api_fd)) if api_fd else None

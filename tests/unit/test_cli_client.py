@@ -167,5 +167,6 @@ def test_unreachable_server_is_one_friendly_line() -> None:
     with pytest.raises(client.Unreachable) as caught:
         api.call("GET", "/apis")
     assert str(caught.value) == (
-        f"cannot reach the Ripple API at http://127.0.0.1:{port} (is 'ripple up' running?)"
+        f"cannot reach the Ripple API at http://127.0.0.1:{port} (is 'ripple up' running?); "
+        f"if it runs elsewhere, point the CLI at it with --server URL or RIPPLE_SERVER=URL"
     )

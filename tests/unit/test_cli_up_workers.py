@@ -128,6 +128,6 @@ def test_a_worker_whose_essential_task_failed_exits_1(monkeypatch: pytest.Monkey
     monkeypatch.setattr(up.signal, "signal", lambda *_: None)  # leave pytest's handlers alone
     settings = up.settings_from(up.argparse.Namespace(
         host="127.0.0.1", port=0, workers=1, public_url=None, redis_url="redis://x", data_dir=".",
-        appendfsync="everysec"))
+        appendfsync="everysec", store_timeout=5.0))
     assert up._serve(settings, "redis://x", 3, None, []) == 1  # type: ignore[arg-type]
     assert "Error: worker 3 stopped: essential task 'server' failed" in capsys.readouterr().err

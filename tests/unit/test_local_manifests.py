@@ -103,3 +103,40 @@ def test_a_refused_document_names_the_file(
         apply(MemoryResourceStore(), file)
     assert str(caught.value).startswith(str(file))
     assert says in str(caught.value)
+
+
+def test_keep_existing_creates_what_is_missing_and_leaves_changed_objects_alone(tmp_path: Path) -> None:
+    """`ripple up -f DIR --keep-existing` (what `make quickstart` runs): a second run keeps
+    the user's change and says where it differs from the manifest."""
+    store = MemoryResourceStore()
+    file = tmp_path / "b.yaml"
+    file.write_text(BROKER.format(retry=3))
+    keep: list[str] = []
+    asyncio.run(manifests.apply_manifests(store, [file], out=keep.append, keep_existing=True))
+    assert keep == ["broker.eventing.knative.dev/b created"]
+
+    current = asyncio.run(store.get(BROKER_KIND, "default", "b"))
+    current["spec"]["delivery"]["retry"] = 9  # the user's own change, e.g. by `ripple apply`
+    asyncio.run(store.update(current))
+    keep.clear()
+    asyncio.run(manifests.apply_manifests(store, [file], out=keep.append, keep_existing=True))
+    assert keep == ["broker.eventing.knative.dev/b kept (differs from the manifest: "
+                    "spec.delivery.retry; left as you changed it)"]
+    assert asyncio.run(store.get(BROKER_KIND, "default", "b"))["spec"]["delivery"]["retry"] == 9
+
+    file.write_text(BROKER.format(retry=9))  # the manifest now says what the store holds
+    keep.clear()
+    asyncio.run(manifests.apply_manifests(store, [file], out=keep.append, keep_existing=True))
+    assert keep == ["broker.eventing.knative.dev/b unchanged"]
+
+
+@pytest.mark.parametrize("current, wanted, paths", [
+    ({"a": 1}, {"a": 1}, []),
+    ({"a": 1}, {"a": 2}, ["a"]),
+    ({"spec": {"x": 1, "y": 2}}, {"spec": {"x": 1, "y": 3}}, ["spec.y"]),
+    ({"spec": {"x": 1}}, {"spec": {"x": 1, "z": {"q": 1}}}, ["spec.z"]),
+    ({"spec": {"l": [1, 2]}}, {"spec": {"l": [1]}}, ["spec.l"]),
+    ({"m": {"a": 1}, "n": 1}, {"m": {"a": 2}, "n": 2}, ["m.a", "n"]),
+])
+def test_differences(current: dict[str, Any], wanted: dict[str, Any], paths: list[str]) -> None:
+    assert manifests.differences(current, wanted) == paths

@@ -5,6 +5,10 @@ shared loader (`ripple.api.loading`, the server's decoder and admission), the ob
 write is decided by `ripple.applying` (the CLI's rule), and each object prints kubectl's
 line: `broker.eventing.knative.dev/default created|configured|unchanged`.
 
+With `keep_existing` (`ripple up -f DIR --keep-existing`, what `make quickstart` uses), an
+object that exists is never written: it prints `unchanged` when it matches the manifest,
+and `kept (differs from the manifest: spec.subscriber)` when the user changed it since.
+
 Only NotFound leads to a create. Any other failure, a store outage above all, stops the
 start with one line naming the file and the document, instead of being taken for
 "absent" and turned into a second failure (or a silent overwrite).
@@ -44,8 +48,20 @@ def manifest_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-async def apply_object(store: Store, doc: dict[str, Any]) -> str:
-    """Create or update one document; kubectl's line for it."""
+def differences(current: Any, wanted: Any, path: str = "") -> list[str]:
+    """The dotted paths where `wanted` declares something `current` does not hold, down to
+    the first level that differs (a list differs as a whole)."""
+    if isinstance(current, dict) and isinstance(wanted, dict):
+        found: list[str] = []
+        for key in sorted(set(current) | set(wanted), key=str):
+            if current.get(key) != wanted.get(key):
+                found += differences(current.get(key), wanted.get(key), f"{path}.{key}" if path else str(key))
+        return found
+    return [] if current == wanted else [path]
+
+
+async def apply_object(store: Store, doc: dict[str, Any], *, keep_existing: bool = False) -> str:
+    """Create or update one document (with `keep_existing`, only create); kubectl's line."""
     obj = loading.admit(doc)
     kind = registry.lookup(obj["apiVersion"], obj["kind"])
     namespace, name = meta.key(obj, namespaced=kind.namespaced)
@@ -58,8 +74,15 @@ async def apply_object(store: Store, doc: dict[str, Any]) -> str:
     merged = loading.admit(applying.merge_for_update(current, obj), current)
     if applying.unchanged(current, merged):
         return f"{title} unchanged"
+    if keep_existing:
+        changed = differences(applying.comparable(current), applying.comparable(merged))
+        return f"{title} kept (differs from the manifest: {', '.join(changed)}; left as you changed it)"
     stored = await store.update(merged)
     return f"{title} {applying.outcome(current, stored)}"
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
 
 
 def _named(failure: errors.RippleError, where: str) -> errors.RippleError:
@@ -70,9 +93,12 @@ def _named(failure: errors.RippleError, where: str) -> errors.RippleError:
 
 
 async def apply_manifests(
-    store: Store, paths: Sequence[Path], *, out: Callable[[str], None] = print
+    store: Store, paths: Sequence[Path], *, out: Callable[[str], None] | None = None,
+    keep_existing: bool = False,
 ) -> None:
-    """Every document of every file, in order; stops at the first failure, naming it."""
+    """Every document of every file, in order; stops at the first failure, naming it.
+    Each line goes to `out`, by default stdout at once (a pipe, as in `make`, included)."""
+    out = out or _print
     for file in manifest_files(paths):
         try:  # the reading first: an unreadable file names itself, not a document
             text = file.read_text(encoding="utf-8")
@@ -83,7 +109,7 @@ async def apply_manifests(
             raise errors.Invalid(f"{file}: cannot read: {failure}") from failure
         for index, doc in enumerate(docs, start=1):
             try:
-                out(await apply_object(store, doc))
+                out(await apply_object(store, doc, keep_existing=keep_existing))
             except errors.RippleError as failure:
                 name = meta.metadata(doc).get("name")
                 where = f"{file} (document {index}, {doc.get('kind')}/{name})"

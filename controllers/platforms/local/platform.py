@@ -80,6 +80,32 @@ async def run_worker(
     sock: socket.socket | None = None,
     api_sock: socket.socket | None = None,
     manifests: Sequence[Path] = (),
+    keep_existing: bool = False,
+    on_serving: Callable[[], None] | None = None,
+) -> None:
+    """One worker until SIGTERM/SIGINT; `on_serving` is called when it starts serving (after
+    the manifests are applied and the informer has synced)."""
+    stopping = asyncio.Event()
+    restore = _stop_on_signals(stopping)  # until uvicorn serves, SIGTERM must stop the waits below
+    try:
+        await _run_worker(settings, redis_url=redis_url, worker_index=worker_index, sock=sock,
+                          api_sock=api_sock, manifests=manifests, keep_existing=keep_existing, stopping=stopping,
+                          on_serving=on_serving)
+    finally:
+        restore()
+
+
+async def _run_worker(
+    settings: Settings,
+    *,
+    redis_url: str,
+    worker_index: int,
+    sock: socket.socket | None,
+    api_sock: socket.socket | None,
+    manifests: Sequence[Path],
+    keep_existing: bool,
+    stopping: asyncio.Event,
+    on_serving: Callable[[], None] | None,
 ) -> None:
     client = connect(redis_url)
     store = stores.RedisResourceStore(client)
@@ -105,7 +131,16 @@ async def run_worker(
                                   runs_revisions=worker_index == 0, trust=trust)
 
     if worker_index == 0 and manifests:
-        await apply_manifests(store, manifests)
+        applying = asyncio.ensure_future(apply_manifests(store, manifests, keep_existing=keep_existing))
+        stop = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait([applying, stop], return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not applying.done():  # a signal while the store does not answer
+            applying.cancel()
+            await asyncio.gather(applying, return_exceptions=True)
+            await client.aclose()
+            return
+        applying.result()
 
     broker_tokens = IngressTokens(informer, ("Broker",))
     informer.subscribe(broker_tokens.sync)
@@ -138,8 +173,6 @@ async def run_worker(
     supervisor = supervising.Supervisor()
     supervisor.spawn("informer", informer.run)
     supervisor.spawn("leader", lambda: _lead(lease, controller.run))
-    stopping = asyncio.Event()
-    restore = _stop_on_signals(stopping)  # until uvicorn serves, SIGTERM must stop the wait below
     try:
         waits = [asyncio.ensure_future(informer.synced.wait()), asyncio.ensure_future(stopping.wait())]
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
@@ -157,9 +190,10 @@ async def run_worker(
                 supervisor.spawn(name, task)
             supervisor.spawn("server", lambda: server.serve(sockets=sockets),
                              essential=True)
+            if on_serving is not None:
+                on_serving()
             await supervisor.watch()  # the server ended (SIGTERM); raises if an essential task died
     finally:
-        restore()
         server.should_exit = True  # stop accepting, when it was another task that died
         serving = supervisor.tasks.get("server")
         if serving is not None and not serving.done():
