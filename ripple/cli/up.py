@@ -253,9 +253,10 @@ def check_security_arguments(args: argparse.Namespace) -> str | None:
     return None
 
 
-def secure_api(args: argparse.Namespace, settings: Settings) -> str:
-    """The API token (made on first start) and its record in the user's config; with
-    --insecure-api, a warning as well (the token then only shows Secrets' data)."""
+def secure_api(args: argparse.Namespace, settings: Settings) -> tuple[str, str]:
+    """The API token (made on first start) and its record in the user's config, and the line
+    that says where it is (printed once the mesh is up); with --insecure-api, a warning as
+    well (the token then only shows Secrets' data)."""
     if args.insecure_api:
         warning = (f"--insecure-api: the control API at {settings.api_url} answers anyone who "
                    "reaches it, deletes included (Secrets' data still needs the token)")
@@ -273,8 +274,7 @@ def secure_api(args: argparse.Namespace, settings: Settings) -> str:
     except (OSError, errors.RippleError) as exc:
         where = f"not recorded for the CLI ({exc}); give it with RIPPLE_TOKEN or --token"
         log.warning("API token not recorded", extra={"error": str(exc)})
-    print(f"API token in {path} ({where})", file=sys.stderr, flush=True)
-    return token
+    return token, f"API token in {path} ({where})"
 # -- end of security ------------------------------------------------------------------------
 
 
@@ -322,7 +322,7 @@ def _run(args: argparse.Namespace) -> int:
             except embedded.DataDirBusy as busy:
                 raise Refused(str(busy)) from None
             undo.callback(lock.release)
-        settings.api.token = secure_api(args, settings)  # may refuse; nothing is started yet
+        settings.api.token, token_note = secure_api(args, settings)  # nothing is started yet
         sock = _bind(settings.host, settings.port)
         undo.callback(sock.close)
         api_sock = None
@@ -351,8 +351,8 @@ def _run(args: argparse.Namespace) -> int:
         def announce() -> None:  # once the manifests are in and worker 0 starts serving
             log.info("ripple up", extra={"url": settings.base_url, "store": store, "workers": settings.workers})
             api = f", API at {settings.api_url}" if settings.api_separate else ""
-            print(f"Ripple is up at {settings.base_url}{api} (store {store}, {settings.workers} worker(s))",
-                  file=sys.stderr, flush=True)
+            print(f"Ripple is up at {settings.base_url}{api} (store {store}, {settings.workers} worker(s))\n"
+                  f"{token_note}", file=sys.stderr, flush=True)
         return _serve(settings, redis_url, 0, sock, manifests, api_sock, keep_existing=args.keep_existing,
                       serving=announce)
 

@@ -24,6 +24,7 @@ import socket
 import subprocess
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from pathlib import Path
 import pytest
 
 from ripple import embedded
+from ripple.cli import credentials
 from tests.support.chaos import kill_store
 from tests.support.mesh import RIPPLE, Mesh, free_port
 from tests.support.prober import broker_manifest
@@ -87,9 +89,16 @@ def one_error_line(stderr: str) -> str:
     return lines[0]
 
 
+def as_the_user(url: str) -> urllib.request.Request:
+    """A GET carrying the API token `ripple up` recorded for this user, as the CLI sends it."""
+    parts = urllib.parse.urlsplit(url)
+    token = credentials.lookup(f"{parts.scheme}://{parts.netloc}")
+    return urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+
+
 def status_of(url: str) -> int:
     try:
-        with urllib.request.urlopen(url, timeout=5) as r:
+        with urllib.request.urlopen(as_the_user(url), timeout=5) as r:
             return int(r.status)
     except urllib.error.HTTPError as e:
         return e.code
@@ -99,7 +108,7 @@ def status_of(url: str) -> int:
 
 def ready(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=5) as r:
+        with urllib.request.urlopen(as_the_user(url), timeout=5) as r:
             obj = json.loads(r.read())
     except OSError:
         return False
