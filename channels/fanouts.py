@@ -25,6 +25,9 @@ class LogSpec:
     stream: str
     match: Callable[[Mapping[str, object]], list[str]]
     queue_of: Callable[[str], str]
+    retention: float = 0.0
+    """Seconds the log keeps entries behind the fan-out (`channels.retention`)."""
+    max_retained: int = 100_000
 
 
 class Fanouts:
@@ -46,8 +49,11 @@ class Fanouts:
             running = self._running.get(stream)
             if running is None or running[1].done():
                 fanout = Fanout(self.redis, stream, spec.match, spec.queue_of,
-                                consumer=self.consumer, on_length=self.on_length)
+                                consumer=self.consumer, on_length=self.on_length,
+                                retention_s=spec.retention, max_retained=spec.max_retained)
                 self._running[stream] = (fanout, asyncio.create_task(_guard(fanout), name=f"fanout:{stream}"))
+            else:
+                running[0].retention, running[0].max_retained = spec.retention, spec.max_retained
         return gone
 
     async def close(self) -> None:

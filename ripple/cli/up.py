@@ -29,7 +29,9 @@ from pathlib import Path
 
 from ripple import embedded, logs, supervising
 from ripple.api import dead_letter_bounds
-from ripple.settings import DeadLetterSettings, Settings, StoreSettings, redis_url_from_env
+from ripple.api.eventing import retention
+from ripple.settings import (DeadLetterSettings, LogSettings, Settings, StoreSettings, TraceSettings,
+                             redis_url_from_env)
 
 log = logging.getLogger("ripple.up")
 
@@ -50,6 +52,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "tunnel GitHub can post webhooks to; default http://HOST:PORT")
     parser.add_argument("--log-level", default=os.environ.get("RIPPLE_LOG_LEVEL", "INFO"))
     _add_dead_letter_arguments(parser)
+    parser.add_argument("--retention", type=_retention, default=LogSettings.retention,
+                        help="how long a Broker keeps its log for replay, e.g. 24h (default 1h; "
+                             "0: off); the annotation ripple.dev/retention overrides it")
+    parser.add_argument("--trace-sample", type=_share, default=TraceSettings.sample,
+                        help="share of events whose hops are traced, 0 to 1 (default 1; 0: off)")
+
+
+def _retention(text: str) -> float:
+    try:
+        return retention.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _share(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError:
+        share = -1.0
+    if not 0.0 <= share <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
+    return share
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -58,6 +82,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         store=StoreSettings(url=args.redis_url or redis_url_from_env(), data_dir=Path(args.data_dir),
                             appendfsync=args.appendfsync),
         dead_letters=_dead_letter_settings(args),
+        logs=LogSettings(retention=getattr(args, "retention", LogSettings.retention)),
+        tracing=TraceSettings(sample=getattr(args, "trace_sample", TraceSettings.sample)),
     )
 
 
@@ -254,6 +280,7 @@ def _spawn_worker(index: int, sock: socket.socket, redis_url: str,
             "--log-level", args.log_level]
     if args.public_url:
         argv += ["--public-url", args.public_url]
+    argv += ["--retention", f"{args.retention}s", "--trace-sample", str(args.trace_sample)]
     # No preexec_fn: forking with it is unsafe once the watcher thread runs. The child sets
     # its death signal itself, first thing (`_die_with_parent`).
     return subprocess.Popen(argv, env=env, pass_fds=(sock.fileno(),))

@@ -45,7 +45,7 @@ from channels.ingress import Ingress
 from channels.plane import ChannelPlane
 from channels.queues import Queues
 from channels.sending import AiohttpSender
-from controllers.platforms.local import apiserver, operations, routing, serving_plane
+from controllers.platforms.local import apiserver, event_operations, operations, routing, serving_plane
 from controllers.platforms.local.manifests import apply_manifests
 from sources.plane import SourcePlane
 from sources.publishing import Publisher
@@ -102,9 +102,10 @@ async def run_worker(
     if worker_index == 0 and manifests:
         await apply_manifests(store, manifests)
 
+    served = operations.router(operations.Operations(client, store, settings.dead_letters))
+    served.include_router(event_operations.router(store, client))
     root = routing.make_root(
-        api=apiserver.make_api(store, operations=operations.router(
-            operations.Operations(client, store, settings.dead_letters))),
+        api=apiserver.make_api(store, operations=served),
         ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare),
         tail=Tail(client, plane.resolve, channels=channel_plane.resolve),
         channels=Ingress(channel_plane.resolve, appender, settings.ingress, kind="channel",
