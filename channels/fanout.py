@@ -32,7 +32,7 @@ import redis.exceptions
 from ripple import errors, keys, redisclient
 from ripple.cloudevents import records
 
-from channels import retention
+from channels import retention, tracing
 from channels.queues import Entry, StreamReply
 
 log = logging.getLogger(__name__)
@@ -77,11 +77,12 @@ class Fanout:
         batch: int = 512,
         retention_s: float = 0.0,
         max_retained: int = 100_000,
+        tracer: tracing.Tracer = tracing.OFF,
     ) -> None:
         self.redis, self.log_stream, self.match, self.queue_of = client, log_stream, match, queue_of
         self.consumer, self.on_length, self.batch = consumer, on_length, batch
         self._copy = client.register_script(_FAN_OUT)
-        self.retention, self.max_retained = retention_s, max_retained
+        self.retention, self.max_retained, self.tracer = retention_s, max_retained, tracer
         """Seconds and entries kept behind the fan-out for replay; the owner may change them."""
         self.stopped = False  # see channels.dispatching: redis-py may turn a cancel into an error
         self._own_from: bytes | str | None = "0"
@@ -147,10 +148,14 @@ class Fanout:
             return
         queues: dict[str, int] = {}  # queue -> its index in KEYS
         copies: list[bytes | int] = []
+        tracer = self.tracer if self.tracer.enabled else None
         for entry_id, fields in entries:
             if not fields:
                 continue
-            names = self.match(records.RecordAttributes(fields))
+            attributes = records.RecordAttributes(fields)
+            names = self.match(attributes)
+            if tracer is not None:
+                tracer.accepted(self.log_stream, entry_id, attributes, names)
             if names:
                 copies += (entry_id, len(names))
                 for name in names:

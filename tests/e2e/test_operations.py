@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.support.mesh import Mesh
-from tests.support.sinks import RecordingSink
+from tests.support.sinks import Answer, Received, RecordingSink
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -89,3 +89,117 @@ metadata:
 """)
     assert bad.returncode == 1
     assert "metadata.annotations[ripple.dev/retention]" in bad.stderr or "ripple.dev/retention" in bad.stderr
+
+
+def _appender(suffix: str, *, new_id: str | None = None, new_type: str | None = None, fail_first: bool = False):
+    """A step that replies with the event (a new id and type when given), its data extended."""
+    def answer(request: Received, n: int) -> Answer:
+        if fail_first and n == 0:
+            return Answer(503)
+        headers = {f"ce-{k}": v for k, v in request.ce.items() if k != "traceparent"}
+        if new_id:
+            headers["ce-id"] = new_id
+        if new_type:
+            headers["ce-type"] = new_type
+        headers["content-type"] = request.headers.get("content-type", "text/plain")
+        return Answer(200, request.body + suffix.encode(), headers)
+    return answer
+
+
+def _trace(mesh: Mesh, event_id: str) -> dict:
+    return json.loads(mesh.cli("event", "trace", event_id, "-o", "json").stdout)
+
+
+def test_trace_across_a_trigger_a_sequence_and_its_reply(mesh: Mesh) -> None:
+    with RecordingSink(_appender("-one", fail_first=True)) as one, \
+            RecordingSink(_appender("-two", new_id="tr-1-done", new_type="dev.example.done")) as two, \
+            RecordingSink() as done, RecordingSink() as others:
+        mesh.apply(f"""
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {{name: traced, namespace: default}}
+---
+apiVersion: flows.knative.dev/v1
+kind: Sequence
+metadata: {{name: tseq, namespace: default}}
+spec:
+  steps:
+    - uri: {one.url}
+      delivery: {{retry: 2, backoffPolicy: exponential, backoffDelay: PT0.1S}}
+    - uri: {two.url}
+  reply: {{ref: {{apiVersion: eventing.knative.dev/v1, kind: Broker, name: traced}}}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: to-seq, namespace: default}}
+spec:
+  broker: traced
+  filter: {{attributes: {{type: dev.example.traced}}}}
+  subscriber: {{ref: {{apiVersion: flows.knative.dev/v1, kind: Sequence, name: tseq}}}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: finished, namespace: default}}
+spec:
+  broker: traced
+  filter: {{attributes: {{type: dev.example.done}}}}
+  subscriber: {{uri: '{done.url}'}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: others, namespace: default}}
+spec:
+  broker: traced
+  filter: {{attributes: {{type: dev.example.other}}}}
+  subscriber: {{uri: '{others.url}'}}
+""")
+        mesh.wait_ready("/apis/flows.knative.dev/v1/namespaces/default/sequences/tseq", timeout=30)
+        for name in ("to-seq", "finished", "others"):
+            mesh.wait_ready(f"{EVENTING}/triggers/{name}", timeout=30)
+        parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        assert mesh.send_event("/default/traced", "tr-1", type="dev.example.traced",
+                               extensions={"traceparent": parent}) == 202
+        assert done.wait_for(1)[0].ce["id"] == "tr-1-done"
+
+        def complete() -> dict | None:
+            document = _trace(mesh, "tr-1")
+            replies = document["replies"]
+            finished = replies and any(h.get("target") == "Trigger/default/finished"
+                                       for h in replies[0]["hops"])
+            return document if finished else None
+
+        wait_until(complete, what="the whole chain in the trace")
+        document = _trace(mesh, "tr-1")
+        assert (document["id"], document["source"], document["type"]) == ("tr-1", "/tests", "dev.example.traced")
+        hops = document["hops"]
+        accepted = hops[0]
+        assert accepted["hop"] == "accepted" and accepted["log"] == "broker:default/traced"
+        assert accepted["matched"] == ["to-seq"] and accepted["not_matched"] == ["finished", "others"]
+        trigger = next(h for h in hops if h.get("target") == "Trigger/default/to-seq")
+        assert trigger["status"] == 202 and trigger["outcome"] == "delivered" and trigger["latency"] >= 0
+        step0 = [h for h in hops if h.get("target") == "Subscription/default/tseq-kn-sequence-0"
+                 and h["phase"] == "subscriber"]
+        assert [(h["attempt"], h["status"], h["outcome"]) for h in step0] == [
+            (1, 503, "retry"), (2, 200, "replied")]
+        assert step0[0]["delay"] > 0
+        assert step0[1]["flow"] == {"kind": "Sequence", "name": "tseq", "step": "step 0"}
+        channels = [h["log"] for h in hops if h["hop"] == "accepted"]
+        assert channels == ["broker:default/traced", "channel:default/tseq-kn-sequence-0",
+                            "channel:default/tseq-kn-sequence-1"]
+        step1 = next(h for h in hops if h.get("target") == "Subscription/default/tseq-kn-sequence-1")
+        assert step1["reply"] == {"id": "tr-1-done", "source": "/tests", "type": "dev.example.done"}
+
+        [reply] = document["replies"]
+        assert reply["id"] == "tr-1-done" and reply["outcome"] == "delivered"
+        back = [h for h in reply["hops"] if h["hop"] == "accepted"]
+        assert back[0]["log"] == "broker:default/traced" and back[0]["matched"] == ["finished"]
+        final = next(h for h in reply["hops"] if h.get("target") == "Trigger/default/finished")
+        assert final["status"] == 200 and final["outcome"] == "delivered"
+
+        text = mesh.cli("event", "trace", "tr-1").stdout
+        assert text.startswith("Event tr-1  (source /tests, type dev.example.traced)")
+        assert "did not match: finished, others" in text and "failed, will retry in" in text
+        assert "(Sequence tseq, step 0)" in text and "  Reply tr-1-done" in text
+
+        missing = mesh.cli("event", "trace", "no-such-event", check=False)
+        assert missing.returncode == 1 and "no trace of event 'no-such-event'" in missing.stderr

@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 import redis.asyncio as aioredis
 import uvicorn
 
-from ripple import dataplane, errors, redisclient, supervising
+from ripple import dataplane, errors, redisclient, supervising, telemetry
 from ripple import store as stores
 from ripple.api import registry
 from ripple.informers import Informer
@@ -45,6 +45,7 @@ from channels.ingress import Ingress
 from channels.plane import ChannelPlane
 from channels.queues import Queues
 from channels.sending import AiohttpSender
+from channels.tracing import Tracer
 from controllers.platforms.local import apiserver, event_operations, operations, routing, serving_plane
 from controllers.platforms.local.manifests import apply_manifests
 from sources.plane import SourcePlane
@@ -87,11 +88,15 @@ async def run_worker(
                         retry_after=settings.ingress.retry_after,
                         write_timeout=settings.ingress.write_timeout)
     sender = AiohttpSender()
-    deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery)
+    tracer = Tracer(client, settings.tracing, worker=consumer, spans=telemetry.spans_from_env())
+    deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery,
+                            tracer=tracer)
     plane = BrokerPlane(client, informer, appender, deliveries, settings, consumer=consumer)
+    plane.fanouts.tracer = tracer
     informer.subscribe(plane.kick)
     channel_plane = ChannelPlane(client, informer, deliveries, sender, settings, consumer=consumer,
                                  on_length=appender.note_length)
+    channel_plane.fanouts.tracer = tracer
     informer.subscribe(channel_plane.sync)
     source_plane = SourcePlane(client, informer, deliveries, sender, settings, consumer=consumer)
     informer.subscribe(source_plane.sync)
@@ -161,6 +166,8 @@ async def run_worker(
         await source_plane.close()
         await servings.router.close()
         await sender.close()
+        with contextlib.suppress(Exception):
+            await tracer.close()
         await client.aclose()
 
 
