@@ -269,7 +269,7 @@ class Dispatcher:
             elif outcome.action == "reply" and not target.reply_uri:
                 outcome = outcomes.Outcome("ack", code=outcome.code)  # no reply destination: dropped, as in Knative
             if self.tracer.enabled:
-                self.tracer.attempt(str(target.key), event, phase, outcomes.sanitize_destination(url),
+                self.tracer.attempt(target.key, event, phase, url,
                                     retries_done, response.status, response.error,
                                     "reply" if reply is not None and outcome.action == "ack" else outcome.action,
                                     outcome.delay, reply, started, latency)

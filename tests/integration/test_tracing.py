@@ -15,6 +15,7 @@ from ripple.cloudevents import records
 from ripple.settings import TraceSettings
 
 from channels import tracing
+from channels.identities import Kind, TargetKey
 from channels.fanout import GROUP, Fanout
 from tests.support.waiting import until
 
@@ -28,7 +29,7 @@ def event(i: int) -> ce.CloudEvent:
 async def test_hops_are_written_bounded_with_a_ttl(redis_client) -> None:
     tracer = tracing.Tracer(redis_client, TraceSettings(ttl=60.0, max_hops=3), worker="w0")
     for n in range(5):
-        tracer.attempt("Trigger/ns/t", event(1), "subscriber", "http://x/", n, 503, None, "retry",
+        tracer.attempt(TargetKey(Kind.TRIGGER, "ns", "t"), event(1), "subscriber", "http://x/", n, 503, None, "retry",
                        0.1, None, time.time(), 0.01)
     tracer.accepted(keys.broker_log("ns", "b"), b"1-0", records.RecordAttributes(ce.to_record(event(2))),
                     ["t"])
@@ -37,6 +38,12 @@ async def test_hops_are_written_bounded_with_a_ttl(redis_client) -> None:
     assert [h["attempt"] for h in hops] == [3, 4, 5]  # the newest max_hops
     assert hops[0]["worker"] == "w0" and hops[0]["delay"] == 0.1
     assert 0 < await redis_client.pttl(keys.event_trace("e1")) <= 60_000
+    tracer.attempt(TargetKey(Kind.TRIGGER, "ns", "t"), event(3), "subscriber", "http://u:p@x/", 0, None,
+                   "refused\nline two", "retry", 0.2, None, time.time(), 0.01)
+    await until(lambda: redis_client.exists(keys.event_trace("e3")), what="the flush")
+    [failed] = await tracing.read(redis_client, "e3")
+    assert failed["error"] == "refused\nline two" and failed["status"] is None
+    assert failed["url"] == "http://x/"  # sanitised, as knativeerrordest
     [accepted] = await tracing.read(redis_client, "e2")
     assert accepted["log"] == "broker:ns/b" and accepted["matched"] == ["t"] and accepted["entry"] == "1-0"
     await tracer.close()
