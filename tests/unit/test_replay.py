@@ -79,6 +79,7 @@ def test_parse_moment(text: str, expected: float) -> None:
         ({"broker": "b"}, "since: required"),
         ({"broker": "b", "since": "yesterday"}, "since: invalid value 'yesterday'"),
         ({"broker": "b", "since": "-5m"}, "since: must not be negative"),
+        ({"broker": "b", "since": "9" * 400 + "h"}, "since: must be at most 8760h"),
         ({"broker": "b", "since": "1m", "until": "10m"}, "until: must not be before since"),
         ({"broker": "b", "since": "1m", "trigger": 3}, "trigger: must be a string"),
         ({"broker": "b", "since": "1m", "from": "x"}, "from: unknown field"),

@@ -23,6 +23,8 @@ from ripple import errors
 from ripple.api.serving import go_durations
 
 EXTENSION = "ripplereplay"
+MAX_AGO = 365 * 86_400.0
+"""Further back than any retention (`retention.MAX` is a month) is a typo."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ def parse_moment(text: str, now: float, field: str) -> float:
     else:
         if ago < 0:
             raise errors.Invalid(errors.FieldError(field, f"must not be negative, got {text!r}"))
+        if ago > MAX_AGO:
+            raise errors.Invalid(errors.FieldError(field, f"must be at most 8760h (a year) ago, got {text!r}"))
         return now - ago
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
