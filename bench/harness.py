@@ -15,6 +15,7 @@ import os
 import resource
 import shutil
 import signal
+import shlex
 import socket
 import subprocess
 import sys
@@ -107,6 +108,11 @@ class App:
         _stop(self.proc, 10)
 
 
+UP_ARGS = "RIPPLE_BENCH_UP_ARGS"
+"""More `ripple up` flags for every benchmark's mesh, e.g. `--trace-sample 0` to measure
+with per-event tracing off."""
+
+
 class Ripple:
     """`ripple up -f MANIFEST [--workers N]` on a fresh data dir and a free port."""
 
@@ -120,7 +126,7 @@ class Ripple:
         os.environ["RIPPLE_CONFIG"] = str(self.tmp / "config.yaml")
         argv = [RIPPLE, "up", "--port", str(self.port), "--data-dir", str(self.tmp / "data"),
                 "--log-level", "WARNING", "-f", str(self.tmp / "bench.yaml"),
-                "--workers", str(workers)]
+                "--workers", str(workers), *shlex.split(os.environ.get(UP_ARGS, ""))]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self.log)
         if not wait_until(self._healthy, 60):
             self.stop()

@@ -25,6 +25,7 @@ from ripple import cloudevents as ce
 from ripple import errors, keys, metrics
 from ripple.api import dead_letter_bounds
 from ripple.api.eventing import broker_types
+from ripple.api.eventing import broker_types, retention
 from ripple.api.messaging import delivery_order
 from ripple.informers import Informer
 from ripple.settings import Settings
@@ -112,7 +113,9 @@ class BrokerPlane:
             index = self._index_for(key, triggers.get(key, []))
             namespace, name = key
             specs.append(LogSpec(keys.broker_log(namespace, name), index.match,
-                                 functools.partial(keys.broker_queue, namespace, name)))
+                                 functools.partial(keys.broker_queue, namespace, name),
+                                 retention=retention.of(broker, self.settings.logs.retention),
+                                 max_retained=self.settings.logs.max_retained))
             targets += [self._cached_target(broker, t) for t in triggers.get(key, [])]
         live = {_key(t) for ts in triggers.values() for t in ts}
         for key in [k for k in self._targets if k not in live]:

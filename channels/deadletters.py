@@ -137,7 +137,8 @@ for i = 2, #ARGV do
     local out = {}
     for j = 1, #fields, 2 do
       local name = fields[j]
-      if name == '$A' or name == '$D' or name == '$H' or name == '$T' or name == '$S' then
+      if name == '$A' or name == '$D' or name == '$H' or name == '$T' or name == '$S'
+          or name == '$I' then
         out[#out + 1] = name
         out[#out + 1] = fields[j + 1]
       end
@@ -154,7 +155,8 @@ end
 return moved
 """
 for _name, _field in (("$A", records.ATTRIBUTES), ("$D", records.DATA), ("$H", records.HEADERS),
-                      ("$T", records.TYPE), ("$S", records.SOURCE), ("$U", records.DESTINATION)):
+                      ("$T", records.TYPE), ("$S", records.SOURCE), ("$I", records.ID),
+                      ("$U", records.DESTINATION)):
     _REDRIVE = _REDRIVE.replace(_name, _field.decode())
 
 PAGE = 1000

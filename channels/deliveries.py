@@ -18,6 +18,7 @@ from typing import Callable, Collection, Iterable
 from ripple import errors
 from ripple.settings import DeliverySettings
 
+from channels import tracing
 from channels.dispatching import Dispatcher, Target
 from channels.identities import Kind, TargetKey
 from channels.queues import Queues
@@ -35,8 +36,9 @@ class Deliveries:
         consumer: str,
         settings: DeliverySettings,
         clock: Callable[[], float] = time.time,
+        tracer: tracing.Tracer = tracing.OFF,
     ) -> None:
-        self.queues, self.sender, self.consumer = queues, sender, consumer
+        self.queues, self.sender, self.consumer, self.tracer = queues, sender, consumer, tracer
         self.settings, self.clock = settings, clock
         self._dispatchers: dict[TargetKey, Dispatcher] = {}
         self._tasks: dict[TargetKey, asyncio.Task[None]] = {}
@@ -74,7 +76,7 @@ class Deliveries:
 
     def _start(self, target: Target) -> None:
         dispatcher = Dispatcher(self.queues, self.sender, target, consumer=self.consumer,
-                                settings=self.settings, clock=self.clock)
+                                settings=self.settings, clock=self.clock, tracer=self.tracer)
         self._dispatchers[target.key] = dispatcher
         self._tasks[target.key] = asyncio.create_task(self._guard(dispatcher), name=f"dispatch:{target.key}")
 

@@ -46,7 +46,7 @@ from ripple import errors, leases, metrics
 from ripple.cloudevents import records
 from ripple.settings import DeliverySettings
 
-from channels import concurrency, deadletters, failures, identities, outcomes, policies
+from channels import concurrency, deadletters, failures, identities, outcomes, policies, tracing
 from channels.queues import Entry, Failure, Queues
 from channels.sending import Response, Sender
 
@@ -135,8 +135,9 @@ class Dispatcher:
         consumer: str,
         settings: DeliverySettings,
         clock: Callable[[], float] = time.time,
+        tracer: tracing.Tracer = tracing.OFF,
     ) -> None:
-        self.queues, self.sender, self.target = queues, sender, target
+        self.queues, self.sender, self.target, self.tracer = queues, sender, target, tracer
         self.consumer, self.settings, self.clock = consumer, settings, clock
         self._in_flight: dict[bytes, asyncio.Task[None]] = {}
         self._slot_freed = asyncio.Event()
@@ -275,15 +276,23 @@ class Dispatcher:
                                       gone, Response(status=None), fields, headers,
                                       self._failure(target, gone, "", final=True), retries_done)
                 return
+            started, clock = self.clock(), time.perf_counter()
             response = await self._send(target, url, event, phase, headers)
+            latency = time.perf_counter() - clock
             outcome = outcomes.decide(phase, retries_done, target.policy, response, now=self.clock())
-            if outcome.reply is not None:
-                _continue_trace(outcome.reply, event)
+            reply = outcome.reply
+            if reply is not None:
+                _continue_trace(reply, event)
             if outcome.action == "reply" and target.reply is not None:
                 outcome, url, response = await self._publish_reply(target, outcome, event, response,
                                                                    url, retries_done)
             elif outcome.action == "reply" and not target.reply_uri:
                 outcome = outcomes.Outcome("ack", code=outcome.code)  # no reply destination: dropped, as in Knative
+            if self.tracer.enabled:
+                self.tracer.attempt(target.key, event, phase, url,
+                                    retries_done, response.status, response.error,
+                                    "reply" if reply is not None and outcome.action == "ack" else outcome.action,
+                                    outcome.delay, reply, started, latency)
             failure = None
             if outcome.action in _FAILED:  # only failures pay for this
                 failure = self._attempt_failed(target, event, url, outcome, retries_done)

@@ -15,7 +15,8 @@ XAUTOCLAIM, never half fanned out. After a restart, and after any store error, t
 first re-reads the entries its consumer name still holds (`XREADGROUP ... 0`, paged): a
 read whose reply was lost, or a script that never ran, leaves a batch pending under this
 consumer, and it would otherwise wait for XAUTOCLAIM. The log is trimmed behind the
-slowest pending entry, keeping a few seconds for `ripple event tail`.
+slowest pending entry, keeping the log's retention window for `ripple event replay` (a
+few seconds for `ripple event tail` at least; `channels.retention`).
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ import redis.exceptions
 from ripple import errors, keys, redisclient
 from ripple.cloudevents import records
 
+from channels import retention, tracing
 from channels.queues import Entry, StreamReply
 
 log = logging.getLogger(__name__)
 
 GROUP = keys.FANOUT_GROUP
-TAIL_RETENTION_MS = 5_000
 RECLAIM_IDLE_MS = 30_000
 
 # KEYS[1]: the log; KEYS[2..]: the queues this batch copies to. ARGV[1]: the group; ARGV[2]:
@@ -74,10 +75,15 @@ class Fanout:
         consumer: str,
         on_length: Callable[[str, int], None] = lambda _s, _n: None,
         batch: int = 512,
+        retention_s: float = 0.0,
+        max_retained: int = 100_000,
+        tracer: tracing.Tracer = tracing.OFF,
     ) -> None:
         self.redis, self.log_stream, self.match, self.queue_of = client, log_stream, match, queue_of
         self.consumer, self.on_length, self.batch = consumer, on_length, batch
         self._copy = client.register_script(_FAN_OUT)
+        self.retention, self.max_retained, self.tracer = retention_s, max_retained, tracer
+        """Seconds and entries kept behind the fan-out for replay; the owner may change them."""
         self.stopped = False  # see channels.dispatching: redis-py may turn a cancel into an error
         self._own_from: bytes | str | None = "0"
         """Where the re-read of this consumer's pending entries stands; None: read new ones."""
@@ -142,10 +148,14 @@ class Fanout:
             return
         queues: dict[str, int] = {}  # queue -> its index in KEYS
         copies: list[bytes | int] = []
+        tracer = self.tracer if self.tracer.enabled else None
         for entry_id, fields in entries:
             if not fields:
                 continue
-            names = self.match(records.RecordAttributes(fields))
+            attributes = records.RecordAttributes(fields)
+            names = self.match(attributes)
+            if tracer is not None:
+                tracer.accepted(self.log_stream, entry_id, attributes, names)
             if names:
                 copies += (entry_id, len(names))
                 for name in names:
@@ -158,29 +168,29 @@ class Fanout:
             await self.redis.xack(self.log_stream, GROUP, *ids)
 
     async def _trim(self) -> None:
-        """Trim entries every group has acknowledged, but keep the tail window."""
+        """Trim entries every group has acknowledged, but keep the retention window
+        (`channels.retention`)."""
         groups = await self.redis.xinfo_groups(self.log_stream)
-        keep_from = f"{int(time.time() * 1000) - TAIL_RETENTION_MS}-0"
+        position, unread, pending_count = None, None, 0
         for group in groups:
             if group["name"] in (GROUP, GROUP.encode()):
                 pending = await self.redis.xpending(self.log_stream, GROUP)
-                if pending["pending"]:
-                    keep_from = min(keep_from, _decode(pending["min"]), key=_id_order)
+                pending_count = int(pending["pending"])
+                unread = group.get("lag")
+                if pending_count:
+                    position = _decode(pending["min"])
                 else:
-                    keep_from = min(keep_from, _after(_decode(group["last-delivered-id"])), key=_id_order)
+                    position = retention.after(_decode(group["last-delivered-id"]))
+        keep_from = retention.trim_point(now_ms=int(time.time() * 1000),
+                                         retention_ms=int(self.retention * 1000), position=position)
         await self.redis.xtrim(self.log_stream, minid=keep_from, approximate=False)
+        if self.retention > 0:
+            cap = retention.count_cap(unread=unread, pending=pending_count,
+                                      max_retained=self.max_retained)
+            if cap is not None:
+                await self.redis.xtrim(self.log_stream, maxlen=cap, approximate=False)
         self.on_length(self.log_stream, int(await self.redis.xlen(self.log_stream)))
 
 
 def _decode(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
-
-
-def _id_order(entry_id: str) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)
-
-
-def _after(entry_id: str) -> str:
-    ms, seq = _id_order(entry_id)
-    return f"{ms}-{seq + 1}"

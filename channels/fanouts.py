@@ -15,6 +15,7 @@ from typing import Callable, Mapping
 
 import redis.asyncio as aioredis
 
+from channels import tracing
 from channels.fanout import Fanout
 
 log = logging.getLogger(__name__)
@@ -25,12 +26,17 @@ class LogSpec:
     stream: str
     match: Callable[[Mapping[str, object]], list[str]]
     queue_of: Callable[[str], str]
+    retention: float = 0.0
+    """Seconds the log keeps entries behind the fan-out (`channels.retention`)."""
+    max_retained: int = 100_000
 
 
 class Fanouts:
     def __init__(self, client: aioredis.Redis, *, consumer: str,
                  on_length: Callable[[str, int], None] = lambda _s, _n: None) -> None:
         self.redis, self.consumer, self.on_length = client, consumer, on_length
+        self.tracer = tracing.OFF
+        """Set by the composition root; each fan-out started from then on records its hops."""
         self._running: dict[str, tuple[Fanout, asyncio.Task[None]]] = {}
 
     def sync(self, specs: list[LogSpec], *, owner: str) -> list[str]:
@@ -46,8 +52,12 @@ class Fanouts:
             running = self._running.get(stream)
             if running is None or running[1].done():
                 fanout = Fanout(self.redis, stream, spec.match, spec.queue_of,
-                                consumer=self.consumer, on_length=self.on_length)
+                                consumer=self.consumer, on_length=self.on_length,
+                                retention_s=spec.retention, max_retained=spec.max_retained,
+                                tracer=self.tracer)
                 self._running[stream] = (fanout, asyncio.create_task(_guard(fanout), name=f"fanout:{stream}"))
+            else:
+                running[0].retention, running[0].max_retained = spec.retention, spec.max_retained
         return gone
 
     async def close(self) -> None:

@@ -7,6 +7,8 @@ Callers build keys only through these functions; no other module spells a prefix
 
 from __future__ import annotations
 
+import zlib
+
 PREFIX = "ripple"
 
 # -- resource store (control plane) -------------------------------------------------------
@@ -168,6 +170,22 @@ SERVING_INVOCATIONS = f"{PREFIX}:serving:{{invocations}}:queue"
 SERVING_INVOCATION_RETRIES = f"{PREFIX}:serving:{{invocations}}:retries"
 """Sorted set: async invocations waiting for their next attempt (score: due, epoch seconds).
 Shares the queue's hash tag: the script that moves a due one back is one slot."""
+
+
+# -- per-event traces (`channels.tracing`, read by the trace endpoint) ----------------------
+TRACE_SHARDS = 16
+
+
+def event_trace(event_id: str) -> str:
+    """List with a TTL: the hops of every event with this id (each record names its source),
+    oldest first. The hash tag is one of `TRACE_SHARDS` (by the id's CRC-32), so that the
+    hops a process records in one flush go as one script per shard (one Cluster slot each),
+    and a trace is found from its id alone."""
+    return f"{PREFIX}:trace:{{trace-{trace_shard(event_id)}}}:{event_id}"
+
+
+def trace_shard(event_id: str) -> int:
+    return zlib.crc32(event_id.encode("utf-8", "surrogatepass")) % TRACE_SHARDS
 
 
 # consumer-group names

@@ -123,6 +123,31 @@ class TlsSettings:
 
 
 @dataclass
+class LogSettings:
+    retention: float = 3600.0
+    """Seconds a Broker keeps its log after the fan-out, for `ripple event replay`
+    (`--retention`; a Broker's `ripple.dev/retention` annotation overrides it). 0 keeps only
+    the few seconds `ripple event tail` needs."""
+
+    max_retained: int = 100_000
+    """Entries a Broker keeps for replay, whatever the retention: the bound on its memory.
+    They count towards `ingress.max_backlog`."""
+
+
+@dataclass
+class TraceSettings:
+    sample: float = 1.0
+    """The share of events whose hops are recorded (`--trace-sample`), decided per event id
+    and source so every hop of one event agrees; 0 turns tracing off."""
+
+    ttl: float = 3600.0
+    """Seconds a trace record is kept after its event's last hop."""
+
+    max_hops: int = 256
+    """Hops kept per event id: the oldest go first."""
+
+
+@dataclass
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -133,6 +158,8 @@ class Settings:
     dead_letters: DeadLetterSettings = field(default_factory=DeadLetterSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
+    logs: LogSettings = field(default_factory=LogSettings)
+    tracing: TraceSettings = field(default_factory=TraceSettings)
     public_url: str | None = None
     """The URL others reach this mesh at, behind a proxy or tunnel (`--public-url`): the
     base of every address in status, webhook receiver URLs included. Default: host:port."""

@@ -261,11 +261,15 @@ class Client:
         result = json.loads(answer.body)
         return result if isinstance(result, dict) else {"items": result}
 
-    def stream_lines(self, path: str) -> Iterator[bytes]:
-        """Lines of a never-ending answer (`/tail/...`), as they arrive."""
+    def stream_lines(self, path: str, body: dict[str, Any] | None = None) -> Iterator[bytes]:
+        """Lines of a long answer (`/tail/...`; a replay's progress when POSTing `body`), as
+        they arrive."""
         url = self.url(path)
         headers = self._authorized(url, {"Accept": "application/x-ndjson"})
-        request = urllib.request.Request(url, headers=headers)
+        data = None
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        request = urllib.request.Request(url, data=data, headers=headers)
         try:
             # No read timeout: a quiet broker sends nothing for as long as it likes.
             answer = _OPENER.open(request, timeout=None)

@@ -40,7 +40,9 @@ from typing import Any, NoReturn, TypeVar
 
 from ripple import embedded, errors, logs, supervising
 from ripple.api import dead_letter_bounds
-from ripple.settings import (ApiSettings, DeadLetterSettings, Settings, StoreSettings, TlsSettings,
+from ripple.api.eventing import retention
+from ripple.settings import (ApiSettings, DeadLetterSettings, LogSettings, Settings, StoreSettings,
+                             TlsSettings, TraceSettings,
                              redis_url_from_env)
 
 log = logging.getLogger("ripple.up")
@@ -84,6 +86,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(env RIPPLE_LOG_FORMAT; default auto)")
     _add_dead_letter_arguments(parser)
     add_security_arguments(parser)
+    parser.add_argument("--retention", type=_retention, default=LogSettings.retention,
+                        help="how long a Broker keeps its log for replay, e.g. 24h (default 1h; "
+                             "0: off); the annotation ripple.dev/retention overrides it")
+    parser.add_argument("--trace-sample", type=_share, default=TraceSettings.sample,
+                        help="share of events whose hops are traced, 0 to 1 (default 1; 0: off)")
+
+
+def _retention(text: str) -> float:
+    try:
+        return retention.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _share(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError:
+        share = -1.0
+    if not 0.0 <= share <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
+    return share
 
 
 def one_line_errors(parser: argparse.ArgumentParser) -> None:
@@ -170,6 +194,8 @@ def settings_from(args: argparse.Namespace, token: str | None = None) -> Setting
                             start_timeout=args.store_timeout),
         dead_letters=_dead_letter_settings(args),
         api=api_settings(args, token), tls=tls_settings(args),
+        logs=LogSettings(retention=getattr(args, "retention", LogSettings.retention)),
+        tracing=TraceSettings(sample=getattr(args, "trace_sample", TraceSettings.sample)),
     )
 
 
@@ -618,6 +644,7 @@ def _spawn_worker(index: int, sock: socket.socket, redis_url: str,
         argv.append("--insecure-api")
     argv += ["--dead-letter-max-entries", str(args.dead_letter_max_entries),
              "--dead-letter-retention", f"{args.dead_letter_retention}s"]
+    argv += ["--retention", f"{args.retention}s", "--trace-sample", str(args.trace_sample)]
     # No preexec_fn: forking with it is unsafe once the watcher thread runs. The child sets
     # its death signal itself, first thing (`_die_with_parent`).
     return subprocess.Popen(argv, env=env, pass_fds=tuple(fds))

@@ -7,9 +7,10 @@ field `d` with the data bytes as they are, absent when the event has no data, so
 payload and a missing one stay distinct. Records are not validated again on the way out:
 only validated events are ever written.
 
-`type` and `source` are also written on their own, as fields `t` and `s`, for the broker
-fan-out: `RecordAttributes` serves them from there, so a filter index that buckets on them
-matches an entry without parsing `a` (a `json.loads` per entry was the fan-out's largest
+`type`, `source` and `id` are also written on their own, as fields `t`, `s` and `i`, for the
+broker fan-out and the trace record it writes of each entry: `RecordAttributes` serves them
+from there, so a filter index that buckets on them, and the trace, read an entry without
+parsing `a` (a `json.loads` per entry was the fan-out's largest
 cost). Entries written before these fields existed lack them and are parsed instead.
 
 `h` holds the request headers Knative passes through (`pkg/utils/headers.go`
@@ -38,6 +39,8 @@ ATTRIBUTES = b"a"
 DATA = b"d"
 TYPE = b"t"
 SOURCE = b"s"
+ID = b"i"
+"""The event's id on its own, like `t` and `s`: the fan-out's trace record reads it there."""
 HEADERS = b"h"
 """The pass-through request headers, compact JSON (absent: none)."""
 ORIGINAL_ATTRIBUTES = b"oa"
@@ -55,7 +58,7 @@ DESTINATION = b"u"
 """A redriven entry's own destination (`ripple dlq redrive --to`), in place of the subscriber."""
 
 # -- an entry of Ripple's dead-letter store (`channels.deadletters`) ---------------------
-# It keeps the failed event's own fields (`a`, `d`, `h`, `t`, `s`: what a redrive puts back
+# It keeps the failed event's own fields (`a`, `d`, `h`, `t`, `s`, `i`: what a redrive puts back
 # in the queue) and what Knative's dead-letter sink would have been told, plus Ripple's own.
 ERROR_CODE = b"ec"
 """`knativeerrorcode`: the last HTTP status (500 for no response)."""
@@ -69,11 +72,11 @@ ATTEMPTS = b"na"
 """Attempts made before the event was dead-lettered."""
 TARGET = b"tg"
 """Whose store it is: `Kind/namespace/name` (`channels.identities.TargetKey`)."""
-EVENT_FIELDS = frozenset({ATTRIBUTES, DATA, HEADERS, TYPE, SOURCE})
+EVENT_FIELDS = frozenset({ATTRIBUTES, DATA, HEADERS, TYPE, SOURCE, ID})
 """The fields of an entry that are the event itself: what a redrive copies back."""
 DEAD_LETTER_FIELDS = frozenset({ERROR_CODE, ERROR_DESTINATION, ERROR_DATA, ERROR_REASON,
                                 ATTEMPTS, TARGET})
-FIELDS = frozenset({ATTRIBUTES, DATA, TYPE, SOURCE, HEADERS, ORIGINAL_ATTRIBUTES, ORIGINAL_DATA,
+FIELDS = frozenset({ATTRIBUTES, DATA, TYPE, SOURCE, ID, HEADERS, ORIGINAL_ATTRIBUTES, ORIGINAL_DATA,
                     RETRIES, PHASE, DESTINATION, *DEAD_LETTER_FIELDS})
 """Every field name a stream entry may carry (a queue's, or the dead-letter store's)."""
 
@@ -82,7 +85,7 @@ Fields = dict[bytes, bytes]
 back (Ripple's client leaves replies undecoded). The one type of a record, wherever one is
 made, appended, read or re-enqueued."""
 
-_OWN_FIELDS = {"type": TYPE, "source": SOURCE}
+_OWN_FIELDS = {"type": TYPE, "source": SOURCE, "id": ID}
 
 # One encoder, built once: json.dumps builds a new one per call when given options.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode

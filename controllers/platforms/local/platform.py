@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 import redis.asyncio as aioredis
 import uvicorn
 
-from ripple import dataplane, errors, redisclient, supervising
+from ripple import dataplane, errors, redisclient, supervising, telemetry
 from ripple import store as stores
 from ripple.api import registry
 from ripple.informers import Informer
@@ -46,7 +46,8 @@ from channels.ingress import Ingress
 from channels.plane import ChannelPlane
 from channels.queues import Queues
 from channels.sending import AiohttpSender, trusting
-from controllers.platforms.local import apiserver, operations, routing, serving_plane
+from channels.tracing import Tracer
+from controllers.platforms.local import apiserver, event_operations, operations, routing, serving_plane
 from controllers.platforms.local.manifests import apply_manifests
 from sources.plane import SourcePlane
 from sources.publishing import Publisher
@@ -118,11 +119,15 @@ async def _run_worker(
     tls = settings.tls
     trust = trusting(str(tls.cert_file)) if tls.cert_file else None
     sender = AiohttpSender(trust=trust)
-    deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery)
+    tracer = Tracer(client, settings.tracing, worker=consumer, spans=telemetry.spans_from_env())
+    deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery,
+                            tracer=tracer)
     plane = BrokerPlane(client, informer, appender, deliveries, settings, consumer=consumer)
+    plane.fanouts.tracer = tracer
     informer.subscribe(plane.kick)
     channel_plane = ChannelPlane(client, informer, deliveries, sender, settings, consumer=consumer,
                                  on_length=appender.note_length)
+    channel_plane.fanouts.tracer = tracer
     informer.subscribe(channel_plane.sync)
     source_plane = SourcePlane(client, informer, deliveries, sender, settings, consumer=consumer)
     informer.subscribe(source_plane.sync)
@@ -146,9 +151,10 @@ async def _run_worker(
     informer.subscribe(broker_tokens.sync)
     channel_tokens = IngressTokens(informer, ("Channel", "InMemoryChannel"))
     informer.subscribe(channel_tokens.sync)
+    served = operations.router(operations.Operations(client, store, settings.dead_letters))
+    served.include_router(event_operations.router(store, client))
     root = routing.make_root(
-        api=apiserver.make_api(store, operations=operations.router(
-            operations.Operations(client, store, settings.dead_letters))),
+        api=apiserver.make_api(store, operations=served),
         ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare,
                         tokens=broker_tokens),
         tail=Tail(client, plane.resolve, channels=channel_plane.resolve),
@@ -211,6 +217,8 @@ async def _run_worker(
         await source_plane.close()
         await servings.router.close()
         await sender.close()
+        with contextlib.suppress(Exception):
+            await tracer.close()
         await client.aclose()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ripple.api import duck, fields, meta
-from ripple.api.eventing import broker_types
+from ripple.api.eventing import broker_types, retention
 from ripple.errors import FieldError
 
 CLASS_PATH = fields.key("metadata.annotations", broker_types.CLASS_ANNOTATION)
@@ -21,6 +21,7 @@ def validate(broker: dict[str, Any]) -> fields.Errors:
     if not meta.annotations_of(broker).get(broker_types.CLASS_ANNOTATION):
         errs.append(FieldError(CLASS_PATH, f"{fields.MISSING}: the broker class, e.g. "
                                            f"{broker_types.DEFAULT_CLASS}"))
+    errs.extend(retention.validate(broker))
     spec = broker.get("spec")
     if spec is None:
         return errs

@@ -31,7 +31,7 @@ from urllib.parse import quote
 from ripple import __version__, errors
 from ripple.cli import output, sinks
 from ripple.cli.client import Client, error_from
-from ripple.cli.commands import common, display
+from ripple.cli.commands import common, display, replay, trace
 
 DEFAULT_TYPE = "dev.knative.cli.plugin.event.generic"  # kn-plugin-event's event.DefaultType
 DEFAULT_SOURCE = f"ripple-event/v{__version__}"  # kn's DefaultSource: PluginName/Version
@@ -89,6 +89,9 @@ def register(
 
     show = verbs.add_parser("display", help="run a sink that prints every event it receives")
     display.add_arguments(show)
+
+    replay.register(verbs, parents)
+    trace.register(verbs, parents)
 
 
 def read_data(value: str | None) -> bytes | None:

@@ -1,0 +1,122 @@
+"""Replay: copy the events of a Broker's retained log into its Triggers' queues again.
+
+Called by the replay endpoint (`controllers.platforms.local.operations`), which the CLI's
+`ripple event replay` and the console use. The log keeps entries behind the fan-out for
+the Broker's retention window (`channels.retention`); a replay reads the window's part the
+request names (XRANGE, a page at a time), matches each entry against the Triggers (a
+`FilterIndex` of the named Trigger, or of every Trigger of the Broker: a Trigger's filter
+always applies, see `ripple.api.eventing.replays`) and XADDs a copy, with the extension
+`ripplereplay`, to each matching Trigger's queue. From there the normal engine delivers
+it: retries, the dead-letter sink, replies. A page is one pipeline in the Broker's hash
+tag; a replay cancelled between pages (Ctrl-C closes the stream) has enqueued whole pages
+only, and what it enqueued is delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+
+from ripple import cloudevents as ce
+from ripple import errors, keys, redisclient
+from ripple.api.eventing.replays import EXTENSION, ReplayRequest
+from ripple.cloudevents import records
+
+from broker import filters
+from channels.queues import Entry
+
+PAGE = 256
+
+
+@dataclass(frozen=True)
+class Progress:
+    id: str
+    scanned: int
+    """Log entries read so far."""
+    replayed: int
+    """Copies enqueued so far (an event matching two Triggers counts twice)."""
+    fraction: float
+    """How much of the time range has been read, 0 to 1."""
+    oldest: float | None
+    """Epoch seconds of the log's oldest entry (None: empty): events before it are gone."""
+    done: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "scanned": self.scanned, "replayed": self.replayed,
+                "fraction": round(self.fraction, 4), "oldest": self.oldest, "done": self.done}
+
+
+def index_of(triggers: list[dict[str, Any]], request: ReplayRequest) -> filters.FilterIndex:
+    """The filters a replay matches with: the named Trigger's, or every Trigger's of the
+    Broker. `errors.NotFound` for a named Trigger that is not the Broker's."""
+    index = filters.FilterIndex()
+    for trigger in triggers:
+        name = trigger["metadata"]["name"]
+        if trigger["spec"].get("broker") == request.broker and request.trigger in (None, name):
+            index.put(name, trigger["spec"])
+    if request.trigger is not None and not len(index):
+        raise errors.NotFound(f"trigger {request.trigger!r} of broker {request.broker!r} "
+                              f"not found in namespace {request.namespace!r}")
+    return index
+
+
+def replayed(fields: records.Fields, replay_id: str) -> records.Fields:
+    """The queue entry of one replayed event: the log entry with `ripplereplay` set."""
+    event = ce.from_record(fields)
+    event.attributes[EXTENSION] = replay_id
+    return ce.to_record(event, records.headers_of(fields))
+
+
+async def replay(client: aioredis.Redis, request: ReplayRequest,
+                 triggers: list[dict[str, Any]]) -> AsyncIterator[Progress]:
+    """Enqueue the matching events, yielding the progress after each page."""
+    index = index_of(triggers, request)
+    stream = keys.broker_log(request.namespace, request.broker)
+    since_ms, until_ms = int(request.since * 1000), int(request.until * 1000)
+    start, scanned, copies = f"{since_ms}-0", 0, 0
+    try:
+        oldest = cast(list[Entry], await client.xrange(stream, count=1))
+        oldest_s = int(oldest[0][0].split(b"-")[0]) / 1000 if oldest else None
+        while True:
+            page = cast(list[Entry], await client.xrange(stream, start, f"{until_ms}-18446744073709551615",
+                                                          count=PAGE))
+            if not page:
+                break
+            copies += await _enqueue(client, request, index, page)
+            scanned += len(page)
+            last = page[-1][0].decode()
+            start = "(" + last
+            reached = int(last.split("-")[0])
+            span = max(until_ms - since_ms, 1)
+            yield Progress(request.id, scanned, copies, min(1.0, (reached - since_ms) / span), oldest_s)
+            if len(page) < PAGE:
+                break
+    except redisclient.UNAVAILABLE as exc:
+        raise redisclient.translate(exc) from exc
+    yield Progress(request.id, scanned, copies, 1.0, oldest_s, done=True)
+
+
+async def _enqueue(client: aioredis.Redis, request: ReplayRequest, index: filters.FilterIndex,
+                   page: list[Entry]) -> int:
+    copies = 0
+    async with client.pipeline(transaction=False) as pipe:
+        for _, fields in page:
+            if not fields:
+                continue
+            attributes = records.RecordAttributes(fields)
+            if request.type is not None and attributes.get("type") != request.type:
+                continue
+            names = index.match(attributes)
+            if not names:
+                continue
+            record = replayed(fields, request.id)
+            for name in names:
+                pipe.xadd(keys.broker_queue(request.namespace, request.broker, name),
+                          record)  # type: ignore[arg-type]
+                copies += 1
+        if copies:
+            await pipe.execute()
+    return copies

@@ -1,0 +1,205 @@
+"""Issue #13's operations end to end: replay of a Broker's retained log, and the trace of
+one event, through `ripple up` and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.mesh import Mesh
+from tests.support.sinks import Answer, Received, RecordingSink
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.e2e
+
+EVENTING = "/apis/eventing.knative.dev/v1/namespaces/default"
+
+
+def test_replay_within_the_retention_window(mesh: Mesh) -> None:
+    with RecordingSink() as orders, RecordingSink() as audits:
+        mesh.apply(f"""
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: replayed
+  namespace: default
+  annotations: {{ripple.dev/retention: 24h}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: orders, namespace: default}}
+spec:
+  broker: replayed
+  filter: {{attributes: {{type: dev.example.order}}}}
+  subscriber: {{uri: '{orders.url}'}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: audits, namespace: default}}
+spec:
+  broker: replayed
+  filter: {{attributes: {{type: dev.example.audit}}}}
+  subscriber: {{uri: '{audits.url}'}}
+""")
+        mesh.wait_ready(f"{EVENTING}/triggers/orders")
+        mesh.wait_ready(f"{EVENTING}/triggers/audits")
+        for n in range(3):
+            assert mesh.send_event("/default/replayed", f"order-{n}", type="dev.example.order") == 202
+        assert mesh.send_event("/default/replayed", "audit-0", type="dev.example.audit") == 202
+        orders.wait_for(3)
+        audits.wait_for(1)
+        assert not any("ripplereplay" in r.ce for r in orders.received + audits.received)
+
+        # Through one Trigger: only its events (its filter applies), each marked as replayed.
+        done = mesh.cli("event", "replay", "broker:replayed", "--since", "10m", "--trigger", "orders")
+        assert "3 event(s) enqueued" in done.stdout, done.stdout
+        again = orders.wait_for(6)[3:]
+        assert sorted(r.ce["id"] for r in again) == ["order-0", "order-1", "order-2"]
+        replay_id = again[0].ce["ripplereplay"]
+        assert replay_id.startswith("replay-") and {r.ce["ripplereplay"] for r in again} == {replay_id}
+
+        # Every Trigger, narrowed by type: the audit alone, with a new replay id.
+        done = mesh.cli("event", "replay", "broker:replayed", "--since", "10m", "--type", "dev.example.audit")
+        assert "1 event(s) enqueued" in done.stdout, done.stdout
+        audit = audits.wait_for(2)[1]
+        assert audit.ce["id"] == "audit-0" and audit.ce["ripplereplay"] not in ("", replay_id)
+        assert len(orders.received) == 6
+
+        # A window after the events replays nothing; bad input is one line naming the flag.
+        done = mesh.cli("event", "replay", "broker:replayed", "--since", "10m", "--until", "0s",
+                        "--type", "dev.example.none")
+        assert "0 event(s) enqueued" in done.stdout
+        bad = mesh.cli("event", "replay", "broker:replayed", "--since", "yesterday", check=False)
+        assert bad.returncode == 1 and bad.stderr.strip().count("\n") == 0
+        assert "--since" in bad.stderr and "yesterday" in bad.stderr
+        missing = mesh.cli("event", "replay", "broker:replayed", "--since", "1m", "--trigger", "nope",
+                           check=False)
+        assert missing.returncode == 1 and "nope" in missing.stderr
+
+
+def test_retention_annotation_is_validated(mesh: Mesh) -> None:
+    bad = mesh.cli("apply", "-f", "-", check=False, input="""
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: badretention
+  namespace: default
+  annotations: {ripple.dev/retention: forever}
+""")
+    assert bad.returncode == 1
+    assert "metadata.annotations[ripple.dev/retention]" in bad.stderr or "ripple.dev/retention" in bad.stderr
+
+
+def _appender(suffix: str, *, new_id: str | None = None, new_type: str | None = None, fail_first: bool = False):
+    """A step that replies with the event (a new id and type when given), its data extended."""
+    def answer(request: Received, n: int) -> Answer:
+        if fail_first and n == 0:
+            return Answer(503)
+        headers = {f"ce-{k}": v for k, v in request.ce.items() if k != "traceparent"}
+        if new_id:
+            headers["ce-id"] = new_id
+        if new_type:
+            headers["ce-type"] = new_type
+        headers["content-type"] = request.headers.get("content-type", "text/plain")
+        return Answer(200, request.body + suffix.encode(), headers)
+    return answer
+
+
+def _trace(mesh: Mesh, event_id: str) -> dict:
+    return json.loads(mesh.cli("event", "trace", event_id, "-o", "json").stdout)
+
+
+def test_trace_across_a_trigger_a_sequence_and_its_reply(mesh: Mesh) -> None:
+    with RecordingSink(_appender("-one", fail_first=True)) as one, \
+            RecordingSink(_appender("-two", new_id="tr-1-done", new_type="dev.example.done")) as two, \
+            RecordingSink() as done, RecordingSink() as others:
+        mesh.apply(f"""
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {{name: traced, namespace: default}}
+---
+apiVersion: flows.knative.dev/v1
+kind: Sequence
+metadata: {{name: tseq, namespace: default}}
+spec:
+  steps:
+    - uri: {one.url}
+      delivery: {{retry: 2, backoffPolicy: exponential, backoffDelay: PT0.1S}}
+    - uri: {two.url}
+  reply: {{ref: {{apiVersion: eventing.knative.dev/v1, kind: Broker, name: traced}}}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: to-seq, namespace: default}}
+spec:
+  broker: traced
+  filter: {{attributes: {{type: dev.example.traced}}}}
+  subscriber: {{ref: {{apiVersion: flows.knative.dev/v1, kind: Sequence, name: tseq}}}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: finished, namespace: default}}
+spec:
+  broker: traced
+  filter: {{attributes: {{type: dev.example.done}}}}
+  subscriber: {{uri: '{done.url}'}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: others, namespace: default}}
+spec:
+  broker: traced
+  filter: {{attributes: {{type: dev.example.other}}}}
+  subscriber: {{uri: '{others.url}'}}
+""")
+        mesh.wait_ready("/apis/flows.knative.dev/v1/namespaces/default/sequences/tseq", timeout=30)
+        for name in ("to-seq", "finished", "others"):
+            mesh.wait_ready(f"{EVENTING}/triggers/{name}", timeout=30)
+        parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        assert mesh.send_event("/default/traced", "tr-1", type="dev.example.traced",
+                               extensions={"traceparent": parent}) == 202
+        assert done.wait_for(1)[0].ce["id"] == "tr-1-done"
+
+        def complete() -> dict | None:
+            document = _trace(mesh, "tr-1")
+            replies = document["replies"]
+            finished = replies and any(h.get("target") == "Trigger/default/finished"
+                                       for h in replies[0]["hops"])
+            return document if finished else None
+
+        wait_until(complete, what="the whole chain in the trace")
+        document = _trace(mesh, "tr-1")
+        assert (document["id"], document["source"], document["type"]) == ("tr-1", "/tests", "dev.example.traced")
+        hops = document["hops"]
+        accepted = hops[0]
+        assert accepted["hop"] == "accepted" and accepted["log"] == "broker:default/traced"
+        assert accepted["matched"] == ["to-seq"] and accepted["not_matched"] == ["finished", "others"]
+        trigger = next(h for h in hops if h.get("target") == "Trigger/default/to-seq")
+        assert trigger["status"] == 202 and trigger["outcome"] == "delivered" and trigger["latency"] >= 0
+        step0 = [h for h in hops if h.get("target") == "Subscription/default/tseq-kn-sequence-0"
+                 and h["phase"] == "subscriber"]
+        assert [(h["attempt"], h["status"], h["outcome"]) for h in step0] == [
+            (1, 503, "retry"), (2, 200, "replied")]
+        assert step0[0]["delay"] > 0
+        assert step0[1]["flow"] == {"kind": "Sequence", "name": "tseq", "step": "step 0"}
+        channels = [h["log"] for h in hops if h["hop"] == "accepted"]
+        assert channels == ["broker:default/traced", "channel:default/tseq-kn-sequence-0",
+                            "channel:default/tseq-kn-sequence-1"]
+        step1 = next(h for h in hops if h.get("target") == "Subscription/default/tseq-kn-sequence-1")
+        assert step1["reply"] == {"id": "tr-1-done", "source": "/tests", "type": "dev.example.done"}
+
+        [reply] = document["replies"]
+        assert reply["id"] == "tr-1-done" and reply["outcome"] == "delivered"
+        back = [h for h in reply["hops"] if h["hop"] == "accepted"]
+        assert back[0]["log"] == "broker:default/traced" and back[0]["matched"] == ["finished"]
+        final = next(h for h in reply["hops"] if h.get("target") == "Trigger/default/finished")
+        assert final["status"] == 200 and final["outcome"] == "delivered"
+
+        text = mesh.cli("event", "trace", "tr-1").stdout
+        assert text.startswith("Event tr-1  (source /tests, type dev.example.traced)")
+        assert "did not match: finished, others" in text and "failed, will retry in" in text
+        assert "(Sequence tseq, step 0)" in text and "  Reply tr-1-done" in text
+
+        missing = mesh.cli("event", "trace", "no-such-event", check=False)
+        assert missing.returncode == 1 and "no trace of event 'no-such-event'" in missing.stderr
