@@ -7,6 +7,9 @@ resources:
     GET  /apis/ripple.dev/v1[/namespaces/{ns}]/deliverystats[?target=SCOPE]
          {"items": [{"target", "namespace", "backlog", "inFlight", "retries",
                      "deadLetters", "deadLetteredTotal", "lastError"}]}
+    GET  /apis/ripple.dev/v1[/namespaces/{ns}]/edgestats[?target=SCOPE]
+         the same items, each with the live figures of `delivery_rates` besides:
+         {"rate" (attempts/s), "errorRate" (0..1), "p99" (s)}, null when unknown
     GET  /apis/ripple.dev/v1[/namespaces/{ns}]/deadletters[?target=SCOPE][&limit=N]
          {"items": [entry]}, oldest first; an entry as `channels.deadletters.view` makes it
     GET  /apis/ripple.dev/v1/namespaces/{ns}/deadletters/{id}    by store id or event id
@@ -43,7 +46,7 @@ from ripple.store import ResourceStore
 from channels import deadletters, locations, stats
 from channels.identities import Kind
 from channels.locations import Location
-from controllers.platforms.local import apiserver
+from controllers.platforms.local import apiserver, delivery_rates
 
 GROUP = "/apis/ripple.dev/v1"
 TARGET_KINDS = (Kind.TRIGGER, Kind.SUBSCRIPTION, *locations.SOURCE_KINDS)
@@ -63,6 +66,7 @@ class Operations:
         self.redis, self.store = client, store
         self.dead_letters = deadletters.Store(client)
         self.default = dead_letter_bounds.Bounds(settings.max_entries, settings.retention)
+        self.rates = delivery_rates.Rates()
 
     async def targets(self, namespace: str | None, scope: str | None) -> list[Found]:
         """The targets a scope names; a named resource that does not exist is a 404."""
@@ -102,6 +106,12 @@ class Operations:
         figures = await stats.read(self.redis, [f.location for f in found])
         return [{"target": deadletters.label(f.location.key), "namespace": f.location.key.namespace,
                  **s.to_json()} for f, s in zip(found, figures)]
+
+    async def edge_stats(self, namespace: str | None, scope: str | None) -> list[dict[str, Any]]:
+        """`stats`, with each target's live rate, error rate and p99 latency."""
+        items = await self.stats(namespace, scope)
+        figures = self.rates.figures()
+        return [{**item, **figures((item["namespace"], item["target"])).to_json()} for item in items]
 
     async def entries(self, namespace: str | None, scope: str | None,
                       limit: int = MAX_LIMIT) -> list[dict[str, Any]]:
@@ -185,6 +195,10 @@ def router(operations: Operations) -> APIRouter:
         items = await operations.stats(namespace_of(request), request.query_params.get("target"))
         return JSONResponse({"items": items})
 
+    async def edge_stats(request: Request) -> Response:
+        items = await operations.edge_stats(namespace_of(request), request.query_params.get("target"))
+        return JSONResponse({"items": items})
+
     async def list_dead_letters(request: Request) -> Response:
         limit = request.query_params.get("limit", str(MAX_LIMIT))
         if not limit.isdigit() or int(limit) < 1:
@@ -216,6 +230,7 @@ def router(operations: Operations) -> APIRouter:
 
     for base in (GROUP, GROUP + "/namespaces/{namespace}"):
         routes.add_api_route(base + "/deliverystats", delivery_stats, methods=["GET"])
+        routes.add_api_route(base + "/edgestats", edge_stats, methods=["GET"])
         routes.add_api_route(base + "/deadletters", list_dead_letters, methods=["GET"])
     item = GROUP + "/namespaces/{namespace}/deadletters"
     routes.add_api_route(item + "/redrive", redrive, methods=["POST"])

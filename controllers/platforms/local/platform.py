@@ -46,7 +46,7 @@ from channels.ingress import Ingress
 from channels.plane import ChannelPlane
 from channels.queues import Queues
 from channels.sending import AiohttpSender, trusting
-from controllers.platforms.local import apiserver, operations, routing, serving_plane
+from controllers.platforms.local import apiserver, console, operations, routing, serving_plane
 from controllers.platforms.local.manifests import apply_manifests
 from sources.plane import SourcePlane
 from sources.publishing import Publisher
@@ -146,9 +146,9 @@ async def _run_worker(
     informer.subscribe(broker_tokens.sync)
     channel_tokens = IngressTokens(informer, ("Channel", "InMemoryChannel"))
     informer.subscribe(channel_tokens.sync)
+    ops = operations.Operations(client, store, settings.dead_letters)
     root = routing.make_root(
-        api=apiserver.make_api(store, operations=operations.router(
-            operations.Operations(client, store, settings.dead_letters))),
+        api=apiserver.make_api(store, operations=operations.router(ops), console=console.app(ops)),
         ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare,
                         tokens=broker_tokens),
         tail=Tail(client, plane.resolve, channels=channel_plane.resolve),
