@@ -21,9 +21,9 @@ from controllers.platforms.local.console import topology
 from controllers.platforms.local.console.topology import Graph, Node
 
 ROW = 30
-NODE_W, NODE_H = 210, 22
-COLUMN_X = (10, 420, 680, 1160)
-WIDTH = COLUMN_X[-1] + NODE_W + 10
+NODE_W, NODE_H = 190, 22
+COLUMN_X = (10, 300, 540, 1060)
+WIDTH = COLUMN_X[-1] + NODE_W + 250  # a subscriber's URL may run past its box
 TOP = 8
 
 _LAYOUT = string.Template(
@@ -70,7 +70,7 @@ def topology_svg(graph: Graph, plurals: Mapping[str, str]) -> str:
                f'<title>{escape(title)}</title>'
                f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="4"/>'
                f'<text x="{x + 6}" y="{y + 15}"><tspan class="kind">{escape(_short(node.kind))}</tspan> '
-               f'{escape(_clip(node.label))}</text></g>')
+               f'{escape(node.label if node.column == topology.SUBSCRIBERS else _clip(node.label, 27))}</text></g>')
         href = resource_href(plurals, node)
         parts.append(f'<a href="{href}">{box}</a>' if href else box)
     parts.append("</svg>")

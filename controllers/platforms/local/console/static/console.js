@@ -35,7 +35,8 @@ function figures(item) {
   const rate = item.rate === null || item.rate === undefined ? "–" : item.rate.toFixed(1);
   const errors = item.errorRate === null || item.errorRate === undefined ? "–" : Math.round(item.errorRate * 100) + "%";
   const p99 = item.p99 === null || item.p99 === undefined ? "–" : (item.p99 * 1000).toFixed(item.p99 < 0.01 ? 1 : 0) + "ms";
-  return rate + "/s · err " + errors + " · p99 " + p99 + " · backlog " + item.backlog;
+  const dead = item.deadLetters > 0 ? " · dead " + item.deadLetters : "";
+  return rate + "/s · err " + errors + " · p99 " + p99 + " · backlog " + item.backlog + dead;
 }
 
 async function pollEdges() {
