@@ -78,3 +78,19 @@ def test_a_thousand_triggers_build_one_row_each() -> None:
     graph = topology.build([obj("Broker", "b")] + [trigger(f"t{i:04}", "b", {"uri": f"http://s/{i}"})
                                                    for i in range(1000)])
     assert graph.height == 1000 and len(graph.edges) == 2000
+
+
+def test_pages_of_a_thousand_triggers_draw_each_once_with_their_broker() -> None:
+    objects = ([obj("Broker", "b"), obj("Broker", "lonely"),
+                obj("PingSource", "p", {"sink": {"ref": {"kind": "Broker", "name": "b"}}}),
+                obj("PingSource", "q", {"sink": {"uri": "http://q/"}})]
+               + [trigger(f"t{i:04}", "b", {"uri": "http://s/"}) for i in range(1000)])
+    seen: list[str] = []
+    for offset in range(0, 1000, topology.PAGE):
+        shown, total = topology.page_of(objects, offset)
+        assert total == 1000
+        names = [o["metadata"]["name"] for o in shown]
+        seen += [n for n in names if n.startswith("t")]
+        assert "b" in names and "p" in names  # the page's broker and what sends to it
+        assert ("lonely" in names and "q" in names) == (offset == 0)
+    assert seen == [f"t{i:04}" for i in range(1000)]

@@ -7,9 +7,10 @@ resources:
     GET  /apis/ripple.dev/v1[/namespaces/{ns}]/deliverystats[?target=SCOPE]
          {"items": [{"target", "namespace", "backlog", "inFlight", "retries",
                      "deadLetters", "deadLetteredTotal", "lastError"}]}
-    GET  /apis/ripple.dev/v1[/namespaces/{ns}]/edgestats[?target=SCOPE]
+    GET  /apis/ripple.dev/v1[/namespaces/{ns}]/edgestats[?target=SCOPE | ?targets=T1,T2,...]
          the same items, each with the live figures of `delivery_rates` besides:
-         {"rate" (attempts/s), "errorRate" (0..1), "p99" (s)}, null when unknown
+         {"rate" (attempts/s), "errorRate" (0..1), "p99" (s)}, null when unknown; `targets`
+         (`trigger:A,subscription:B`) reads only those (the console asks for the edges it shows)
     GET  /apis/ripple.dev/v1[/namespaces/{ns}]/deadletters[?target=SCOPE][&limit=N]
          {"items": [entry]}, oldest first; an entry as `channels.deadletters.view` makes it
     GET  /apis/ripple.dev/v1/namespaces/{ns}/deadletters/{id}    by store id or event id
@@ -101,22 +102,30 @@ class Operations:
             return None
         return Found(where, dead_letter_bounds.of(obj, self.default))
 
-    async def stats(self, namespace: str | None, scope: str | None) -> list[dict[str, Any]]:
+    async def stats(self, namespace: str | None, scope: str | None,
+                    labels: Sequence[str] | None = None) -> list[dict[str, Any]]:
         found = await self.targets(namespace, scope)
+        if labels is not None:
+            wanted = set(labels)
+            found = [f for f in found if deadletters.label(f.location.key) in wanted]
         figures = await stats.read(self.redis, [f.location for f in found])
         return [{"target": deadletters.label(f.location.key), "namespace": f.location.key.namespace,
                  **s.to_json()} for f, s in zip(found, figures)]
 
-    async def edge_stats(self, namespace: str | None, scope: str | None) -> list[dict[str, Any]]:
+    async def edge_stats(self, namespace: str | None, scope: str | None,
+                         labels: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """`stats`, with each target's live rate, error rate and p99 latency."""
-        items = await self.stats(namespace, scope)
+        items = await self.stats(namespace, scope, labels)
         figures = self.rates.figures()
         return [{**item, **figures((item["namespace"], item["target"])).to_json()} for item in items]
 
-    async def entries(self, namespace: str | None, scope: str | None,
-                      limit: int = MAX_LIMIT) -> list[dict[str, Any]]:
+    async def entries(self, namespace: str | None, scope: str | None, limit: int = MAX_LIMIT,
+                      found: list[Found] | None = None) -> list[dict[str, Any]]:
+        """The entries of the scope's targets (of `found`, when the caller has them)."""
         items = []
-        for found in await self.targets(namespace, scope):
+        every = found if found is not None else await self.targets(namespace, scope)
+        lengths = await self.dead_letters.lengths([f.location for f in every])
+        for found in (f for f, length in zip(every, lengths) if length):
             label = deadletters.label(found.location.key)
             for entry_id, fields in await self.dead_letters.entries(found.location, found.bounds,
                                                                      limit=limit):
@@ -196,7 +205,12 @@ def router(operations: Operations) -> APIRouter:
         return JSONResponse({"items": items})
 
     async def edge_stats(request: Request) -> Response:
-        items = await operations.edge_stats(namespace_of(request), request.query_params.get("target"))
+        named = request.query_params.get("targets")
+        labels = [t for t in named.split(",") if t] if named is not None else None
+        if labels is not None and request.query_params.get("target"):
+            raise errors.Invalid(errors.FieldError("targets", "give target or targets, not both"))
+        items = await operations.edge_stats(namespace_of(request), request.query_params.get("target"),
+                                            labels)
         return JSONResponse({"items": items})
 
     async def list_dead_letters(request: Request) -> Response:

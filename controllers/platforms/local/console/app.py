@@ -18,7 +18,7 @@ from ripple import errors, keys
 from ripple.api import registry
 from ripple.cloudevents import jsonformat, records
 
-from channels import locations
+from channels import deadletters, locations
 from controllers.platforms.local.console import auth, pages, topology
 from controllers.platforms.local.operations import Operations
 
@@ -39,9 +39,14 @@ def app(operations: Operations) -> Starlette:
 
     async def index(request: Request) -> Response:
         namespace = request.query_params.get("namespace") or None
+        offset = request.query_params.get("offset", "0")
+        if not offset.isdigit():
+            raise errors.Invalid(errors.FieldError("offset", f'invalid value "{offset}": must be a number'))
         lists = await asyncio.gather(*(listed(k, namespace) for k in TOPOLOGY_KINDS))
-        graph = topology.build([o for objects in lists for o in objects])
-        return HTMLResponse(pages.topology_page(graph, plurals), headers=HTML_HEADERS)
+        shown, total = topology.page_of([o for objects in lists for o in objects], int(offset))
+        return HTMLResponse(pages.topology_page(topology.build(shown), plurals, offset=int(offset),
+                                                total=total, namespace=namespace or ""),
+                            headers=HTML_HEADERS)
 
     async def resource(request: Request) -> Response:
         params = request.path_params
@@ -66,8 +71,11 @@ def app(operations: Operations) -> Starlette:
     async def dead_letters(request: Request) -> Response:
         namespace = request.query_params.get("namespace") or "default"
         target = request.query_params.get("target") or ""
-        entries = await operations.entries(namespace, target or None)
-        targets = sorted(t["target"] for t in await operations.stats(namespace, None))
+        every = await operations.targets(namespace, None)
+        targets = sorted(deadletters.label(f.location.key) for f in every)
+        if target:
+            every = await operations.targets(namespace, target)
+        entries = await operations.entries(namespace, target or None, found=every)
         return HTMLResponse(pages.dead_letters_page(entries, namespace=namespace, target=target,
                                                     targets=targets), headers=HTML_HEADERS)
 

@@ -95,14 +95,28 @@ def _clip(text: str, limit: int = 30) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def topology_page(graph: Graph, plurals: Mapping[str, str]) -> str:
+def _pager(offset: int, total: int, namespace: str) -> str:
+    if total <= topology.PAGE:
+        return ""
+    where = f"namespace={escape(namespace)}&amp;" if namespace else ""
+    links = []
+    if offset > 0:
+        links.append(f'<a href="/console/?{where}offset={max(0, offset - topology.PAGE)}">previous</a>')
+    if offset + topology.PAGE < total:
+        links.append(f'<a href="/console/?{where}offset={offset + topology.PAGE}">next</a>')
+    last = min(total, offset + topology.PAGE)
+    return (f'<p class="pager">Triggers and subscriptions {offset + 1}–{last} of {total}: '
+            + " · ".join(links) + "</p>")
+
+
+def topology_page(graph: Graph, plurals: Mapping[str, str], *, offset: int = 0, total: int = 0,
+                  namespace: str = "") -> str:
     heads = "".join(f'<span style="left:{x}px">{t}</span>'
                     for x, t in zip(COLUMN_X, topology.COLUMN_TITLES))
-    counts = {k: sum(1 for n in graph.nodes.values() if n.kind == k) for k in ("Broker", "Trigger")}
-    body = (f'<h1>Topology</h1><p class="summary">{counts["Broker"]} brokers, '
-            f'{counts["Trigger"]} triggers, {len(graph.edges)} edges. Each delivery edge shows '
-            'attempts per second, the share that failed, p99 latency and backlog, '
-            'updated every 1.5 s. <span id="updated"></span></p>')
+    body = ('<h1>Topology</h1><p class="summary">Sources send to brokers and channels; '
+            'triggers and subscriptions deliver to subscribers. Each delivery edge shows '
+            'attempts per second, the share that failed, p99 latency, backlog and dead letters, '
+            'updated every 1.5 s. <span id="updated"></span></p>' + _pager(offset, total, namespace))
     if not graph.nodes:
         return page("Topology", body + "<p>No brokers, channels, triggers or sources yet: "
                     "<code>ripple apply -f</code> some.</p>", active="topology")

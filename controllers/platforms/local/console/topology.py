@@ -128,6 +128,46 @@ def build(objects: Iterable[Mapping[str, Any]]) -> Graph:
     return Graph(nodes, edges, layout(nodes, edges))
 
 
+PAGE = 200
+"""Triggers and Subscriptions one topology page draws: a page's cost stays the same however
+many there are (the figures of its edges are polled for these only)."""
+
+
+def page_of(objects: Sequence[Mapping[str, Any]], offset: int, size: int = PAGE
+            ) -> tuple[list[Mapping[str, Any]], int]:
+    """The resources of one page (the Triggers and Subscriptions from `offset`, in the order
+    `build` draws them, with their brokers and channels and the sources sending to those)
+    and how many Triggers and Subscriptions there are. The first page also has the brokers,
+    channels and sources that no route of any page shows."""
+    routes = sorted(((o, str(o.get("kind"))) for o in objects
+                     if o.get("kind") in ("Trigger", "Subscription")),
+                    key=lambda r: _route_key(r[0], r[1]))
+    chosen = routes[offset:offset + size]
+    hubs_of = {_hub_of(o, k) for o, k in routes}
+    shown_hubs = {_hub_of(o, k) for o, k in chosen}
+    first = offset == 0
+    page: list[Mapping[str, Any]] = []
+    for obj in objects:
+        kind = str(obj.get("kind", ""))
+        namespace, name = _meta(obj)
+        if kind in HUB_KINDS:
+            hub = (namespace, name)
+            if hub in shown_hubs or (first and hub not in hubs_of):
+                page.append(obj)
+        elif kind in SOURCE_KINDS:
+            sink = destination((obj.get("spec") or {}).get("sink"), namespace)
+            hub = (sink[1], sink[2]) if sink is not None and sink[0] in HUB_KINDS else None
+            if (hub is not None and hub in shown_hubs) or (first and (hub is None or hub not in hubs_of)):
+                page.append(obj)
+    return page + [o for o, _ in chosen], len(routes)
+
+
+def _hub_of(obj: Mapping[str, Any], kind: str) -> tuple[str, str]:
+    namespace, _ = _meta(obj)
+    spec = obj.get("spec") or {}
+    return namespace, _parent(spec, "broker" if kind == "Trigger" else "channel", "")[1]
+
+
 def _route_key(obj: Mapping[str, Any], kind: str) -> tuple[str, str, str]:
     namespace, name = _meta(obj)
     spec = obj.get("spec") or {}
