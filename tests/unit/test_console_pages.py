@@ -20,6 +20,11 @@ def test_exchange(query: bytes, exchanged: tuple[str, str] | None) -> None:
     assert auth.exchange(query) == exchanged
 
 
+@pytest.mark.parametrize("query, token", [(b"", None), (b"token=", None), (b"a=1&token=x%2Fy", b"x/y")])
+def test_in_query(query: bytes, token: bytes | None) -> None:
+    assert auth.in_query(query) == token
+
+
 @pytest.mark.parametrize("headers, token", [
     ([], None),
     ([(b"cookie", b"other=1")], None),

@@ -120,10 +120,10 @@ class Operations:
         return [{**item, **figures((item["namespace"], item["target"])).to_json()} for item in items]
 
     async def entries(self, namespace: str | None, scope: str | None, limit: int = MAX_LIMIT,
-                      found: list[Found] | None = None) -> list[dict[str, Any]]:
-        """The entries of the scope's targets (of `found`, when the caller has them)."""
+                      given: list[Found] | None = None) -> list[dict[str, Any]]:
+        """The entries of the scope's targets (of `given`, when the caller has them)."""
         items = []
-        every = found if found is not None else await self.targets(namespace, scope)
+        every = given if given is not None else await self.targets(namespace, scope)
         lengths = await self.dead_letters.lengths([f.location for f in every])
         for found in (f for f, length in zip(every, lengths) if length):
             label = deadletters.label(found.location.key)

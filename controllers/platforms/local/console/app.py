@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis.exceptions
 from starlette.applications import Starlette
@@ -75,7 +75,7 @@ def app(operations: Operations) -> Starlette:
         targets = sorted(deadletters.label(f.location.key) for f in every)
         if target:
             every = await operations.targets(namespace, target)
-        entries = await operations.entries(namespace, target or None, found=every)
+        entries = await operations.entries(namespace, target or None, given=every)
         return HTMLResponse(pages.dead_letters_page(entries, namespace=namespace, target=target,
                                                     targets=targets), headers=HTML_HEADERS)
 
@@ -125,9 +125,9 @@ async def _recent_events(operations: Operations, namespace: str, broker: str) ->
     except redis.exceptions.RedisError as exc:
         raise errors.StoreUnavailable(f"the broker's log could not be read: {exc}") from None
     out = []
-    for _, fields in entries:
+    for _, fields in entries or []:
         try:
-            out.append(jsonformat.to_json_dict(records.from_record(fields)))
+            out.append(jsonformat.to_json_dict(records.from_record(cast(records.Fields, fields))))
         except (KeyError, ValueError):
             continue
     return out

@@ -5,7 +5,8 @@ the token once in the URL, `/console/?token=…`, and answers with a redirect to
 page without it and a cookie holding it: `HttpOnly` (no script reads it), `SameSite=Strict`
 (no other site's page sends it, so no cross-site request forgery), `Path=/` (the console's
 own `fetch`es to the operations API under /apis carry it too). The front's token check
-(`routing`) takes the token from the header, else from this cookie (`presented`).
+(`routing`) takes the token from the header, else from this cookie (`presented`), else, on
+a /console path, from the query (`in_query`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ def presented(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
             if COOKIE in jar and jar[COOKIE].value:
                 return jar[COOKIE].value.encode()
     return None
+
+
+def in_query(query_string: bytes) -> bytes | None:
+    """The token of a console URL's `?token=`, which the front checks like a header's (on
+    /console paths only: a token in any other URL would end up in logs and histories)."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    token = next((v for k, v in pairs if k == QUERY), None)
+    return token.encode("latin-1") if token else None
 
 
 def exchange(query_string: bytes) -> tuple[str, str] | None:

@@ -151,13 +151,12 @@ def page_of(objects: Sequence[Mapping[str, Any]], offset: int, size: int = PAGE
         kind = str(obj.get("kind", ""))
         namespace, name = _meta(obj)
         if kind in HUB_KINDS:
-            hub = (namespace, name)
-            if hub in shown_hubs or (first and hub not in hubs_of):
+            if (namespace, name) in shown_hubs or (first and (namespace, name) not in hubs_of):
                 page.append(obj)
         elif kind in SOURCE_KINDS:
             sink = destination((obj.get("spec") or {}).get("sink"), namespace)
-            hub = (sink[1], sink[2]) if sink is not None and sink[0] in HUB_KINDS else None
-            if (hub is not None and hub in shown_hubs) or (first and (hub is None or hub not in hubs_of)):
+            into = (sink[1], sink[2]) if sink is not None and sink[0] in HUB_KINDS else None
+            if (into is not None and into in shown_hubs) or (first and (into is None or into not in hubs_of)):
                 page.append(obj)
     return page + [o for o, _ in chosen], len(routes)
 
