@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
@@ -60,9 +61,11 @@ def topology_svg(graph: Graph, plurals: Mapping[str, str]) -> str:
             x2 += NODE_W
         bend = max(40, abs(x2 - x1) // 2)
         parts.append(f'<path class="edge" d="M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2},{y2}"/>')
-        if edge.stats:
-            parts.append(f'<text class="stats" data-stats="{escape(edge.stats)}" x="{x1 + 6}" '
-                         f'y="{y1 - 4}">…</text>')
+        if edge.stats:  # the figures open the target's dead letters
+            namespace, _, target = edge.stats.partition("/")
+            parts.append(f'<a href="/console/deadletters?namespace={quote(namespace)}&amp;target={quote(target)}">'
+                         f'<text class="stats" data-stats="{escape(edge.stats)}" x="{x1 + 6}" '
+                         f'y="{y1 - 4}">…</text></a>')
     for node in graph.nodes.values():
         x, y = COLUMN_X[node.column], TOP + graph.rows[node.id] * ROW
         title = f"{node.kind} {node.namespace}/{node.name}" if node.kind != "URL" else node.name
