@@ -142,6 +142,9 @@ def test_trace_search_and_serving_pages_render(mesh: Mesh, browser: Any) -> None
     page.wait_for_function("() => document.getElementById('status').textContent.length > 0"
                            " && !document.getElementById('status').textContent.startsWith('Tracing')")
     assert "id=no-such-event" in page.url
+    status = page.locator("#status").inner_text()
+    # With the trace API (branch `trace`): nothing recorded for that id; without it, said so.
+    assert "no-such-event" in status or status == "This Ripple has no trace API (ripple event trace).", status
     page.goto(mesh.url + "/console/serving")
     assert page.locator("h1").inner_text() == "Serving"
     page.close()

@@ -146,7 +146,7 @@ async def _run_worker(
     informer.subscribe(broker_tokens.sync)
     channel_tokens = IngressTokens(informer, ("Channel", "InMemoryChannel"))
     informer.subscribe(channel_tokens.sync)
-    ops = operations.Operations(client, store, settings.dead_letters)
+    ops = operations.Operations(client, store, settings.dead_letters, cache=informer.list)
     root = routing.make_root(
         api=apiserver.make_api(store, operations=operations.router(ops), console=console.app(ops)),
         ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare,

@@ -35,7 +35,7 @@ def app(operations: Operations) -> Starlette:
     by_plural = {k.plural: k for k in registry.kinds()}
 
     async def listed(kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
-        return await store.list(registry.by_name(kind), namespace)
+        return await operations.listing(kind, namespace, cached=True)
 
     async def index(request: Request) -> Response:
         namespace = request.query_params.get("namespace") or None
@@ -71,10 +71,10 @@ def app(operations: Operations) -> Starlette:
     async def dead_letters(request: Request) -> Response:
         namespace = request.query_params.get("namespace") or "default"
         target = request.query_params.get("target") or ""
-        every = await operations.targets(namespace, None)
+        every = await operations.targets(namespace, None, cached=True)
         targets = sorted(deadletters.label(f.location.key) for f in every)
         if target:
-            every = await operations.targets(namespace, target)
+            every = await operations.targets(namespace, target, cached=True)
         entries = await operations.entries(namespace, target or None, given=every)
         return HTMLResponse(pages.dead_letters_page(entries, namespace=namespace, target=target,
                                                     targets=targets), headers=HTML_HEADERS)

@@ -128,7 +128,7 @@ def build(objects: Iterable[Mapping[str, Any]]) -> Graph:
     return Graph(nodes, edges, layout(nodes, edges))
 
 
-PAGE = 200
+PAGE = 100
 """Triggers and Subscriptions one topology page draws: a page's cost stays the same however
 many there are (the figures of its edges are polled for these only)."""
 

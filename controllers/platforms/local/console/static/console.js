@@ -161,7 +161,9 @@ async function searchTrace(id, source) {
     out.appendChild(renderTrace(await api("GET", path)));
     say("");
   } catch (e) {
-    say(e.status === 404 && /no API at/.test(e.message) ? "This Ripple has no trace API." : e.message);
+    // Without the trace API, the resources' route answers that "traces" is no resource.
+    const missing = e.status === 404 && /requested resource "traces"|no API at/.test(e.message);
+    say(missing ? "This Ripple has no trace API (ripple event trace)." : e.message);
   }
 }
 
