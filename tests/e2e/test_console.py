@@ -62,6 +62,13 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+def signed_in(mesh: Mesh, browser: Any, **options: Any) -> Any:
+    """A page of a fresh browser context that opened the console with the API token once."""
+    page = browser.new_context(**options).new_page()
+    page.goto(f"{mesh.url}/console/?token={mesh.token}")
+    return page
+
+
 def dead_letter_ids(mesh: Mesh) -> list[str]:
     return [e["event"]["id"] for e in mesh.get(DEAD_LETTERS)["items"]]
 
@@ -71,8 +78,7 @@ def test_topology_then_redrive_and_purge_by_clicking(mesh: Mesh, browser: Any) -
     with RecordingSink(subscriber) as sink:
         mesh.apply(quickstart(sink.url + "/hello"))
         mesh.wait_ready("/apis/eventing.knative.dev/v1/namespaces/default/triggers/hello-display")
-        page = browser.new_page(viewport={"width": 1400, "height": 240})
-        page.goto(mesh.url + "/console/")
+        page = signed_in(mesh, browser, viewport={"width": 1400, "height": 240})
         graph = page.locator("svg#topology")
 
         def node(key: str) -> str:  # an SVG node's visible text
@@ -119,23 +125,29 @@ def test_topology_then_redrive_and_purge_by_clicking(mesh: Mesh, browser: Any) -
         page.locator("tr.dead-letter", has_text="console-2").locator("button.purge").click()
         page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Purged: 1')")
         assert dead_letter_ids(mesh) == []
-        page.close()
+        page.context.close()
 
 
-def test_token_in_the_url_becomes_a_strict_http_only_cookie(mesh: Mesh, browser: Any) -> None:
+def test_the_token_once_in_the_url_becomes_a_strict_http_only_cookie(mesh: Mesh, browser: Any) -> None:
     context = browser.new_context()
     page = context.new_page()
-    page.goto(mesh.url + "/console/deadletters?token=s3cret&namespace=default")
+    assert page.goto(mesh.url + "/console/").status == 401  # no token, no console
+    assert page.goto(mesh.url + "/console/?token=wrong").status == 401
+    response = page.goto(f"{mesh.url}/console/deadletters?token={mesh.token}&namespace=default")
+    assert response.status == 200
     assert "token" not in page.url and page.url.endswith("/console/deadletters?namespace=default")
     cookie = next(c for c in context.cookies() if c["name"] == "ripple-token")
     assert (cookie["value"], cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == \
-        ("s3cret", True, "Strict", "/")
+        (mesh.token, True, "Strict", "/")
     assert page.evaluate("document.cookie") == ""  # no script can read it
+    # The cookie carries the console's own calls to the API, and nothing else is needed.
+    assert page.goto(mesh.url + "/console/serving").status == 200
+    assert page.evaluate("fetch('/apis/ripple.dev/v1/edgestats').then(r => r.status)") == 200
     context.close()
 
 
 def test_trace_search_and_serving_pages_render(mesh: Mesh, browser: Any) -> None:
-    page = browser.new_page()
+    page = signed_in(mesh, browser)
     page.goto(mesh.url + "/console/trace")
     page.fill("#trace-id", "no-such-event")
     page.click("#trace-form button[type=submit]")
@@ -147,5 +159,5 @@ def test_trace_search_and_serving_pages_render(mesh: Mesh, browser: Any) -> None
     assert "no-such-event" in status or status == "This Ripple has no trace API (ripple event trace).", status
     page.goto(mesh.url + "/console/serving")
     assert page.locator("h1").inner_text() == "Serving"
-    page.close()
+    page.context.close()
 

@@ -61,3 +61,18 @@ def test_dead_letter_rows_carry_what_a_redrive_needs() -> None:
     html = pages.dead_letter_table([entry], now=1700000060.0)
     assert 'data-namespace="ns" data-target="trigger:t" data-id="1700000000000-0"' in html
     assert "<td>1m</td>" in html and "e-1" in html
+
+
+@pytest.mark.parametrize("path, query, headers, token", [
+    ("/apis/x", b"", [(b"authorization", b"Bearer h")], b"h"),
+    ("/apis/x", b"", [(b"cookie", b"ripple-token=c")], b"c"),  # the console's own fetches
+    ("/apis/x", b"token=q", [], None),  # a token in a URL counts on /console paths only
+    ("/console/", b"token=q", [], b"q"),
+    ("/console/", b"token=q", [(b"authorization", b"Bearer h")], b"h"),
+    ("/console/", b"", [], None),
+])
+def test_the_front_finds_the_token(path: str, query: bytes, headers: list[tuple[bytes, bytes]],
+                                   token: bytes | None) -> None:
+    from controllers.platforms.local import routing
+
+    assert routing.presented({"path": path, "query_string": query, "headers": headers}) == token
