@@ -14,7 +14,9 @@ QUICKSTART := manifests/examples/01-quickstart
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: up ci-demo quickstart test unit typecheck lint bench soak clean
+.PHONY: up ci-demo quickstart test unit typecheck lint bench soak clean chromium
+
+CHROMIUM ?= /usr/bin/chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +52,14 @@ quickstart: $(STAMP)
 	trap 'kill $$(cat $(DATA_DIR)/quickstart/display.pid) 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/ripple up --port $(PORT) --data-dir $(DATA_DIR) -f $(DATA_DIR)/quickstart/ --keep-existing
 
-test: $(STAMP)
+# The console's browser test drives Debian's chromium through Playwright (never `playwright
+# install`, which downloads a browser build of its own).
+chromium:
+	@test -x $(CHROMIUM) || { echo "installing chromium for the console's browser test"; \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+
+test: $(STAMP) chromium
 	$(BIN)/lint-imports
 	$(BIN)/mypy ripple channels broker sources serving controllers bench
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -18,14 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import (coldstart, delivery, fanout, ingress, latency, machine, memory, readiness, report,
-                   router)
+from bench import (coldstart, console, delivery, fanout, ingress, latency, machine, memory, readiness,
+                   report, router)
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = {"P1": "ingress", "P1W2": "ingress, 2 workers", "P2": "delivery",
          "P2W2": "delivery, 2 workers", "P3": "latency", "P4": "fan-out", "P5": "cold start",
          "P6": "memory", "P7": "router overhead",
-         "C1": "1,000 Triggers to Ready"}
+         "C1": "1,000 Triggers to Ready", "C2": "console pages, 1,000 Triggers"}
 
 
 def _log(message: str) -> None:
@@ -47,7 +47,7 @@ def _safely(bench_id: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("ids", nargs="*", metavar="ID", help="P1 P1w2 P2 P2w2 P3 P4 P5 P6 P7 C1 (default: all)")
+    parser.add_argument("ids", nargs="*", metavar="ID", help="P1 P1w2 P2 P2w2 P3 P4 P5 P6 P7 C1 C2 (default: all)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
@@ -71,6 +71,7 @@ def main(argv: list[str]) -> int:
         "P1W2": lambda: ingress.run(args.duration, _log, workers=2),
         "P2W2": lambda: delivery.run(args.duration, _log, workers=2),
         "C1": lambda: readiness.run(args.duration, _log),
+        "C2": lambda: console.run(args.duration, _log),
     }
     for bench_id in ids:
         row = _safely(bench_id, runners[bench_id])

@@ -170,6 +170,17 @@ class Store:
         self.redis = client
         self._redrive = client.register_script(_REDRIVE)
 
+    async def lengths(self, locations: Sequence[Location]) -> list[int]:
+        """How many entries each target's store holds (before trimming by age), in one
+        round trip: a reader of many targets visits only the stores that hold some."""
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for where in locations:
+                    pipe.xlen(where.dead_letters)
+                return [int(n) for n in await pipe.execute()]
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
+
     async def entries(self, location: Location, bounds: Bounds, *, limit: int = PAGE,
                       now: float | None = None) -> list[tuple[bytes, records.Fields]]:
         """The target's entries, oldest first, after trimming those past their age."""

@@ -119,12 +119,22 @@ def test_every_control_route_serves_the_right_token(mesh: Mesh) -> None:
         if method == "DELETE" or path.startswith("/tail/"):
             continue  # the deletes are below; the tail never ends
         status, _, text = mesh.request(method, path, body, {"Content-Type": "application/json"})
-        if path == "/console":
-            assert status == 404, (path, text[:200])  # guarded, but nothing is there yet
-        else:
-            assert status not in (401, 403) and status < 500, (method, path, status, text[:300])
+        assert status not in (401, 403) and status < 500, (method, path, status, text[:300])
     status, _, _ = mesh.request("DELETE", f"{BROKERS}/intruder")
     assert status == 200
+
+
+def test_the_consoles_cookie_and_url_token_are_checked_like_the_header(mesh: Mesh) -> None:
+    """The console's cookie counts on every control path, its `?token=` on /console only."""
+    for path, headers, wanted in (
+        (BROKERS, {"Cookie": "ripple-token=wrong"}, 401),
+        (BROKERS, {"Cookie": f"ripple-token={mesh.token}"}, 200),
+        (f"{BROKERS}?token={mesh.token}", {}, 401),  # a token in a URL ends up in logs
+        ("/console/?token=wrong", {}, 401),
+        ("/console/serving", {"Cookie": f"ripple-token={mesh.token}"}, 200),
+    ):
+        status, _, text = mesh.request("GET", path, None, headers, token=False)
+        assert status == wanted, (path, headers, status, text[:200])
 
 
 def test_the_data_plane_needs_no_api_token(mesh: Mesh) -> None:

@@ -43,7 +43,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import (JSONResponse, PlainTextResponse, RedirectResponse, Response,
+                               StreamingResponse)
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -441,11 +442,12 @@ def _operation(path: str, *, query: bool = False, body: bool = False) -> dict[st
 
 def make_api(
     store: ResourceStore, *, kinds: Sequence[Kind] | None = None, admit: Admit | None = None,
-    operations: APIRouter | None = None,
+    operations: APIRouter | None = None, console: Any = None,
 ) -> FastAPI:
     """The API app; `kinds` and `admit` default to the registry's and `loading.admit`;
     `operations` (`operations.router`: delivery stats, dead letters) goes before the
-    resources' routes, whose `/apis/{group}/{version}/{plural}` would take its paths."""
+    resources' routes, whose `/apis/{group}/{version}/{plural}` would take its paths;
+    `console` (the ASGI app of `console.app`) is mounted at /console/."""
     if kinds is None:
         from ripple.api import registry
 
@@ -479,6 +481,12 @@ def make_api(
     app.add_api_route("/healthz", healthz, methods=["GET"])
     if operations is not None:
         app.include_router(operations)
+    if console is not None:
+        async def to_console(request: Request) -> Response:
+            return RedirectResponse("/console/", status_code=308)
+
+        app.add_api_route("/console", to_console, methods=["GET"], include_in_schema=False)
+        app.mount("/console", console)
     for root in ("/apis/{group}/{version}", "/api/{version}"):
         for base in (root + "/namespaces/{namespace}/{plural}", root + "/{plural}"):
             item, status = base + "/{name}", base + "/{name}/status"

@@ -47,7 +47,8 @@ from channels.plane import ChannelPlane
 from channels.queues import Queues
 from channels.sending import AiohttpSender, trusting
 from channels.tracing import Tracer
-from controllers.platforms.local import apiserver, event_operations, operations, routing, serving_plane
+from controllers.platforms.local import (apiserver, console, event_operations, operations, routing,
+                                         serving_plane)
 from controllers.platforms.local.manifests import apply_manifests
 from sources.plane import SourcePlane
 from sources.publishing import Publisher
@@ -151,10 +152,11 @@ async def _run_worker(
     informer.subscribe(broker_tokens.sync)
     channel_tokens = IngressTokens(informer, ("Channel", "InMemoryChannel"))
     informer.subscribe(channel_tokens.sync)
-    served = operations.router(operations.Operations(client, store, settings.dead_letters))
+    ops = operations.Operations(client, store, settings.dead_letters, cache=informer.list)
+    served = operations.router(ops)
     served.include_router(event_operations.router(store, client))
     root = routing.make_root(
-        api=apiserver.make_api(store, operations=served),
+        api=apiserver.make_api(store, operations=served, console=console.app(ops)),
         ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare,
                         tokens=broker_tokens),
         tail=Tail(client, plane.resolve, channels=channel_plane.resolve),

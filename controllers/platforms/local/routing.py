@@ -6,7 +6,8 @@ Control paths, which need the API token (`Authorization: Bearer`, `ripple.bearer
 - `/openapi.json`, `/docs`, `/redoc`: the API's description;
 - `/tail/{ns}/{broker}`, `/tail/{ns}/channels/{channel}`: the live event tail (it shows
   every event's data);
-- `/console`: reserved for the console.
+- `/console/`: the console (mounted in the API's app); a browser brings the token once as
+  `/console/?token=…` and then in the console's cookie (`presented`).
 Data-plane paths, open to every producer (each checks what it needs itself):
 - `/healthz` (also on the API's listener) and `/metrics` (Prometheus exposition);
 - `/channels/{ns}/{channel}`: the channel ingress;
@@ -26,6 +27,7 @@ from collections.abc import MutableMapping
 from typing import Any, Awaitable, Callable, Protocol
 
 from controllers.platforms.local import apiserver
+from controllers.platforms.local.console import auth as console_auth
 from ripple import bearer, metrics
 
 Message = MutableMapping[str, Any]
@@ -37,6 +39,7 @@ CONTROL_PREFIXES = ("/api", "/openapi", "/docs", "/redoc", "/console", "/tail/")
 """First-pass test of a control path; `CONTROL_SEGMENTS` decides (`/apisx/b` is a broker)."""
 CONTROL_SEGMENTS = frozenset({"api", "apis", "openapi.json", "docs", "redoc", "console", "tail"})
 HEALTH = "/healthz"
+CONSOLE = "/console"
 AUTHORIZED = apiserver.AUTHORIZED
 """Set in the scope of every control request: whether it bore the token (the API hides
 Secrets' data from one that did not, which only `--insecure-api` lets through)."""
@@ -50,6 +53,17 @@ class Claiming(Protocol):
     def claims(self, scope: Any) -> bool: ...
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None: ...
+
+
+def presented(scope: Message) -> bytes | None:
+    """The token a control request bears: its `Authorization: Bearer`, else the console's
+    cookie, else, on a /console path, its `?token=` (which the console then swaps for the
+    cookie; `console.auth`). A browser sends no header when it follows a link."""
+    headers = scope["headers"]
+    token = bearer.presented(headers) or console_auth.presented(headers)
+    if token is None and scope["path"].startswith(CONSOLE):
+        token = console_auth.in_query(scope.get("query_string", b""))
+    return token
 
 
 def is_control(path: str) -> bool:
@@ -66,7 +80,7 @@ def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, channels: ASGIAp
     tokens = (token.encode(),) if token is not None else ()
 
     async def control(scope: Message, receive: Any, send: Any) -> None:
-        authorized = bearer.authorized(scope, tokens)
+        authorized = bearer.allowed(presented(scope), tokens)
         if not authorized and not insecure:
             await bearer.refuse(send, REALM, "the Ripple API needs its token: "
                                 "Authorization: Bearer <the token in <data-dir>/token>")

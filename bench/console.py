@@ -1,0 +1,84 @@
+"""C2: the console's pages with 1,000 Triggers, loaded in Debian's chromium (Playwright).
+
+One Broker and 1,000 Triggers (as C1 applies them), all Ready; then each page is loaded
+`LOADS` times in a fresh tab and its Navigation Timing read: `loadEventEnd` (the HTML, its
+stylesheet and script, parsed and laid out) is the figure, the median over the loads;
+`server_ms` is the wait for the first byte (request to response start). The
+topology's first `/edgestats` answer (1,000 targets' figures, which the page polls every
+1.5 s) is reported beside it. The baseline is the same page with one Trigger. Goal: every
+page under 300 ms.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from bench import harness
+
+TRIGGERS = 1000
+LOADS = 5
+GOAL_MS = 300.0
+CHROMIUM = "/usr/bin/chromium"
+PAGES = {"topology": "/console/", "dead letters": "/console/deadletters",
+         "trigger": "/console/resources/triggers/default/t-0", "serving": "/console/serving"}
+
+
+def _apply(ripple: harness.Ripple, path: Path, count: int) -> None:
+    subprocess.run([harness.RIPPLE, "--server", ripple.url, "apply", "-f", str(path)],
+                   check=True, capture_output=True)
+    harness.wait_until(lambda: ripple.ready_triggers() >= count, timeout=180, interval=0.1)
+
+
+def _measure(browser: Any, url: str) -> dict[str, float]:
+    loads, servers, edges = [], [], []
+    for _ in range(LOADS):
+        page = browser.new_page()
+        page.goto(url, wait_until="load")
+        timing = page.evaluate("() => { const n = performance.getEntriesByType('navigation')[0];"
+                               " return [n.responseStart - n.requestStart, n.loadEventEnd]; }")
+        if page.locator("svg#topology").count():
+            page.wait_for_function("() => performance.getEntriesByType('resource')"
+                                   ".some(e => e.name.includes('/edgestats') && e.responseEnd > 0)")
+            edges.append(page.evaluate("() => performance.getEntriesByType('resource')"
+                                       ".find(e => e.name.includes('/edgestats')).duration"))
+        loads.append(float(timing[1]))
+        servers.append(float(timing[0]))
+        page.close()
+    out = {"load_ms": round(statistics.median(loads), 1), "max_ms": round(max(loads), 1),
+           "server_ms": round(statistics.median(servers), 1)}
+    if edges:
+        out["edgestats_ms"] = round(statistics.median(edges), 1)
+    return out
+
+
+def run(duration: float = 0.0, log: Any = print) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    row: dict[str, Any] = {"id": "C2", "name": "console pages, 1,000 Triggers", "unit": "ms",
+                           "goal": f"< {GOAL_MS:.0f} ms", "baseline_is": "1 Trigger, same run"}
+    with harness.running(lambda: harness.App("sink")) as (sink,):
+        with harness.running(lambda: harness.Ripple(harness.BROKER)) as (ripple,), \
+                sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+            one = ripple.tmp / "one.yaml"
+            one.write_text(harness.trigger("t-0", sink.url, type_="bench.t0"))
+            _apply(ripple, one, 1)
+            baseline = {name: _measure(browser, ripple.url + path) for name, path in PAGES.items()}
+            many = ripple.tmp / "many.yaml"
+            many.write_text("".join(harness.trigger(f"t-{i}", sink.url, type_=f"bench.t{i}")
+                                    for i in range(1, TRIGGERS)))
+            _apply(ripple, many, TRIGGERS)
+            figures = {name: _measure(browser, ripple.url + path) for name, path in PAGES.items()}
+            browser.close()
+    worst = max(f["load_ms"] for f in figures.values())
+    base = max(b["load_ms"] for b in baseline.values())
+    row.update(figure=worst, baseline=base, ratio=worst / base if base else None, met=worst < GOAL_MS,
+               extra="; ".join(f"{n} {f['load_ms']} ms (server {f['server_ms']})"
+                               for n, f in figures.items())
+               + f"; topology's first /edgestats {figures['topology'].get('edgestats_ms')} ms",
+               details={"figures": figures, "baseline": baseline})
+    log(f"C2: {row['extra']} (1 Trigger: {base} ms at most)")
+    return row

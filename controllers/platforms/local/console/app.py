@@ -1,0 +1,134 @@
+"""The console's Starlette app: each route reads the store and the operations API's
+`Operations`, and renders a page of `pages`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, cast
+
+import redis.exceptions
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ripple import errors, keys
+from ripple.api import registry
+from ripple.cloudevents import jsonformat, records
+
+from channels import deadletters, locations
+from controllers.platforms.local.console import auth, pages, topology
+from controllers.platforms.local.operations import Operations
+
+STATIC = Path(__file__).with_name("static")
+TOPOLOGY_KINDS = ("Broker", "Channel", "InMemoryChannel", "Trigger", "Subscription",
+                  *topology.SOURCE_KINDS)
+RECENT_EVENTS = 20
+HTML_HEADERS = {"Cache-Control": "no-store"}
+
+
+def app(operations: Operations) -> Starlette:
+    store = operations.store
+    plurals = {k.kind: k.plural for k in registry.kinds()}
+    by_plural = {k.plural: k for k in registry.kinds()}
+
+    async def listed(kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        return await operations.listing(kind, namespace, cached=True)
+
+    async def index(request: Request) -> Response:
+        namespace = request.query_params.get("namespace") or None
+        offset = request.query_params.get("offset", "0")
+        if not offset.isdigit():
+            raise errors.Invalid(errors.FieldError("offset", f'invalid value "{offset}": must be a number'))
+        lists = await asyncio.gather(*(listed(k, namespace) for k in TOPOLOGY_KINDS))
+        shown, total = topology.page_of([o for objects in lists for o in objects], int(offset))
+        return HTMLResponse(pages.topology_page(topology.build(shown), plurals, offset=int(offset),
+                                                total=total, namespace=namespace or ""),
+                            headers=HTML_HEADERS)
+
+    async def resource(request: Request) -> Response:
+        params = request.path_params
+        kind = by_plural.get(params["plural"])
+        if kind is None:
+            raise errors.NotFound(f'no kind with the plural "{params["plural"]}"')
+        namespace, name = params["namespace"], params["name"]
+        obj = await store.get(kind, namespace, name)
+        scope: str | None = None
+        stats = None
+        if locations.of_resource(obj) is not None:
+            scope = f"{kind.kind.lower()}:{name}"
+            found = await operations.stats(namespace, scope)
+            stats = found[0] if found else None
+        elif kind.kind in ("Broker", "Channel"):
+            scope = f"{kind.kind.lower()}:{name}"
+        dead = await operations.entries(namespace, scope) if scope else []
+        recent = await _recent_events(operations, namespace, name) if kind.kind == "Broker" else []
+        return HTMLResponse(pages.resource_page(obj, stats=stats, dead_letters=dead, recent=recent,
+                                                scope=scope), headers=HTML_HEADERS)
+
+    async def dead_letters(request: Request) -> Response:
+        namespace = request.query_params.get("namespace") or "default"
+        target = request.query_params.get("target") or ""
+        every = await operations.targets(namespace, None, cached=True)
+        targets = sorted(deadletters.label(f.location.key) for f in every)
+        if target:
+            every = await operations.targets(namespace, target, cached=True)
+        entries = await operations.entries(namespace, target or None, given=every)
+        return HTMLResponse(pages.dead_letters_page(entries, namespace=namespace, target=target,
+                                                    targets=targets), headers=HTML_HEADERS)
+
+    async def trace(request: Request) -> Response:
+        return HTMLResponse(pages.trace_page(request.query_params.get("id", ""),
+                                             request.query_params.get("source", "")),
+                            headers=HTML_HEADERS)
+
+    async def serving(request: Request) -> Response:
+        services, revisions = await asyncio.gather(listed("Service"), listed("Revision"))
+        return HTMLResponse(pages.serving_page(services, revisions), headers=HTML_HEADERS)
+
+    async def on_error(request: Request, exc: Exception) -> Response:
+        code = errors.http_status(exc)
+        body = pages.page("Error", f"<h1>{code}</h1><p>{pages.escape(str(exc))}</p>")
+        return HTMLResponse(body, status_code=code, headers=HTML_HEADERS)
+
+    routes = [
+        Route("/", index),
+        Route("/resources/{plural}/{namespace}/{name}", resource),
+        Route("/deadletters", dead_letters),
+        Route("/trace", trace),
+        Route("/serving", serving),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    console = Starlette(routes=routes, exception_handlers={errors.RippleError: on_error})
+
+    async def entry(scope: Any, receive: Any, send: Any) -> None:
+        """`?token=` becomes the console's cookie (`auth`); the rest is the app's."""
+        if scope["type"] == "http":
+            exchanged = auth.exchange(scope.get("query_string", b""))
+            if exchanged is not None:
+                rest, cookie = exchanged
+                where = scope["path"] + ("?" + rest if rest else "")  # the full path, mounted too
+                response = RedirectResponse(where, status_code=303, headers={"Set-Cookie": cookie})
+                await response(scope, receive, send)
+                return
+        await console(scope, receive, send)
+
+    return entry  # type: ignore[return-value]
+
+
+async def _recent_events(operations: Operations, namespace: str, broker: str) -> list[dict[str, Any]]:
+    """The newest events in a Broker's log, newest first."""
+    try:
+        entries = await operations.redis.xrevrange(keys.broker_log(namespace, broker), count=RECENT_EVENTS)
+    except redis.exceptions.RedisError as exc:
+        raise errors.StoreUnavailable(f"the broker's log could not be read: {exc}") from None
+    out = []
+    for _, fields in entries or []:
+        try:
+            out.append(jsonformat.to_json_dict(records.from_record(cast(records.Fields, fields))))
+        except (KeyError, ValueError):
+            continue
+    return out
+
