@@ -147,17 +147,31 @@ def test_the_token_once_in_the_url_becomes_a_strict_http_only_cookie(mesh: Mesh,
 
 
 def test_trace_search_and_serving_pages_render(mesh: Mesh, browser: Any) -> None:
+    with RecordingSink(lambda _r, _n: Answer(202)) as sink:
+        mesh.apply(quickstart(sink.url + "/hello"))
+        mesh.wait_ready("/apis/eventing.knative.dev/v1/namespaces/default/triggers/hello-display")
+        wait_until(lambda: mesh.send_event("/default/default", "traced-1", type="dev.example.hello") == 202
+                   and sink.received != [], timeout=30, what="the event at the subscriber")
     page = signed_in(mesh, browser)
     page.goto(mesh.url + "/console/trace")
-    page.fill("#trace-id", "no-such-event")
-    page.click("#trace-form button[type=submit]")
-    page.wait_for_function("() => document.getElementById('status').textContent.length > 0"
-                           " && !document.getElementById('status').textContent.startsWith('Tracing')")
-    assert "id=no-such-event" in page.url
-    status = page.locator("#status").inner_text()
-    # With the trace API (branch `trace`): nothing recorded for that id; without it, said so.
-    assert "no-such-event" in status or status == "This Ripple has no trace API (ripple event trace).", status
+
+    def search(event_id: str) -> str:
+        page.fill("#trace-id", event_id)
+        page.click("#trace-form button[type=submit]")
+        page.wait_for_function("() => !document.getElementById('status').textContent.startsWith('Tracing')"
+                               " && (document.getElementById('status').textContent.length > 0"
+                               "     || document.querySelector('section.trace-event'))")
+        assert f"id={event_id}" in page.url
+        return page.locator("#status").inner_text()
+
+    assert "no-such-event" in search("no-such-event")
+    # The trace is written in batches: search until its delivery shows.
+    wait_until(lambda: search("traced-1") == "" and " → 202" in page.locator("ol.hops").inner_text(),
+               timeout=30, what="the traced event's delivery in the console")
+    heading = page.locator("section.trace-event h2").first.inner_text()
+    assert heading.startswith("traced-1 (dev.example.hello from "), heading
+    hops = page.locator("ol.hops").first.inner_text()
+    assert "accepted by" in hops and "hello-display" in hops, hops
     page.goto(mesh.url + "/console/serving")
     assert page.locator("h1").inner_text() == "Serving"
     page.context.close()
-
