@@ -18,7 +18,9 @@ traffic split, activator, breaker, stats. Then:
   posted once; a failed callback is logged;
 - only then is the entry acknowledged and deleted: delivery is at least once. An entry
   whose invoker died mid-way is claimed by another after `CLAIM_IDLE` seconds (longer than
-  the longest revision timeout, so a slow request is not run twice).
+  the longest revision timeout, so a slow request is not run twice). An invoker's own
+  reclaim takes back what it is still running too (XAUTOCLAIM goes by idle time alone): it
+  skips those entries, so it never runs one entry twice at once.
 
 Keys: `ripple.keys.SERVING_INVOCATIONS` (stream, group `INVOKER_GROUP`) and
 `SERVING_INVOCATION_RETRIES`. Each stream entry has one field, `invocation`: JSON with the
@@ -167,6 +169,9 @@ class Invoker:
         self.clock = clock
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._running: set[bytes] = set()
+        """Entries this invoker is running: its own reclaim hands them back when they run
+        longer than `claim_idle`."""
 
     async def run(self) -> None:
         """Until cancelled; the platform supervises it."""
@@ -178,6 +183,9 @@ class Invoker:
                     entries = await self.queue.reclaim(self.consumer, self.claim_idle)
                     entries += await self.queue.read(self.consumer, 16, 200)
                     for entry, invocation in entries:
+                        if entry in self._running:
+                            continue
+                        self._running.add(entry)
                         await self._slots.acquire()
                         task = asyncio.create_task(self._guarded(session, entry, invocation))
                         self._tasks.add(task)
@@ -195,6 +203,7 @@ class Invoker:
             # Left unacknowledged: another invoker claims it after `claim_idle`.
             log.exception("async invocation %s failed", invocation.get("id"))
         finally:
+            self._running.discard(entry)
             self._slots.release()
 
     async def invoke(self, session: aiohttp.ClientSession, entry: bytes,

@@ -8,8 +8,7 @@ import asyncio
 import contextlib
 import json
 import random
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -19,6 +18,7 @@ from aiohttp import web
 from ripple import keys
 from serving import deferring, hosting, routing, traffic
 from serving.routing import RevisionKey
+from tests.support.waiting import until
 
 NS = "ns"
 KEY = RevisionKey(NS, "foo-00001")
@@ -30,13 +30,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
     finally:
         sock.close()
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {check}"
-        await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager
@@ -54,13 +47,17 @@ async def app(handler) -> AsyncIterator[str]:
 
 
 class Function:
-    """A replica that fails `failures` times with `status`, then echoes."""
+    """A replica that fails `failures` times with `status`, then echoes; a call waits while
+    `released` is clear."""
 
     def __init__(self, failures: int = 0, status: int = 503) -> None:
         self.failures, self.status, self.calls = failures, status, 0
+        self.released = asyncio.Event()
+        self.released.set()
 
     async def __call__(self, request: web.Request) -> web.Response:
         self.calls += 1
+        await self.released.wait()
         body = await request.read()
         if self.calls <= self.failures:
             return web.Response(status=self.status, text="not now")
@@ -93,7 +90,7 @@ async def bed(redis_client, function: Function, **invoker) -> AsyncIterator[tupl
                                            proxy_headers=False))
     serving = asyncio.create_task(server.serve())
     callbacks = Callbacks()
-    await eventually(lambda: server.started)
+    await until(lambda: server.started)
     try:
         async with app(function) as replica, app(callbacks) as callback:
             endpoints.set_ready(KEY, [replica])
@@ -117,6 +114,15 @@ async def bed(redis_client, function: Function, **invoker) -> AsyncIterator[tupl
         await router.close()
 
 
+def emptied(redis_client) -> Callable[[], Awaitable[bool]]:
+    """The stream is empty: the invoker acknowledged and deleted every entry, which it does
+    only after the callback was posted, so a test waits for this before it stops the
+    invoker (stopping it between the two leaves the entry for a later reclaim)."""
+    async def check() -> bool:
+        return await redis_client.xlen(keys.SERVING_INVOCATIONS) == 0
+    return check
+
+
 async def post_async(url: str, callback: str, body: bytes = b"hello") -> tuple[int, dict]:
     async with aiohttp.ClientSession() as session, session.post(
             url, data=body, headers={"Prefer": "respond-async",
@@ -129,14 +135,14 @@ async def test_respond_async_is_202_then_the_answer_is_posted_back(redis_client)
         async with invoking():
             status, headers = await post_async(f"{base}/serving/ns/foo/x?q=1", callback)
             assert status == 202
-            await eventually(lambda: len(callbacks.posts) == 1)
+            await until(lambda: len(callbacks.posts) == 1)
+            await until(emptied(redis_client), what="the entry acknowledged and deleted")
     sent, body = callbacks.posts[0]
     assert sent["X-Call-Id"] == headers["x-call-id"]
     assert sent["X-Function-Status"] == "200"
     assert float(sent["X-Duration-Seconds"]) >= 0
     assert json.loads(body) == {"path": "/x?q=1", "method": "POST", "body": "hello",
                                 "call": 1, "prefer": None}
-    assert await redis_client.xlen(keys.SERVING_INVOCATIONS) == 0
 
 
 async def test_stored_durably_before_any_invoker_runs(redis_client) -> None:
@@ -145,21 +151,44 @@ async def test_stored_durably_before_any_invoker_runs(redis_client) -> None:
         assert status == 202
         assert await redis_client.xlen(keys.SERVING_INVOCATIONS) == 1
         async with invoking():
-            await eventually(lambda: len(callbacks.posts) == 1)
+            await until(lambda: len(callbacks.posts) == 1)
     assert callbacks.posts[0][0]["X-Function-Status"] == "200"
 
 
 async def test_an_entry_of_a_dead_invoker_is_claimed_by_another(redis_client) -> None:
-    async with bed(redis_client, Function(), claim_idle=0.05) as (base, callback, callbacks,
-                                                                  invoking):
+    function = Function()
+    async with bed(redis_client, function, claim_idle=0.05) as (base, callback, callbacks,
+                                                                invoking):
         await post_async(f"{base}/serving/ns/foo", callback)
         queue = deferring.Queue(redis_client)
         await queue.ensure_group()
         assert len(await queue.read("died-mid-way", 10, 100)) == 1  # read, never acknowledged
         async with invoking():
-            await eventually(lambda: len(callbacks.posts) == 1)
+            await until(lambda: len(callbacks.posts) == 1)
+            await until(emptied(redis_client), what="the entry acknowledged and deleted")
     assert callbacks.posts[0][0]["X-Function-Status"] == "200"
-    assert await redis_client.xlen(keys.SERVING_INVOCATIONS) == 0
+    assert function.calls == 1 and len(callbacks.posts) == 1
+
+
+async def test_an_invoker_does_not_run_again_what_it_is_running(redis_client) -> None:
+    # A call longer than claim_idle: the invoker's own XAUTOCLAIM hands the entry back to it
+    # on every turn of its loop while the first run of it is still waiting for the answer.
+    function = Function()
+    function.released.clear()
+    async with bed(redis_client, function, claim_idle=0.05) as (base, callback, callbacks,
+                                                                invoking):
+        async with invoking():
+            await post_async(f"{base}/serving/ns/foo", callback)
+
+            async def reclaimed_twice() -> bool:
+                pending = await redis_client.xpending_range(
+                    keys.SERVING_INVOCATIONS, keys.INVOKER_GROUP, "-", "+", 1)
+                return bool(pending) and pending[0]["times_delivered"] >= 3
+            await until(reclaimed_twice, what="the running entry reclaimed twice")
+            function.released.set()
+            await until(lambda: len(callbacks.posts) == 1)
+            await until(emptied(redis_client), what="the entry acknowledged and deleted")
+    assert function.calls == 1 and len(callbacks.posts) == 1
 
 
 async def test_retries_a_5xx_until_it_succeeds(redis_client) -> None:
@@ -167,7 +196,7 @@ async def test_retries_a_5xx_until_it_succeeds(redis_client) -> None:
     async with bed(redis_client, function) as (base, callback, callbacks, invoking):
         async with invoking():
             await post_async(f"{base}/serving/ns/foo", callback)
-            await eventually(lambda: len(callbacks.posts) == 1)
+            await until(lambda: len(callbacks.posts) == 1)
     assert callbacks.posts[0][0]["X-Function-Status"] == "200"
     assert json.loads(callbacks.posts[0][1])["call"] == 3
     assert await redis_client.zcard(keys.SERVING_INVOCATION_RETRIES) == 0
@@ -179,11 +208,11 @@ async def test_gives_up_after_max_attempts_and_posts_the_last_answer(redis_clien
                                                                invoking):
         async with invoking():
             await post_async(f"{base}/serving/ns/foo", callback)
-            await eventually(lambda: len(callbacks.posts) == 1)
+            await until(lambda: len(callbacks.posts) == 1)
+            await until(emptied(redis_client), what="the entry acknowledged and deleted")
     assert callbacks.posts[0][0]["X-Function-Status"] == "500"
     assert callbacks.posts[0][1] == b"not now"
     assert function.calls == 2
-    assert await redis_client.xlen(keys.SERVING_INVOCATIONS) == 0
 
 
 async def test_a_4xx_is_final(redis_client) -> None:
@@ -191,7 +220,7 @@ async def test_a_4xx_is_final(redis_client) -> None:
     async with bed(redis_client, function) as (base, callback, callbacks, invoking):
         async with invoking():
             await post_async(f"{base}/serving/ns/foo", callback)
-            await eventually(lambda: len(callbacks.posts) == 1)
+            await until(lambda: len(callbacks.posts) == 1)
     assert callbacks.posts[0][0]["X-Function-Status"] == "400"
     assert function.calls == 1
 
