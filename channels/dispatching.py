@@ -150,6 +150,8 @@ class Dispatcher:
         self.idle = idle
         """Where the queue waits once idle (None: it keeps reading for itself)."""
         self._parked: idling.Parked | None = None
+        self._busy = False
+        """Whether it read any entry since it started (else it parks without waiting)."""
         self.consumer, self.settings, self.clock = consumer, settings, clock
         self._in_flight: dict[bytes, asyncio.Task[None]] = {}
         self._slot_freed = asyncio.Event()
@@ -203,8 +205,11 @@ class Dispatcher:
                 await self._slot_freed.wait()
                 continue
             try:
-                waited = self._own_from is None  # a blocking read of new entries
+                # Park after a blocking read of new entries found none, or at once when
+                # the queue has had nothing since it started (no connection held per queue).
+                waited = self._own_from is None or not self._busy
                 entries = await self._read(stream, free)
+                self._busy = self._busy or bool(entries)
                 if not entries and waited and self._may_park():
                     # Idle for a whole block: the process's one idle reader watches it.
                     entries, next_reclaim = await self._park(stream, free, next_reclaim)
@@ -228,6 +233,7 @@ class Dispatcher:
         """Hand the queue to the idle reader until it has entries; returns them (pending
         under this consumer) and when the next reclaim is due."""
         assert self.idle is not None
+        self._busy = False
         parked = self._parked = idling.Parked(stream, count, int(self._reclaim_idle * 1000),
                                               next_reclaim)
         try:
