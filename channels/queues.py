@@ -173,9 +173,11 @@ class Queues:
     ) -> dict[str, list[Entry]]:
         """`read` over several streams in one XREADGROUP (their keys must share a Cluster
         slot), on `client` (default: this one's), by stream."""
+        ids: dict[bytes | str | memoryview, int | bytes | str | memoryview] = {
+            stream: after for stream, after in streams.items()}
         try:
             reply = cast(StreamReply, await (client or self.redis).xreadgroup(
-                GROUP, consumer, dict(streams), count=count, block=block_ms))
+                GROUP, consumer, ids, count=count, block=block_ms))
         except redisclient.UNAVAILABLE as exc:
             raise redisclient.translate(exc) from exc
         return {stream.decode(): entries for stream, entries in reply or ()}
