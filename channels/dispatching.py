@@ -213,6 +213,9 @@ class Dispatcher:
                 if not entries and waited and self._may_park():
                     # Idle for a whole block: the process's one idle reader watches it.
                     entries, next_reclaim = await self._park(stream, free, next_reclaim)
+                if entries and self.target.subscriber_uri is None:
+                    self._reread()  # it lost its subscriber meanwhile: they wait, pending
+                    continue
                 self._start(entries)
                 if time.monotonic() >= next_reclaim:
                     next_reclaim = time.monotonic() + self._reclaim_idle / 2

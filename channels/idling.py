@@ -224,6 +224,8 @@ class _Slot:
 
     async def _read_new(self) -> None:
         client = await self._connection()
+        if not self.parked:
+            return
         self._generation += 1
         self.blocking = self._generation
         try:
