@@ -211,7 +211,7 @@ class Dispatcher:
                 entries = await self._read(stream, free)
                 self._busy = self._busy or bool(entries)
                 if not entries and waited and self._may_park():
-                    # Idle for a whole block: the process's one idle reader watches it.
+                    # Idle: the process's one idle reader watches it until it has entries.
                     entries, next_reclaim = await self._park(stream, free, next_reclaim)
                 if entries and self.target.subscriber_uri is None:
                     self._reread()  # it lost its subscriber meanwhile: they wait, pending
