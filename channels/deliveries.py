@@ -5,7 +5,8 @@ every queue of the kinds they own (`identities.Kind`), each time their resources
 Dispatchers of new keys start, changed targets are swapped in place (a new policy or
 subscriber applies to the next attempt), and the dispatchers of vanished keys stop. One
 promoter task moves due retries of the schedules of the running dispatchers back into
-their queues; a schedule no dispatcher uses any more is no longer polled.
+their queues; a schedule no dispatcher uses any more is no longer polled. The dispatchers
+of idle queues wait in one `channels.idling.IdleReader`, shared by the process.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Callable, Collection, Iterable
 from ripple import errors
 from ripple.settings import DeliverySettings
 
-from channels import tracing
+from channels import idling, tracing
 from channels.dispatching import Dispatcher, Target
 from channels.identities import Kind, TargetKey
 from channels.queues import Queues
@@ -45,6 +46,8 @@ class Deliveries:
         self._schedules: set[str] = set()
         self._promoter: asyncio.Task[None] | None = None
         self._closed = False
+        self.idle = idling.IdleReader(queues, consumer, on_stray=self._stray)
+        """The one reader of every idle queue of this process (`channels.idling`)."""
 
     def targets(self) -> dict[TargetKey, Target]:
         return {key: d.target for key, d in self._dispatchers.items()}
@@ -76,7 +79,8 @@ class Deliveries:
 
     def _start(self, target: Target) -> None:
         dispatcher = Dispatcher(self.queues, self.sender, target, consumer=self.consumer,
-                                settings=self.settings, clock=self.clock, tracer=self.tracer)
+                                settings=self.settings, clock=self.clock, tracer=self.tracer,
+                                idle=self.idle)
         self._dispatchers[target.key] = dispatcher
         self._tasks[target.key] = asyncio.create_task(self._guard(dispatcher), name=f"dispatch:{target.key}")
 
@@ -94,6 +98,13 @@ class Deliveries:
             except Exception:
                 log.exception("dispatcher crashed; restarting", extra={"queue": dispatcher.target.key})
             await asyncio.sleep(1.0)
+
+    def _stray(self, stream: str) -> None:
+        """Entries were read for a queue whose dispatcher left the idle reader: whoever
+        serves that stream now re-reads its pending entries (a new dispatcher does anyway)."""
+        for dispatcher in self._dispatchers.values():
+            if dispatcher.target.stream == stream:
+                dispatcher.reread()
 
     def _stop(self, key: TargetKey) -> None:
         dispatcher = self._dispatchers.pop(key, None)
@@ -128,6 +139,7 @@ class Deliveries:
             task.cancel()
         if reading:  # bounded: a read stuck in the client must not hold up shutdown
             await asyncio.wait(reading, timeout=2.0)
+        await self.idle.close()
         await asyncio.gather(*(d.drain(drain_timeout) for d in self._dispatchers.values()))
         self._dispatchers.clear()
         self._tasks.clear()

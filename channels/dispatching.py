@@ -16,6 +16,12 @@ consumer, and they would otherwise wait for XAUTOCLAIM. Entries held by a consum
 died for good are taken over with XAUTOCLAIM once they have been idle longer than any
 attempt can last.
 
+A queue reads for itself, blocking up to `IDLE_BLOCK_MS`, while it has work. Once such a
+read comes back empty with nothing in flight, the dispatcher parks the queue in the
+process's `channels.idling.IdleReader` (one blocking XREADGROUP over every idle queue of a
+hash slot, which also runs their reclaim checks) and resumes with the entries that wake
+it. Ordered queues never park.
+
 An entry is in one of three phases (field `p`): bound for the subscriber (no `p`), a
 Subscription's reply bound for its `replyUri` (`rp`), or bound for the dead-letter sink
 (`dl`). When a subscriber answers with a reply, the reply replaces the original in the same
@@ -46,15 +52,17 @@ from ripple import errors, leases, metrics
 from ripple.cloudevents import records
 from ripple.settings import DeliverySettings
 
-from channels import concurrency, deadletters, failures, identities, outcomes, policies, tracing
+from channels import (concurrency, deadletters, failures, identities, idling, outcomes, policies,
+                      tracing)
 from channels.queues import Entry, Failure, Queues
 from channels.sending import Response, Sender
 
 log = logging.getLogger(__name__)
 
 IDLE_BLOCK_MS = 2000
-"""How long an idle queue's read blocks in Redis. New entries wake it at once; this only
-paces the reclaim checks. It must stay under the client's socket timeout (redis-py: 5 s)."""
+"""How long a queue's own read blocks in Redis. New entries wake it at once; a read that
+comes back empty with nothing in flight hands the queue to the idle reader
+(`channels.idling`). It must stay under the client's socket timeout (redis-py: 5 s)."""
 
 ReplyHandler = Callable[[ce.CloudEvent, ce.CloudEvent, Mapping[str, str]], Awaitable[None]]
 """Takes (reply, original, pass-through headers of the subscriber's response); raises
@@ -136,8 +144,14 @@ class Dispatcher:
         settings: DeliverySettings,
         clock: Callable[[], float] = time.time,
         tracer: tracing.Tracer = tracing.OFF,
+        idle: idling.IdleReader | None = None,
     ) -> None:
         self.queues, self.sender, self.target, self.tracer = queues, sender, target, tracer
+        self.idle = idle
+        """Where the queue waits once idle (None: it keeps reading for itself)."""
+        self._parked: idling.Parked | None = None
+        self._busy = False
+        """Whether it read any entry since it started (else it parks without waiting)."""
         self.consumer, self.settings, self.clock = consumer, settings, clock
         self._in_flight: dict[bytes, asyncio.Task[None]] = {}
         self._slot_freed = asyncio.Event()
@@ -191,7 +205,18 @@ class Dispatcher:
                 await self._slot_freed.wait()
                 continue
             try:
-                self._start(await self._read(stream, free))
+                # Park after a blocking read of new entries found none, or at once when
+                # the queue has had nothing since it started (no connection held per queue).
+                waited = self._own_from is None or not self._busy
+                entries = await self._read(stream, free)
+                self._busy = self._busy or bool(entries)
+                if not entries and waited and self._may_park():
+                    # Idle: the process's one idle reader watches it until it has entries.
+                    entries, next_reclaim = await self._park(stream, free, next_reclaim)
+                if entries and self.target.subscriber_uri is None:
+                    self._reread()  # it lost its subscriber meanwhile: they wait, pending
+                    continue
+                self._start(entries)
                 if time.monotonic() >= next_reclaim:
                     next_reclaim = time.monotonic() + self._reclaim_idle / 2
                     self._start(await self.queues.reclaim(
@@ -202,6 +227,25 @@ class Dispatcher:
                 self._reread()  # a lost reply may have left entries pending under our name
                 log.warning("queue read failed; retrying", extra={"queue": self.target.key, "error": repr(exc)})
                 await asyncio.sleep(1.0)
+
+    def _may_park(self) -> bool:
+        return (self.idle is not None and not self.target.ordered and not self._in_flight
+                and self._own_from is None and not self.stopped)
+
+    async def _park(self, stream: str, count: int, next_reclaim: float) -> tuple[list[Entry], float]:
+        """Hand the queue to the idle reader until it has entries; returns them (pending
+        under this consumer) and when the next reclaim is due."""
+        assert self.idle is not None
+        self._busy = False
+        parked = self._parked = idling.Parked(stream, count, int(self._reclaim_idle * 1000),
+                                              next_reclaim)
+        try:
+            wake = await self.idle.park(parked)
+        finally:
+            self._parked = None
+        if wake.reread:
+            self._reread()
+        return wake.entries, parked.next_reclaim
 
     async def _read(self, stream: str, count: int) -> list[Entry]:
         if self._own_from is None:
@@ -217,6 +261,12 @@ class Dispatcher:
         """Read this consumer's pending entries again from the first, before any new one."""
         self._own_from = b"0"
         self._rereads += 1
+
+    def reread(self) -> None:
+        """`_reread`, for others: a parked queue is woken to do it."""
+        self._reread()
+        if self._parked is not None and not self._parked.woken.done():
+            self._parked.woken.set_result(idling.Wake(reread=True))
 
     def _start(self, entries: list[Entry]) -> None:
         for entry_id, fields in entries:

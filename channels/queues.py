@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable, Sequence, cast
+from typing import Callable, Mapping, Sequence, cast
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -166,6 +166,50 @@ class Queues:
         except redisclient.UNAVAILABLE as exc:
             raise redisclient.translate(exc) from exc
         return [(i, f) for _, entries in reply or () for i, f in entries]
+
+    async def read_streams(
+        self, streams: Mapping[str, bytes | str], consumer: str, *, count: int,
+        block_ms: int | None, client: aioredis.Redis | None = None,
+    ) -> dict[str, list[Entry]]:
+        """`read` over several streams in one XREADGROUP (their keys must share a Cluster
+        slot), on `client` (default: this one's), by stream."""
+        ids: dict[bytes | str | memoryview, int | bytes | str | memoryview] = {
+            stream: after for stream, after in streams.items()}
+        try:
+            reply = cast(StreamReply, await (client or self.redis).xreadgroup(
+                GROUP, consumer, ids, count=count, block=block_ms))
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
+        return {stream.decode(): entries for stream, entries in reply or ()}
+
+    async def reclaim_streams(self, claims: Sequence[tuple[str, int, int]],
+                              consumer: str) -> dict[str, list[Entry]]:
+        """`reclaim` of several streams (stream, min_idle_ms, count) in one pipeline."""
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for stream, min_idle_ms, count in claims:
+                    pipe.xautoclaim(stream, GROUP, consumer, min_idle_time=min_idle_ms,
+                                    start_id="0-0", count=count)
+                replies = await pipe.execute()
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
+        return {stream: [(i, f) for i, f in reply[1]] if len(reply) > 1 else []
+                for (stream, _, _), reply in zip(claims, replies)}
+
+    async def client_id(self, client: aioredis.Redis) -> int:
+        """The connection id of a single-connection `client`, for `unblock`."""
+        try:
+            return int(await client.client_id())
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
+
+    async def unblock(self, client_id: int) -> bool:
+        """End the blocking read of connection `client_id` as if it timed out; False when
+        that connection is not blocked."""
+        try:
+            return bool(await self.redis.client_unblock(client_id))
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
 
     async def reclaim(self, stream: str, consumer: str, *, min_idle_ms: int, count: int) -> list[Entry]:
         try:

@@ -67,9 +67,10 @@ MAX_CONNECTIONS = 8000
 
 
 def connect(url: str) -> aioredis.Redis:
-    # Every queue's dispatcher holds a connection in a blocking XREADGROUP (under 2 s, well
-    # inside the socket timeout), so the pool is sized for thousands of queues; redis-py
-    # would otherwise cap it at 100. Valkey's maxclients is 10000.
+    # Every busy queue's dispatcher holds a connection in a blocking XREADGROUP (under 2 s,
+    # well inside the socket timeout; idle queues share one read per slot, `channels.
+    # idling`), so the pool is sized for thousands of busy queues; redis-py would otherwise
+    # cap it at 100. Valkey's maxclients is 10000.
     return redisclient.connect(url, max_connections=MAX_CONNECTIONS, health_check_interval=30,
                                socket_timeout=10, socket_keepalive=True, retry_on_timeout=False)
 
