@@ -33,6 +33,7 @@ from types import FrameType
 from typing import Any
 
 from ripple import errors
+from ripple.cli import credentials
 from ripple.cli.client import Client
 from ripple.cli.demo import pushes
 
@@ -181,7 +182,12 @@ class Demo:
             raise errors.RippleError(f"ripple up exited with {self.up.returncode}: "
                                      f"{_tail_of(self.log, 1)} (its log: {self.log})")
         with contextlib.suppress(errors.RippleError):
-            return self.api.send("GET", "/healthz").status == 200
+            if self.api.send("GET", "/healthz").status != 200:
+                return False
+            if self.api.token is None:  # written by `ripple up` before it serves
+                token_file = self.log.parent / credentials.TOKEN_FILE
+                self.api.token = credentials.token_for(self.server) or token_file.read_text().strip()
+            return True
         return False
 
     def _ready(self, path: str) -> bool:
@@ -210,7 +216,7 @@ class Demo:
         """Every event entering the Broker or a step's channel, with the time it was seen."""
         while True:
             with contextlib.suppress(errors.RippleError, ValueError, OSError):
-                for line in Client(self.server).stream_lines(path):
+                for line in Client(self.server, token=self.api.token).stream_lines(path):
                     self.events.put((time.time(), where, json.loads(line)))
             time.sleep(0.5)
 
