@@ -212,10 +212,14 @@ SIGNALS = [signal.SIGINT, signal.SIGTERM]
 def test_a_signal_stops_it_while_running_and_leaves_no_process(data_dir: Path, signum: int) -> None:
     mesh = Mesh(data_dir, workers=2).start()
     assert mesh.proc is not None
-    wait_until(lambda: len(descendants(mesh.proc.pid)) >= 2, timeout=30, what="the workers and Valkey")
-    below = descendants(mesh.proc.pid)
-    mesh.proc.send_signal(signum)
-    assert mesh.proc.wait(60) == 0
+    try:
+        wait_until(lambda: len(descendants(mesh.proc.pid)) >= 2, timeout=30, what="the workers and Valkey")
+        below = descendants(mesh.proc.pid)
+        mesh.proc.send_signal(signum)
+        assert mesh.proc.wait(60) == 0
+    finally:
+        if mesh.proc.poll() is None:  # a failed check stops what it started
+            mesh.kill()
     assert not [p for p in below if alive(p)]
     assert port_free(mesh.port)
 
@@ -223,8 +227,9 @@ def test_a_signal_stops_it_while_running_and_leaves_no_process(data_dir: Path, s
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
 def test_a_signal_stops_it_while_its_store_is_gone(data_dir: Path, tmp_path: Path, signum: int) -> None:
     store = embedded.EmbeddedValkey(tmp_path / "store").start()
+    mesh = Mesh(data_dir, workers=2, extra=["--redis-url", store.url])
     try:
-        mesh = Mesh(data_dir, workers=2, extra=["--redis-url", store.url]).start()
+        mesh.start()
         assert mesh.proc is not None
         below = descendants(mesh.proc.pid)
         kill_store(store)
@@ -233,6 +238,8 @@ def test_a_signal_stops_it_while_its_store_is_gone(data_dir: Path, tmp_path: Pat
         assert mesh.proc.wait(60) == 0
         assert not [p for p in below if alive(p)]
     finally:
+        if mesh.proc is not None and mesh.proc.poll() is None:  # a failed check stops what it started
+            mesh.kill()
         store.stop()
 
 
