@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from bench import (coldstart, console, delivery, fanout, ingress, latency, machine, memory, readiness,
-                   report, router)
+                   report, router, tracing)
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = {"P1": "ingress", "P1W2": "ingress, 2 workers", "P2": "delivery",
          "P2W2": "delivery, 2 workers", "P3": "latency", "P4": "fan-out", "P5": "cold start",
          "P6": "memory", "P7": "router overhead",
-         "C1": "1,000 Triggers to Ready", "C2": "console pages, 1,000 Triggers"}
+         "C1": "1,000 Triggers to Ready", "C2": "console pages, 1,000 Triggers",
+         "T1": "ingress, tracing on vs off", "T2": "delivery, tracing on vs off"}
 
 
 def _log(message: str) -> None:
@@ -47,7 +48,7 @@ def _safely(bench_id: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("ids", nargs="*", metavar="ID", help="P1 P1w2 P2 P2w2 P3 P4 P5 P6 P7 C1 C2 (default: all)")
+    parser.add_argument("ids", nargs="*", metavar="ID", help="P1 P1w2 P2 P2w2 P3 P4 P5 P6 P7 C1 C2 T1 T2 (default: all)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
@@ -72,6 +73,8 @@ def main(argv: list[str]) -> int:
         "P2W2": lambda: delivery.run(args.duration, _log, workers=2),
         "C1": lambda: readiness.run(args.duration, _log),
         "C2": lambda: console.run(args.duration, _log),
+        "T1": lambda: tracing.run_ingress(args.duration, _log),
+        "T2": lambda: tracing.run_delivery(args.duration, _log),
     }
     for bench_id in ids:
         row = _safely(bench_id, runners[bench_id])

@@ -78,7 +78,7 @@ def run(duration: float, log: Any = print, workers: int = 1) -> dict[str, Any]:
         "id": "P2" if workers == 1 else f"P2w{workers}",
         "name": "delivery" if workers == 1 else f"delivery, {workers} workers", "unit": "ev/s",
         "figure": figure["rate"], "baseline": base["rate"], "ratio": ratio,
-        "goal": ">= 0.5", "met": ratio is not None and ratio >= 0.5,
+        "goal": ">= 0.7", "met": ratio is not None and ratio >= 0.7,
         "baseline_is": f"raw aiohttp POST loop, {CONNECTIONS} connections, to the same sink",
         "extra": ingress.cpu_note(figure, base),
         "details": {"figure": figure, "baseline": base},

@@ -116,7 +116,7 @@ with per-event tracing off."""
 class Ripple:
     """`ripple up -f MANIFEST [--workers N]` on a fresh data dir and a free port."""
 
-    def __init__(self, manifest: str, workers: int = 1) -> None:
+    def __init__(self, manifest: str, workers: int = 1, up_args: tuple[str, ...] = ()) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="ripple-bench-"))
         self.port = free_port()
         (self.tmp / "bench.yaml").write_text(manifest)
@@ -126,7 +126,7 @@ class Ripple:
         os.environ["RIPPLE_CONFIG"] = str(self.tmp / "config.yaml")
         argv = [RIPPLE, "up", "--port", str(self.port), "--data-dir", str(self.tmp / "data"),
                 "--log-level", "WARNING", "-f", str(self.tmp / "bench.yaml"),
-                "--workers", str(workers), *shlex.split(os.environ.get(UP_ARGS, ""))]
+                "--workers", str(workers), *up_args, *shlex.split(os.environ.get(UP_ARGS, ""))]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self.log)
         if not wait_until(self._healthy, 60):
             self.stop()
