@@ -62,7 +62,7 @@ chromium:
 test: $(STAMP) chromium
 	$(BIN)/lint-imports
 	$(BIN)/mypy ripple channels broker sources serving controllers bench
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q --durations=40 $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)

@@ -43,7 +43,8 @@ class Writer(Protocol):
         self, obj: dict[str, Any], *, current: dict[str, Any] | None = None
     ) -> dict[str, Any]: ...
 
-    async def delete(self, kind: registry.Kind, namespace: str | None, name: str) -> dict[str, Any]: ...
+    async def delete(self, kind: registry.Kind, namespace: str | None, name: str, *,
+                     uid: str | None = None) -> dict[str, Any]: ...
 
 
 class Effects(Protocol):
@@ -203,11 +204,13 @@ class Applier:
         applied.writes += 1
 
     async def _delete(self, obj: Object, applied: Applied) -> None:
+        """Delete that very child: a namesake created since it was seen (by a user, or by
+        its owner's next apply) is not this owner's to delete."""
         kind = registry.lookup(obj["apiVersion"], obj["kind"])
         try:
-            await self.writer.delete(kind, *meta.key(obj))
+            await self.writer.delete(kind, *meta.key(obj), uid=meta.metadata(obj).get("uid"))
             applied.writes += 1
-        except errors.NotFound:
+        except (errors.NotFound, errors.Conflict):
             pass
 
     async def collect(self, owner_uid: str) -> int:

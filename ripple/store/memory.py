@@ -109,11 +109,16 @@ class MemoryResourceStore:
         bucket[key] = new
         return self._publish("MODIFIED", kind, new)
 
-    async def delete(self, kind: Kind, namespace: str | None, name: str) -> dict[str, Any]:
+    async def delete(
+        self, kind: Kind, namespace: str | None, name: str, *, uid: str | None = None
+    ) -> dict[str, Any]:
         bucket = self._bucket(kind)
-        old = bucket.pop(objects.field(namespace if kind.namespaced else "", name), None)
+        key = objects.field(namespace if kind.namespaced else "", name)
+        old = bucket.get(key)
         if old is None:
             raise objects.not_found(kind, name)
+        objects.check_uid(kind, old, uid)
+        del bucket[key]
         self._rv += 1
         return self._publish("DELETED", kind, objects.stamp_deleted(old, self._rv))
 

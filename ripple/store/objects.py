@@ -125,11 +125,17 @@ def check_preconditions(kind: Kind, old: dict[str, Any], new: dict[str, Any]) ->
     wanted = meta.get("resourceVersion")
     if wanted not in (None, "") and str(wanted) != current["resourceVersion"]:
         raise modified(kind, name)
-    uid = meta.get("uid")
+    check_uid(kind, old, meta.get("uid"))
+
+
+def check_uid(kind: Kind, old: dict[str, Any], uid: str | None) -> None:
+    """A delete's or write's uid precondition: the stored object must be that one, not a
+    namesake created since (Kubernetes' `DeleteOptions.preconditions.uid`)."""
+    current = old["metadata"]
     if uid not in (None, "") and uid != current.get("uid"):
         raise modified(
             kind,
-            name,
+            current["name"],
             f"Precondition failed: UID in precondition: {uid}, "
             f"UID in object meta: {current.get('uid')}",
         )

@@ -77,8 +77,13 @@ class ResourceStore(Protocol):
         """
         ...
 
-    async def delete(self, kind: Kind, namespace: str | None, name: str) -> dict[str, Any]:
-        """Remove the object; returns it with the resourceVersion of its deletion."""
+    async def delete(
+        self, kind: Kind, namespace: str | None, name: str, *, uid: str | None = None
+    ) -> dict[str, Any]:
+        """Remove the object; returns it with the resourceVersion of its deletion.
+
+        With `uid`, only that object: a namesake created since is left alone and the call
+        raises `errors.Conflict` (the garbage collector deletes children this way)."""
         ...
 
     def watch(

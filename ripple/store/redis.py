@@ -184,11 +184,15 @@ class RedisResourceStore:
                 return stored
         raise objects.modified(kind, name, "too many concurrent writers")
 
-    async def delete(self, kind: Kind, namespace: str | None, name: str) -> dict[str, Any]:
+    async def delete(
+        self, kind: Kind, namespace: str | None, name: str, *, uid: str | None = None
+    ) -> dict[str, Any]:
         key = objects.field(namespace if kind.namespaced else "", name)
         for _ in range(_MAX_ATTEMPTS):
             raw = await self._read(kind, key, name)
-            gone = objects.stamp_deleted(json.loads(raw), 0)
+            old = json.loads(raw)
+            objects.check_uid(kind, old, uid)  # the script's compare-and-set keeps it true
+            gone = objects.stamp_deleted(old, 0)
             outcome, stored = await self._commit(kind, key, raw, gone, "DELETED")
             if outcome == "ok":
                 return stored

@@ -152,6 +152,17 @@ async def test_delete(store: RedisResourceStore) -> None:
     assert await store.list(BROKER) == []
 
 
+async def test_delete_with_a_uid_spares_a_namesake_created_since(store: RedisResourceStore) -> None:
+    first = await store.create(broker())
+    await store.delete(BROKER, "ns", "default")
+    second = await store.create(broker())
+    with pytest.raises(errors.Conflict, match="Precondition failed: UID in precondition"):
+        await store.delete(BROKER, "ns", "default", uid=first["metadata"]["uid"])
+    assert (await store.get(BROKER, "ns", "default"))["metadata"]["uid"] == second["metadata"]["uid"]
+    await store.delete(BROKER, "ns", "default", uid=second["metadata"]["uid"])
+    assert await store.list(BROKER) == []
+
+
 @pytest.mark.parametrize("method", ["update", "update_status"])
 async def test_concurrent_stale_writers_exactly_one_wins(
     store: RedisResourceStore, method: str

@@ -198,6 +198,15 @@ async def test_create_get_list_delete(app: Any) -> None:
     assert (await call(app, "GET", BROKERS)).json()["items"] == []
 
 
+async def test_delete_options_uid_precondition(app: Any) -> None:
+    uid = (await call(app, "POST", BROKERS, broker())).json()["metadata"]["uid"]
+    stale = await call(app, "DELETE", f"{BROKERS}/b", {"preconditions": {"uid": "not-" + uid}})
+    assert stale.status == 409 and "Precondition failed" in stale.json()["message"]
+    bad = await call(app, "DELETE", f"{BROKERS}/b", {"preconditions": {"uid": 7}})
+    assert bad.status == 400 and "preconditions.uid" in bad.json()["message"]
+    assert (await call(app, "DELETE", f"{BROKERS}/b", {"preconditions": {"uid": uid}})).status == 200
+
+
 async def test_core_group_secret(app: Any) -> None:
     secret = {
         "apiVersion": "v1",

@@ -265,12 +265,36 @@ async def test_a_child_whose_new_version_is_refused_is_kept_not_deleted() -> Non
     class Writer:
         create, update, update_status = store.create, store.update, store.update_status
 
-        async def delete(self, kind: registry.Kind, namespace: str | None, name: str) -> Any:
+        async def delete(self, kind: registry.Kind, namespace: str | None, name: str, *,
+                         uid: str | None = None) -> Any:
             deleted.append(name)
-            return await store.delete(kind, namespace, name)
+            return await store.delete(kind, namespace, name, uid=uid)
 
     bad = {**child, "spec": {**child["spec"], "delivery": {"retry": -1}}}
     applier = applying.Applier(Writer(), lambda ref: existing if ref.name == "s-kn-sequence-0" else None,
                                lambda uid: [existing], effects=None)  # type: ignore[arg-type]
     applied = await applier.apply(seq, Result(seq.get("status") or {}, children=(bad,)))
     assert deleted == [] and applied.problems and "retry" in applied.problems[0]
+
+
+async def test_garbage_collection_spares_a_namesake_created_since_it_saw_the_child() -> None:
+    """The collector deletes the child it saw by uid: a user's object of the same name,
+    made after the owner's child went, is not the owner's to delete."""
+    from controllers import applying
+
+    store = MemoryResourceStore()
+    seq = await store.create(sequence("s", 1))
+    child = loading.admit({
+        "apiVersion": "messaging.knative.dev/v1", "kind": "Subscription",
+        "metadata": {"name": "s-kn-sequence-0", "namespace": NS,
+                     "ownerReferences": [applying.owner_reference(seq)]},
+        "spec": {"channel": {"apiVersion": "messaging.knative.dev/v1", "kind": "InMemoryChannel",
+                             "name": "s-kn-sequence-0"}, "subscriber": {"uri": "http://step/"}}})
+    seen = await store.create(child)  # what the collector's informer still shows
+    await store.delete(registry.lookup(seen["apiVersion"], seen["kind"]), NS, "s-kn-sequence-0")
+    users = {**child, "metadata": {"name": "s-kn-sequence-0", "namespace": NS}}
+    namesake = await store.create(users)
+    applier = applying.Applier(store, lambda ref: None, lambda uid: [seen], effects=None)  # type: ignore[arg-type]
+    assert await applier.collect(seq["metadata"]["uid"]) == 0
+    kept = await store.get(registry.lookup(seen["apiVersion"], seen["kind"]), NS, "s-kn-sequence-0")
+    assert kept["metadata"]["uid"] == namesake["metadata"]["uid"]

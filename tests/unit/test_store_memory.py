@@ -189,6 +189,17 @@ async def test_delete_returns_object_at_its_deletion_version(store: MemoryResour
     assert await store.list(BROKER) == []
 
 
+async def test_delete_with_a_uid_spares_a_namesake_created_since(store: MemoryResourceStore) -> None:
+    first = await store.create(broker())
+    await store.delete(BROKER, "ns", "default")
+    second = await store.create(broker())
+    with pytest.raises(errors.Conflict, match="Precondition failed: UID in precondition"):
+        await store.delete(BROKER, "ns", "default", uid=first["metadata"]["uid"])
+    assert (await store.get(BROKER, "ns", "default"))["metadata"]["uid"] == second["metadata"]["uid"]
+    await store.delete(BROKER, "ns", "default", uid=second["metadata"]["uid"])
+    assert await store.list(BROKER) == []
+
+
 async def test_returned_objects_are_copies(store: MemoryResourceStore) -> None:
     created = await store.create(broker(config={"x": 1}))
     created["spec"]["config"]["x"] = 99

@@ -175,12 +175,16 @@ class KubeApi:
                                    content_type=MERGE_PATCH)
         return _with_type(found, resource)
 
-    async def delete(self, kind: registry.Kind, namespace: str | None, name: str) -> Object:
-        return await self.delete_resource(Resource.of(kind), namespace, name)
+    async def delete(self, kind: registry.Kind, namespace: str | None, name: str, *,
+                     uid: str | None = None) -> Object:
+        return await self.delete_resource(Resource.of(kind), namespace, name, uid=uid)
 
-    async def delete_resource(self, resource: Resource, namespace: str | None, name: str) -> Object:
-        found = await self.request("DELETE", resource.path(namespace, name),
-                                   {"propagationPolicy": "Background"})
+    async def delete_resource(self, resource: Resource, namespace: str | None, name: str, *,
+                              uid: str | None = None) -> Object:
+        options: Object = {"propagationPolicy": "Background"}
+        if uid:
+            options["preconditions"] = {"uid": uid}
+        found = await self.request("DELETE", resource.path(namespace, name), options)
         return found if isinstance(found, dict) else {}
 
 

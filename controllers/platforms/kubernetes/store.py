@@ -131,5 +131,6 @@ class KubeStore:
                             current: dict[str, Any] | None = None) -> dict[str, Any]:
         raise errors.PermanentError("the data plane does not write status")
 
-    async def delete(self, kind: registry.Kind, namespace: str | None, name: str) -> dict[str, Any]:
+    async def delete(self, kind: registry.Kind, namespace: str | None, name: str, *,
+                     uid: str | None = None) -> dict[str, Any]:
         raise errors.PermanentError("the data plane does not write resources")

@@ -311,8 +311,16 @@ class Handlers:
         return JSONResponse(await self.store.update_status(obj))
 
     async def delete(self, request: Request) -> Response:
+        """DELETE, with Kubernetes' optional `DeleteOptions` body: `preconditions.uid`
+        deletes only that object, never a namesake created since (409 otherwise)."""
         kind, namespace, name = self._target(request, item=True)
-        return JSONResponse(await self.store.delete(kind, namespace, str(name)))
+        uid = None
+        if await request.body():
+            preconditions = (await read_body(request)).get("preconditions") or {}
+            if not isinstance(preconditions, dict) or not isinstance(preconditions.get("uid", ""), str):
+                raise errors.Invalid("preconditions.uid: must be a string")
+            uid = preconditions.get("uid") or None
+        return JSONResponse(await self.store.delete(kind, namespace, str(name), uid=uid))
 
     async def _watch(self, request: Request, kind: Kind, namespace: str | None) -> Response:
         since = request.query_params.get("resourceVersion") or None
