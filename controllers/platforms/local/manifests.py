@@ -2,7 +2,7 @@
 
 Called by `platform.run_worker` (worker 0, before it serves). Documents are read by the
 shared loader (`ripple.api.loading`, the server's decoder and admission), the object to
-write is decided by `ripple.applying` (the CLI's rule), and each object prints kubectl's
+write is decided by `ripple.merging` (the CLI's rule), and each object prints kubectl's
 line: `broker.eventing.knative.dev/default created|configured|unchanged`.
 
 With `keep_existing` (`ripple up -f DIR --keep-existing`, what `make quickstart` uses), an
@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from ripple import applying, errors
+from ripple import errors, merging
 from ripple.api import loading, meta, registry
 
 EXTENSIONS = (".yaml", ".yml", ".json")
@@ -71,14 +71,14 @@ async def apply_object(store: Store, doc: dict[str, Any], *, keep_existing: bool
     except errors.NotFound:
         await store.create(obj)
         return f"{title} created"
-    merged = loading.admit(applying.merge_for_update(current, obj), current)
-    if applying.unchanged(current, merged):
+    merged = loading.admit(merging.merge_for_update(current, obj), current)
+    if merging.unchanged(current, merged):
         return f"{title} unchanged"
     if keep_existing:
-        changed = differences(applying.comparable(current), applying.comparable(merged))
+        changed = differences(merging.comparable(current), merging.comparable(merged))
         return f"{title} kept (differs from the manifest: {', '.join(changed)}; left as you changed it)"
     stored = await store.update(merged)
-    return f"{title} {applying.outcome(current, stored)}"
+    return f"{title} {merging.outcome(current, stored)}"
 
 
 def _print(line: str) -> None:

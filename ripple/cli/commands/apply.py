@@ -4,7 +4,7 @@
 Loading is done, and every document checked, before the first request, so a typo in the
 third file stops the run before the first file is applied. Apply is create-or-replace:
 POST, and on 409 a PUT of the current object carrying the manifest's fields, merged by
-`ripple.applying` (the rule `ripple up -f` uses too). Manifests are read by
+`ripple.merging` (the rule `ripple up -f` uses too). Manifests are read by
 `ripple.decoding`, the server's own decoder.
 """
 
@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ripple import applying, errors
+from ripple import errors, merging
 from ripple.cli.client import ApiError, Client
 from ripple.cli.commands import common, waiting
 
@@ -111,11 +111,11 @@ def apply_one(api: Client, desired: dict[str, Any], default_ns: str) -> str:
         if failure.code != 409:
             raise
     current = api.call("GET", rtype.path(ns, name))
-    merged = applying.merge_for_update(current, desired)
-    if applying.unchanged(current, merged):
+    merged = merging.merge_for_update(current, desired)
+    if merging.unchanged(current, merged):
         return f"{title} unchanged"
     stored = api.call("PUT", rtype.path(ns, name), merged)
-    return f"{title} {applying.outcome(current, stored)}"
+    return f"{title} {merging.outcome(current, stored)}"
 
 
 def load_documents(paths: list[str], stdin: TextIO, *, recursive: bool = False) -> list[Document]:

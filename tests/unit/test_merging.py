@@ -1,4 +1,4 @@
-"""Tables over `ripple.applying`: the object `ripple apply` and `ripple up -f` write over
+"""Tables over `ripple.merging`: the object `ripple apply` and `ripple up -f` write over
 an existing one, and kubectl's word for the result."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ripple import applying
+from ripple import merging
 
 CURRENT: dict[str, Any] = {
     "apiVersion": "eventing.knative.dev/v1",
@@ -65,7 +65,7 @@ def desired(spec: dict, **meta: object) -> dict:
     ],
 )
 def test_merge_for_update(want: dict, spec: dict, annotations: dict, labels: dict | None) -> None:
-    merged = applying.merge_for_update(CURRENT, want)
+    merged = merging.merge_for_update(CURRENT, want)
     assert merged["spec"] == spec
     assert merged["metadata"]["annotations"] == annotations
     assert merged["metadata"].get("labels") == labels
@@ -87,7 +87,7 @@ def test_merge_replaces_top_level_fields_like_a_secret_data() -> None:
         "metadata": {"name": "s"},
         "stringData": {"b": "c"},
     }
-    assert applying.merge_for_update(current, want) == {
+    assert merging.merge_for_update(current, want) == {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": "s"},
@@ -111,14 +111,14 @@ def test_merge_replaces_top_level_fields_like_a_secret_data() -> None:
     ],
 )
 def test_comparable_decides_unchanged(want: dict, unchanged: bool) -> None:
-    merged = applying.merge_for_update(CURRENT, want)
-    assert (applying.comparable(merged) == applying.comparable(CURRENT)) is unchanged
+    merged = merging.merge_for_update(CURRENT, want)
+    assert (merging.comparable(merged) == merging.comparable(CURRENT)) is unchanged
 
 
 def test_another_served_version_is_the_same_object() -> None:
     # A KafkaSource applied as v1beta1 is stored as v1: not a change.
     older = {**CURRENT, "apiVersion": "eventing.knative.dev/v1beta1"}
-    assert applying.unchanged(CURRENT, applying.merge_for_update(CURRENT, older))
+    assert merging.unchanged(CURRENT, merging.merge_for_update(CURRENT, older))
 
 
 @pytest.mark.parametrize("stored, word", [
@@ -129,4 +129,4 @@ def test_another_served_version_is_the_same_object() -> None:
     ({**CURRENT, "spec": {"delivery": {"retry": 4}}}, "configured"),
 ])
 def test_outcome(stored: dict, word: str) -> None:
-    assert applying.outcome(CURRENT, stored) == word
+    assert merging.outcome(CURRENT, stored) == word
