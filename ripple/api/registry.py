@@ -77,7 +77,10 @@ class Kind:
 
 
 class Registry:
-    """Kinds by (apiVersion, kind); the first registered wins a name two kinds share."""
+    """Kinds by (apiVersion, kind). A kind's name is unique across groups: the informers,
+    the work queues' `ObjectRef` and `by_name` key objects by kind name, so a second group's
+    kind of the same name (a core `v1 Service` beside Knative's) is refused here until
+    they key by group too."""
 
     def __init__(self) -> None:
         self._kinds: dict[tuple[str, str], Kind] = {}
@@ -87,6 +90,10 @@ class Registry:
             existing = self._kinds.get((api_version, kind.kind))
             if existing is not None and existing != kind:
                 raise ValueError(f"{api_version} {kind.kind} is registered already")
+        namesake = next((k for k in self.kinds() if k.kind == kind.kind and k != kind), None)
+        if namesake is not None:
+            raise ValueError(f"{kind}: the kind name {kind.kind} is taken by {namesake}; "
+                             "objects are keyed by kind name")
         for api_version in kind.api_versions:
             self._kinds[(api_version, kind.kind)] = kind
         return kind

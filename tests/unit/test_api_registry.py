@@ -127,6 +127,14 @@ def test_registering_twice() -> None:
         table.register(make_kind(plural="pings"))
 
 
+def test_a_kind_name_another_group_has_is_refused() -> None:
+    """Informers and work queues key objects by kind name, so two groups may not share one."""
+    table = Registry()
+    table.register(make_kind())
+    with pytest.raises(ValueError, match="kind name PingSource is taken by"):
+        table.register(make_kind(group="example.dev", short_names=()))
+
+
 def test_the_first_registered_kind_wins_a_shared_name() -> None:
     table = Registry()
     first = table.register(make_kind(short_names=("src",)))
