@@ -5,7 +5,8 @@ reconcilers write status straight to the store, so this guards against other wri
 `status.physicalSubscription` that is a number, or an `address` that is a list, would
 otherwise reach the data plane's informer and the reconcilers, which read these fields
 as the Knative duck types (`duckv1.Status`, `AddressStatus`, `SourceStatus`,
-`DeliveryStatus`, `SubscribableStatus`, the flows' child statuses) define them. As a CRD's
+`DeliveryStatus`, `SubscribableStatus`, the flows' child statuses, and serving's
+`ConfigurationStatusFields`, `RouteStatusFields` and `RevisionStatus`) define them. As a CRD's
 structural schema does, only types are checked, a null counts as absent, and fields that
 no duck type names pass through untouched.
 """
@@ -18,7 +19,7 @@ from ripple.api import fields
 from ripple.errors import FieldError
 
 Schema = Any
-"""`str` or `int` (the type), a dict (a mapping's known fields; `"*"`: every value), or a
+"""`str`, `int` or `bool` (the type), a dict (a mapping's known fields; `"*"`: every value), or a
 one-element list (the schema of every item)."""
 
 _CONDITION = {name: str for name in
@@ -29,6 +30,9 @@ _DESTINATIONS = ("subscriber", "reply", "deadLetterSink", "sink")
 _URIS = {f"{d}{suffix}": str for d in _DESTINATIONS for suffix in ("Uri", "CACerts", "Audience")}
 _CHANNEL_STATUS = {"channel": _REFERENCE, "ready": _CONDITION}
 _SUBSCRIPTION_STATUS = {"subscription": _REFERENCE, "ready": _CONDITION}
+_TRAFFIC_TARGET = {"tag": str, "revisionName": str, "configurationName": str,
+                   "latestRevision": bool, "percent": int, "url": str}
+_CONTAINER_STATUS = {"name": str, "imageDigest": str}
 
 SCHEMA: dict[str, Schema] = {
     "observedGeneration": int,
@@ -51,6 +55,17 @@ SCHEMA: dict[str, Schema] = {
         "filterSubscriptionStatus": _SUBSCRIPTION_STATUS,
         "subscriberSubscriptionStatus": _SUBSCRIPTION_STATUS,
     }],
+    # serving.knative.dev: Service, Configuration, Route, Revision
+    "url": str,
+    "traffic": [_TRAFFIC_TARGET],
+    "latestReadyRevisionName": str,
+    "latestCreatedRevisionName": str,
+    "logUrl": str,
+    "imageDigest": str,
+    "containerStatuses": [_CONTAINER_STATUS],
+    "initContainerStatuses": [_CONTAINER_STATUS],
+    "actualReplicas": int,
+    "desiredReplicas": int,
 }
 
 
@@ -68,6 +83,8 @@ def _check(value: object, schema: Schema, path: str, errs: fields.Errors) -> Non
         fields.string(value, path, errs)
     elif schema is int:
         fields.integer(value, path, errs)
+    elif schema is bool:
+        fields.boolean(value, path, errs)
     elif isinstance(schema, list):
         if not isinstance(value, list):
             errs.append(FieldError(path, fields.wrong_type("a list", value)))

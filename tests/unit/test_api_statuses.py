@@ -28,6 +28,14 @@ CONFORMING: list[Any] = [
      "branchStatuses": [{"filterChannelStatus": {"channel": REF, "ready": READY},
                          "subscriberSubscriptionStatus": {"subscription": REF, "ready": READY}}]},
     {"anythingElse": [1, {"x": None}], "address": None},  # unknown fields pass; null is unset
+    # serving: a Service's, a Revision's
+    {"url": "http://hello.default.example.com", "latestReadyRevisionName": "hello-00002",
+     "latestCreatedRevisionName": "hello-00002",
+     "traffic": [{"revisionName": "hello-00001", "percent": 20, "latestRevision": False},
+                 {"revisionName": "hello-00002", "percent": 80, "latestRevision": True,
+                  "tag": "next", "url": "http://next-hello.default.example.com"}]},
+    {"actualReplicas": 2, "desiredReplicas": 3, "logUrl": "", "imageDigest": "sha256:ab",
+     "containerStatuses": [{"name": "user-container", "imageDigest": "sha256:ab"}]},
 ]
 
 
@@ -52,6 +60,12 @@ BROKEN = [
      "must be a string, got an integer"),
     ({"branchStatuses": [{"filterChannelStatus": {"ready": []}}]},
      "status.branchStatuses[0].filterChannelStatus.ready", "must be a mapping, got a list"),
+    ({"traffic": [{"percent": "50"}]}, "status.traffic[0].percent",
+     "must be an integer, got a string"),
+    ({"traffic": [{"latestRevision": "true"}]}, "status.traffic[0].latestRevision",
+     "must be a boolean (true or false), got a string"),
+    ({"actualReplicas": 1.5}, "status.actualReplicas", "must be an integer, got a number"),
+    ({"url": ["http://x"]}, "status.url", "must be a string, got a list"),
 ]
 
 
