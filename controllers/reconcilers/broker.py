@@ -6,6 +6,10 @@ A Broker is Ready only once every data-plane process routes it (`Context.data_pl
 Knative's Broker waits for its ingress: a producer that waits for Ready never gets a 404.
 A Broker of a class Ripple does not implement is left to whoever does: not Ready, no
 address, and the data plane does not serve it.
+
+A Broker in a namespace that is the first segment of a path Ripple's front serves itself
+(`/console/`, `/api/`, `/channels/`, ...: `SHADOWED_NAMESPACES`) could never be posted to
+at `<base>/<namespace>/<name>`: it gets no address, and its IngressReady says why.
 """
 
 from __future__ import annotations
@@ -17,6 +21,14 @@ from controllers.reconciling import Context, Object, Result
 from ripple.api import meta
 from ripple.api.eventing import broker_lifecycle as lifecycle
 from ripple.api.eventing import broker_types
+
+
+SHADOWED_NAMESPACES = frozenset({
+    "api", "apis", "openapi.json", "docs", "redoc", "console", "tail",  # the control paths
+    "channels", "webhooks", "serving", "healthz", "metrics",  # the data plane's own paths
+})
+"""First path segments the HTTP front (`controllers.platforms.local.routing`) routes
+elsewhere than to the broker ingress."""
 
 
 def reconcile(broker: Object, ctx: Context) -> Result:
@@ -35,6 +47,14 @@ def reconcile(broker: Object, ctx: Context) -> Result:
         lifecycle.mark_addressable_unknown(status, "BrokerClassNotSupported", message, now=now)
         lifecycle.mark_filter_failed(status, "BrokerClassNotSupported", message, now=now)
         lifecycle.mark_ingress_failed(status, "BrokerClassNotSupported", message, now=now)
+        return Result(status)
+    if namespace in SHADOWED_NAMESPACES:
+        message = (f'the namespace "{namespace}" is a path Ripple serves itself '
+                   f"({ctx.base_url}/{namespace}/...), so a Broker there can never be posted to; "
+                   "create it in another namespace")
+        status.pop("address", None)
+        lifecycle.mark_addressable_unknown(status, "NamespaceShadowed", message, now=now)
+        lifecycle.mark_ingress_failed(status, "NamespaceShadowed", message, now=now)
         return Result(status)
     served = waiting.served(broker, lifecycle.CONDITIONS.get(status, lifecycle.INGRESS), ctx)
     if served:

@@ -50,6 +50,12 @@ CASES = [
          fields={"address": {"name": "http", "url": f"{BASE}/team-a/b2"}}),
     Case("address name is the scheme of the base url", broker(), base_url="https://ripple.example",
          fields={"address": {"name": "https", "url": "https://ripple.example/ns/default"}}),
+    Case("a namespace that is one of Ripple's own paths gets no address", broker("b", "console"),
+         conditions={"Ready": ("False", "NamespaceShadowed"), "IngressReady": ("False", "NamespaceShadowed"),
+                     "Addressable": ("Unknown", "NamespaceShadowed"), "FilterReady": ("Unknown", ""),
+                     "DeadLetterSinkResolved": ("Unknown", "")},
+         messages={"IngressReady": 'the namespace "console" is a path Ripple serves itself'},
+         fields={"address": ABSENT}),
     Case("observedGeneration follows metadata.generation", broker(generation=7),
          fields={"observedGeneration": 7}),
     Case("delivery without a dead-letter sink", broker(delivery={"retry": 3})),
@@ -117,3 +123,11 @@ def test_a_fixed_sink_moves_only_the_conditions_that_changed() -> None:
         "IngressReady": t0, "FilterReady": t0, "Addressable": t0,
     }
     assert second["deadLetterSinkUri"] == f"{BASE}/{NS}/dlq"
+
+
+def test_every_path_the_front_routes_elsewhere_is_a_shadowed_namespace() -> None:
+    from controllers.platforms.local import routing
+
+    assert routing.CONTROL_SEGMENTS <= reconciler.SHADOWED_NAMESPACES
+    for path in ("/channels/", "/webhooks/", "/serving/"):
+        assert path.strip("/") in reconciler.SHADOWED_NAMESPACES
