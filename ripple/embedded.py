@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from ripple import errors
+from ripple import errors, orphans
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,16 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _is_valkey(pid: int) -> bool:
+    """Whether `pid` (from a pid file, so maybe reused since) is a valkey-server."""
+    try:
+        return b"valkey" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()  # no /proc (not Linux): trust the pid file
+    except OSError:
+        return False
 
 
 class DataDirBusy(errors.RippleError):
@@ -117,7 +127,6 @@ class EmbeddedValkey:
     host: str = "127.0.0.1"
     port: int = 0
     pid: int = 0
-    reused: bool = False
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -135,17 +144,17 @@ class EmbeddedValkey:
     def start(self, timeout: float = 10.0) -> "EmbeddedValkey":
         self.data_dir = self.data_dir.resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if self._adopt_leftover():
-            return self
+        self._stop_leftover()
         self.port = self.port or free_port(self.host)
         conf = self.data_dir / "valkey.conf"
         conf.write_text(self._config())
         proc = subprocess.Popen(
-            [str(binary_path()), str(conf)],
+            # SIGTERM when this process dies, even by SIGKILL: Valkey flushes its AOF and exits
+            orphans.launch([str(binary_path()), str(conf)], signal.SIGTERM),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,  # survives a kill of ripple's process group
+            start_new_session=True,  # a Ctrl-C to ripple's process group is ripple's to handle
         )
         self.pid, self._proc = proc.pid, proc
         self._port_file.write_text(str(self.port))
@@ -174,26 +183,29 @@ class EmbeddedValkey:
         """Start it again after it died: same port, same data dir, same AOF."""
         if self.running():
             return self
-        self.pid, self._proc, self.reused = 0, None, False
+        self.pid, self._proc = 0, None
         return self.start(timeout)
 
-    def _adopt_leftover(self) -> bool:
-        """Reuse a Valkey left running on this data dir (e.g. after `kill -9` of ripple)."""
+    def _stop_leftover(self) -> None:
+        """Stop a Valkey left running on this data dir, before starting ours on its AOF:
+        one still flushing after its `ripple up` died (the death signal's SIGTERM), or one
+        whose `ripple up` was killed where there is no death signal (not Linux). The data
+        dir's lock (`DataDirLock`) says no other `ripple up` uses it."""
         try:
             pid = int(self._pid_file.read_text().strip())
-            port = int(self._port_file.read_text().strip())
         except (OSError, ValueError):
-            return False
-        if not _alive(pid):
-            return False
-        if not ping(self.host, port, timeout=2.0):
-            # A live pid that does not answer is not ours to share the AOF with: stop it.
-            with contextlib.suppress(OSError):
+            return
+        if not _alive(pid) or not _is_valkey(pid):
+            return
+        log.info("stopping the embedded valkey left running on this data dir", extra={"pid": pid})
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)  # it flushes its AOF, then exits
+        deadline = time.monotonic() + 10.0
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            return False
-        self.pid, self.port, self.reused = pid, port, True
-        log.info("reusing embedded valkey left running", extra={"port": port, "pid": pid})
-        return True
 
     def _config(self) -> str:
         lines = {

@@ -4,11 +4,9 @@ Used by `serving.runtime`. `Running` is what the runtime holds of a replica what
 started it: a `Command` (the container's command, started by `start_command`) or a
 `Forked` (a replica the revision's zygote forked, `serving.zygote`).
 
-No orphans: a command replica is started through a tiny launcher (`_LAUNCH`, run by this
-venv's interpreter with `-I -S`: about as cheap as `python -c pass`) that sets
-PR_SET_PDEATHSIG (SIGKILL) and checks its parent before exec'ing the command. Not with
-`preexec_fn`, which is unsafe once the process has threads; the death signal survives the
-exec. Forked replicas die with their zygote, and the zygote with us.
+No orphans (`ripple.orphans`): a command replica is started through the launcher that sets
+PR_SET_PDEATHSIG (SIGKILL) and checks its parent before exec'ing the command. Forked
+replicas die with their zygote, and the zygote with us.
 """
 
 from __future__ import annotations
@@ -17,29 +15,13 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import signal
 import socket
 import sys
 from typing import Protocol
 
+from ripple import orphans
 from serving import zygote
-
-# The launcher of a command replica: die with the runtime, then become the command.
-_LAUNCH = (
-    "import ctypes,os,sys\n"
-    "try: ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"          # PR_SET_PDEATHSIG, SIGKILL
-    "except (OSError, AttributeError): pass\n"
-    "if os.getppid() != int(sys.argv[1]): os._exit(1)\n"
-    # No socket of the runtime's (ripple up's port) may outlive it in the command: uvloop
-    # leaves inheritable fds open in children (see zygote.close_inherited_sockets).
-    "import stat\n"
-    "for fd in range(3, 1024):\n"
-    "    try:\n"
-    "        if stat.S_ISSOCK(os.fstat(fd).st_mode): os.close(fd)\n"
-    "    except OSError: pass\n"
-    "try: os.execvp(sys.argv[2], sys.argv[2:])\n"
-    "except OSError as e:\n"
-    "    sys.stderr.write(f'{sys.argv[2]}: {e.strerror}\\n'); os._exit(127)\n"
-)
 
 
 async def start_command(argv: tuple[str, ...], env: dict[str, str], cwd: str | None,
@@ -47,7 +29,7 @@ async def start_command(argv: tuple[str, ...], env: dict[str, str], cwd: str | N
     """Start `argv` listening on a free `$PORT` (the env given, plus PORT)."""
     port = free_port(host)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-I", "-S", "-c", _LAUNCH, str(os.getpid()), *argv,
+        *orphans.launch(argv, signal.SIGKILL),
         env={**env, "PORT": str(port)}, cwd=cwd, stdin=asyncio.subprocess.DEVNULL)
     return Command(process, port)
 

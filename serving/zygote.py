@@ -58,11 +58,11 @@ import threading
 import time
 from typing import Any
 
+from ripple import orphans
 from serving import functions, hosting
 
 log = logging.getLogger(__name__)
 
-PR_SET_PDEATHSIG = 1
 STOP_GRACE = 10.0
 READY_LINE = b"ready\n"
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
@@ -70,14 +70,8 @@ _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 def set_death_signal(signum: int, expected_parent: int) -> None:
     """Ask Linux to send `signum` when our parent dies; exit if it already has."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) != 0:
-            log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
-    if os.getppid() != expected_parent:
-        os._exit(0)
+    if not orphans.die_with_parent(expected_parent, signum, status=0) and sys.platform.startswith("linux"):
+        log.warning("prctl(PR_SET_PDEATHSIG) failed")
 
 
 def encode(message: dict[str, Any]) -> bytes:

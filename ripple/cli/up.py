@@ -3,7 +3,7 @@
 Start-up, each step undone in reverse if a later one fails or a signal comes:
 flags are checked (a bad one is one line and exit 2); the data dir is locked
 (`embedded.DataDirLock`: a second `ripple up` on it is refused, naming the holder); the
-port is bound once; the embedded Valkey is started or re-adopted, or the `--redis-url`
+port is bound once; the embedded Valkey is started (a leftover one stopped first), or the `--redis-url`
 store must answer within `STORE_WAIT` seconds; `--workers` worker processes share the
 port. SIGINT and SIGTERM stop it in every state: while starting they raise
 KeyboardInterrupt, and once it serves they drain it (`controllers.platforms.local.platform`).
@@ -14,8 +14,8 @@ acknowledged event. `Workers` watches the children: one that crashes or is kille
 logged and started again after a backoff; one that exits 0 was told to stop (SIGTERM,
 Ctrl-C) and is logged, not restarted. A worker whose essential task fails exits 1.
 `ValkeyKeeper` starts the embedded Valkey again (same port, same AOF) if it dies. The
-embedded Valkey is left running on a `kill -9` of `ripple up`, and adopted by the next
-`ripple up` on the same data dir; a clean stop (SIGTERM, Ctrl-C) shuts it down.
+embedded Valkey dies with `ripple up` too (`ripple.orphans`: SIGTERM, so it flushes its
+AOF), even on a `kill -9`; a clean stop (SIGTERM, Ctrl-C) shuts it down after the drain.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import asyncio
-import ctypes
 import errno
 import logging
 import os
@@ -38,7 +37,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from ripple import embedded, errors, logs, supervising
+from ripple import embedded, errors, logs, orphans, supervising
 from ripple.api import dead_letter_bounds
 from ripple.api.eventing import retention
 from ripple.settings import (ApiSettings, DeadLetterSettings, LogSettings, Settings, StoreSettings,
@@ -646,25 +645,13 @@ def _spawn_worker(index: int, sock: socket.socket, redis_url: str,
              "--dead-letter-retention", f"{args.dead_letter_retention}s"]
     argv += ["--retention", f"{args.retention}s", "--trace-sample", str(args.trace_sample)]
     # No preexec_fn: forking with it is unsafe once the watcher thread runs. The child sets
-    # its death signal itself, first thing (`_die_with_parent`).
+    # its death signal itself, first thing (`ripple.orphans.die_with_parent`).
     return subprocess.Popen(argv, env=env, pass_fds=tuple(fds))
-
-
-def _die_with_parent(parent: int) -> None:
-    """SIGKILL this child when the parent thread that started it ends (PR_SET_PDEATHSIG);
-    exit at once if the parent is gone already (it died before the prctl)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-    if os.getppid() != parent:
-        os._exit(1)
 
 
 def _worker_main() -> int:
     """Entry of a child worker: `python -m ripple.cli.up` with the RIPPLE_WORKER_* env."""
-    _die_with_parent(int(os.environ["RIPPLE_WORKER_PARENT"]))
+    orphans.die_with_parent(int(os.environ["RIPPLE_WORKER_PARENT"]), signal.SIGKILL)
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args()

@@ -65,7 +65,9 @@ def test_children_die_with_a_killed_ripple_up(data_dir: Path) -> None:
     try:
         assert wait_until(lambda: len(workers(mesh)) == 1, timeout=20)
         child = workers(mesh).pop()
-        mesh.kill()  # SIGKILL: no cleanup runs, PR_SET_PDEATHSIG takes the child down
+        valkey = int((data_dir / "valkey.pid").read_text())
+        mesh.kill()  # SIGKILL: no cleanup runs, PR_SET_PDEATHSIG takes the children down
         assert wait_until(lambda: not alive(child), timeout=10)
+        assert wait_until(lambda: not alive(valkey), timeout=15), "embedded valkey left orphaned"
     finally:
-        embedded.EmbeddedValkey(data_dir).start().stop()  # the store survives a kill -9: adopt, stop
+        embedded.EmbeddedValkey(data_dir).start().stop()  # whatever a failed check left: stop it
