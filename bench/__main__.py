@@ -23,7 +23,8 @@ from bench import (coldstart, console, delivery, fanout, ingress, latency, machi
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = {"P1": "ingress", "P1W2": "ingress, 2 workers", "P2": "delivery",
-         "P2W2": "delivery, 2 workers", "P3": "latency", "P4": "fan-out", "P5": "cold start",
+         "P2W2": "delivery, 2 workers", "P3": "latency",
+         "P3W2": "latency, 2 workers", "P3AT5K": "latency, 5,000 ev/s", "P4": "fan-out", "P5": "cold start",
          "P6": "memory", "P7": "router overhead",
          "C1": "1,000 Triggers to Ready", "C2": "console pages, 1,000 Triggers",
          "T1": "ingress, tracing on vs off", "T2": "delivery, tracing on vs off"}
@@ -48,7 +49,7 @@ def _safely(bench_id: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("ids", nargs="*", metavar="ID", help="P1 P1w2 P2 P2w2 P3 P4 P5 P6 P7 C1 C2 T1 T2 (default: all)")
+    parser.add_argument("ids", nargs="*", metavar="ID", help="P1 P1w2 P2 P2w2 P3 P3w2 P3at5k P4 P5 P6 P7 C1 C2 T1 T2 (default: all)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
@@ -65,6 +66,8 @@ def main(argv: list[str]) -> int:
         "P1": lambda: ingress.run(args.duration, _log),
         "P2": lambda: delivery.run(args.duration, _log),
         "P3": lambda: latency.run(args.duration, _log),
+        "P3W2": lambda: latency.run(args.duration, _log, workers=2),
+        "P3AT5K": lambda: latency.run(args.duration, _log, rate=5000.0),
         "P4": lambda: fanout.run(args.duration, p2, _log),
         "P5": lambda: coldstart.run(args.duration, _log),
         "P6": lambda: memory.run(args.duration, _log),
