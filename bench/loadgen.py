@@ -58,7 +58,7 @@ async def _closed(
 
 
 async def _paced(
-    url: str, rate: float, duration: float, type_: str, stamp: bool = True
+    url: str, rate: float, duration: float, type_: str, stamp: bool = True, prefix: str = "p"
 ) -> dict[str, Any]:
     tally = {"ok": 0, "other": 0, "errors": 0}
     latencies: list[int] = []
@@ -67,7 +67,7 @@ async def _paced(
 
     async def one(session: aiohttp.ClientSession, seq: int) -> None:
         sent = time.monotonic_ns()
-        headers = events.headers(f"p-{seq}", type_, {"ce-benchsent": str(sent)} if stamp else None)
+        headers = events.headers(f"{prefix}-{seq}", type_, {"ce-benchsent": str(sent)} if stamp else None)
         try:
             async with session.post(url, data=body, headers=headers) as resp:
                 await resp.read()
@@ -117,6 +117,24 @@ def _closed_process(args: tuple[str, int, int, float, str]) -> dict[str, Any]:
     return _run(_closed(*args))
 
 
+def _paced_process(args: tuple[str, float, float, str, bool, str]) -> dict[str, Any]:
+    return _run(_paced(*args))
+
+
+def _merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several processes' tallies as one: counts add up, the slowest sets the time (and,
+    for paced runs, the worst process's response percentiles stand for all)."""
+    result: dict[str, Any] = {k: sum(p[k] for p in parts) for k in ("ok", "other", "errors")}
+    result["seconds"] = max(p["seconds"] for p in parts)
+    if all("sent" in p for p in parts):
+        result["sent"] = sum(p["sent"] for p in parts)
+    for key in ("response_p50_ms", "response_p99_ms"):
+        values = [p[key] for p in parts if p.get(key) is not None]
+        if values:
+            result[key] = max(values)
+    return result
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.loadgen")
     parser.add_argument("mode", choices=("closed", "paced"))
@@ -130,17 +148,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-stamp", action="store_true",
                         help="paced: send no ce-benchsent (warm-up events the sink does not score)")
     args = parser.parse_args(argv)
-    if args.mode == "paced":
+    if args.mode == "paced" and args.procs == 1:
         result = _run(_paced(args.url, args.rate, args.duration, args.type_, not args.no_stamp))
+    elif args.mode == "paced":
+        paced = [(args.url, args.rate / args.procs, args.duration, args.type_, not args.no_stamp, f"p{i}")
+                 for i in range(args.procs)]
+        with multiprocessing.get_context("spawn").Pool(args.procs) as pool:
+            result = _merged(pool.map(_paced_process, paced))
     elif args.procs == 1:
         result = _run(_closed(args.url, args.connections, args.count, args.duration, args.type_))
     else:
         per = max(1, args.connections // args.procs)
         jobs = [(args.url, per, args.count // args.procs, args.duration, args.type_)] * args.procs
         with multiprocessing.get_context("spawn").Pool(args.procs) as pool:
-            parts = pool.map(_closed_process, jobs)
-        result = {k: sum(p[k] for p in parts) for k in ("ok", "other", "errors")}
-        result["seconds"] = max(p["seconds"] for p in parts)
+            result = _merged(pool.map(_closed_process, jobs))
     print(json.dumps(result), flush=True)
     return 0
 
