@@ -127,6 +127,8 @@ def _status(schema: statuses.Schema) -> Schema:
         return dict(STRING)
     if schema is int:
         return dict(INTEGER)
+    if schema is bool:
+        return dict(BOOLEAN)
     if isinstance(schema, list):
         return array(_status(schema[0]))
     if "*" in schema:
