@@ -20,8 +20,9 @@ resources:
          {"purged": N}
 
 SCOPE is `trigger:NAME`, `subscription:NAME`, `broker:NAME` (its Triggers), `channel:NAME`
-(its Subscriptions) or a queued source, `pingsource:NAME`, `githubsource:NAME`,
-`gitlabsource:NAME`; none is every target of the namespace. A store id is unique within a
+(its Subscriptions) or a source, `pingsource:NAME`, `githubsource:NAME`,
+`gitlabsource:NAME`, `kafkasource:NAME` (a KafkaSource's queue holds only what a redrive
+sent back; its records wait in Kafka); none is every target of the namespace. A store id is unique within a
 target's store only (two Triggers may dead-letter in one millisecond), so an id names the
 entries with that id in the scope. The operations themselves are `channels.stats` and
 `channels.deadletters`; this module finds the targets (from the resource store) and
