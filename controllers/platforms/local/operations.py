@@ -13,7 +13,7 @@ resources:
          (`trigger:A,subscription:B`) reads only those (the console asks for the edges it shows)
     GET  /apis/ripple.dev/v1[/namespaces/{ns}]/deadletters[?target=SCOPE][&limit=N]
          {"items": [entry]}, oldest first; an entry as `channels.deadletters.view` makes it
-    GET  /apis/ripple.dev/v1/namespaces/{ns}/deadletters/{id}    by store id or event id
+    GET  /apis/ripple.dev/v1/namespaces/{ns}/deadletters/{id}    by store id or event id (a `/` in it allowed)
     POST /apis/ripple.dev/v1/namespaces/{ns}/deadletters/redrive {"target", "ids" | "all", "to"}
          {"redriven": [{"id", "target"}], "missing": [ids]}
     POST /apis/ripple.dev/v1/namespaces/{ns}/deadletters/purge   {"target", "ids" | "all"}
@@ -265,7 +265,9 @@ def router(operations: Operations) -> APIRouter:
     item = GROUP + "/namespaces/{namespace}/deadletters"
     routes.add_api_route(item + "/redrive", redrive, methods=["POST"])
     routes.add_api_route(item + "/purge", purge, methods=["POST"])
-    routes.add_api_route(item + "/{id}", show_dead_letter, methods=["GET"])
+    # `:path`: an event id may hold a `/` (a Kafka record's `partition:0/offset:7`), which
+    # the CLI sends as %2F and the server decodes before routing
+    routes.add_api_route(item + "/{id:path}", show_dead_letter, methods=["GET"])
     return routes
 
 
