@@ -175,3 +175,59 @@ def test_a_reply_out_of_hops_is_kept_not_dropped(mesh: Mesh) -> None:
         assert entry["event"]["id"] == "ttl-1" and entry["code"] == 400  # the original, as Knative
         assert entry["destination"] == f"{mesh.url}/default/hops"
         assert entry["reason"] == f"reply refused by {mesh.url}/default/hops: HTTP 400"
+
+
+PING = """
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata: {{name: beat, namespace: default}}
+spec:
+  schedule: "{schedule}"
+  contentType: application/json
+  data: '{{"beat": true}}'
+  sink: {{uri: "{sink}"}}
+"""
+
+
+def test_a_ping_that_fails_for_good_is_kept_then_redriven_once(data_dir: Path) -> None:
+    """A PingSource's event gets its 12 retries (`sources.plane.SOURCE_RETRY`; the backoff
+    capped at 50 ms so that they take a second, not minutes), then lands in the source's
+    store; once the sink is fixed, a redrive delivers it once."""
+    subscriber = Switch()
+    with RecordingSink(subscriber) as sink:
+        mesh = Mesh(data_dir, extra=["--delivery-backoff-max", "50ms"]).start()
+        try:
+            mesh.apply(PING.format(schedule="* * * * * *", sink=sink.url))  # every second
+            wait_until(lambda: dead_letters(mesh, "pingsource:beat"), timeout=30,
+                       what="a ping in the PingSource's store")
+            mesh.apply(PING.format(schedule="0 0 1 1 *", sink=sink.url))  # no more ticks this year
+            first = dead_letters(mesh, "pingsource:beat")[0]
+            event = first["event"]
+            assert first["target"] == "pingsource:beat" and first["attempts"] == 13
+            assert (first["code"], first["destination"], first["reason"]) == (500, sink.url, "HTTP 500")
+            assert event["type"] == "dev.knative.sources.ping" and event["data"] == {"beat": True}
+            assert event["source"] == "/apis/v1/namespaces/default/pingsources/beat"
+            assert event["knativeerrorcode"] == "500" and event["knativeerrordest"] == sink.url
+            assert [r.ce["id"] for r in sink.received].count(event["id"]) == 13
+            assert "pingsource:beat" in mesh.cli("dlq", "list").stdout
+
+            subscriber.fixed = True
+            out = mesh.cli("dlq", "redrive", "pingsource:beat", first["id"]).stdout
+            assert f"redriven pingsource:beat {first['id']}" in out
+            wait_until(lambda: [r.ce["id"] for r in sink.received].count(event["id"]) == 14,
+                       timeout=30, what="the redriven ping delivered")
+            # every tick that fired is delivered or kept by now: nothing is left to send
+            wait_until(lambda: queue_is_idle(mesh, "pingsource", "beat"), timeout=30,
+                       what="the PingSource's queue drained")
+            assert [r.ce["id"] for r in sink.received].count(event["id"]) == 14  # once
+            assert first["id"] not in {e["id"] for e in dead_letters(mesh, "pingsource:beat")}
+        finally:
+            mesh.stop()
+
+
+def queue_is_idle(mesh: Mesh, kind: str, name: str) -> bool:
+    status, _, body = mesh.request("GET", f"/apis/ripple.dev/v1/namespaces/default/deliverystats"
+                                          f"?target={kind}:{name}")
+    assert status == 200, body
+    [stats] = json.loads(body)["items"]
+    return stats["backlog"] == stats["inFlight"] == stats["retries"] == 0
