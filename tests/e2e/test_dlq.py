@@ -231,3 +231,22 @@ def queue_is_idle(mesh: Mesh, kind: str, name: str) -> bool:
     assert status == 200, body
     [stats] = json.loads(body)["items"]
     return stats["backlog"] == stats["inFlight"] == stats["retries"] == 0
+
+
+def test_a_dead_letter_sink_that_fails_too_leaves_the_event_in_the_store(mesh: Mesh) -> None:
+    """The subscriber refuses (400, not retried), the Trigger's dead-letter sink answers 500
+    to both of its attempts: the store keeps the original with what the sink would have been
+    told, and says why."""
+    with RecordingSink(lambda r, n: Answer(400, b"no")) as sink, \
+            RecordingSink(lambda r, n: Answer(500)) as dls:
+        mesh.apply(manifest("dlsb", "dls-fails", sink.url, retry=1).replace(
+            "backoffDelay: PT0.05S}", f"backoffDelay: PT0.05S, deadLetterSink: {{uri: '{dls.url}'}}}}"))
+        mesh.wait_ready(f"{TRIGGERS}/dls-fails")
+        assert mesh.send_event("/default/dlsb", "s-1", type="dev.example.dls") == 202
+        wait_until(lambda: len(dead_letters(mesh, "trigger:dls-fails")) == 1, timeout=30)
+        [entry] = dead_letters(mesh, "trigger:dls-fails")
+        assert len(sink.received) == 1 and len(dls.received) == 2
+        assert dls.received[0].ce["knativeerrorcode"] == "400"
+    assert entry["event"]["id"] == "s-1" and entry["event"]["knativeerrorcode"] == "400"
+    assert (entry["code"], entry["destination"]) == (400, sink.url)
+    assert entry["reason"] == f"the dead-letter sink {dls.url} failed too: HTTP 500"
