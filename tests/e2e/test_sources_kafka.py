@@ -13,6 +13,7 @@ loaded machine (9 of 11 records: the first record of each partition went to no T
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,3 +141,47 @@ def test_a_record_nobody_took_is_kept_then_redriven(cluster: MockCluster, mesh: 
         assert dead_letters(mesh, "kafkasource:payments") == []
         mesh.cli("delete", "kafkasource", "payments")
     assert len(sink.received) == 7 and len(other.received) == 1  # once each
+
+
+LEDGER = """
+apiVersion: sources.knative.dev/v1beta1
+kind: KafkaSource
+metadata: {{name: ledger, namespace: default}}
+spec:
+  bootstrapServers: ["{bootstrap}"]
+  topics: [ledger]
+  initialOffset: earliest
+  delivery: {{retry: 0}}
+  sink: {{uri: "{sink}"}}
+"""
+
+
+def test_a_kill_9_while_records_are_kept_loses_none(cluster: MockCluster, data_dir: Path) -> None:
+    """Every record of a KafkaSource whose sink refuses them all is in its store after a
+    `kill -9` in the middle and a restart: an offset is committed only once its record is
+    kept, so the restarted consumer keeps again what was not committed (some twice)."""
+    cluster.create_topic("ledger", partitions=2)
+    ids = [f"partition:{i % 2}/offset:{i // 2}" for i in range(300)]
+    with RecordingSink(lambda r, n: (time.sleep(0.01), Answer(500))[1]) as sink:
+        mesh = Mesh(data_dir).start()
+        try:
+            mesh.apply(LEDGER.format(bootstrap=cluster.bootstrap, sink=sink.url))
+            cluster.produce_many("ledger", [(b"%d" % i, None, None, i % 2, None) for i in range(300)])
+            wait_until(lambda: len(dead_letters(mesh, "kafkasource:ledger")) >= 50, timeout=60,
+                       what="records being kept")
+            mesh.kill()
+            before = len(set(sink.ids()))
+            assert before < 300, "the mesh must die mid-stream"
+            mesh.start()
+            kept: list[str] = []
+
+            def all_kept() -> bool:
+                kept[:] = [e["event"]["id"] for e in dead_letters(mesh, "kafkasource:ledger")]
+                return set(kept) >= set(ids)
+            wait_until(all_kept, timeout=90, what="every record in the store")
+            wait_until(lambda: cluster.committed("knative-kafka-source-default-ledger", "ledger", 2)
+                       == [150, 150], what="offsets [150, 150] committed")
+            print(f"\nkill -9 after {before} of 300 records attempted: {len(kept)} entries, "
+                  f"{len(kept) - len(set(kept))} kept twice")
+        finally:
+            mesh.stop()
