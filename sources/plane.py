@@ -53,8 +53,8 @@ RESOURCES = frozenset({*(str(k) for k in QUEUED_KINDS), "KafkaSource", "Secret",
 
 SOURCE_RETRY = 12
 """Retries of a PingSource or webhook event (exponential from 50 ms, as Knative's adapters
-retry, but 12 times rather than 5: about seven minutes of sink outage before the event is
-dropped, where Knative gives up after about two seconds)."""
+retry, but 12 times rather than 5: minutes of sink outage before the event goes to the
+source's dead-letter store, where Knative gives up and drops it after about two seconds)."""
 
 
 class SourcePlane:
