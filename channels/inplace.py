@@ -57,6 +57,8 @@ async def deliver(
     if not url:
         return outcomes.Outcome("drop", reason="no subscriber")
     outcome, response, attempts = await _attempts(sender, target, url, event, "subscriber", clock, sleep)
+    if outcome.action == "ack":
+        return outcome
     errors = outcomes.error_attributes(url, outcome.code, outcomes.error_body(response))
     if outcome.action != "dead-letter":
         if outcome.action == "drop":

@@ -1,7 +1,8 @@
 """KafkaSource's data plane: one `KafkaAdapter` per KafkaSource per process, started and
-stopped by `sources.plane`. Kafka is the log, so nothing goes through Redis: the adapter
-consumes with the source's consumer group, delivers each record in place
-(`channels.inplace`: retries, then the dead-letter sink) and commits a record's offset only
+stopped by `sources.plane`. Kafka is the log, so records do not go through Redis (only
+those that end in the dead-letter store do): the adapter consumes with the source's
+consumer group, delivers each record in place (`channels.inplace`: retries, then the
+dead-letter sink) and commits a record's offset only
 once its delivery is final: delivered, dead-lettered, or, when nobody took it (no
 dead-letter sink, or the sink failed too), kept in the source's dead-letter store
 (`channels.deadletters.keep`), where Knative would drop it. While the store cannot take
