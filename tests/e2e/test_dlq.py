@@ -189,14 +189,45 @@ spec:
 """
 
 
+GITLAB = """
+apiVersion: v1
+kind: Secret
+metadata: {{name: gl, namespace: default}}
+stringData: {{token: t0ken}}
+---
+apiVersion: sources.knative.dev/v1alpha1
+kind: GitLabSource
+metadata: {{name: project, namespace: default}}
+spec:
+  projectUrl: https://gitlab.example/group/project
+  eventTypes: [push_events]
+  secretToken: {{secretKeyRef: {{name: gl, key: token}}}}
+  sink: {{uri: "{sink}"}}
+"""
+
+
 def test_a_ping_that_fails_for_good_is_kept_then_redriven_once(data_dir: Path) -> None:
-    """A PingSource's event gets its 12 retries (`sources.plane.SOURCE_RETRY`; the backoff
-    capped at 50 ms so that they take a second, not minutes), then lands in the source's
-    store; once the sink is fixed, a redrive delivers it once."""
+    """A PingSource's event, and a webhook's, get their 12 retries (`sources.plane.
+    SOURCE_RETRY`; the backoff capped at 50 ms so that they take a second, not minutes),
+    then land in the source's store; once the sink is fixed, a redrive delivers the ping
+    once."""
     subscriber = Switch()
     with RecordingSink(subscriber) as sink:
         mesh = Mesh(data_dir, extra=["--delivery-backoff-max", "50ms"]).start()
         try:
+            mesh.apply(GITLAB.format(sink=sink.url))
+            source = mesh.wait_ready("/apis/sources.knative.dev/v1alpha1/namespaces/default/"
+                                     "gitlabsources/project")
+            hook = {"content-type": "application/json", "x-gitlab-event": "Push Hook",
+                    "x-gitlab-event-uuid": "u-1", "x-gitlab-token": "t0ken"}
+            assert mesh.post(source["status"]["webhookUrl"][len(mesh.url):],
+                             b'{"object_kind": "push"}', hook)[0] == 202
+            wait_until(lambda: dead_letters(mesh, "gitlabsource:project"), timeout=30,
+                       what="the webhook's event in the GitLabSource's store")
+            [pushed] = dead_letters(mesh, "gitlabsource:project")
+            assert pushed["event"]["id"] == "u-1" and pushed["attempts"] == 13
+            assert pushed["event"]["type"] == "dev.knative.sources.gitlab.push"
+
             mesh.apply(PING.format(schedule="* * * * * *", sink=sink.url))  # every second
             wait_until(lambda: dead_letters(mesh, "pingsource:beat"), timeout=30,
                        what="a ping in the PingSource's store")
