@@ -8,12 +8,15 @@ request names (XRANGE, a page at a time), matches each entry against the Trigger
 always applies, see `ripple.api.eventing.replays`) and XADDs a copy, with the extension
 `ripplereplay`, to each matching Trigger's queue. From there the normal engine delivers
 it: retries, the dead-letter sink, replies. A page is one pipeline in the Broker's hash
-tag; a replay cancelled between pages (Ctrl-C closes the stream) has enqueued whole pages
-only, and what it enqueued is delivered.
+tag. A replay asked to `stop` (its client closed the stream: Ctrl-C) ends at the next page
+boundary: it has enqueued whole pages only, its last progress says exactly how many
+copies, and what it enqueued is delivered. Nothing undoes those: the copies already in a
+Trigger's queue are delivered as any event is, a slow subscriber taking them at its pace.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -70,9 +73,10 @@ def replayed(fields: records.Fields, replay_id: str) -> records.Fields:
     return ce.to_record(event, records.headers_of(fields))
 
 
-async def replay(client: aioredis.Redis, request: ReplayRequest,
-                 triggers: list[dict[str, Any]]) -> AsyncIterator[Progress]:
-    """Enqueue the matching events, yielding the progress after each page."""
+async def replay(client: aioredis.Redis, request: ReplayRequest, triggers: list[dict[str, Any]],
+                 *, stop: asyncio.Event | None = None) -> AsyncIterator[Progress]:
+    """Enqueue the matching events, yielding the progress after each page; once `stop` is
+    set, end after the page under way (the last progress then is not `done`)."""
     index = index_of(triggers, request)
     stream = keys.broker_log(request.namespace, request.broker)
     since_ms, until_ms = int(request.since * 1000), int(request.until * 1000)
@@ -94,6 +98,8 @@ async def replay(client: aioredis.Redis, request: ReplayRequest,
             yield Progress(request.id, scanned, copies, min(1.0, (reached - since_ms) / span), oldest_s)
             if len(page) < PAGE:
                 break
+            if stop is not None and stop.is_set():
+                return
     except redisclient.UNAVAILABLE as exc:
         raise redisclient.translate(exc) from exc
     yield Progress(request.id, scanned, copies, 1.0, oldest_s, done=True)

@@ -10,6 +10,8 @@ hash tag of the queue it serves, so the move out of the queue (`Queues.bury`) an
 (`redrive`) are each one transaction or script in one Cluster slot:
 
     queue entry --retries exhausted--> MULTI: XADD store MAXLEN =max + XTRIM MINID + XACK + XDEL queue
+    Kafka record --retries exhausted--> MULTI: XADD store MAXLEN =max + XTRIM MINID (`keep`),
+                                        then the adapter commits the record's offset
     store entry --redrive (Lua)------> XADD queue (the event's own fields, n=0) + XDEL store
 
 An entry keeps the event's own fields (`records.EVENT_FIELDS`) and what a dead-letter sink
@@ -74,6 +76,24 @@ def entry(original: records.Fields, *, errors: dict[str, str], reason: str, atte
     record[records.ATTEMPTS] = str(attempts).encode()
     record[records.TARGET] = str(target).encode()
     return record
+
+
+async def keep(client: aioredis.Redis, store: DeadLetters, record: records.Fields, *,
+               last_error: bytes, now: float) -> None:
+    """Keep an event that failed for good and has no queue entry to move (a Kafka record,
+    delivered in place by `channels.inplace`): XADD to the store within its bounds + the
+    target's last error + its dead-letter count, in one transaction (one hash tag). Raises
+    `errors.StoreUnavailable` when Redis cannot take it; the caller still holds the event."""
+    try:
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.xadd(store.stream, dict(record), maxlen=store.bounds.max_entries,  # type: ignore[arg-type]
+                      approximate=False)
+            pipe.xtrim(store.stream, minid=min_id(store.bounds, now), approximate=False)
+            pipe.hset(store.failures, store.field, last_error)
+            pipe.hincrby(store.failures, total_field(store.field), 1)
+            await pipe.execute()
+    except redisclient.UNAVAILABLE as exc:
+        raise redisclient.translate(exc) from exc
 
 
 def last_error(*, code: int | None, destination: str, reason: str, now: float) -> bytes:

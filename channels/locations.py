@@ -15,8 +15,10 @@ from ripple import keys
 
 from channels.identities import Kind, TargetKey
 
-SOURCE_KINDS = (Kind.PING_SOURCE, Kind.GITHUB_SOURCE, Kind.GITLAB_SOURCE)
-"""The sources whose events wait in a queue, and so have a dead-letter store."""
+SOURCE_KINDS = (Kind.PING_SOURCE, Kind.GITHUB_SOURCE, Kind.GITLAB_SOURCE, Kind.KAFKA_SOURCE)
+"""The sources with a dead-letter store and a queue. A KafkaSource's events wait in Kafka,
+so its queue holds only what a redrive sent back; its adapter keeps what nobody took in
+the store (`channels.deadletters.keep`)."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def of_source(kind: Kind, namespace: str, name: str) -> Location:
 
 
 def of_resource(obj: dict[str, Any]) -> Location | None:
-    """The location of a Trigger, Subscription or queued source; None for other kinds."""
+    """The location of a Trigger, Subscription or source; None for other kinds."""
     meta = obj.get("metadata") or {}
     namespace, name = meta.get("namespace") or "default", str(meta.get("name", ""))
     spec = obj.get("spec") or {}

@@ -8,7 +8,10 @@ planes it reads each source's spec and the status its reconciler wrote (`sinkUri
   ping tick by its claim, a webhook by the receiver), and one delivery `Target` per source
   sends them to the sink with retries. Until the sink resolves, events wait in the queue;
 - KafkaSource: Kafka is the log, so a `KafkaAdapter` per source consumes it with the
-  source's consumer group and delivers in place, committing offsets after delivery.
+  source's consumer group and delivers in place, committing offsets after delivery. A
+  record nobody took is kept in the source's dead-letter store, and the source has a queue
+  and a delivery `Target` too, with the source's own `delivery`, for what `ripple dlq
+  redrive` sends back: the adapter and that queue share one `Target`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import redis.asyncio as aioredis
 from channels import authorizing, deadletters, locations, policies, queues
 from channels.deliveries import Deliveries
 from channels.dispatching import Secured, Target
-from channels.identities import Kind, TargetKey
+from channels.identities import Kind
 from channels.sending import Sender
 from ripple import cron, errors, keys, metrics
 from ripple.api import dead_letter_bounds, meta
@@ -50,8 +53,8 @@ RESOURCES = frozenset({*(str(k) for k in QUEUED_KINDS), "KafkaSource", "Secret",
 
 SOURCE_RETRY = 12
 """Retries of a PingSource or webhook event (exponential from 50 ms, as Knative's adapters
-retry, but 12 times rather than 5: about seven minutes of sink outage before the event is
-dropped, where Knative gives up after about two seconds)."""
+retry, but 12 times rather than 5: minutes of sink outage before the event goes to the
+source's dead-letter store, where Knative gives up and drops it after about two seconds)."""
 
 
 class SourcePlane:
@@ -92,7 +95,10 @@ class SourcePlane:
                     hooks[(kind, namespace, name)] = self._hook(kind, source)
         self._hooks = hooks
         self.pings.sync(jobs)
-        removed = self.deliveries.sync(targets, kinds=QUEUED_KINDS)
+        kafka = {meta.key(source): (self._kafka_config(source), self._kafka_target(source))
+                 for source in self.informer.list("KafkaSource")}
+        targets += [target for _, target in kafka.values()]
+        removed = self.deliveries.sync(targets, kinds=(*QUEUED_KINDS, Kind.KAFKA_SOURCE))
         gone = [t.stream for t in removed]
         for key in (t.key for t in removed):
             gone.append(keys.source_schedule(key.kind, key.namespace, key.name))
@@ -101,7 +107,7 @@ class SourcePlane:
             if key.kind == Kind.PING_SOURCE:
                 gone.append(keys.ping_tick(key.namespace, key.name))
         queues.discard(self.redis, gone)
-        self._sync_kafka()
+        self._sync_kafka(kafka)
         self.synced_version = version
         self._stale = False
 
@@ -119,8 +125,6 @@ class SourcePlane:
     def _queued_target(self, kind: Kind, source: dict[str, Any]) -> Target:
         namespace, name = meta.key(source)
         where = locations.of_source(kind, namespace, name)
-        bounds = dead_letter_bounds.Bounds(self.settings.dead_letters.max_entries,
-                                           self.settings.dead_letters.retention)
         return Target(
             key=where.key,
             stream=where.stream,
@@ -132,7 +136,7 @@ class SourcePlane:
                 timeout=self.settings.delivery.default_timeout,
                 backoff_max=self.settings.delivery.backoff_max),
             labels=metrics.source_labels(namespace, kind, name),
-            dead_letters=deadletters.of(where, dead_letter_bounds.of(source, bounds)),
+            dead_letters=deadletters.of(where, dead_letter_bounds.of(source, self._bounds())),
             secured=self._secured(source),
         )
 
@@ -186,10 +190,7 @@ class SourcePlane:
 
     # -- KafkaSource -----------------------------------------------------------------------
 
-    def _sync_kafka(self) -> None:
-        wanted: dict[tuple[str, str], tuple[KafkaConfig, Target]] = {}
-        for source in self.informer.list("KafkaSource"):
-            wanted[meta.key(source)] = (self._kafka_config(source), self._kafka_target(source))
+    def _sync_kafka(self, wanted: dict[tuple[str, str], tuple[KafkaConfig, Target]]) -> None:
         for key in list(self._kafka):
             config, adapter = self._kafka[key]
             if key not in wanted or wanted[key][0] != config:
@@ -200,7 +201,7 @@ class SourcePlane:
             if running is not None:
                 running[1].update_target(target)
                 continue
-            adapter = KafkaAdapter(config, target, self.sender)
+            adapter = KafkaAdapter(config, target, self.sender, self.redis)
             self._kafka[key] = (config, adapter)
             self._spawn(adapter.start())
         if self._kafka and (self._reporter is None or self._reporter.done()):
@@ -244,15 +245,21 @@ class SourcePlane:
     def _kafka_target(self, source: dict[str, Any]) -> Target:
         namespace, name = meta.key(source)
         status = source.get("status") or {}
+        where = locations.of_source(Kind.KAFKA_SOURCE, namespace, name)
         return Target(
-            key=TargetKey(Kind.KAFKA_SOURCE, namespace, name),
-            stream="", schedule="", namespace=namespace,
+            key=where.key, stream=where.stream, schedule=where.schedule, namespace=namespace,
             subscriber_uri=source_spec.sink_uri(source),
             policy=policies.resolve((source.get("spec") or {}).get("delivery"), None,
                                     dead_letter_uri=status.get("deadLetterSinkUri") or None,
                                     default_timeout=self.settings.delivery.default_timeout,
                                     backoff_max=self.settings.delivery.backoff_max),
             labels=metrics.source_labels(namespace, Kind.KAFKA_SOURCE, name),
+            dead_letters=deadletters.of(where, dead_letter_bounds.of(source, self._bounds())),
             secured=self._secured(source),
         )
+
+    def _bounds(self) -> dead_letter_bounds.Bounds:
+        """The store's bounds where a source's annotations set none."""
+        return dead_letter_bounds.Bounds(self.settings.dead_letters.max_entries,
+                                         self.settings.dead_letters.retention)
 

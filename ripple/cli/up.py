@@ -40,8 +40,8 @@ from typing import Any, NoReturn, TypeVar
 from ripple import embedded, errors, logs, orphans, supervising
 from ripple.api import dead_letter_bounds
 from ripple.api.eventing import retention
-from ripple.settings import (ApiSettings, DeadLetterSettings, LogSettings, Settings, StoreSettings,
-                             TlsSettings, TraceSettings,
+from ripple.settings import (ApiSettings, DeadLetterSettings, DeliverySettings, LogSettings, Settings,
+                             StoreSettings, TlsSettings, TraceSettings,
                              redis_url_from_env)
 
 log = logging.getLogger("ripple.up")
@@ -192,6 +192,8 @@ def settings_from(args: argparse.Namespace, token: str | None = None) -> Setting
         store=StoreSettings(url=url, data_dir=Path(args.data_dir), appendfsync=args.appendfsync,
                             start_timeout=args.store_timeout),
         dead_letters=_dead_letter_settings(args),
+        delivery=DeliverySettings(backoff_max=getattr(args, "delivery_backoff_max",
+                                                      DeliverySettings.backoff_max)),
         api=api_settings(args, token), tls=tls_settings(args),
         logs=LogSettings(retention=getattr(args, "retention", LogSettings.retention)),
         tracing=TraceSettings(sample=getattr(args, "trace_sample", TraceSettings.sample)),
@@ -209,6 +211,10 @@ def _add_dead_letter_arguments(parser: argparse.ArgumentParser) -> None:
                         default=defaults.retention, metavar="DURATION",
                         help="how long a dead letter is kept, e.g. 7d or 36h (default 7d; "
                              f"annotation {dead_letter_bounds.RETENTION})")
+    parser.add_argument("--delivery-backoff-max", type=_bound(dead_letter_bounds.parse_retention),
+                        default=DeliverySettings.backoff_max, metavar="DURATION",
+                        help="the longest wait between two attempts of a delivery, whatever its "
+                             "backoff policy asks, e.g. 30s or 1h (default 1h)")
 
 
 def _dead_letter_settings(args: argparse.Namespace) -> DeadLetterSettings:
@@ -642,7 +648,8 @@ def _spawn_worker(index: int, sock: socket.socket, redis_url: str,
     if args.insecure_api:
         argv.append("--insecure-api")
     argv += ["--dead-letter-max-entries", str(args.dead_letter_max_entries),
-             "--dead-letter-retention", f"{args.dead_letter_retention}s"]
+             "--dead-letter-retention", f"{args.dead_letter_retention}s",
+             "--delivery-backoff-max", f"{args.delivery_backoff_max}s"]
     argv += ["--retention", f"{args.retention}s", "--trace-sample", str(args.trace_sample)]
     # No preexec_fn: forking with it is unsafe once the watcher thread runs. The child sets
     # its death signal itself, first thing (`ripple.orphans.die_with_parent`).

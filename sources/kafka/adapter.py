@@ -1,11 +1,14 @@
 """KafkaSource's data plane: one `KafkaAdapter` per KafkaSource per process, started and
-stopped by `sources.plane`. Kafka is the log, so nothing goes through Redis: the adapter
-consumes with the source's consumer group, delivers each record in place
-(`channels.inplace`: retries, then the dead-letter sink) and commits a record's offset only
-once its delivery is final (delivered, dead-lettered, or dropped after its last attempt
-with no dead-letter sink, as Knative does). A crash at any moment loses nothing: the
+stopped by `sources.plane`. Kafka is the log, so records do not go through Redis (only
+those that end in the dead-letter store do): the adapter consumes with the source's
+consumer group, delivers each record in place (`channels.inplace`: retries, then the
+dead-letter sink) and commits a record's offset only
+once its delivery is final: delivered, dead-lettered, or, when nobody took it (no
+dead-letter sink, or the sink failed too), kept in the source's dead-letter store
+(`channels.deadletters.keep`), where Knative would drop it. While the store cannot take
+it, the keep is retried and the offset waits. A crash at any moment loses nothing: the
 group's next owner of the partition resumes from the last commit, so records can arrive
-twice, never zero times.
+twice (or be kept twice), never zero times.
 
 - Ordered (Knative's default): per partition one record at a time, in offset order; a
   retry holds back its partition only. Unordered: up to `max_in_flight` at once.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import deque
@@ -31,13 +35,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from channels import inplace
+from channels import deadletters, failures, inplace
 from channels.dispatching import Target
 from channels.sending import Sender
-from ripple import metrics
+from ripple import errors, metrics
 from sources.kafka import offsets, records
 
 log = logging.getLogger(__name__)
@@ -90,9 +95,23 @@ class _Lane:
         self.closed = False
 
 
+class _Released(Exception):
+    """The partition was given up while its record waited for the store: not finished."""
+
+
+KEEP_BACKOFF = (0.1, 5.0)
+"""The first and the longest wait between two attempts to keep a dead letter."""
+KEEP_LOG_INTERVAL = 10.0
+"""Seconds between two warnings that dead letters wait for the store (the first at once)."""
+
+
 class KafkaAdapter:
-    def __init__(self, config: KafkaConfig, target: Target, sender: Sender) -> None:
-        self.config, self.target, self.sender = config, target, sender
+    """`client`: the store that keeps what nobody took (the target's `dead_letters`); None
+    drops it, as Knative does."""
+
+    def __init__(self, config: KafkaConfig, target: Target, sender: Sender,
+                 client: aioredis.Redis | None = None) -> None:
+        self.config, self.target, self.sender, self.redis = config, target, sender, client
         self.origin = records.Origin(config.namespace, config.name, config.key_type,
                                      dict(config.extensions))
         self.connected = False
@@ -107,6 +126,7 @@ class KafkaAdapter:
         self._fresh: set[TopicPartition] = set()  # assigned, initial offset not checked yet
         self._with_offset: set[TopicPartition] = set()  # assigned, the group holds an offset
         self._labels = {"queue": f"KafkaSource/{config.namespace}/{config.name}"}
+        self._keep_log = failures.Throttle(KEEP_LOG_INTERVAL)
 
     @property
     def in_flight(self) -> int:
@@ -264,15 +284,42 @@ class KafkaAdapter:
             await asyncio.sleep(0.2)
         if lane.closed:
             return
+        target = self.target
+        keep = None if self.redis is None else functools.partial(self._keep, lane, target)
         try:
             event = records.to_event(record, self.origin)
-            await inplace.deliver(self.sender, self.target, event)
+            await inplace.deliver(self.sender, target, event, keep=keep)
+        except _Released:  # the next owner of the partition delivers it again
+            return
         except Exception:  # a bug: the record counts as dropped, the partition goes on
             log.exception("delivery of a Kafka record failed unexpectedly; dropped",
                           extra={**self._labels, "partition": tp.partition, "offset": record.offset})
         if self._lanes.get(tp) is lane:
             self._offsets.finished(tp, record.offset)
             self._finished.set()
+
+    async def _keep(self, lane: _Lane, target: Target, entry: dict[bytes, bytes],
+                    last_error: bytes) -> None:
+        """Into the source's dead-letter store, retried while the store is unavailable
+        and the partition is still this consumer's; until then the offset waits."""
+        assert self.redis is not None and target.dead_letters is not None
+        delay = KEEP_BACKOFF[0]
+        while True:
+            try:
+                await deadletters.keep(self.redis, target.dead_letters, entry,
+                                       last_error=last_error, now=time.time())
+                return
+            except errors.StoreUnavailable as exc:
+                if lane.closed:
+                    raise _Released() from exc
+                held = self._keep_log.admit(time.monotonic())
+                if held is not None:
+                    log.warning("dead letter not kept yet: the store is unavailable; its offset waits",
+                                extra={**self._labels, "error": str(exc), "suppressed": held})
+            await asyncio.sleep(delay)
+            if lane.closed:
+                raise _Released()
+            delay = min(delay * 2, KEEP_BACKOFF[1])
 
     # -- commits -----------------------------------------------------------------------
 

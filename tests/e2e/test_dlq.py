@@ -175,3 +175,109 @@ def test_a_reply_out_of_hops_is_kept_not_dropped(mesh: Mesh) -> None:
         assert entry["event"]["id"] == "ttl-1" and entry["code"] == 400  # the original, as Knative
         assert entry["destination"] == f"{mesh.url}/default/hops"
         assert entry["reason"] == f"reply refused by {mesh.url}/default/hops: HTTP 400"
+
+
+PING = """
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata: {{name: beat, namespace: default}}
+spec:
+  schedule: "{schedule}"
+  contentType: application/json
+  data: '{{"beat": true}}'
+  sink: {{uri: "{sink}"}}
+"""
+
+
+GITLAB = """
+apiVersion: v1
+kind: Secret
+metadata: {{name: gl, namespace: default}}
+stringData: {{token: t0ken}}
+---
+apiVersion: sources.knative.dev/v1alpha1
+kind: GitLabSource
+metadata: {{name: project, namespace: default}}
+spec:
+  projectUrl: https://gitlab.example/group/project
+  eventTypes: [push_events]
+  secretToken: {{secretKeyRef: {{name: gl, key: token}}}}
+  sink: {{uri: "{sink}"}}
+"""
+
+
+def test_a_ping_that_fails_for_good_is_kept_then_redriven_once(data_dir: Path) -> None:
+    """A PingSource's event, and a webhook's, get their 12 retries (`sources.plane.
+    SOURCE_RETRY`; the backoff capped at 50 ms so that they take a second, not minutes),
+    then land in the source's store; once the sink is fixed, a redrive delivers the ping
+    once."""
+    subscriber = Switch()
+    with RecordingSink(subscriber) as sink:
+        mesh = Mesh(data_dir, extra=["--delivery-backoff-max", "50ms"]).start()
+        try:
+            mesh.apply(GITLAB.format(sink=sink.url))
+            source = mesh.wait_ready("/apis/sources.knative.dev/v1alpha1/namespaces/default/"
+                                     "gitlabsources/project")
+            hook = {"content-type": "application/json", "x-gitlab-event": "Push Hook",
+                    "x-gitlab-event-uuid": "u-1", "x-gitlab-token": "t0ken"}
+            assert mesh.post(source["status"]["webhookUrl"][len(mesh.url):],
+                             b'{"object_kind": "push"}', hook)[0] == 202
+            wait_until(lambda: dead_letters(mesh, "gitlabsource:project"), timeout=30,
+                       what="the webhook's event in the GitLabSource's store")
+            [pushed] = dead_letters(mesh, "gitlabsource:project")
+            assert pushed["event"]["id"] == "u-1" and pushed["attempts"] == 13
+            assert pushed["event"]["type"] == "dev.knative.sources.gitlab.push"
+
+            mesh.apply(PING.format(schedule="* * * * * *", sink=sink.url))  # every second
+            wait_until(lambda: dead_letters(mesh, "pingsource:beat"), timeout=30,
+                       what="a ping in the PingSource's store")
+            mesh.apply(PING.format(schedule="0 0 1 1 *", sink=sink.url))  # no more ticks this year
+            first = dead_letters(mesh, "pingsource:beat")[0]
+            event = first["event"]
+            assert first["target"] == "pingsource:beat" and first["attempts"] == 13
+            assert (first["code"], first["destination"], first["reason"]) == (500, sink.url, "HTTP 500")
+            assert event["type"] == "dev.knative.sources.ping" and event["data"] == {"beat": True}
+            assert event["source"] == "/apis/v1/namespaces/default/pingsources/beat"
+            assert event["knativeerrorcode"] == "500" and event["knativeerrordest"] == sink.url
+            assert [r.ce["id"] for r in sink.received].count(event["id"]) == 13
+            assert "pingsource:beat" in mesh.cli("dlq", "list").stdout
+
+            subscriber.fixed = True
+            out = mesh.cli("dlq", "redrive", "pingsource:beat", first["id"]).stdout
+            assert f"redriven pingsource:beat {first['id']}" in out
+            wait_until(lambda: [r.ce["id"] for r in sink.received].count(event["id"]) == 14,
+                       timeout=30, what="the redriven ping delivered")
+            # every tick that fired is delivered or kept by now: nothing is left to send
+            wait_until(lambda: queue_is_idle(mesh, "pingsource", "beat"), timeout=30,
+                       what="the PingSource's queue drained")
+            assert [r.ce["id"] for r in sink.received].count(event["id"]) == 14  # once
+            assert first["id"] not in {e["id"] for e in dead_letters(mesh, "pingsource:beat")}
+        finally:
+            mesh.stop()
+
+
+def queue_is_idle(mesh: Mesh, kind: str, name: str) -> bool:
+    status, _, body = mesh.request("GET", f"/apis/ripple.dev/v1/namespaces/default/deliverystats"
+                                          f"?target={kind}:{name}")
+    assert status == 200, body
+    [stats] = json.loads(body)["items"]
+    return stats["backlog"] == stats["inFlight"] == stats["retries"] == 0
+
+
+def test_a_dead_letter_sink_that_fails_too_leaves_the_event_in_the_store(mesh: Mesh) -> None:
+    """The subscriber refuses (400, not retried), the Trigger's dead-letter sink answers 500
+    to both of its attempts: the store keeps the original with what the sink would have been
+    told, and says why."""
+    with RecordingSink(lambda r, n: Answer(400, b"no")) as sink, \
+            RecordingSink(lambda r, n: Answer(500)) as dls:
+        mesh.apply(manifest("dlsb", "dls-fails", sink.url, retry=1).replace(
+            "backoffDelay: PT0.05S}", f"backoffDelay: PT0.05S, deadLetterSink: {{uri: '{dls.url}'}}}}"))
+        mesh.wait_ready(f"{TRIGGERS}/dls-fails")
+        assert mesh.send_event("/default/dlsb", "s-1", type="dev.example.dls") == 202
+        wait_until(lambda: len(dead_letters(mesh, "trigger:dls-fails")) == 1, timeout=30)
+        [entry] = dead_letters(mesh, "trigger:dls-fails")
+        assert len(sink.received) == 1 and len(dls.received) == 2
+        assert dls.received[0].ce["knativeerrorcode"] == "400"
+    assert entry["event"]["id"] == "s-1" and entry["event"]["knativeerrorcode"] == "400"
+    assert (entry["code"], entry["destination"]) == (400, sink.url)
+    assert entry["reason"] == f"the dead-letter sink {dls.url} failed too: HTTP 500"

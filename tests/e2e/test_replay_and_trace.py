@@ -1,13 +1,22 @@
-"""Issue #13's operations end to end: replay of a Broker's retained log, and the trace of
-one event, through `ripple up` and the CLI."""
+"""Issue #13's operations end to end: replay of a Broker's retained log (and Ctrl-C on it),
+and the trace of one event, through `ripple up` and the CLI."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
+import redis
 
-from tests.support.mesh import Mesh
+from ripple import keys
+from tests.e2e.test_dlq import queue_is_idle
+from tests.support.mesh import RIPPLE, Mesh
 from tests.support.sinks import Answer, Received, RecordingSink
 from tests.support.waiting import wait_until
 
@@ -203,3 +212,99 @@ spec:
 
         missing = mesh.cli("event", "trace", "no-such-event", check=False)
         assert missing.returncode == 1 and "no trace of event 'no-such-event'" in missing.stderr
+
+
+PAGE = 256  # `broker.replaying.PAGE`: the replay enqueues whole pages
+LOGGED = PAGE * 80
+
+
+def test_ctrl_c_stops_a_replay_between_pages(data_dir: Path) -> None:
+    """Ctrl-C (SIGINT) on `ripple event replay`: the CLI exits 130 at once with one line and
+    no traceback; the server ends the replay at a page boundary and logs the exact count;
+    every copy enqueued is delivered once to the (slow) subscriber, and nothing more.
+
+    The server is frozen (SIGSTOP) as soon as the first progress line reaches the test, so
+    that the 80-page replay is still under way when the SIGINT lands, however loaded the
+    machine; it resumes (SIGCONT) once the CLI has exited, and finds its client gone."""
+    mesh = Mesh(data_dir).start()
+    slow = RecordingSink(lambda r, n: (time.sleep(0.002), Answer(202))[1])
+    try:
+        mesh.apply("""
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: big, namespace: default, annotations: {ripple.dev/retention: 24h}}
+""")
+        mesh.wait_ready(f"{EVENTING}/brokers/big")
+        for batch in range(LOGGED // 512):
+            events = [{"specversion": "1.0", "id": f"b{batch}-{i}", "source": "/load",
+                       "type": "dev.example.load", "data": {"n": i}} for i in range(512)]
+            status, _, body = mesh.post("/default/big", json.dumps(events).encode(),
+                                        {"content-type": "application/cloudevents-batch+json"})
+            assert status == 202, body
+        # The fan-out has read the whole log before the Trigger exists, so that the Trigger
+        # gets the replayed copies alone (a Broker hands an event to the Triggers that exist
+        # when its fan-out reads it).
+        wait_until(lambda: fanout_done(mesh, "big"), timeout=60, what="the fan-out read the log")
+        with slow:
+            mesh.apply(f"""
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: slow, namespace: default}}
+spec:
+  broker: big
+  subscriber: {{uri: '{slow.url}'}}
+""")
+            mesh.wait_ready(f"{EVENTING}/triggers/slow")
+            cli = subprocess.Popen([RIPPLE, "event", "replay", "broker:big", "--since", "1h",
+                                    "--trigger", "slow"], env=dict(mesh.env, RIPPLE_SERVER=mesh.url),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            assert cli.stderr is not None
+            first = cli.stderr.readline()
+            assert mesh.proc is not None
+            os.kill(mesh.proc.pid, signal.SIGSTOP)
+            try:
+                assert "replayed" in first, first
+                interrupted = time.monotonic()
+                cli.send_signal(signal.SIGINT)
+                out, err = cli.communicate(timeout=30)
+                exited = time.monotonic() - interrupted
+            finally:
+                os.kill(mesh.proc.pid, signal.SIGCONT)
+            assert cli.returncode == 130, (out, err)
+            assert "Traceback" not in err and err.count("\n") <= LOGGED // PAGE, err
+            [line] = out.splitlines()
+            assert " stopped by Ctrl-C: the " in line and "nothing more is enqueued" in line, line
+            replay_id = line.split()[1]
+            shown = int(line.split(" stopped by Ctrl-C: the ")[1].split()[0])
+
+            stopped: list[dict] = []
+
+            def logged() -> bool:
+                stopped[:] = [r for r in (json.loads(line) for line in mesh.log.read_text().splitlines()
+                                          if '"replay stopped by its client"' in line)
+                              if r.get("replay") == replay_id]
+                return bool(stopped)
+            wait_until(logged, what="the server's line for the stopped replay")
+            enqueued = stopped[0]["enqueued"]
+            assert enqueued % PAGE == 0 and shown <= enqueued < LOGGED, (shown, enqueued)
+            print(f"\nCtrl-C: the CLI exited {exited:.3f} s after SIGINT; it saw {shown} copies "
+                  f"enqueued, the server enqueued {enqueued} of {LOGGED}")
+
+            def replayed() -> int:
+                return sum(1 for r in slow.received if r.ce.get("ripplereplay") == replay_id)
+            wait_until(lambda: replayed() >= enqueued, timeout=60, what=f"{enqueued} copies delivered")
+            wait_until(lambda: queue_is_idle(mesh, "trigger", "slow"), timeout=30,
+                       what="the Trigger's queue drained")
+            assert replayed() == enqueued  # each once, and nothing past the stop
+    finally:
+        mesh.stop()
+
+
+def fanout_done(mesh: Mesh, broker: str) -> bool:
+    """The Broker's fan-out group has read and acknowledged its whole log (read from the
+    store `ripple up` named in its first log line)."""
+    [url] = re.findall(r"\(store (redis://[^ ,]+)", mesh.log.read_text())[:1]
+    with redis.Redis.from_url(url) as client:
+        groups = client.xinfo_groups(keys.broker_log("default", broker))
+    return any(g["name"] == keys.FANOUT_GROUP.encode() and g["lag"] == 0 and g["pending"] == 0
+               for g in groups)

@@ -131,3 +131,20 @@ def test_a_worker_whose_essential_task_failed_exits_1(monkeypatch: pytest.Monkey
         appendfsync="everysec", store_timeout=5.0))
     assert up._serve(settings, "redis://x", 3, None, []) == 1  # type: ignore[arg-type]
     assert "Error: worker 3 stopped: essential task 'server' failed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("given, seconds", [([], 3600.0), (["--delivery-backoff-max", "50ms"], 0.05),
+                                            (["--delivery-backoff-max", "2m"], 120.0)])
+def test_the_delivery_backoff_cap_is_a_flag(given: list[str], seconds: float) -> None:
+    parser = up.argparse.ArgumentParser()
+    up.add_arguments(parser)
+    settings = up.settings_from(parser.parse_args(given))
+    assert settings.delivery.backoff_max == seconds
+
+
+def test_a_bad_delivery_backoff_cap_is_refused_naming_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = up.argparse.ArgumentParser()
+    up.add_arguments(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--delivery-backoff-max", "soon"])
+    assert "--delivery-backoff-max: invalid value 'soon'" in capsys.readouterr().err

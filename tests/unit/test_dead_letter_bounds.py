@@ -65,6 +65,27 @@ def test_admission_refuses_a_bad_bound_on_triggers_and_subscriptions() -> None:
                for e in subscription_validation.validate(subscription))
 
 
+@pytest.mark.parametrize("kind, spec", [
+    ("PingSource", {"schedule": "* * * * *"}),
+    ("KafkaSource", {"bootstrapServers": ["k:9092"], "topics": ["t"]}),
+    ("GitHubSource", {"ownerAndRepository": "o/r", "eventTypes": ["push"]}),
+    ("GitLabSource", {"projectUrl": "https://gitlab.example/g/p", "eventTypes": ["push_events"]}),
+])
+def test_admission_refuses_a_bad_bound_on_sources(kind: str, spec: dict) -> None:
+    from ripple.api import registry
+
+    source = {**annotated(**{dead_letter_bounds.RETENTION: "forever",
+                             dead_letter_bounds.MAX_ENTRIES: "-1"}),
+              "kind": kind, "spec": {**spec, "sink": {"uri": "http://x"}}}
+    found = {e.path: e.message for e in registry.by_name(kind).validate(source)
+             if e.path.startswith("metadata.annotations")}  # (not the webhooks' secretToken)
+    assert found == {
+        f"metadata.annotations[{dead_letter_bounds.RETENTION}]":
+            'invalid value "forever": must be a duration such as 7d, 36h or 90m',
+        f"metadata.annotations[{dead_letter_bounds.MAX_ENTRIES}]":
+            'invalid value "-1": must be a whole number such as 10000'}, kind
+
+
 @pytest.mark.parametrize("obj, where", [
     ({"kind": "Trigger", "metadata": {"name": "t", "namespace": "ns"}, "spec": {"broker": "b"}},
      locations.of_trigger("ns", "b", "t")),
@@ -75,6 +96,8 @@ def test_admission_refuses_a_bad_bound_on_triggers_and_subscriptions() -> None:
      locations.of_subscription("ns", "other", "c", "s")),
     ({"kind": "PingSource", "metadata": {"name": "p", "namespace": "ns"}},
      locations.of_source(Kind.PING_SOURCE, "ns", "p")),
+    ({"kind": "KafkaSource", "metadata": {"name": "k", "namespace": "ns"}},
+     locations.of_source(Kind.KAFKA_SOURCE, "ns", "k")),
     ({"kind": "Broker", "metadata": {"name": "b", "namespace": "ns"}}, None),
 ])
 def test_locations_of_resources(obj: dict, where: locations.Location | None) -> None:
@@ -159,6 +182,7 @@ def test_every_queued_plane_gives_its_targets_a_bounded_store() -> None:
     subscription = {"kind": "Subscription", "metadata": {"name": "s", **meta},
                     "spec": {"channel": {"name": "c"}}}
     ping = {"kind": "PingSource", "metadata": {"name": "p", **meta}, "spec": {}}
+    kafka = {"kind": "KafkaSource", "metadata": {"name": "k", **meta}, "spec": {}}
 
     class NoObjects:  # what the builders read from the informer: ingress-auth's Secrets (#15)
         def get(self, *_: object) -> None:
@@ -183,6 +207,7 @@ def test_every_queued_plane_gives_its_targets_a_bounded_store() -> None:
         (broker_plane._target({"metadata": {"name": "b", "namespace": "ns"}}, trigger), trigger),
         (channel_plane._target({"metadata": {"name": "c", "namespace": "ns"}}, subscription), subscription),
         (source_plane._queued_target(Kind.PING_SOURCE, ping), ping),
+        (source_plane._kafka_target(kafka), kafka),
     ]
     for target, obj in targets:
         where = locations.of_resource(obj)

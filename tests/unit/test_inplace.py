@@ -4,17 +4,21 @@ a fake Sender that answers from a script and records every attempt."""
 from __future__ import annotations
 
 import base64
+import dataclasses
+import json
 from collections.abc import Mapping
 
 import pytest
 
-from channels import inplace
+from channels import deadletters, inplace
 from channels.dispatching import Target
 from channels.identities import Kind, TargetKey
 from channels.policies import DeliveryPolicy
 from channels.sending import Response
 from ripple import cloudevents as ce
-from ripple import metrics
+from ripple import errors, metrics
+from ripple.api.dead_letter_bounds import Bounds
+from ripple.cloudevents import records
 
 SUB, DLS = "http://sub", "http://dls"
 EVENT = ce.CloudEvent({"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}, b"x")
@@ -121,3 +125,76 @@ async def test_retry_after_is_honoured_when_the_policy_allows_it() -> None:
 
     assert (await inplace.deliver(sender, target(allowed), EVENT, sleep=sleep)).action == "ack"
     assert slept == [3.0]
+
+
+# -- what nobody took is kept in the target's dead-letter store ---------------------------
+
+STORE = deadletters.DeadLetters("store", "failures", "t", Bounds(10, 60.0))
+
+
+def stored(policy: DeliveryPolicy) -> Target:
+    return dataclasses.replace(target(policy), dead_letters=STORE)
+
+
+async def deliver_keeping(answers: Mapping[str, list[Response]], tgt: Target,
+                          ) -> tuple[str, list[tuple[dict[bytes, bytes], dict]]]:
+    kept: list[tuple[dict[bytes, bytes], dict]] = []
+
+    async def keep(entry: dict[bytes, bytes], last_error: bytes) -> None:
+        kept.append((entry, json.loads(last_error)))
+
+    async def no_sleep(_delay: float) -> None:
+        pass
+
+    outcome = await inplace.deliver(FakeSender(answers), tgt, EVENT, keep=keep, sleep=no_sleep)
+    return outcome.action, kept
+
+
+@pytest.mark.parametrize(
+    "case, policy, answers, code, destination, reason, attempts, last",
+    [
+        ("exhausted, no dead-letter sink", policy(2), {SUB: [Response(500, {}, b"boom")]},
+         "500", "http://sub", "HTTP 500", 3, (500, "http://sub")),
+        ("not retryable", policy(2), {SUB: [Response(400)]}, "400", "http://sub", "HTTP 400", 1,
+         (400, "http://sub")),
+        ("no answer at all", policy(0), {SUB: [Response(None, error="refused")]},
+         "500", "http://sub", "refused", 1, (None, "http://sub")),
+        # the entry keeps what the sink would have been told; the last error is the sink's
+        ("the dead-letter sink fails as well", policy(1, DLS),
+         {SUB: [Response(400)], DLS: [Response(503)]}, "400", "http://sub",
+         "the dead-letter sink http://dls failed too: HTTP 503", 2, (503, "http://dls")),
+    ],
+)
+async def test_failed_for_good_is_kept(case, policy, answers, code, destination, reason,
+                                       attempts, last) -> None:
+    action, kept = await deliver_keeping(answers, stored(policy))
+    assert action == "drop", case
+    [(entry, last_error)] = kept
+    view = deadletters.view(b"1700000000000-0", entry, "kafkasource:src")
+    assert view["event"]["id"] == "1" and view["event"]["knativeerrorcode"] == code, case
+    assert (view["destination"], view["reason"], view["attempts"]) == (destination, reason, attempts), case
+    assert entry[records.TARGET] == b"Trigger/ns/t"
+    assert (last_error["code"], last_error["destination"]) == last, case
+
+
+async def test_kept_entry_carries_the_error_data() -> None:
+    _, [(entry, _)] = await deliver_keeping({SUB: [Response(422, {}, b"bad")]}, stored(policy()))
+    assert entry[records.ERROR_DATA] == base64.b64encode(b"bad")
+    assert ce.from_record(entry).data == b"x"
+
+
+@pytest.mark.parametrize("case, tgt, answers", [
+    ("delivered", stored(policy()), {SUB: [Response(200)]}),
+    ("dead-lettered", stored(policy(0, DLS)), {SUB: [Response(500)], DLS: [Response(200)]}),
+    ("no store on the target", target(policy()), {SUB: [Response(500)]}),
+])
+async def test_nothing_is_kept(case, tgt, answers) -> None:
+    assert (await deliver_keeping(answers, tgt))[1] == [], case
+
+
+async def test_a_keep_that_fails_fails_the_delivery() -> None:
+    async def keep(_entry: dict[bytes, bytes], _last: bytes) -> None:
+        raise errors.StoreUnavailable("down")
+
+    with pytest.raises(errors.StoreUnavailable):
+        await inplace.deliver(FakeSender({SUB: [Response(400)]}), stored(policy()), EVENT, keep=keep)

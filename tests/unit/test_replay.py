@@ -149,3 +149,17 @@ def test_summary_warns_when_the_window_starts_before_the_log() -> None:
     done = {"id": "replay-1", "replayed": 2, "scanned": 5, "oldest": NOW}
     assert replay_cli.format_summary(done, NOW) == "Replay replay-1: 2 event(s) enqueued from 5 read"
     assert "past the Broker's retention" in replay_cli.format_summary(done, NOW - 600)
+
+
+@pytest.mark.parametrize(
+    ("last", "line"),
+    [
+        ({"id": "replay-1", "replayed": 512, "scanned": 512},
+         "Replay replay-1 stopped by Ctrl-C: the 512 event(s) enqueued so far, and those of the "
+         "page under way, are delivered; nothing more is enqueued"),
+        ({}, "Replay stopped by Ctrl-C before its first progress: the events its first page "
+             "enqueued are delivered; nothing more is enqueued"),
+    ],
+)
+def test_the_line_of_a_stopped_replay(last: dict, line: str) -> None:
+    assert replay_cli.format_stopped(last) == line

@@ -7,7 +7,10 @@ puts before the resources' own routes.
          body {"broker", "since", "until"?, "trigger"?, "type"?}
          -> 200, newline-delimited JSON: one progress object per page
             ({"id", "scanned", "replayed", "fraction", "oldest", "done"}), the last with
-            done true. Closing the connection stops the replay between two pages.
+            done true. Closing the connection stops the replay between two pages: the
+            replay runs in its own task, told to stop when the stream is cancelled, so it
+            never stops inside a page; it logs "replay stopped by its client" with the
+            exact number of copies it enqueued, which are delivered.
     GET  /apis/ripple.dev/v1/traces?id=ID[&source=S]
          -> 200, the trace document of `ripple.traces.build` (404: nothing recorded; 400
             when several events share the id and no source picks one)
@@ -17,7 +20,9 @@ Errors are Kubernetes `Status` objects, through the API's own handlers.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -37,6 +42,10 @@ from controllers.platforms.local import apiserver
 
 BASE = "/apis/ripple.dev/v1/namespaces/{namespace}"
 
+log = logging.getLogger(__name__)
+_replays: set[asyncio.Task[None]] = set()
+"""Replays under way (a reference, so that a running replay's task is not collected)."""
+
 
 def router(store: ResourceStore, client: aioredis.Redis) -> APIRouter:
     routes = APIRouter()
@@ -50,8 +59,19 @@ def router(store: ResourceStore, client: aioredis.Redis) -> APIRouter:
         replaying.index_of(candidates, wanted)  # 404 for an unknown Trigger, before streaming
 
         async def lines() -> AsyncIterator[bytes]:
-            async for progress in replaying.replay(client, wanted, candidates):
-                yield json.dumps(progress.as_json()).encode() + b"\n"
+            stop = asyncio.Event()
+            found: asyncio.Queue[replaying.Progress | Exception | None] = asyncio.Queue()
+            task = asyncio.create_task(_pump(replaying.replay(client, wanted, candidates, stop=stop),
+                                             found, stop), name=f"replay:{wanted.id}")
+            _replays.add(task)
+            task.add_done_callback(_replays.discard)
+            try:
+                while (item := await found.get()) is not None:
+                    if isinstance(item, Exception):
+                        raise item
+                    yield json.dumps(item.as_json()).encode() + b"\n"
+            finally:  # the stream ended, or was cancelled: its client went away
+                stop.set()
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
@@ -66,6 +86,23 @@ def router(store: ResourceStore, client: aioredis.Redis) -> APIRouter:
     routes.add_api_route(BASE + "/replays", replay, methods=["POST"])
     routes.add_api_route("/apis/ripple.dev/v1/traces", trace, methods=["GET"])
     return routes
+
+
+async def _pump(progress: AsyncIterator[replaying.Progress],
+                found: asyncio.Queue[replaying.Progress | Exception | None], stop: asyncio.Event) -> None:
+    """Run a replay to its end, or to the page boundary after `stop`, handing each progress
+    to the stream (None: no more). Not the stream's own task: a cancelled stream must not
+    cut a page's pipeline short, and the count logged is then exact."""
+    last: replaying.Progress | None = None
+    try:
+        async for last in progress:
+            found.put_nowait(last)
+    except Exception as exc:  # errors.StoreUnavailable: the stream answers with it
+        found.put_nowait(exc)
+    if stop.is_set() and last is not None and not last.done:
+        log.info("replay stopped by its client", extra={
+            "replay": last.id, "enqueued": last.replayed, "read": last.scanned})
+    found.put_nowait(None)
 
 
 async def _read_hops(client: aioredis.Redis, event_id: str, source: str | None

@@ -13,15 +13,16 @@ resources:
          (`trigger:A,subscription:B`) reads only those (the console asks for the edges it shows)
     GET  /apis/ripple.dev/v1[/namespaces/{ns}]/deadletters[?target=SCOPE][&limit=N]
          {"items": [entry]}, oldest first; an entry as `channels.deadletters.view` makes it
-    GET  /apis/ripple.dev/v1/namespaces/{ns}/deadletters/{id}    by store id or event id
+    GET  /apis/ripple.dev/v1/namespaces/{ns}/deadletters/{id}    by store id or event id (a `/` in it allowed)
     POST /apis/ripple.dev/v1/namespaces/{ns}/deadletters/redrive {"target", "ids" | "all", "to"}
          {"redriven": [{"id", "target"}], "missing": [ids]}
     POST /apis/ripple.dev/v1/namespaces/{ns}/deadletters/purge   {"target", "ids" | "all"}
          {"purged": N}
 
 SCOPE is `trigger:NAME`, `subscription:NAME`, `broker:NAME` (its Triggers), `channel:NAME`
-(its Subscriptions) or a queued source, `pingsource:NAME`, `githubsource:NAME`,
-`gitlabsource:NAME`; none is every target of the namespace. A store id is unique within a
+(its Subscriptions) or a source, `pingsource:NAME`, `githubsource:NAME`,
+`gitlabsource:NAME`, `kafkasource:NAME` (a KafkaSource's queue holds only what a redrive
+sent back; its records wait in Kafka); none is every target of the namespace. A store id is unique within a
 target's store only (two Triggers may dead-letter in one millisecond), so an id names the
 entries with that id in the scope. The operations themselves are `channels.stats` and
 `channels.deadletters`; this module finds the targets (from the resource store) and
@@ -264,7 +265,9 @@ def router(operations: Operations) -> APIRouter:
     item = GROUP + "/namespaces/{namespace}/deadletters"
     routes.add_api_route(item + "/redrive", redrive, methods=["POST"])
     routes.add_api_route(item + "/purge", purge, methods=["POST"])
-    routes.add_api_route(item + "/{id}", show_dead_letter, methods=["GET"])
+    # `:path`: an event id may hold a `/` (a Kafka record's `partition:0/offset:7`), which
+    # the CLI sends as %2F and the server decodes before routing
+    routes.add_api_route(item + "/{id:path}", show_dead_letter, methods=["GET"])
     return routes
 
 

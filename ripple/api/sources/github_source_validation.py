@@ -24,7 +24,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from ripple.api import fields, meta
+from ripple.api import dead_letter_bounds, fields, meta
 from ripple.api.core import secret
 from ripple.api.sources import github_source_types, source_spec
 from ripple.errors import FieldError
@@ -38,6 +38,7 @@ OWNER_AND_REPOSITORY_RULE = 'expected "owner/repository", or "owner" for an orga
 
 def validate(source: dict[str, Any]) -> fields.Errors:
     errs = meta.validate(source)
+    errs.extend(dead_letter_bounds.validate(source))  # the store's `ripple.dev/dead-letter-*`
     register = validate_register_annotation(source, errs)
     spec = fields.mapping(source.get("spec"), "spec", errs)
     if spec is None:

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ripple.api import fields, meta
+from ripple.api import dead_letter_bounds, fields, meta
 from ripple.api.sources import github_source_validation as shared
 from ripple.api.sources import gitlab_source_types, source_spec
 
 
 def validate(source: dict[str, Any]) -> fields.Errors:
     errs = meta.validate(source)
+    errs.extend(dead_letter_bounds.validate(source))  # the store's `ripple.dev/dead-letter-*`
     register = shared.validate_register_annotation(source, errs)
     spec = fields.mapping(source.get("spec"), "spec", errs)
     if spec is None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ripple.api import duck, fields, meta
+from ripple.api import dead_letter_bounds, duck, fields, meta
 from ripple.api.sources import github_source_validation as shared
 from ripple.api.sources import kafka_source_types as types
 from ripple.api.sources import source_spec
@@ -40,6 +40,7 @@ TOPIC_RULE = ("a Kafka topic name is 1 to 249 ASCII letters, digits, '.', '_' or
 
 def validate(source: dict[str, Any]) -> fields.Errors:
     errs = meta.validate(source)
+    errs.extend(dead_letter_bounds.validate(source))  # the store's `ripple.dev/dead-letter-*`
     key_type = meta.labels_of(source).get(types.KEY_TYPE_LABEL)
     if isinstance(key_type, str) and key_type not in types.KEY_TYPES:
         errs.append(FieldError(KEY_TYPE_PATH, (

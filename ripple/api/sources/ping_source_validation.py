@@ -22,7 +22,7 @@ import json
 from typing import Any
 
 from ripple import cron
-from ripple.api import fields, meta
+from ripple.api import dead_letter_bounds, fields, meta
 from ripple.api.sources import ping_source_types, source_spec
 from ripple.errors import FieldError
 
@@ -31,6 +31,7 @@ STRING_FIELDS = ("schedule", "timezone", "contentType", "data", "dataBase64")
 
 def validate(source: dict[str, Any]) -> fields.Errors:
     errs = meta.validate(source)
+    errs.extend(dead_letter_bounds.validate(source))  # the store's `ripple.dev/dead-letter-*`
     spec = fields.mapping(source.get("spec"), "spec", errs)
     if spec is None:
         return errs

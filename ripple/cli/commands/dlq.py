@@ -6,8 +6,8 @@
     ripple dlq redrive [SCOPE] [IDS... | --all] [--to SINK]
     ripple dlq purge [SCOPE] [IDS...] [--yes]
 
-SCOPE is `trigger:NAME`, `subscription:NAME`, `broker:NAME`, `channel:NAME` or a queued
-source (`pingsource:NAME`, ...); without one, every target of the namespace. Everything
+SCOPE is `trigger:NAME`, `subscription:NAME`, `broker:NAME`, `channel:NAME` or a source
+(`pingsource:NAME`, `kafkasource:NAME`, ...); without one, every target of the namespace. Everything
 goes through the operations API (`controllers.platforms.local.operations`), which the
 console uses too: a redrive puts each event back in its queue and out of the store in one
 step, and the engine delivers it with its retries. Registered by `ripple.cli.main`.
@@ -28,7 +28,8 @@ from ripple.cli.client import Client
 from ripple.cli.commands import common
 
 API = "/apis/ripple.dev/v1"
-SCOPES = ("trigger", "subscription", "broker", "channel", "pingsource", "githubsource", "gitlabsource")
+SCOPES = ("trigger", "subscription", "broker", "channel", "pingsource", "githubsource", "gitlabsource",
+          "kafkasource")
 SCOPE_HELP = "trigger:NAME, subscription:NAME, broker:NAME, channel:NAME or SOURCEKIND:NAME"
 
 

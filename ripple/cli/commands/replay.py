@@ -4,8 +4,9 @@ deliver a Broker's retained events again, through its Triggers.
 Registered under `ripple event` by `ripple.cli.commands.event`. The replay runs on the
 server (`POST /apis/ripple.dev/v1/namespaces/{ns}/replays`, one progress line per page);
 this command shows a progress bar on a terminal and plain lines otherwise, and Ctrl-C
-closes the stream, which stops the replay between two pages. The formatting is pure and
-table-tested.
+closes the stream, which stops the replay between two pages: the command exits 130 with
+one line saying so (`format_stopped`), and what was enqueued is delivered (see
+`broker.replaying`). The formatting is pure and table-tested.
 """
 
 from __future__ import annotations
@@ -58,6 +59,17 @@ def format_summary(progress: dict[str, Any], since: float) -> str:
     return line
 
 
+def format_stopped(last: dict[str, Any]) -> str:
+    """The line of a replay stopped by Ctrl-C. The server ends the replay at the page
+    boundary after it sees the stream closed, so the last progress seen is a lower bound:
+    the page under way may add to it (the server logs the exact count)."""
+    if not last:
+        return ("Replay stopped by Ctrl-C before its first progress: the events its first page "
+                "enqueued are delivered; nothing more is enqueued")
+    return (f"Replay {last.get('id', '')} stopped by Ctrl-C: the {last.get('replayed', 0)} event(s) "
+            "enqueued so far, and those of the page under way, are delivered; nothing more is enqueued")
+
+
 def run_replay(args: argparse.Namespace, api: Client) -> int:
     ns = common.namespace(args)
     sink = sinks.parse_sink(args.target, ns)
@@ -83,8 +95,7 @@ def run_replay(args: argparse.Namespace, api: Client) -> int:
     except KeyboardInterrupt:
         if tty:
             print(file=sys.stderr)
-        print(f"Replay {last.get('id', '')} stopped: {last.get('replayed', 0)} event(s) enqueued "
-              "before Ctrl-C are delivered; nothing more is", flush=True)
+        print(format_stopped(last), flush=True)
         return 130
     if tty:
         print(file=sys.stderr)

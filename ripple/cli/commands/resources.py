@@ -114,7 +114,7 @@ def show_described(obj: dict[str, Any], fmt: str | None, api: Client | None = No
 
 
 # -- delivery stats: what `describe` adds for a Trigger, Subscription or queued source -----
-QUEUED = ("Trigger", "Subscription", "PingSource", "GitHubSource", "GitLabSource")
+QUEUED = ("Trigger", "Subscription", "PingSource", "GitHubSource", "GitLabSource", "KafkaSource")
 STATS = "/apis/ripple.dev/v1/namespaces/{ns}/deliverystats?target={kind}:{name}"
 
 
