@@ -153,7 +153,8 @@ async def _run_worker(
     informer.subscribe(broker_tokens.sync)
     channel_tokens = IngressTokens(informer, ("Channel", "InMemoryChannel"))
     informer.subscribe(channel_tokens.sync)
-    ops = operations.Operations(client, store, settings.dead_letters, cache=informer.list)
+    ops = operations.Operations(client, store, settings.dead_letters, cache=informer.list,
+                                generation=lambda: informer.generation)
     served = operations.router(ops)
     served.include_router(event_operations.router(store, client))
     root = routing.make_root(
