@@ -193,11 +193,13 @@ class Store:
         return [bool(counted.get((w.failures, total_field(w.key.name)))) for w in locations]
 
     async def listing(self, stores: Sequence[tuple[Location, Bounds]], *, limit: int = PAGE,
-                      now: float | None = None) -> list[tuple[int, list[tuple[bytes, records.Fields]]]]:
-        """Each store's length and first `limit` entries, oldest first, after trimming those
-        past their age: (0, []) for a store that never held any (`ever_held`). Two round
-        trips whatever the number of stores: the counters, then one pipeline of XTRIM +
-        XLEN + XRANGE over the stores that ever held an entry."""
+                      newest: bool = False, now: float | None = None
+                      ) -> list[tuple[int, list[tuple[bytes, records.Fields]]]]:
+        """Each store's length and first `limit` entries, oldest first (`newest`: its last
+        `limit`, newest first), after trimming those past their age: (0, []) for a store that
+        never held any (`ever_held`). Two round trips whatever the number of stores: the
+        counters, then one pipeline of XTRIM + XLEN + XRANGE over the stores that ever held
+        an entry."""
         held = await self.ever_held([where for where, _ in stores])
         read = [(where, bounds) for (where, bounds), h in zip(stores, held) if h]
         now = time.time() if now is None else now
@@ -206,7 +208,10 @@ class Store:
                 for where, bounds in read:
                     pipe.xtrim(where.dead_letters, minid=min_id(bounds, now), approximate=False)
                     pipe.xlen(where.dead_letters)
-                    pipe.xrange(where.dead_letters, count=limit)
+                    if newest:
+                        pipe.xrevrange(where.dead_letters, count=limit)
+                    else:
+                        pipe.xrange(where.dead_letters, count=limit)
                 answers = await pipe.execute() if read else []
         except redisclient.UNAVAILABLE as exc:
             raise redisclient.translate(exc) from exc

@@ -207,10 +207,16 @@ async def test_listing_many_targets_takes_a_bounded_number_of_round_trips(
     assert (len(page), total) == (min(10, 2 * holding), 2 * holding)
     assert [i["id"] for i in page] == [i["id"] for i in items[:10]]  # the same order as the CLI's
     assert trips.since(before) == 2
+    last, _ = await cache.entries_page("ns", None, limit=3, newest=True, given=every)
+    assert [i["id"] for i in last] == [i["id"] for i in items[-3:]]  # a resource page's recent ones
 
     before = trips.count
     assert await cache.held("ns", cached=True) == sorted(f"trigger:t{i}" for i in range(holding))
     assert trips.since(before) == 1
+
+    def names(found):
+        return sorted(f.location.key.name for f in found)
+    assert names(await cache.targets("ns", "broker:b", cached=True)) == names(await ops.targets("ns", "broker:b"))
 
     before = trips.count
     wanted = [f"trigger:t{i}" for i in range(0, triggers, 3)]

@@ -107,6 +107,9 @@ class Operations:
         if word in PARENTS:
             child, field = PARENTS[word]
             await self.store.get(registry.by_name(word), namespace, name)  # 404 if it is not there
+            if cached and self.current() is not None:  # the namespace's targets, worked out once
+                return [f for f in (await self._all(namespace, cached))[0]
+                        if f.location.key.kind == child and f.location.parent == name]
             children = await self.listing(str(child), namespace, cached=cached)
             return [f for o in children if _parent(o, field) == name and (f := self._found(o))]
         named = next((k for k in TARGET_KINDS if str(k).lower() == word), None)
@@ -137,6 +140,10 @@ class Operations:
             self._every[namespace] = (generation, every, by_label)
         return every, by_label
 
+    def found(self, obj: dict[str, Any]) -> Found | None:
+        """A Trigger's, Subscription's or queued source's target; None for other kinds."""
+        return self._found(obj)
+
     def _found(self, obj: dict[str, Any]) -> Found | None:
         where = locations.of_resource(obj)
         if where is None:
@@ -153,6 +160,10 @@ class Operations:
             if labels is not None:
                 wanted = set(labels)
                 found = [f for f in found if deadletters.label(f.location.key) in wanted]
+        return await self.stats_of(found)
+
+    async def stats_of(self, found: Sequence[Found]) -> list[dict[str, Any]]:
+        """The figures of these targets, in one pipeline."""
         figures = await stats.read(self.redis, [f.location for f in found])
         return [{"target": deadletters.label(f.location.key), "namespace": f.location.key.namespace,
                  **s.to_json()} for f, s in zip(found, figures)]
@@ -171,22 +182,24 @@ class Operations:
         return (await self.entries_page(namespace, scope, limit=limit, given=given))[0]
 
     async def entries_page(self, namespace: str | None, scope: str | None, *, limit: int = MAX_LIMIT,
-                           offset: int = 0, given: list[Found] | None = None
+                           offset: int = 0, newest: bool = False, given: list[Found] | None = None
                            ) -> tuple[list[dict[str, Any]], int]:
-        """The entries `offset` to `offset + limit` of the scope's targets, oldest first, and
-        how many they hold in all. A bounded number of store round trips however many
-        targets and stores (`deadletters.Store.listing`); only the page's entries are
-        decoded."""
+        """The entries `offset` to `offset + limit` of the scope's targets, oldest first (with
+        `newest`, counted from the newest: the last `limit`), and how many they hold in all.
+        A bounded number of store round trips however many targets and stores
+        (`deadletters.Store.listing`); only the page's entries are decoded."""
         every = given if given is not None else await self.targets(namespace, scope)
         read = await self.dead_letters.listing([(f.location, f.bounds) for f in every],
-                                               limit=offset + limit)
+                                               limit=offset + limit, newest=newest)
         total = sum(length for length, _ in read)
-        chosen = sorted(((_stream_order(entry_id), entry_id, fields, found)
+        chosen = sorted(((_stream_order(entry_id), str(found.location.key), entry_id, fields, found)
                          for found, (_, entries) in zip(every, read) for entry_id, fields in entries),
-                        key=lambda c: c[0])[offset:offset + limit]
+                        key=lambda c: c[:2], reverse=newest)[offset:offset + limit]  # a total order
+        if newest:
+            chosen.reverse()
         return [{**deadletters.view(entry_id, fields, deadletters.label(found.location.key)),
                  "namespace": found.location.key.namespace}
-                for _, entry_id, fields, found in chosen], total
+                for _, _, entry_id, fields, found in chosen], total
 
     async def held(self, namespace: str | None, *, cached: bool = False) -> list[str]:
         """The labels of the namespace's targets whose store ever took an entry (one round

@@ -18,7 +18,6 @@ from ripple import errors, keys
 from ripple.api import registry
 from ripple.cloudevents import jsonformat, records
 
-from channels import locations
 from controllers.platforms.local.console import auth, pages, topology
 from controllers.platforms.local.operations import Operations
 
@@ -26,6 +25,7 @@ STATIC = Path(__file__).with_name("static")
 TOPOLOGY_KINDS = ("Broker", "Channel", "InMemoryChannel", "Trigger", "Subscription",
                   *topology.SOURCE_KINDS)
 RECENT_EVENTS = 20
+RECENT_DEAD_LETTERS = 20
 HTML_HEADERS = {"Cache-Control": "no-store"}
 
 
@@ -67,13 +67,20 @@ def app(operations: Operations) -> Starlette:
         obj = await store.get(kind, namespace, name)
         scope: str | None = None
         stats = None
-        if locations.of_resource(obj) is not None:
+        dead: list[dict[str, Any]] = []
+        found = operations.found(obj)
+        if found is not None:  # the object in hand: its target is not looked up again
             scope = f"{kind.kind.lower()}:{name}"
-            found = await operations.stats(namespace, scope)
-            stats = found[0] if found else None
+            figures, (dead, _) = await asyncio.gather(
+                operations.stats_of([found]),
+                operations.entries_page(namespace, scope, limit=RECENT_DEAD_LETTERS, newest=True,
+                                        given=[found]))
+            stats = figures[0]
         elif kind.kind in ("Broker", "Channel"):
             scope = f"{kind.kind.lower()}:{name}"
-        dead = await operations.entries(namespace, scope) if scope else []
+            children = await operations.targets(namespace, scope, cached=True)
+            dead, _ = await operations.entries_page(namespace, scope, limit=RECENT_DEAD_LETTERS, newest=True,
+                                                    given=children)
         recent = await _recent_events(operations, namespace, name) if kind.kind == "Broker" else []
         return HTMLResponse(pages.resource_page(obj, stats=stats, dead_letters=dead, recent=recent,
                                                 scope=scope), headers=HTML_HEADERS)
