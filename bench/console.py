@@ -35,6 +35,7 @@ DEAD_TARGETS, DEAD_EACH = 50, 20
 
 def _bury(ripple: harness.Ripple, names: list[str], each: int) -> None:
     import asyncio
+    import concurrent.futures
 
     import redis.asyncio as aioredis
 
@@ -58,7 +59,9 @@ def _bury(ripple: harness.Ripple, names: list[str], each: int) -> None:
                 await queues.bury(where.stream, entry_id, where.dead_letters, entry, max_entries=1000,
                                   min_id="0-1", failure=(where.failures, where.key.name, b'{"code":500}'))
         await client.aclose()
-    asyncio.run(bury())
+    # Playwright's sync API runs an event loop in this thread: bury from another.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, bury()).result()
 
 
 def _apply(ripple: harness.Ripple, path: Path, count: int) -> None:
