@@ -9,7 +9,8 @@ resources:
                      "deadLetters", "deadLetteredTotal", "lastError"}]}
     GET  /apis/ripple.dev/v1[/namespaces/{ns}]/edgestats[?target=SCOPE | ?targets=T1,T2,...]
          the same items, each with the live figures of `delivery_rates` besides:
-         {"rate" (attempts/s), "errorRate" (0..1), "p99" (s)}, null when unknown; `targets`
+         {"rate" (attempts/s), "errorRate" (0..1), "p99" (s)}, null when unknown, of every
+         worker (`delivery_rates.Mesh`) when there are several; `targets`
          (`trigger:A,subscription:B`) reads only those (the console asks for the edges it shows)
     GET  /apis/ripple.dev/v1[/namespaces/{ns}]/deadletters[?target=SCOPE][&limit=N]
          {"items": [entry]}, oldest first; an entry as `channels.deadletters.view` makes it
@@ -72,7 +73,8 @@ class Operations:
 
     def __init__(self, client: aioredis.Redis, store: ResourceStore,
                  settings: DeadLetterSettings, cache: Listing | None = None,
-                 generation: Callable[[], int] | None = None) -> None:
+                 generation: Callable[[], int] | None = None,
+                 mesh: delivery_rates.Mesh | None = None) -> None:
         self.redis, self.store, self.cache = client, store, cache
         self.generation = generation
         """`Informer.generation`: the cache's change count, which the cached reads' own
@@ -80,6 +82,8 @@ class Operations:
         self.dead_letters = deadletters.Store(client)
         self.default = dead_letter_bounds.Bounds(settings.max_entries, settings.retention)
         self.rates = delivery_rates.Rates()
+        self.mesh = mesh
+        """With several workers: the live figures of all of them (else this process's)."""
         self._every: dict[str | None, tuple[int, list[Found], dict[tuple[str, str], Found]]] = {}
 
     def current(self) -> int | None:
@@ -172,7 +176,10 @@ class Operations:
                          labels: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """`stats`, with each target's live rate, error rate and p99 latency."""
         items = await self.stats(namespace, scope, labels, cached=True)
-        figures = self.rates.figures()
+        if self.mesh is not None:
+            figures = await self.mesh.figures([(i["namespace"], i["target"]) for i in items])
+        else:
+            figures = self.rates.figures()
         return [{**item, **figures((item["namespace"], item["target"])).to_json()} for item in items]
 
     async def entries(self, namespace: str | None, scope: str | None, limit: int = MAX_LIMIT,

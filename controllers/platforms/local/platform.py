@@ -47,7 +47,7 @@ from channels.plane import ChannelPlane
 from channels.queues import Queues
 from channels.sending import AiohttpSender, trusting
 from channels.tracing import Tracer
-from controllers.platforms.local import (apiserver, console, event_operations, operations, routing,
+from controllers.platforms.local import (apiserver, console, delivery_rates, event_operations, operations, routing,
                                          serving_plane)
 from controllers.platforms.local.manifests import apply_manifests
 from sources.plane import SourcePlane
@@ -153,8 +153,10 @@ async def _run_worker(
     informer.subscribe(broker_tokens.sync)
     channel_tokens = IngressTokens(informer, ("Channel", "InMemoryChannel"))
     informer.subscribe(channel_tokens.sync)
+    totals = delivery_rates.Publisher(client, consumer) if settings.workers > 1 else None
     ops = operations.Operations(client, store, settings.dead_letters, cache=informer.list,
-                                generation=lambda: informer.generation)
+                                generation=lambda: informer.generation,
+                                mesh=delivery_rates.Mesh(client) if totals is not None else None)
     served = operations.router(ops)
     served.include_router(event_operations.router(store, client))
     root = routing.make_root(
@@ -196,6 +198,8 @@ async def _run_worker(
             source_plane.sync()
             planes = (plane, channel_plane, source_plane)
             supervisor.spawn("data-plane-progress", lambda: _report_progress(client, consumer, planes))
+            if totals is not None:
+                supervisor.spawn("delivery-totals", totals.run)
             for name, task in servings.tasks.items():
                 supervisor.spawn(name, task)
             supervisor.spawn("server", lambda: server.serve(sockets=sockets),
