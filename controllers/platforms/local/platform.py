@@ -153,7 +153,8 @@ async def _run_worker(
     informer.subscribe(broker_tokens.sync)
     channel_tokens = IngressTokens(informer, ("Channel", "InMemoryChannel"))
     informer.subscribe(channel_tokens.sync)
-    totals = delivery_rates.Publisher(client, consumer) if settings.workers > 1 else None
+    several = settings.workers > 1 or worker_index > 0  # a child worker is not told how many
+    totals = delivery_rates.Publisher(client, consumer) if several else None
     ops = operations.Operations(client, store, settings.dead_letters, cache=informer.list,
                                 generation=lambda: informer.generation,
                                 mesh=delivery_rates.Mesh(client) if totals is not None else None)
