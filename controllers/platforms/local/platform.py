@@ -47,8 +47,8 @@ from channels.plane import ChannelPlane
 from channels.queues import Queues
 from channels.sending import AiohttpSender, trusting
 from channels.tracing import Tracer
-from controllers.platforms.local import (apiserver, console, delivery_rates, event_operations, operations, routing,
-                                         serving_plane)
+from controllers.platforms.local import (apiserver, console, delivery_rates, event_operations,
+                                         operations, routing, serving_plane)
 from controllers.platforms.local.manifests import apply_manifests
 from sources.plane import SourcePlane
 from sources.publishing import Publisher

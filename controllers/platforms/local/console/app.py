@@ -91,8 +91,8 @@ def app(operations: Operations) -> Starlette:
         offset = _offset(request)
         targets = await operations.held(namespace, cached=True)  # those with dead letters, ever
         every = await operations.targets(namespace, target or None, cached=True)
-        entries, total = await operations.entries_page(namespace, target or None, limit=pages.DEAD_LETTERS_PAGE,
-                                                       offset=offset, given=every)
+        entries, total = await operations.entries_page(
+            namespace, target or None, limit=pages.DEAD_LETTERS_PAGE, offset=offset, given=every)
         return HTMLResponse(pages.dead_letters_page(entries, namespace=namespace, target=target,
                                                     targets=targets, offset=offset, total=total),
                             headers=HTML_HEADERS)

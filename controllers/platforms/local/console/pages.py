@@ -270,12 +270,11 @@ def _dead_letters_pager(offset: int, shown: int, total: int, namespace: str, tar
     if offset == 0 and shown >= total:
         return ""
     where = f"namespace={quote(namespace)}" + (f"&amp;target={quote(target)}" if target else "")
-    links = []
+    base, links = f"/console/deadletters?{where}&amp;offset=", []
     if offset > 0:
-        links.append(f'<a href="/console/deadletters?{where}&amp;offset={max(0, offset - DEAD_LETTERS_PAGE)}">'
-                     "previous</a>")
+        links.append(f'<a href="{base}{max(0, offset - DEAD_LETTERS_PAGE)}">previous</a>')
     if offset + shown < total:
-        links.append(f'<a href="/console/deadletters?{where}&amp;offset={offset + DEAD_LETTERS_PAGE}">next</a>')
+        links.append(f'<a href="{base}{offset + DEAD_LETTERS_PAGE}">next</a>')
     return '<p class="pager">' + " · ".join(links) + "</p>"
 
 
