@@ -52,7 +52,8 @@ def _bury(ripple: harness.Ripple, names: list[str], each: int) -> None:
                 record = ce.to_record(ce.CloudEvent({"specversion": "1.0", "id": f"{name}-dead-{i}",
                                                      "source": "/bench", "type": "bench.dead",
                                                      "datacontenttype": "application/json"}, b'{"n":1}'))
-                entry_id = await client.xadd(where.stream, record)
+                entry_id = await client.xadd(where.stream, dict(record.items()))
+                assert isinstance(entry_id, bytes)
                 entry = deadletters.entry(record, errors={"knativeerrorcode": "500",
                                                           "knativeerrordest": "http://127.0.0.1:9/"},
                                           reason="refused", attempts=3, target=where.key)
