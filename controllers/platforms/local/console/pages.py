@@ -215,8 +215,8 @@ def dead_letter_table(entries: Sequence[Mapping[str, Any]], *, now: float | None
                    f'<button type="button" class="purge" {data}>Purge</button></td>') if actions else ""
         rows.append(
             f'<tr class="dead-letter" data-id="{escape(store_id)}">'
-            f"<td><details><summary>{escape(str(event.get('id', '')))}</summary>"
-            f"<pre>{escape(json.dumps(event, indent=2))}</pre></details></td>"
+            f"<td><details {data}><summary>{escape(str(event.get('id', '')))}</summary>"
+            '<pre class="event"></pre></details></td>'
             f"<td>{escape(target)}</td><td>{escape(str(event.get('type', '')))}</td>"
             f"<td>{escape(str(event.get('source', '')))}</td><td>{escape(str(e.get('code', '')))}</td>"
             f"<td>{escape(str(e.get('destination', '')))}</td><td>{escape(str(e.get('attempts', '')))}</td>"
