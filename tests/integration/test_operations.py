@@ -226,6 +226,8 @@ async def test_listing_many_targets_takes_a_bounded_number_of_round_trips(
 
 
 async def test_a_store_emptied_stays_a_candidate_and_lists_nothing(redis_client, ops) -> None:
+    assert await ops.entries_page("ns", "broker:b") == ([], 0)  # no targets at all
+    assert await ops.held("ns") == []
     await ops.store.create(trigger("t"))
     await bury(redis_client, "t", 1)
     assert await ops.held("ns") == ["trigger:t"]
