@@ -190,16 +190,54 @@ class Store:
         self.redis = client
         self._redrive = client.register_script(_REDRIVE)
 
-    async def lengths(self, locations: Sequence[Location]) -> list[int]:
-        """How many entries each target's store holds (before trimming by age), in one
-        round trip: a reader of many targets visits only the stores that hold some."""
+    async def ever_held(self, locations: Sequence[Location]) -> list[bool]:
+        """Whether each target's store ever took an entry, in one round trip whatever their
+        number: the dead-lettered counter (`total_field`) is incremented in the burying
+        transaction itself, so a store that holds entries has a counter (and a store that
+        held some, then was redriven, purged or trimmed, still has). One HMGET per failures
+        hash, i.e. per Broker, Channel or source: a reader of 1,000 Triggers parses one
+        reply, not 1,000."""
+        fields: dict[str, list[str]] = {}
+        for where in locations:
+            fields.setdefault(where.failures, []).append(total_field(where.key.name))
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for where in locations:
-                    pipe.xlen(where.dead_letters)
-                return [int(n) for n in await pipe.execute()]
+                for failures, names in fields.items():
+                    pipe.hmget(failures, names)
+                answers = await pipe.execute()
         except redisclient.UNAVAILABLE as exc:
             raise redisclient.translate(exc) from exc
+        counted = {(failures, name): value
+                   for (failures, names), values in zip(fields.items(), answers)
+                   for name, value in zip(names, values)}
+        return [bool(counted.get((w.failures, total_field(w.key.name)))) for w in locations]
+
+    async def listing(self, stores: Sequence[tuple[Location, Bounds]], *, limit: int = PAGE,
+                      newest: bool = False, now: float | None = None
+                      ) -> list[tuple[int, list[tuple[bytes, records.Fields]]]]:
+        """Each store's length and first `limit` entries, oldest first (`newest`: its last
+        `limit`, newest first), after trimming those past their age: (0, []) for a store that
+        never held any (`ever_held`). Two round trips whatever the number of stores: the
+        counters, then one pipeline of XTRIM + XLEN + XRANGE over the stores that ever held
+        an entry."""
+        held = await self.ever_held([where for where, _ in stores])
+        read = [(where, bounds) for (where, bounds), h in zip(stores, held) if h]
+        now = time.time() if now is None else now
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for where, bounds in read:
+                    pipe.xtrim(where.dead_letters, minid=min_id(bounds, now), approximate=False)
+                    pipe.xlen(where.dead_letters)
+                    if newest:
+                        pipe.xrevrange(where.dead_letters, count=limit)
+                    else:
+                        pipe.xrange(where.dead_letters, count=limit)
+                answers = await pipe.execute() if read else []
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
+        found = {where.dead_letters: (int(answers[3 * i + 1]), answers[3 * i + 2])
+                 for i, (where, _) in enumerate(read)}
+        return [found.get(where.dead_letters, (0, [])) for where, _ in stores]
 
     async def entries(self, location: Location, bounds: Bounds, *, limit: int = PAGE,
                       now: float | None = None) -> list[tuple[bytes, records.Fields]]:

@@ -6,7 +6,8 @@ after each batch of changes with the set of kinds that changed; object listeners
 (`subscribe_objects`, the controller's work queue) hear each change with its object, and
 `RELISTED` with None after a relist. When the watch breaks (store restart) it lists
 again, so the cache converges whatever was missed. `version` is the resourceVersion of
-the last change applied to the cache.
+the last change applied to the cache; `generation` counts the changes (and relists), so a
+reader can keep what it computed from the cache until the next one.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Informer:
         self._object_listeners: list[ObjectListener] = []
         self.synced = asyncio.Event()
         self.version = 0
+        self.generation = 0
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -88,6 +90,7 @@ class Informer:
                 fresh.setdefault(key[0], {})[key[1:]] = obj
         self._cache = fresh
         self._sorted = {}
+        self.generation += 1
         self.version = int(since)
         self.synced.set()
         self._tell(RELISTED, None)
@@ -102,6 +105,7 @@ class Informer:
         else:
             objects[key[1:]] = obj
         self._sorted.pop(key[0], None)
+        self.generation += 1
         try:
             self.version = max(self.version, int(obj["metadata"]["resourceVersion"]))
         except (KeyError, TypeError, ValueError):

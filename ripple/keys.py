@@ -29,6 +29,21 @@ DATA_PLANE_SYNCED = f"{PREFIX}:dataplane:synced"
 """Hash: per data-plane process, the resourceVersion its routes and dispatchers applied."""
 
 
+# -- live delivery figures, mesh-wide (`controllers.platforms.local.delivery_rates`) --------
+DELIVERY_TOTALS_WANTED = f"{PREFIX}:dataplane:totals:wanted"
+"""String with a TTL: set by every read of the live figures; while it lives, each worker
+publishes its dispatch totals (nobody reading: nobody publishing)."""
+
+DELIVERY_TOTALS_WORKERS = f"{PREFIX}:dataplane:totals:workers"
+"""Sorted set: the workers publishing totals (score: last publish, epoch seconds)."""
+
+
+def delivery_totals(worker: str) -> str:
+    """Hash with a TTL: one worker's dispatch totals since it started, field
+    `namespace/label` (e.g. `default/trigger:hello`), value JSON."""
+    return f"{PREFIX}:dataplane:totals:{worker}"
+
+
 # -- serving ------------------------------------------------------------------------------
 REVISION_SCALES = f"{PREFIX}:serving:scales"
 """Hash: the autoscaler's desired replicas per Revision (field `namespace/name`, value

@@ -114,6 +114,10 @@ def test_topology_then_redrive_and_purge_by_clicking(mesh: Mesh, browser: Any) -
         assert rows.count() == 2
         page.screenshot(path=str(DOCS / "console-dead-letters.png"))
         row = page.locator("tr.dead-letter", has_text="console-1")
+        row.locator("summary").click()  # the whole event is read when its row opens
+        event = row.locator("pre.event")
+        wait_until(lambda: '"knativeerrorcode": "500"' in str(event.text_content()), what="the event's JSON")
+        assert '"id": "console-1"' in str(event.text_content())
         row.locator("button.redrive").click()
         page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Redriven: 1')")
         assert page.locator("tr.dead-letter", has_text="console-1").count() == 0

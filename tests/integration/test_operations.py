@@ -10,11 +10,11 @@ import pytest
 from channels import deadletters, locations
 from channels.dispatching import Target
 from channels.policies import DeliveryPolicy
-from channels.queues import GROUP
+from channels.queues import GROUP, Queues
 from controllers.platforms.local.operations import Operations
 from ripple import cloudevents as ce
 from ripple import errors, metrics
-from ripple.api import dead_letter_bounds
+from ripple.api import dead_letter_bounds, registry
 from ripple.settings import DeadLetterSettings
 from ripple.store import RedisResourceStore
 from tests.integration.test_dead_letter_store import engine, event, stored, target  # noqa: F401
@@ -147,3 +147,90 @@ async def test_a_subscriptions_store_by_channel_scope(redis_client, ops, engine)
     assert item["target"] == "subscription:sub" and item["code"] == 410
     [figures] = await ops.stats("ns", "channel:ch")
     assert figures["deadLetters"] == 1 and figures["lastError"]["code"] == 410
+
+
+class RoundTrips:
+    """Counts the requests a client sends to the store: one per command, one per pipeline."""
+
+    def __init__(self, client, monkeypatch) -> None:
+        self.count = 0
+        cls = client.connection_pool.connection_class
+        send = cls.send_packed_command
+
+        async def counted(conn, command, check_health=True):
+            self.count += 1
+            return await send(conn, command, check_health)
+        monkeypatch.setattr(cls, "send_packed_command", counted)
+
+    def since(self, before: int) -> int:
+        return self.count - before
+
+
+async def bury(redis_client, name: str, n: int) -> None:
+    """`n` dead letters in Trigger `name`'s store, through the engine's own burying
+    transaction (`Queues.bury`, which counts them in the failures hash)."""
+    where = locations.of_trigger("ns", "b", name)
+    queues = Queues(redis_client)
+    for i in range(n):
+        entry_id = await redis_client.xadd(where.stream, ce.to_record(event(i)))
+        record = deadletters.entry(ce.to_record(event(i)), errors={"knativeerrorcode": "400"},
+                                   reason="refused", attempts=1, target=where.key)
+        failure = (where.failures, where.key.name, b'{"code":400}')
+        await queues.bury(where.stream, entry_id, where.dead_letters, record, max_entries=100,
+                          min_id="0-1", failure=failure)
+
+
+@pytest.mark.parametrize("triggers, holding", [(5, 1), (300, 40)])
+async def test_listing_many_targets_takes_a_bounded_number_of_round_trips(
+        redis_client, ops, monkeypatch, triggers, holding) -> None:
+    """However many Triggers and dead-letter stores, `ripple dlq list` (the store's
+    listing), the console's (the cache's) and the console's choice of targets each take the
+    same few round trips."""
+    for i in range(triggers):
+        await ops.store.create(trigger(f"t{i}"))
+    for i in range(holding):
+        await bury(redis_client, f"t{i}", 2)
+    cache = Operations(redis_client, ops.store, DeadLetterSettings(),
+                       cache=lambda kind, ns: listed[kind], generation=lambda: 1)
+    listed = {k: await ops.store.list(registry.by_name(k), "ns")
+              for k in ("Trigger", "Subscription", "PingSource", "GitHubSource", "GitLabSource")}
+    trips = RoundTrips(redis_client, monkeypatch)
+
+    before = trips.count
+    items = await ops.entries("ns", None)
+    assert len(items) == 2 * holding
+    assert trips.since(before) == 5 + 2  # the 5 target kinds listed from the store; counters; stores
+
+    before = trips.count
+    every = await cache.targets("ns", None, cached=True)  # as the console asks
+    page, total = await cache.entries_page("ns", None, limit=10, offset=0, given=every)
+    assert (len(page), total) == (min(10, 2 * holding), 2 * holding)
+    assert [i["id"] for i in page] == [i["id"] for i in items[:10]]  # the same order as the CLI's
+    assert trips.since(before) == 2
+    last, _ = await cache.entries_page("ns", None, limit=3, newest=True, given=every)
+    assert [i["id"] for i in last] == [i["id"] for i in items[-3:]]  # a resource page's recent ones
+
+    before = trips.count
+    assert await cache.held("ns", cached=True) == sorted(f"trigger:t{i}" for i in range(holding))
+    assert trips.since(before) == 1
+
+    def names(found):
+        return sorted(f.location.key.name for f in found)
+    assert names(await cache.targets("ns", "broker:b", cached=True)) == names(await ops.targets("ns", "broker:b"))
+
+    before = trips.count
+    wanted = [f"trigger:t{i}" for i in range(0, triggers, 3)]
+    figures = await cache.edge_stats("ns", None, wanted)
+    assert [f["target"] for f in figures] == wanted
+    assert trips.since(before) == 1  # one pipeline of every shown target's figures
+
+
+async def test_a_store_emptied_stays_a_candidate_and_lists_nothing(redis_client, ops) -> None:
+    assert await ops.entries_page("ns", "broker:b") == ([], 0)  # no targets at all
+    assert await ops.held("ns") == []
+    await ops.store.create(trigger("t"))
+    await bury(redis_client, "t", 1)
+    assert await ops.held("ns") == ["trigger:t"]
+    assert await ops.purge("ns", "trigger:t", None) == 1
+    assert await ops.held("ns") == ["trigger:t"]  # held some once: still offered
+    assert await ops.entries_page("ns", None) == ([], 0)

@@ -76,3 +76,35 @@ def test_the_front_finds_the_token(path: str, query: bytes, headers: list[tuple[
     from controllers.platforms.local import routing
 
     assert routing.presented({"path": path, "query_string": query, "headers": headers}) == token
+
+
+def _entry(i: int) -> dict:
+    return {"id": f"{1000 + i}-0", "target": "trigger:t", "namespace": "default",
+            "event": {"id": f"e{i}"}, "code": 500, "destination": "", "attempts": 1}
+
+
+@pytest.mark.parametrize("offset, shown, total, summary, links", [
+    (0, 0, 0, "0 dead letters.", []),
+    (0, 3, 3, "3 dead letters.", []),
+    (0, 100, 250, "250 dead letters; 1–100 shown.", ["offset=100\">next"]),
+    (100, 100, 250, "250 dead letters; 101–200 shown.", ["offset=0\">previous", "offset=200\">next"]),
+    (200, 50, 250, "250 dead letters; 201–250 shown.", ["offset=100\">previous"]),
+])
+def test_dead_letters_page_shows_one_page_and_links_the_others(
+        offset: int, shown: int, total: int, summary: str, links: list[str]) -> None:
+    html = pages.dead_letters_page([_entry(i) for i in range(shown)], namespace="default",
+                                   target="trigger:t", targets=["trigger:a"], offset=offset,
+                                   total=total, now=2000)
+    assert f'<p class="summary">{summary}</p>' in html
+    assert html.count('<tr class="dead-letter"') == shown
+    pager = html.partition('<p class="pager">')[2]
+    assert [link for link in links if link not in pager] == []
+    assert pager.count("<a ") == len(links)
+    if links:
+        assert "namespace=default&amp;target=trigger%3At&amp;offset=" in pager
+
+
+def test_dead_letters_page_offers_the_targets_given_and_the_one_shown() -> None:
+    html = pages.dead_letters_page([], namespace="default", target="trigger:b<", targets=["trigger:a"])
+    assert '<option value="trigger:a">' in html and '<option value="trigger:b&lt;" selected>' in html
+    assert html.count("<option") == 3  # every target, a, b<

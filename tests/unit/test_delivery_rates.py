@@ -83,3 +83,45 @@ def test_rates_compare_with_a_reading_about_a_window_old() -> None:
         now[0], count[0] = at, total
         assert rates.figures()(target).rate == pytest.approx(rate), at
     assert rates.figures()(("ns", "trigger:other")).rate == 0.0  # never delivered: 0/s
+
+
+@pytest.mark.parametrize("totals", [
+    Totals(),
+    Totals(3, 1, {0.005: 1, 0.1: 3, math.inf: 3}),
+    Totals(2.5, 0, {math.inf: 2.5}),
+])
+def test_encode_decode(totals: Totals) -> None:
+    assert dr.decode(dr.encode(totals)) == totals
+
+
+def test_add_sums_two_workers_totals() -> None:
+    into = Totals(3, 1, {0.1: 2, math.inf: 3})
+    dr.add(into, Totals(5, 0, {0.1: 4, 1.0: 5, math.inf: 5}))
+    assert into == Totals(8, 1, {0.1: 6, 1.0: 5, math.inf: 8})
+
+
+@pytest.mark.parametrize("reading, published, fields", [
+    ({}, {}, []),
+    ({("ns", "trigger:a"): Totals(1)}, {}, ["ns/trigger:a"]),
+    ({("ns", "trigger:a"): Totals(1)}, {("ns", "trigger:a"): Totals(1)}, []),
+    ({("ns", "trigger:a"): Totals(2), ("ns", "trigger:b"): Totals(1)},
+     {("ns", "trigger:a"): Totals(1), ("ns", "trigger:b"): Totals(1)}, ["ns/trigger:a"]),
+])
+def test_only_the_targets_that_moved_are_published(reading, published, fields) -> None:
+    assert sorted(dr.changed(reading, published)) == fields
+
+
+def test_a_target_is_compared_only_with_a_reading_that_covered_it() -> None:
+    """The mesh's readings cover the targets a page asked for: another page's reading
+    without a target is no zero to compare with."""
+    now = [0.0]
+    rates = dr.Rates(list, clock=lambda: now[0])
+    a, b = ("ns", "trigger:a"), ("ns", "trigger:b")
+    rates.record({a: Totals(100)}, frozenset({a}))
+    now[0] = 2.0
+    rates.record({b: Totals(50)}, frozenset({b}))
+    now[0] = 4.0
+    figures = rates.record({a: Totals(120), b: Totals(60)}, frozenset({a, b}))
+    assert figures(a).rate == pytest.approx(5.0)  # (120 - 100) / 4 s
+    assert figures(b).rate == pytest.approx(5.0)  # (60 - 50) / 2 s, not 60 / 4 s
+    assert rates.record({}, frozenset())(("ns", "trigger:c")) == dr.NO_FIGURES

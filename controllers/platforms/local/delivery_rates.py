@@ -8,12 +8,18 @@ nothing more. A counter is a total since the process started; a rate needs two r
 about `WINDOW` seconds older. `totals` and `between` are pure (table-tested); `Rates.read`
 samples the registry.
 
-The metrics are the answering process's own: with `ripple up --workers N` a reading covers
-the deliveries of the worker that answered, not of all N.
+The metrics are a process's own. With `ripple up --workers N` (N > 1) each worker publishes
+its totals to Redis while someone reads the figures (`Publisher`, once a second, only the
+targets whose totals changed), and the answering worker sums every worker's (`Mesh`): the
+figures are the mesh's. Nobody reading, nobody publishing: a read sets
+`keys.DELIVERY_TOTALS_WANTED` for `WANTED_FOR` seconds, which the workers check.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import math
 import time
 from collections import deque
@@ -21,7 +27,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ripple import metrics
+import redis.asyncio as aioredis
+
+from ripple import keys, metrics, redisclient
+
+log = logging.getLogger(__name__)
 
 WINDOW = 5.0
 """Seconds between the two readings a rate compares (less until the process is that old)."""
@@ -145,19 +155,144 @@ class Rates:
     def __init__(self, sample: Callable[[], list[tuple[str, dict[str, str], float]]] = sample_registry,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._sample, self._clock = sample, clock
-        self._readings: deque[tuple[float, Reading]] = deque()
+        self._readings: deque[tuple[float, Reading, frozenset[Target] | None]] = deque()
 
     def figures(self) -> Callable[[Target], Figures]:
+        return self.record(totals(self._sample()))
+
+    def record(self, reading: Reading, covered: frozenset[Target] | None = None
+               ) -> Callable[[Target], Figures]:
+        """Keep a reading (of the targets `covered`, None: of every target) and compare it
+        with the earlier ones: a target is compared only with a reading that covered it."""
         now = self._clock()
-        reading = totals(self._sample())
         while self._readings and now - self._readings[0][0] > KEEP:
             self._readings.popleft()
-        base: tuple[float, Reading] | None = None
-        for at, old in self._readings:  # the newest at least WINDOW old, else the oldest
-            if now - at >= WINDOW or base is None:
-                base = (at, old)
-        self._readings.append((now, reading))
-        if base is None or now - base[0] < MIN_WINDOW:
-            return lambda target: NO_FIGURES
-        at, old = base
-        return lambda target: between(old.get(target), reading.get(target, Totals()), now - at)
+        earlier = list(self._readings)
+        self._readings.append((now, reading, covered))
+
+        def figures(target: Target) -> Figures:
+            base: tuple[float, Reading] | None = None
+            for at, old, seen in earlier:  # the newest at least WINDOW old, else the oldest
+                if seen is not None and target not in seen:
+                    continue
+                if now - at >= WINDOW or base is None:
+                    base = (at, old)
+            if base is None or now - base[0] < MIN_WINDOW:
+                return NO_FIGURES
+            return between(base[1].get(target), reading.get(target, Totals()), now - base[0])
+        return figures
+
+
+# -- mesh-wide: every worker's totals, through Redis ---------------------------------------
+
+PUBLISH_INTERVAL = 1.0
+"""Seconds between two publishes of a worker's totals, while they are wanted."""
+WANTED_FOR = 10.0
+"""Seconds a read keeps the workers publishing."""
+WORKER_TTL = 60.0
+"""A worker that has not published for this long is left out (its hash expires)."""
+
+
+def field_of(target: Target) -> str:
+    return f"{target[0]}/{target[1]}"
+
+
+def encode(totals: Totals) -> bytes:
+    return json.dumps({"a": totals.attempts, "f": totals.failures,
+                       "b": [[_le(le), n] for le, n in sorted(totals.buckets.items())]},
+                      separators=(",", ":")).encode()
+
+
+def decode(raw: bytes) -> Totals:
+    value = json.loads(raw)
+    return Totals(float(value["a"]), float(value["f"]), {float(le): float(n) for le, n in value["b"]})
+
+
+def _le(le: float) -> str | float:
+    return "+Inf" if math.isinf(le) else le
+
+
+def add(into: Totals, more: Totals) -> None:
+    """Add one worker's totals of a target to the sum of the others'."""
+    into.attempts += more.attempts
+    into.failures += more.failures
+    for le, n in more.buckets.items():
+        into.buckets[le] = into.buckets.get(le, 0.0) + n
+
+
+def changed(reading: Reading, published: Reading) -> dict[str, bytes]:
+    """The fields of the targets whose totals moved since the last publish."""
+    return {field_of(t): encode(v) for t, v in reading.items() if published.get(t) != v}
+
+
+class Publisher:
+    """One worker's side: while the totals are wanted, publish this worker's, once a second."""
+
+    def __init__(self, client: aioredis.Redis, worker: str,
+                 sample: Callable[[], list[tuple[str, dict[str, str], float]]] = sample_registry,
+                 wall: Callable[[], float] = time.time) -> None:
+        self.client, self.worker, self._sample, self._wall = client, worker, sample, wall
+        self._published: Reading | None = None  # None: the hash may hold an earlier life's
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(PUBLISH_INTERVAL)
+            try:
+                await self.publish()
+            except redisclient.UNAVAILABLE as exc:
+                log.warning("delivery totals not published", extra={"error": str(exc)})
+                self._published = None
+
+    async def publish(self) -> bool:
+        """Publish the totals that moved, if anyone wants them; whether it did."""
+        if not await self.client.exists(keys.DELIVERY_TOTALS_WANTED):
+            return False
+        reading = totals(self._sample())
+        key, now = keys.delivery_totals(self.worker), self._wall()
+        fields = changed(reading, self._published or {})
+        async with self.client.pipeline(transaction=False) as pipe:
+            if self._published is None:
+                pipe.delete(key)  # counters restart with the process: none of an earlier life's
+            if fields:
+                pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
+            pipe.pexpire(key, int(WORKER_TTL * 1000))
+            pipe.zadd(keys.DELIVERY_TOTALS_WORKERS, {self.worker: now})
+            pipe.zremrangebyscore(keys.DELIVERY_TOTALS_WORKERS, "-inf", now - WORKER_TTL)
+            await pipe.execute()
+        self._published = reading
+        return True
+
+
+class Mesh:
+    """The reading side: every live worker's published totals of the targets asked for,
+    summed, in two round trips; `figures` as `Rates.figures` gives them."""
+
+    def __init__(self, client: aioredis.Redis, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time) -> None:
+        self.client, self._wall = client, wall
+        self.rates = Rates(sample=list, clock=clock)
+
+    async def figures(self, targets: list[Target]) -> Callable[[Target], Figures]:
+        return self.rates.record(await self.read(targets), frozenset(targets))
+
+    async def read(self, targets: list[Target]) -> Reading:
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.set(keys.DELIVERY_TOTALS_WANTED, b"1", px=int(WANTED_FOR * 1000))
+                pipe.zrangebyscore(keys.DELIVERY_TOTALS_WORKERS, self._wall() - WORKER_TTL, "+inf")
+                _, workers = await pipe.execute()
+            if not targets or not workers:
+                return {}
+            names = [field_of(t) for t in targets]
+            async with self.client.pipeline(transaction=False) as pipe:
+                for worker in workers:
+                    pipe.hmget(keys.delivery_totals(worker.decode()), names)
+                answers = await pipe.execute()
+        except redisclient.UNAVAILABLE as exc:
+            raise redisclient.translate(exc) from exc
+        out: Reading = {}
+        for values in answers:
+            for target, raw in zip(targets, values):
+                if raw is not None:
+                    add(out.setdefault(target, Totals()), decode(raw))
+        return out

@@ -9,7 +9,8 @@ resources:
                      "deadLetters", "deadLetteredTotal", "lastError"}]}
     GET  /apis/ripple.dev/v1[/namespaces/{ns}]/edgestats[?target=SCOPE | ?targets=T1,T2,...]
          the same items, each with the live figures of `delivery_rates` besides:
-         {"rate" (attempts/s), "errorRate" (0..1), "p99" (s)}, null when unknown; `targets`
+         {"rate" (attempts/s), "errorRate" (0..1), "p99" (s)}, null when unknown, of every
+         worker (`delivery_rates.Mesh`) when there are several; `targets`
          (`trigger:A,subscription:B`) reads only those (the console asks for the edges it shows)
     GET  /apis/ripple.dev/v1[/namespaces/{ns}]/deadletters[?target=SCOPE][&limit=N]
          {"items": [entry]}, oldest first; an entry as `channels.deadletters.view` makes it
@@ -69,14 +70,29 @@ Listing = Callable[[str, "str | None"], list[dict[str, Any]]]
 class Operations:
     """`cache` (the worker's informer) serves the listings of the console's reads, which
     repeat every 1.5 s per open page (`cached=True`): with 1,000 Triggers a listing from
-    the store decodes 1,000 objects. The CLI's reads list the store itself."""
+    the store decodes 1,000 objects. The CLI's reads list the store itself. What the cached
+    reads work out from the cache (every target's location and bounds) is kept until the
+    informer's `generation` moves. Listing dead letters takes the same few round trips for
+    1,000 targets as for one (`entries_page`)."""
 
     def __init__(self, client: aioredis.Redis, store: ResourceStore,
-                 settings: DeadLetterSettings, cache: Listing | None = None) -> None:
+                 settings: DeadLetterSettings, cache: Listing | None = None,
+                 generation: Callable[[], int] | None = None,
+                 mesh: delivery_rates.Mesh | None = None) -> None:
         self.redis, self.store, self.cache = client, store, cache
+        self.generation = generation
+        """`Informer.generation`: the cache's change count, which the cached reads' own
+        caches (the targets here, the console's topology) are kept against."""
         self.dead_letters = deadletters.Store(client)
         self.default = dead_letter_bounds.Bounds(settings.max_entries, settings.retention)
         self.rates = delivery_rates.Rates()
+        self.mesh = mesh
+        """With several workers: the live figures of all of them (else this process's)."""
+        self._every: dict[str | None, tuple[int, list[Found], dict[tuple[str, str], Found]]] = {}
+
+    def current(self) -> int | None:
+        """The cache's generation; None without a cache (nothing may be kept then)."""
+        return self.generation() if self.cache is not None and self.generation is not None else None
 
     async def listing(self, kind: str, namespace: str | None, *, cached: bool = False) -> list[dict[str, Any]]:
         """A kind's objects (by its name, e.g. "Trigger"), from the cache when asked and there is one."""
@@ -88,10 +104,7 @@ class Operations:
                       cached: bool = False) -> list[Found]:
         """The targets a scope names; a named resource that does not exist is a 404."""
         if not scope:
-            every: list[Found | None] = []
-            for kind in TARGET_KINDS:
-                every += [self._found(o) for o in await self.listing(str(kind), namespace, cached=cached)]
-            return [f for f in every if f is not None]
+            return (await self._all(namespace, cached))[0]
         word, sep, name = scope.partition(":")
         if not sep or not name:
             raise errors.Invalid(errors.FieldError(
@@ -102,6 +115,9 @@ class Operations:
         if word in PARENTS:
             child, field = PARENTS[word]
             await self.store.get(registry.by_name(word), namespace, name)  # 404 if it is not there
+            if cached and self.current() is not None:  # the namespace's targets, worked out once
+                return [f for f in (await self._all(namespace, cached))[0]
+                        if f.location.key.kind == child and f.location.parent == name]
             children = await self.listing(str(child), namespace, cached=cached)
             return [f for o in children if _parent(o, field) == name and (f := self._found(o))]
         named = next((k for k in TARGET_KINDS if str(k).lower() == word), None)
@@ -112,6 +128,30 @@ class Operations:
         one = self._found(await self.store.get(_kind(named), namespace, name))
         return [one] if one is not None else []
 
+    async def _all(self, namespace: str | None, cached: bool
+                   ) -> tuple[list[Found], dict[tuple[str, str], Found]]:
+        """Every target of a namespace (None: of all), and by (namespace, label); from the
+        cache, computed once per change of it (1,000 Triggers' locations and bounds are
+        not worked out again every 1.5 s of every open console page)."""
+        generation = self.current() if cached else None
+        kept = self._every.get(namespace)
+        if generation is not None and kept is not None and kept[0] == generation:
+            return kept[1], kept[2]
+        every: list[Found] = []
+        for kind in TARGET_KINDS:
+            every += [f for o in await self.listing(str(kind), namespace, cached=cached)
+                      if (f := self._found(o)) is not None]
+        by_label = {(f.location.key.namespace, deadletters.label(f.location.key)): f for f in every}
+        if generation is not None:
+            if len(self._every) > 64:  # namespaces asked for since the last change: bounded
+                self._every.clear()
+            self._every[namespace] = (generation, every, by_label)
+        return every, by_label
+
+    def found(self, obj: dict[str, Any]) -> Found | None:
+        """A Trigger's, Subscription's or queued source's target; None for other kinds."""
+        return self._found(obj)
+
     def _found(self, obj: dict[str, Any]) -> Found | None:
         where = locations.of_resource(obj)
         if where is None:
@@ -120,10 +160,18 @@ class Operations:
 
     async def stats(self, namespace: str | None, scope: str | None,
                     labels: Sequence[str] | None = None, *, cached: bool = False) -> list[dict[str, Any]]:
-        found = await self.targets(namespace, scope, cached=cached)
-        if labels is not None:
-            wanted = set(labels)
-            found = [f for f in found if deadletters.label(f.location.key) in wanted]
+        if labels is not None and not scope and namespace is not None:
+            by_label = (await self._all(namespace, cached))[1]
+            found = [f for label in dict.fromkeys(labels) if (f := by_label.get((namespace, label)))]
+        else:
+            found = await self.targets(namespace, scope, cached=cached)
+            if labels is not None:
+                wanted = set(labels)
+                found = [f for f in found if deadletters.label(f.location.key) in wanted]
+        return await self.stats_of(found)
+
+    async def stats_of(self, found: Sequence[Found]) -> list[dict[str, Any]]:
+        """The figures of these targets, in one pipeline."""
         figures = await stats.read(self.redis, [f.location for f in found])
         return [{"target": deadletters.label(f.location.key), "namespace": f.location.key.namespace,
                  **s.to_json()} for f, s in zip(found, figures)]
@@ -132,23 +180,44 @@ class Operations:
                          labels: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """`stats`, with each target's live rate, error rate and p99 latency."""
         items = await self.stats(namespace, scope, labels, cached=True)
-        figures = self.rates.figures()
+        if self.mesh is not None:
+            figures = await self.mesh.figures([(i["namespace"], i["target"]) for i in items])
+        else:
+            figures = self.rates.figures()
         return [{**item, **figures((item["namespace"], item["target"])).to_json()} for item in items]
 
     async def entries(self, namespace: str | None, scope: str | None, limit: int = MAX_LIMIT,
                       given: list[Found] | None = None) -> list[dict[str, Any]]:
-        """The entries of the scope's targets (of `given`, when the caller has them)."""
-        items = []
+        """The entries of the scope's targets (of `given`, when the caller has them), oldest
+        first."""
+        return (await self.entries_page(namespace, scope, limit=limit, given=given))[0]
+
+    async def entries_page(self, namespace: str | None, scope: str | None, *, limit: int = MAX_LIMIT,
+                           offset: int = 0, newest: bool = False, given: list[Found] | None = None
+                           ) -> tuple[list[dict[str, Any]], int]:
+        """The entries `offset` to `offset + limit` of the scope's targets, oldest first (with
+        `newest`, counted from the newest: the last `limit`), and how many they hold in all.
+        A bounded number of store round trips however many targets and stores
+        (`deadletters.Store.listing`); only the page's entries are decoded."""
         every = given if given is not None else await self.targets(namespace, scope)
-        lengths = await self.dead_letters.lengths([f.location for f in every])
-        for found in (f for f, length in zip(every, lengths) if length):
-            label = deadletters.label(found.location.key)
-            for entry_id, fields in await self.dead_letters.entries(found.location, found.bounds,
-                                                                     limit=limit):
-                items.append({**deadletters.view(entry_id, fields, label),
-                              "namespace": found.location.key.namespace})
-        items.sort(key=lambda item: (item["time"], item["id"]))
-        return items[:limit]
+        read = await self.dead_letters.listing([(f.location, f.bounds) for f in every],
+                                               limit=offset + limit, newest=newest)
+        total = sum(length for length, _ in read)
+        chosen = sorted(((_stream_order(entry_id), str(found.location.key), entry_id, fields, found)
+                         for found, (_, entries) in zip(every, read) for entry_id, fields in entries),
+                        key=lambda c: c[:2], reverse=newest)[offset:offset + limit]  # a total order
+        if newest:
+            chosen.reverse()
+        return [{**deadletters.view(entry_id, fields, deadletters.label(found.location.key)),
+                 "namespace": found.location.key.namespace}
+                for _, _, entry_id, fields, found in chosen], total
+
+    async def held(self, namespace: str | None, *, cached: bool = False) -> list[str]:
+        """The labels of the namespace's targets whose store ever took an entry (one round
+        trip): the console's choice of targets."""
+        every = await self.targets(namespace, None, cached=cached)
+        ever = await self.dead_letters.ever_held([f.location for f in every])
+        return sorted(deadletters.label(f.location.key) for f, h in zip(every, ever) if h)
 
     async def find(self, namespace: str | None, scope: str | None, wanted: str) -> list[dict[str, Any]]:
         """The entries whose store id or event id is `wanted`."""
@@ -179,6 +248,12 @@ class Operations:
             async for page in self.dead_letters.pages(found.location, found.bounds):
                 purged += await self.dead_letters.purge(found.location, list(_chosen(page, ids)))
         return purged
+
+
+def _stream_order(entry_id: bytes) -> tuple[int, int]:
+    """A stream id's order (the time it was dead-lettered, then its sequence)."""
+    millis, _, seq = entry_id.partition(b"-")
+    return int(millis), int(seq or 0)
 
 
 def _chosen(page: list[tuple[bytes, dict[bytes, bytes]]], ids: Sequence[str] | None) -> dict[str, str]:

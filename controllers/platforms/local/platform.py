@@ -47,8 +47,8 @@ from channels.plane import ChannelPlane
 from channels.queues import Queues
 from channels.sending import AiohttpSender, trusting
 from channels.tracing import Tracer
-from controllers.platforms.local import (apiserver, console, event_operations, operations, routing,
-                                         serving_plane)
+from controllers.platforms.local import (apiserver, console, delivery_rates, event_operations,
+                                         operations, routing, serving_plane)
 from controllers.platforms.local.manifests import apply_manifests
 from sources.plane import SourcePlane
 from sources.publishing import Publisher
@@ -153,7 +153,11 @@ async def _run_worker(
     informer.subscribe(broker_tokens.sync)
     channel_tokens = IngressTokens(informer, ("Channel", "InMemoryChannel"))
     informer.subscribe(channel_tokens.sync)
-    ops = operations.Operations(client, store, settings.dead_letters, cache=informer.list)
+    several = settings.workers > 1 or worker_index > 0  # a child worker is not told how many
+    totals = delivery_rates.Publisher(client, consumer) if several else None
+    ops = operations.Operations(client, store, settings.dead_letters, cache=informer.list,
+                                generation=lambda: informer.generation,
+                                mesh=delivery_rates.Mesh(client) if totals is not None else None)
     served = operations.router(ops)
     served.include_router(event_operations.router(store, client))
     root = routing.make_root(
@@ -195,6 +199,8 @@ async def _run_worker(
             source_plane.sync()
             planes = (plane, channel_plane, source_plane)
             supervisor.spawn("data-plane-progress", lambda: _report_progress(client, consumer, planes))
+            if totals is not None:
+                supervisor.spawn("delivery-totals", totals.run)
             for name, task in servings.tasks.items():
                 supervisor.spawn(name, task)
             supervisor.spawn("server", lambda: server.serve(sockets=sockets),

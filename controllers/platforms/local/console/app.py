@@ -18,7 +18,6 @@ from ripple import errors, keys
 from ripple.api import registry
 from ripple.cloudevents import jsonformat, records
 
-from channels import deadletters, locations
 from controllers.platforms.local.console import auth, pages, topology
 from controllers.platforms.local.operations import Operations
 
@@ -26,6 +25,7 @@ STATIC = Path(__file__).with_name("static")
 TOPOLOGY_KINDS = ("Broker", "Channel", "InMemoryChannel", "Trigger", "Subscription",
                   *topology.SOURCE_KINDS)
 RECENT_EVENTS = 20
+RECENT_DEAD_LETTERS = 20
 HTML_HEADERS = {"Cache-Control": "no-store"}
 
 
@@ -37,16 +37,26 @@ def app(operations: Operations) -> Starlette:
     async def listed(kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         return await operations.listing(kind, namespace, cached=True)
 
+    drawn: dict[tuple[str | None, int], tuple[int, str]] = {}
+    """Topology pages drawn, by (namespace, offset), with the informer generation they were
+    drawn at: a page is laid out once per change, not once per load."""
+
     async def index(request: Request) -> Response:
         namespace = request.query_params.get("namespace") or None
-        offset = request.query_params.get("offset", "0")
-        if not offset.isdigit():
-            raise errors.Invalid(errors.FieldError("offset", f'invalid value "{offset}": must be a number'))
+        offset = _offset(request)
+        generation = operations.current()
+        kept = drawn.get((namespace, offset))
+        if generation is not None and kept is not None and kept[0] == generation:
+            return HTMLResponse(kept[1], headers=HTML_HEADERS)
         lists = await asyncio.gather(*(listed(k, namespace) for k in TOPOLOGY_KINDS))
-        shown, total = topology.page_of([o for objects in lists for o in objects], int(offset))
-        return HTMLResponse(pages.topology_page(topology.build(shown), plurals, offset=int(offset),
-                                                total=total, namespace=namespace or ""),
-                            headers=HTML_HEADERS)
+        shown, total = topology.page_of([o for objects in lists for o in objects], offset)
+        html = pages.topology_page(topology.build(shown), plurals, offset=offset, total=total,
+                                   namespace=namespace or "")
+        if generation is not None:
+            if any(g != generation for g, _ in drawn.values()) or len(drawn) > 64:
+                drawn.clear()
+            drawn[(namespace, offset)] = (generation, html)
+        return HTMLResponse(html, headers=HTML_HEADERS)
 
     async def resource(request: Request) -> Response:
         params = request.path_params
@@ -57,13 +67,20 @@ def app(operations: Operations) -> Starlette:
         obj = await store.get(kind, namespace, name)
         scope: str | None = None
         stats = None
-        if locations.of_resource(obj) is not None:
+        dead: list[dict[str, Any]] = []
+        found = operations.found(obj)
+        if found is not None:  # the object in hand: its target is not looked up again
             scope = f"{kind.kind.lower()}:{name}"
-            found = await operations.stats(namespace, scope)
-            stats = found[0] if found else None
+            figures, (dead, _) = await asyncio.gather(
+                operations.stats_of([found]),
+                operations.entries_page(namespace, scope, limit=RECENT_DEAD_LETTERS, newest=True,
+                                        given=[found]))
+            stats = figures[0]
         elif kind.kind in ("Broker", "Channel"):
             scope = f"{kind.kind.lower()}:{name}"
-        dead = await operations.entries(namespace, scope) if scope else []
+            children = await operations.targets(namespace, scope, cached=True)
+            dead, _ = await operations.entries_page(namespace, scope, limit=RECENT_DEAD_LETTERS, newest=True,
+                                                    given=children)
         recent = await _recent_events(operations, namespace, name) if kind.kind == "Broker" else []
         return HTMLResponse(pages.resource_page(obj, stats=stats, dead_letters=dead, recent=recent,
                                                 scope=scope), headers=HTML_HEADERS)
@@ -71,13 +88,14 @@ def app(operations: Operations) -> Starlette:
     async def dead_letters(request: Request) -> Response:
         namespace = request.query_params.get("namespace") or "default"
         target = request.query_params.get("target") or ""
-        every = await operations.targets(namespace, None, cached=True)
-        targets = sorted(deadletters.label(f.location.key) for f in every)
-        if target:
-            every = await operations.targets(namespace, target, cached=True)
-        entries = await operations.entries(namespace, target or None, given=every)
+        offset = _offset(request)
+        targets = await operations.held(namespace, cached=True)  # those with dead letters, ever
+        every = await operations.targets(namespace, target or None, cached=True)
+        entries, total = await operations.entries_page(
+            namespace, target or None, limit=pages.DEAD_LETTERS_PAGE, offset=offset, given=every)
         return HTMLResponse(pages.dead_letters_page(entries, namespace=namespace, target=target,
-                                                    targets=targets), headers=HTML_HEADERS)
+                                                    targets=targets, offset=offset, total=total),
+                            headers=HTML_HEADERS)
 
     async def trace(request: Request) -> Response:
         return HTMLResponse(pages.trace_page(request.query_params.get("id", ""),
@@ -116,6 +134,13 @@ def app(operations: Operations) -> Starlette:
         await console(scope, receive, send)
 
     return entry  # type: ignore[return-value]
+
+
+def _offset(request: Request) -> int:
+    offset = request.query_params.get("offset", "0")
+    if not offset.isdigit():
+        raise errors.Invalid(errors.FieldError("offset", f'invalid value "{offset}": must be a number'))
+    return int(offset)
 
 
 async def _recent_events(operations: Operations, namespace: str, broker: str) -> list[dict[str, Any]]:

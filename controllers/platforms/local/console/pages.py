@@ -215,8 +215,8 @@ def dead_letter_table(entries: Sequence[Mapping[str, Any]], *, now: float | None
                    f'<button type="button" class="purge" {data}>Purge</button></td>') if actions else ""
         rows.append(
             f'<tr class="dead-letter" data-id="{escape(store_id)}">'
-            f"<td><details><summary>{escape(str(event.get('id', '')))}</summary>"
-            f"<pre>{escape(json.dumps(event, indent=2))}</pre></details></td>"
+            f"<td><details {data}><summary>{escape(str(event.get('id', '')))}</summary>"
+            '<pre class="event"></pre></details></td>'
             f"<td>{escape(target)}</td><td>{escape(str(event.get('type', '')))}</td>"
             f"<td>{escape(str(event.get('source', '')))}</td><td>{escape(str(e.get('code', '')))}</td>"
             f"<td>{escape(str(e.get('destination', '')))}</td><td>{escape(str(e.get('attempts', '')))}</td>"
@@ -227,11 +227,25 @@ def dead_letter_table(entries: Sequence[Mapping[str, Any]], *, now: float | None
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
+DEAD_LETTERS_PAGE = 100
+"""Dead letters one page of the browser shows (the rest are a link away): the page's weight
+stays the same however many there are."""
+
+
 def dead_letters_page(entries: Sequence[Mapping[str, Any]], *, namespace: str, target: str,
-                      targets: Sequence[str], now: float | None = None) -> str:
+                      targets: Sequence[str], offset: int = 0, total: int | None = None,
+                      now: float | None = None) -> str:
+    """`targets`: those to choose from (the ones whose store ever held an entry); `total`:
+    how many entries the scope holds, of which `entries` are those from `offset`."""
+    total = len(entries) if total is None else total
+    choices = sorted({*targets, target} - {""})
     options = "".join(f'<option value="{escape(t)}"{" selected" if t == target else ""}>{escape(t)}</option>'
-                      for t in ["", *targets])
+                      for t in ["", *choices])
     scope = (f'data-namespace="{escape(namespace)}" data-target="{escape(target)}"')
+    if entries and (offset > 0 or len(entries) < total):
+        summary = f"{total} dead letters; {offset + 1}–{offset + len(entries)} shown."
+    else:
+        summary = f"{total} dead letters."
     body = (
         '<h1>Dead letters</h1>'
         '<p>Events that ran out of retries (or whose dead-letter sink failed too), kept in '
@@ -241,12 +255,27 @@ def dead_letters_page(entries: Sequence[Mapping[str, Any]], *, namespace: str, t
         f'<label>Namespace <input name="namespace" value="{escape(namespace)}"></label> '
         f'<label>Target <select name="target">{options}</select></label> '
         '<button type="submit">Show</button></form>'
-        f'<p class="bulk"><button type="button" id="redrive-all" {scope}>Redrive all shown</button> '
-        f'<button type="button" id="purge-all" {scope}>Purge all shown</button></p>'
+        f'<p class="bulk"><button type="button" id="redrive-all" {scope}>Redrive all</button> '
+        f'<button type="button" id="purge-all" {scope}>Purge all</button>'
+        f' <small>(every dead letter of {"this target" if target else "the namespace"}, '
+        'on every page)</small></p>'
         '<p id="status" role="status" aria-live="polite"></p>'
-        f'<p class="summary">{len(entries)} dead letters.</p>'
-        + dead_letter_table(entries, now=now))
+        f'<p class="summary">{summary}</p>'
+        + dead_letter_table(entries, now=now)
+        + _dead_letters_pager(offset, len(entries), total, namespace, target))
     return page("Dead letters", body, active="deadletters")
+
+
+def _dead_letters_pager(offset: int, shown: int, total: int, namespace: str, target: str) -> str:
+    if offset == 0 and shown >= total:
+        return ""
+    where = f"namespace={quote(namespace)}" + (f"&amp;target={quote(target)}" if target else "")
+    base, links = f"/console/deadletters?{where}&amp;offset=", []
+    if offset > 0:
+        links.append(f'<a href="{base}{max(0, offset - DEAD_LETTERS_PAGE)}">previous</a>')
+    if offset + shown < total:
+        links.append(f'<a href="{base}{offset + DEAD_LETTERS_PAGE}">next</a>')
+    return '<p class="pager">' + " · ".join(links) + "</p>"
 
 
 def trace_page(event_id: str, source: str) -> str:

@@ -105,7 +105,29 @@ function removeRow(id) {
   document.querySelectorAll("tr.dead-letter").forEach(row => { if (row.dataset.id === id) row.remove(); });
 }
 
+// A dead letter's whole event, with its knativeerror* attributes, when its row is opened:
+// the page carries 100 rows' names and figures, not 100 events.
+async function showEvent(details) {
+  const pre = details.querySelector("pre.event");
+  if (!details.open || !pre || pre.dataset.loaded) return;
+  const ns = details.dataset.namespace || "default";
+  pre.textContent = "Loading…";
+  try {
+    const answer = await api("GET", API + "/namespaces/" + encodeURIComponent(ns) + "/deadletters/" +
+                             encodeURIComponent(details.dataset.id) + "?target=" +
+                             encodeURIComponent(details.dataset.target));
+    pre.textContent = JSON.stringify(answer.items[0].event, null, 2);
+    pre.dataset.loaded = "1";
+  } catch (e) {
+    pre.textContent = "Not available: " + e.message;
+  }
+}
+
 function wireDeadLetters() {
+  // "toggle" does not bubble: listen in the capture phase.
+  document.addEventListener("toggle", (event) => {
+    if (event.target.matches && event.target.matches("tr.dead-letter details")) showEvent(event.target);
+  }, true);
   document.addEventListener("click", (event) => {
     const button = event.target.closest("button");
     if (!button) return;
