@@ -28,8 +28,9 @@ import redis.exceptions
 from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.client import EMPTY_RESPONSE, NEVER_DECODE
 
-from ripple import errors
+from ripple import errors, resp
 
 _pack: Callable[[tuple[Any, ...]], bytes] | None
 try:
@@ -74,6 +75,12 @@ class HiredisPackingConnection(Connection):
         return super().pack_command(*args)
 
 
+HOT = frozenset({"XADD", "XREADGROUP", "XACK", "XDEL", "ZADD", "EVALSHA"})
+"""The commands `LeanRedis` sends through `ripple.resp` when it has a lean pool: the
+ingress's append script, the fan-out's and the queues' reads, acks and retries. None of
+them changes connection state (no SELECT, WATCH, MULTI, CLIENT ...)."""
+
+
 class LeanRedis(aioredis.Redis):
     """redis-py's client with a shorter road from a command to its connection.
 
@@ -84,9 +91,23 @@ class LeanRedis(aioredis.Redis):
     must surface, see `channels.dispatching`) and record their own metrics, so this sends
     and parses on a pooled connection directly. The connection still disconnects itself
     on any error, and response callbacks, pipelines, scripts and pub/sub are redis-py's.
+
+    With a lean pool (`lean`, set by `connect`), the `HOT` commands skip redis-py's
+    connections altogether (`ripple.resp`): same replies after the same response
+    callbacks, same exception types.
     """
 
+    lean: resp.Pool | None = None
+
     async def execute_command(self, *args: Any, **options: Any) -> Any:
+        lean = self.lean
+        if lean is not None and args[0] in HOT:
+            try:
+                packed = _pack(args)  # type: ignore[misc]  # `lean` is only set with hiredis
+            except TypeError:
+                pass
+            else:
+                return self._answer(await lean.execute(packed), args[0], options)
         if self.single_connection_client or self.connection is not None:
             # redis-py leaves execute_command and get_connection unannotated
             return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
@@ -98,11 +119,32 @@ class LeanRedis(aioredis.Redis):
         finally:
             await pool.release(conn)
 
+    def _answer(self, reply: Any, command: str, options: dict[str, Any]) -> Any:
+        """`parse_response` for a reply already read (bytes, no decoding)."""
+        if isinstance(reply, redis.exceptions.ResponseError):
+            if EMPTY_RESPONSE in options:
+                return options[EMPTY_RESPONSE]
+            raise reply
+        callback = self.response_callbacks.get(command)
+        if callback is None:
+            return reply
+        options.pop(EMPTY_RESPONSE, None)
+        options.pop(NEVER_DECODE, None)  # nothing is decoded here anyway
+        options.pop("keys", None)
+        return callback(reply, **options)
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        if self.lean is not None:
+            self.lean.close()
+        await super().aclose(close_connection_pool)
+
 
 def connect(url: str, **options: Any) -> aioredis.Redis:
     """`redis.asyncio.Redis.from_url(url, **options)`, never retrying, with the faster packer
     (only for a plain `redis://` URL: TLS and unix sockets keep redis-py's own connection
-    classes) and the lean command path."""
+    classes) and the lean command path (`ripple.resp`) for the `HOT` commands, unless
+    `lean=False`, hiredis is missing, or replies are decoded."""
+    lean = options.pop("lean", True)
     if url.startswith("redis://"):
         options.setdefault("connection_class", HiredisPackingConnection)
     options.setdefault("retry", Retry(NoBackoff(), 0))
@@ -110,5 +152,22 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
     # dispatchers open a thousand), whose only use is a name in CLIENT LIST; redis-py 8 also
     # read its own version from the package metadata for it, each time.
     options.setdefault("driver_info", None)
-    return LeanRedis.from_url(url, **options)
+    client = LeanRedis.from_url(url, **options)
+    if lean and _pack is not None:
+        client.lean = lean_pool(client.connection_pool)  # type: ignore[attr-defined]
+    return client
 
+
+def lean_pool(pool: aioredis.ConnectionPool) -> resp.Pool | None:
+    """A lean pool to the same server, with the same credentials, timeouts and size, as
+    redis-py's `pool`; None where the lean path does not apply."""
+    kwargs = pool.connection_kwargs
+    if kwargs.get("decode_responses"):
+        return None
+    if kwargs.get("client_name"):
+        return None  # a name in CLIENT LIST is asked for: keep redis-py's connections
+    try:
+        endpoint = resp.Endpoint(pool.connection_class(**kwargs))
+    except TypeError:
+        return None
+    return resp.Pool(endpoint, pool.max_connections)
