@@ -224,22 +224,30 @@ async def _handshake(link: Link, endpoint: Endpoint) -> None:
     if endpoint.protocol == 3:
         auth = ("AUTH", *(("default", *credentials) if len(credentials) == 1 else credentials))
         reply = await call(link, ("HELLO", 3, *(auth if credentials else ())))
-        if isinstance(reply, redis.exceptions.ResponseError):
+        if isinstance(reply, redis.exceptions.RedisError):
             raise reply
     elif credentials:
         reply = await call(link, ("AUTH", *credentials))
         if isinstance(reply, redis.exceptions.AuthenticationWrongNumberOfArgsError):
             reply = await call(link, ("AUTH", credentials[-1]))  # a server before 6.0
-        if isinstance(reply, redis.exceptions.ResponseError):
+        if isinstance(reply, redis.exceptions.RedisError):
             raise reply
         if reply != b"OK":
             raise redis.exceptions.AuthenticationError("Invalid Username or Password")
     if endpoint.db:
         reply = await call(link, ("SELECT", endpoint.db))
-        if isinstance(reply, redis.exceptions.ResponseError):
+        if isinstance(reply, redis.exceptions.RedisError):
             raise reply
         if reply != b"OK":
             raise redis.exceptions.ConnectionError("Invalid Database")
+
+
+def _raise_connection_error(reply: Any) -> None:
+    """Raise an error reply that redis-py raises and disconnects on: NOAUTH and WRONGPASS
+    (`AuthenticationError`), LOADING (`BusyLoadingError`), "max number of clients reached";
+    the others (`ResponseError`s) are the caller's to raise, on a link still usable."""
+    if isinstance(reply, redis.exceptions.ConnectionError):
+        raise reply
 
 
 async def call(link: Link, args: tuple[Any, ...]) -> Any:
@@ -262,7 +270,8 @@ class Pool:
         self._all: set[Link] = set()
 
     async def execute(self, packed: bytes) -> Any:
-        """Send one packed command; its reply (an error reply is returned, not raised)."""
+        """Send one packed command; its reply. A `ResponseError` reply is returned, not raised;
+        the errors redis-py disconnects on are raised, and the link is closed."""
         idle = self._idle
         link = idle.pop() if idle else None
         while link is not None and link.broken is not None:
@@ -272,6 +281,10 @@ class Pool:
             link = await self._connect()
         try:
             reply = await link.request(packed)
+            if isinstance(reply, list) and reply:
+                # as redis-py's hiredis parser: a ConnectionError first in an array is raised
+                _raise_connection_error(reply[0])
+            _raise_connection_error(reply)
         except BaseException:
             link.close()
             self._forget(link)

@@ -33,20 +33,21 @@ def _ping(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
             s.sendall(b"*1\r\n$4\r\nPING\r\n")
-            return s.recv(64).startswith(b"+PONG")
+            return s.recv(64).startswith((b"+PONG", b"-NOAUTH"))  # up, with or without a password
     except OSError:
         return False
 
 
-def _start(binary: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def _start(binary: str, workdir: Path, *extra: str, port: int = 0) -> tuple[subprocess.Popen[bytes], int]:
+    """valkey-server on `port` (a free one when 0) with `extra` arguments."""
     # The free port can be taken between our probe and the server's bind: try a few.
     for _ in range(5):
-        port = _free_port()
+        chosen = port or _free_port()
         proc = subprocess.Popen(
             [
                 binary,
                 "--port",
-                str(port),
+                str(chosen),
                 "--bind",
                 "127.0.0.1",
                 "--save",
@@ -57,6 +58,7 @@ def _start(binary: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
                 str(workdir),
                 "--logfile",
                 str(workdir / "valkey.log"),
+                *extra,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -64,8 +66,8 @@ def _start(binary: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
         )
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while proc.poll() is None and time.monotonic() < deadline:
-            if _ping(port):
-                return proc, port
+            if _ping(chosen):
+                return proc, chosen
             time.sleep(0.02)
         _stop(proc)
     raise RuntimeError(f"valkey-server did not start; see {workdir / 'valkey.log'}")
