@@ -105,8 +105,7 @@ class Link(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # a stream transport
 
     def data_received(self, data: bytes) -> None:
         # A RESP3 push frame would be taken for a reply; none arrives here: the server
@@ -187,14 +186,16 @@ async def open_link(endpoint: Endpoint) -> Link:
     try:
         async with asyncio.timeout(endpoint.connect_timeout):
             if endpoint.path is not None:
-                _, link = await loop.create_unix_connection(factory, endpoint.path)
+                transport, link = await loop.create_unix_connection(factory, endpoint.path)
             else:
-                _, link = await loop.create_connection(factory, endpoint.host, endpoint.port,
-                                                       ssl=endpoint.ssl)
+                transport, link = await loop.create_connection(factory, endpoint.host, endpoint.port,
+                                                               ssl=endpoint.ssl)
     except TimeoutError:
         raise redis.exceptions.TimeoutError("Timeout connecting to server") from None
     except OSError as exc:
         raise redis.exceptions.ConnectionError(format_error_message(endpoint.address, exc)) from exc
+    # uvloop calls connection_made only after create_connection returned
+    link.connection_made(transport)
     try:
         _configure(link, endpoint)
         await _handshake(link, endpoint)

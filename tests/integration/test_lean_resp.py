@@ -273,3 +273,24 @@ async def test_a_rediss_url_speaks_tls(tls_proxy, plain) -> None:
         await client.aclose()
         await untrusting.aclose()
         await plain.flushall()
+
+
+def test_the_lean_path_runs_on_uvloop_as_ripple_up_does(valkey_url: str) -> None:
+    uvloop = pytest.importorskip("uvloop")
+
+    async def run() -> tuple[list[Any], list[Any]]:
+        answers = []
+        for lean in (False, True):
+            client = redisclient.connect(valkey_url, lean=lean)
+            try:
+                await client.flushall()
+                replies = await hot_commands(client)
+                replies[3][1] = str(replies[3][1])
+                answers.append(replies)
+                assert lean is False or client.lean.size >= 1
+            finally:
+                await client.aclose()
+        return answers[0], answers[1]
+
+    theirs, ours = uvloop.run(run())
+    assert ours == theirs
