@@ -20,11 +20,12 @@ nothing is raised, so the hot path pays no context manager.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
 import redis.exceptions
+from redis.asyncio.client import Pipeline
 from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -81,6 +82,77 @@ ingress's append script, the fan-out's and the queues' reads, acks and retries. 
 them changes connection state (no SELECT, WATCH, MULTI, CLIENT ...)."""
 
 
+PIPELINED = HOT | {"XAUTOCLAIM", "XTRIM", "HSET", "HINCRBY", "DEL"}
+"""The commands a `LeanPipeline` sends through `ripple.resp` (those of `channels.queues`'
+pipelines and transactions: acks, retries, dead letters, reclaims); a pipeline holding
+any other command, a WATCH or a script to load is redis-py's."""
+
+
+class LeanPipeline(Pipeline):
+    """redis-py's pipeline, executed on a lean link when it can be: one write, the replies
+    read in order, then redis-py's own rules (MULTI/EXEC: a queued error aborts and is
+    raised, a nil EXEC is `WatchError`; the first error reply raised, annotated as
+    redis-py does; response callbacks on the rest)."""
+
+    lean: resp.Pool | None = None
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        stack = self.command_stack
+        lean = self.lean
+        if (lean is None or not stack or self.watching or self.scripts or self.connection is not None
+                or not all(args[0] in PIPELINED and EMPTY_RESPONSE not in options for args, options in stack)):
+            return await super().execute(raise_on_error)
+        try:
+            packed = [_pack(args) for args, _ in stack]  # type: ignore[misc]  # only with hiredis
+        except TypeError:
+            return await super().execute(raise_on_error)
+        try:
+            if self.is_transaction or self.explicit_transaction:
+                replies = await lean.execute_many(b"".join((_MULTI, *packed, _EXEC)), len(packed) + 2)
+                response = self._unwrap(replies)
+            else:
+                response = await lean.execute_many(b"".join(packed), len(packed))
+            if raise_on_error:
+                self.raise_first_error(stack, response)
+            return [reply if isinstance(reply, Exception) else self._callback(args, options, reply)
+                    for reply, (args, options) in zip(response, stack)]
+        finally:
+            await self.reset()  # type: ignore[no-untyped-call]
+
+    def _unwrap(self, replies: list[Any]) -> list[Any]:
+        """The replies of a transaction's commands, from MULTI's, the QUEUEDs and EXEC's."""
+        stack = self.command_stack
+        errors = [] if not isinstance(replies[0], redis.exceptions.ResponseError) else [(0, replies[0])]
+        for i, queued in enumerate(replies[1:-1]):
+            if isinstance(queued, redis.exceptions.ResponseError):
+                self.annotate_exception(queued, i + 1, stack[i][0])
+                errors.append((i, queued))
+        response = replies[-1]
+        if isinstance(response, redis.exceptions.ResponseError):
+            if errors and isinstance(response, redis.exceptions.ExecAbortError):
+                raise errors[0][1] from response
+            raise response
+        if response is None:
+            raise redis.exceptions.WatchError("Watched variable changed.")
+        for i, error in errors:
+            response.insert(i, error)
+        if len(response) != len(stack):
+            raise redis.exceptions.ResponseError("Wrong number of response items from pipeline execution")
+        return list(response)
+
+    def _callback(self, args: tuple[Any, ...], options: Mapping[str, Any], reply: Any) -> Any:
+        callback = self.response_callbacks.get(args[0])
+        if callback is None:
+            return reply
+        if "keys" in options:  # for redis-py's client-side cache only
+            options = {name: value for name, value in options.items() if name != "keys"}
+        return callback(reply, **options)
+
+
+_MULTI = _pack(("MULTI",)) if _pack is not None else b""
+_EXEC = _pack(("EXEC",)) if _pack is not None else b""
+
+
 class LeanRedis(aioredis.Redis):
     """redis-py's client with a shorter road from a command to its connection.
 
@@ -90,11 +162,11 @@ class LeanRedis(aioredis.Redis):
     read. Ripple's clients never retry (`connect` makes them with 0 retries: a lost reply
     must surface, see `channels.dispatching`) and record their own metrics, so this sends
     and parses on a pooled connection directly. The connection still disconnects itself
-    on any error, and response callbacks, pipelines, scripts and pub/sub are redis-py's.
+    on any error, and response callbacks, scripts and pub/sub are redis-py's.
 
-    With a lean pool (`lean`, set by `connect`), the `HOT` commands skip redis-py's
-    connections altogether (`ripple.resp`): same replies after the same response
-    callbacks, same exception types.
+    With a lean pool (`lean`, set by `connect`), the `HOT` commands, and pipelines of
+    `PIPELINED` ones (`LeanPipeline`), skip redis-py's connections altogether
+    (`ripple.resp`): same replies after the same response callbacks, same exception types.
     """
 
     lean: resp.Pool | None = None
@@ -132,6 +204,11 @@ class LeanRedis(aioredis.Redis):
         options.pop(NEVER_DECODE, None)  # nothing is decoded here anyway
         options.pop("keys", None)
         return callback(reply, **options)
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
+        pipe = LeanPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+        pipe.lean = self.lean
+        return pipe
 
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
         if self.lean is not None:

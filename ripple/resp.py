@@ -134,18 +134,35 @@ class Link(asyncio.Protocol):
                 f"Error while reading from {self.endpoint.address} : {exc.args}"))
 
     def request(self, packed: bytes) -> asyncio.Future[Any]:
-        """Write one or more packed commands; the future of the next reply."""
-        if self.broken is not None or self.transport is None:
-            raise type(self.broken or redis.exceptions.ConnectionError(SERVER_CLOSED))(
-                *(self.broken.args if self.broken else (SERVER_CLOSED,)))
+        """Write one packed command; the future of its reply."""
+        self._ready()
         future = self._loop.create_future()
         if not self._waiting:
             self._progress = self._loop.time()
         self._waiting.append(future)
-        self.transport.write(packed)
+        self.transport.write(packed)  # type: ignore[union-attr]  # `_ready` checked it
+        self._arm()
+        return future
+
+    def request_many(self, packed: bytes, count: int) -> list[asyncio.Future[Any]]:
+        """Write `count` packed commands at once (a pipeline); the futures of their replies."""
+        self._ready()
+        futures = [self._loop.create_future() for _ in range(count)]
+        if not self._waiting:
+            self._progress = self._loop.time()
+        self._waiting.extend(futures)
+        self.transport.write(packed)  # type: ignore[union-attr]  # `_ready` checked it
+        self._arm()
+        return futures
+
+    def _ready(self) -> None:
+        if self.broken is not None or self.transport is None:
+            raise type(self.broken or redis.exceptions.ConnectionError(SERVER_CLOSED))(
+                *(self.broken.args if self.broken else (SERVER_CLOSED,)))
+
+    def _arm(self) -> None:
         if self._timer is None and self.endpoint.timeout is not None:
             self._timer = self._loop.call_at(self._progress + self.endpoint.timeout, self._check)
-        return future
 
     def _check(self) -> None:
         self._timer = None
@@ -292,6 +309,30 @@ class Pool:
             raise
         idle.append(link)
         return reply
+
+    async def execute_many(self, packed: bytes, count: int) -> list[Any]:
+        """`execute` for `count` commands packed together: their replies, in order."""
+        link = await self._take()
+        try:
+            replies = [await future for future in link.request_many(packed, count)]
+            for reply in replies:
+                if isinstance(reply, list) and reply:
+                    _raise_connection_error(reply[0])
+                _raise_connection_error(reply)
+        except BaseException:
+            link.close()
+            self._forget(link)
+            raise
+        self._idle.append(link)
+        return replies
+
+    async def _take(self) -> Link:
+        idle = self._idle
+        link = idle.pop() if idle else None
+        while link is not None and link.broken is not None:
+            self._forget(link)
+            link = idle.pop() if idle else None
+        return link if link is not None else await self._connect()
 
     async def _connect(self) -> Link:
         if self._count >= self.limit:

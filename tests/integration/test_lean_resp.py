@@ -294,3 +294,61 @@ def test_the_lean_path_runs_on_uvloop_as_ripple_up_does(valkey_url: str) -> None
 
     theirs, ours = uvloop.run(run())
     assert ours == theirs
+
+
+async def pipelines(client: redis.asyncio.Redis) -> list[Any]:
+    """`channels.queues`' pipelines and transactions, and their failures, as replies
+    (an exception as its type and text: exceptions compare by identity)."""
+    await client.xgroup_create("q", "g", id="0", mkstream=True)
+    for i in range(1, 6):
+        await client.xadd("q", {"f": str(i)}, id=f"1-{i}")
+    await client.xreadgroup("g", "c", {"q": ">"}, count=10)
+    await client.set("k", "v")
+    out: list[Any] = []
+
+    async def run(transaction: bool, build: Callable[[Any], None], **options: Any) -> None:
+        try:
+            async with client.pipeline(transaction=transaction) as pipe:
+                build(pipe)
+                out.append(await pipe.execute(**options))
+        except redis.exceptions.RedisError as exc:
+            out.append((type(exc), str(exc)))
+
+    def plain(replies: Any) -> Any:
+        return [(type(r), str(r)) if isinstance(r, Exception) else r for r in replies]
+
+    await run(False, lambda p: (p.xack("q", "g", "1-1", "1-2"), p.xdel("q", "1-1", "1-2")))    # acks
+    await run(True, lambda p: (p.zadd("z", {b"q|1-3": 1764220000.5}), p.xack("q", "g", "1-3"),
+                               p.hset("fail", "t", "500")))                                       # retry
+    await run(True, lambda p: (p.xadd("dlq", {"f": "4"}, id="2-1", maxlen=10, approximate=False),
+                               p.xtrim("dlq", minid="0-1", approximate=False), p.xack("q", "g", "1-4"),
+                               p.xdel("q", "1-4"), p.hset("fail", "t", "400"), p.hincrby("fail", "n", 1)))
+    await run(False, lambda p: p.xautoclaim("q", "g", "d", min_idle_time=0, start_id="0-0", count=5))
+    await run(False, lambda p: (p.xack("q", "g", "1-5"), p.xadd("k", {"f": "1"}), p.zadd("z", {"m": 1})))
+    out.append(plain(await _no_raise(client, lambda p: (p.xadd("k", {"f": "1"}), p.zadd("z", {"m": 2})))))
+    await run(True, lambda p: (p.zadd("z", {"m": 3}), p.xadd("k", {"f": "1"}), p.xack("q", "g", "9-9")))
+    await run(True, lambda p: (p.zadd("z", {"m": 4}), p.execute_command("XACK", "q"), p.xdel("q", "1-5")))
+    await run(False, lambda p: (p.get("k"), p.xlen("q")))                                          # redis-py's
+    out.append(await client.zrange("z", 0, -1, withscores=True))
+    return out
+
+
+async def _no_raise(client: redis.asyncio.Redis, build: Callable[[Any], None]) -> Any:
+    async with client.pipeline(transaction=False) as pipe:
+        build(pipe)
+        return await pipe.execute(raise_on_error=False)
+
+
+async def test_pipelines_and_transactions_answer_what_redis_py_answers(redis_client, plain) -> None:
+    theirs = await pipelines(plain)
+    await plain.flushall()
+    created = len(redis_client.connection_pool._available_connections)
+    ours = await pipelines(redis_client)
+    assert ours[4][0] is redis.exceptions.ResponseError and "Command # 2 (XADD k" in ours[4][1]
+    assert ours[7][0] is redis.exceptions.ResponseError  # EXECABORT: the queued error is raised
+    for mine, reference in zip(ours, theirs):
+        if isinstance(mine, list) and mine and isinstance(mine[0], list) and len(mine[0]) == 3:
+            mine[0][0] = reference[0][0] = None  # XAUTOCLAIM's cursor: the same entry ids below
+        assert mine == reference
+    # only the GET+XLEN pipeline took a redis-py connection
+    assert len(redis_client.connection_pool._available_connections) <= created + 1
