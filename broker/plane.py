@@ -4,7 +4,11 @@ The composition root builds one `BrokerPlane` and subscribes it to an informer o
 Brokers and Triggers. On every change `sync` recomputes, from the resources' spec and the
 status the reconcilers wrote (never writing status itself):
 - which brokers the ingress serves (a Broker that exists has a log);
-- one `Fanout` task per broker, with a `FilterIndex` of that broker's triggers;
+- one `FilterIndex` per broker, of that broker's triggers, and the `Route` through which
+  the ingress matches each event and copies it to its Triggers' queues when it appends it
+  (`channels.appending`; `settings.ingress.route_brokers`);
+- one `Fanout` task per broker, with the same index: it trims the log and copies what was
+  appended unrouted (before an upgrade, or before this process knew the broker);
 - one delivery `Target` per trigger, handed to the shared `Deliveries`.
 A trigger's queue fills as soon as the trigger exists; it is delivered once the reconciler
 resolved `status.subscriberUri`, so events are held, not lost, while a subscriber is
@@ -32,7 +36,7 @@ from ripple.settings import Settings
 
 from broker import filters, stamping
 from channels import authorizing, deadletters, locations, policies, queues
-from channels.appending import Appender
+from channels.appending import Appender, Route
 from channels.deliveries import Deliveries
 from channels.fanouts import Fanouts, LogSpec
 from channels.dispatching import ReplyHandler, ReplyRefused, Target
@@ -108,20 +112,25 @@ class BrokerPlane:
             ns = trigger["metadata"]["namespace"]
             triggers.setdefault((ns, trigger["spec"]["broker"]), []).append(trigger)
         self._brokers = brokers
-        specs, targets = [], []
+        specs, targets, routes = [], [], {}
         for key, broker in brokers.items():
             index = self._index_for(key, triggers.get(key, []))
             namespace, name = key
-            specs.append(LogSpec(keys.broker_log(namespace, name), index.match,
-                                 functools.partial(keys.broker_queue, namespace, name),
+            log_stream = keys.broker_log(namespace, name)
+            queue_of = functools.partial(keys.broker_queue, namespace, name)
+            specs.append(LogSpec(log_stream, index.match, queue_of,
                                  retention=retention.of(broker, self.settings.logs.retention),
                                  max_retained=self.settings.logs.max_retained))
+            routes[log_stream] = Route(index.match, queue_of)
             targets += [self._cached_target(broker, t) for t in triggers.get(key, [])]
         live = {_key(t) for ts in triggers.values() for t in ts}
         for key in [k for k in self._targets if k not in live]:
             del self._targets[key]
         for key in [k for k in self._indexes if k not in brokers]:
             del self._indexes[key], self._indexed[key]
+        # Routes first: a deleted Trigger's queue is discarded below, after the ingress
+        # stopped copying to it (a deleted broker's log leaves the routes with its index).
+        self.appender.route(routes if self.settings.ingress.route_brokers else {}, owner=keys.BROKERS)
         gone = self.fanouts.sync(specs, owner=keys.BROKERS)
         removed = self.deliveries.sync(targets, kinds=KINDS)
         queues.discard(self.redis, [k for t in removed for k in _keys_of(t)] + gone,

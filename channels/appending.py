@@ -24,18 +24,36 @@ Backpressure: each flush also reads the length of the streams it wrote to; a str
 `max_backlog` makes further appends to it fail with `StoreUnavailable` (503 + Retry-After)
 until the fan-out has drained it, so the backlog never grows past the bound by more than
 one batch.
+
+Routing (issue #14, "one hop less"): a broker's log has a `Route` (`route`, kept by
+`broker.plane`): its FilterIndex's `match` and the queue of each Trigger. An append to a
+routed log is matched here, in the ingress, and its flush is one other script in the
+broker's hash tag (the log and its Triggers' queues share it, so one Cluster slot) that
+XADDs the event to the log, marked `records.ROUTED`, and to the queue of every Trigger it
+matched; the "accepted" trace record is written here too. When the fan-out's group had
+read every entry before the script (its lag is 0), the script moves the group past what it
+appended: the fan-out never reads routed entries, and what is left of it for a broker is
+the retention trim and the draining of entries written unrouted (before an upgrade, or by
+a process that had no route yet), which it still copies; it acknowledges a marked entry it
+reads without copying it. So an event goes to the Triggers the ingress's index holds when
+it is appended (the informer's view of this process, as the fan-out's was), and the log
+stays what replay, tail and the console read.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from ripple import errors, redisclient
+from ripple import errors, keys, redisclient
 from ripple.cloudevents import records
+
+from channels import tracing
 
 Fields = records.Fields
 
@@ -54,21 +72,120 @@ return out
 """
 
 
+# KEYS[1]: a broker's log; KEYS[2..]: Trigger queues of that broker (one hash tag). ARGV[1]:
+# the fan-out's group; then per append: n, its n field arguments, m, and the KEYS indexes
+# of the m queues it matched (m = -1: not routed, left to the fan-out). Each append is
+# XADDed to the log (with pcall: each keeps its own outcome), marked routed, then to its
+# queues; a copy that fails takes the log entry back and fails the append. If the group
+# had read every entry before this script (lag 0) and every append here was routed, the
+# group moves to the last one appended, so the fan-out never reads them. Returns each
+# append's id (or its error) and then the log's length.
+_APPEND_ROUTED = """
+local log, group = KEYS[1], ARGV[1]
+local caught_up = false
+local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', log)
+if ok then
+  for _, g in ipairs(groups) do
+    local name, lag
+    for j = 1, #g, 2 do
+      if g[j] == 'name' then name = g[j + 1] elseif g[j] == 'lag' then lag = g[j + 1] end
+    end
+    if name == group then caught_up = (lag == 0) end
+  end
+end
+local out, i, k, last = {}, 2, 0, false
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  local m = tonumber(ARGV[i + n + 1])
+  local id
+  if m < 0 then
+    id = redis.pcall('XADD', log, '*', unpack(ARGV, i + 1, i + n))
+    caught_up = false
+  else
+    id = redis.pcall('XADD', log, '*', '$ROUTED', '1', unpack(ARGV, i + 1, i + n))
+    if type(id) == 'string' then
+      for j = i + n + 2, i + n + 1 + m do
+        local copy = redis.pcall('XADD', KEYS[tonumber(ARGV[j])], '*', unpack(ARGV, i + 1, i + n))
+        if type(copy) ~= 'string' then
+          redis.call('XDEL', log, id)
+          id = copy
+          break
+        end
+      end
+    end
+    if type(id) == 'string' then last = id end
+  end
+  k = k + 1
+  out[k] = id
+  i = i + n + 2 + math.max(m, 0)
+end
+if caught_up and last then
+  redis.call('XGROUP', 'SETID', log, group, last)
+end
+out[k + 1] = redis.call('XLEN', log)
+return out
+""".replace("$ROUTED", records.ROUTED.decode())
+
+
+@dataclass(frozen=True)
+class Route:
+    """How the ingress routes the events of one broker log: `match` names the Triggers an
+    event's attributes pass (the broker's `FilterIndex.match`), `queue_of` a Trigger's queue."""
+
+    match: Callable[[Mapping[str, object]], list[str]]
+    queue_of: Callable[[str], str]
+
+
+Routed = tuple[tuple[str, ...], list[str], records.RecordAttributes]
+"""An append's routing: the queues it goes to, the Triggers they belong to, the attributes
+they were matched on (for the trace record)."""
+_Append = tuple[Fields, asyncio.Future[bytes], Routed | None]
+
+
+def routed_arguments(appends: Sequence[tuple[Fields, Sequence[str] | None]]
+                     ) -> tuple[list[str], list[Any]]:
+    """The queue KEYS (after the log's) and the ARGV of `_APPEND_ROUTED` for appends to
+    one log, each with the queues it goes to (None: not routed, left to the fan-out)."""
+    queues: dict[str, int] = {}  # queue -> its index in KEYS
+    args: list[Any] = [keys.FANOUT_GROUP]
+    for fields, targets in appends:
+        args.append(2 * len(fields))
+        for pair in fields.items():
+            args += pair
+        if targets is None:
+            args.append(-1)
+            continue
+        args.append(len(targets))
+        for queue in targets:
+            args.append(queues.setdefault(queue, len(queues) + 2))
+    return list(queues), args
+
+
 class Appender:
     def __init__(self, client: aioredis.Redis, *, max_backlog: int, retry_after: float = 1.0,
                  write_timeout: float = 5.0, max_batch: int = 1024) -> None:
         self.redis = client
         self._append = client.register_script(_APPEND)
+        self._append_routed = client.register_script(_APPEND_ROUTED)
         self.max_backlog = max_backlog
         self.retry_after = retry_after
         self.write_timeout = write_timeout
         self.max_batch = max_batch
-        self._pending: list[tuple[str, Fields, asyncio.Future[bytes]]] = []
-        self._batch: list[tuple[str, Fields, asyncio.Future[bytes]]] = []  # being flushed
+        self._pending: list[tuple[str, Fields, asyncio.Future[bytes], Routed | None]] = []
+        self._batch: list[tuple[str, Fields, asyncio.Future[bytes], Routed | None]] = []  # being flushed
         self._flushing = False
         self._flush_started = 0.0
         self._watching = False
         self._lengths: dict[str, int] = {}
+        self._routes: dict[str, Route] = {}
+        self.tracer = tracing.OFF
+        """Set by the composition root: routed appends record their "accepted" hop."""
+
+    def route(self, routes: Mapping[str, Route], *, owner: str) -> None:
+        """Route exactly `routes` among the logs whose key starts with `owner`."""
+        for stream in [s for s in self._routes if s.startswith(owner) and s not in routes]:
+            del self._routes[stream]
+        self._routes.update(routes)
 
     def backlog(self, stream: str) -> int:
         """The stream's length as of the latest flush that wrote to it."""
@@ -82,8 +199,14 @@ class Appender:
         loop = asyncio.get_running_loop()
         if self._flushing and loop.time() - self._flush_started > self.write_timeout:
             raise self._unconfirmed()
+        route = self._routes.get(stream)
+        routed: Routed | None = None
+        if route is not None:
+            attributes = records.RecordAttributes(fields)
+            names = route.match(attributes)
+            routed = (tuple(route.queue_of(name) for name in names), names, attributes)
         future: asyncio.Future[bytes] = loop.create_future()
-        self._pending.append((stream, fields, future))
+        self._pending.append((stream, fields, future, routed))
         if not self._flushing:
             self._flushing = True
             self._flush_started = loop.time()
@@ -118,7 +241,7 @@ class Appender:
             stuck = self._batch + self._pending
             self._pending = []  # answered 503: not worth writing any more
             exc = self._unconfirmed()
-            for _, _, future in stuck:
+            for _, _, future, _ in stuck:
                 if not future.done():
                     future.set_exception(exc)
         loop.call_later(1.0, self._watch)
@@ -128,25 +251,30 @@ class Appender:
             f"the store has not confirmed a write for over {self.write_timeout:g}s",
             delay=self.retry_after)
 
-    async def _flush(self, batch: list[tuple[str, Fields, asyncio.Future[bytes]]]) -> None:
-        by_stream: dict[str, list[tuple[Fields, asyncio.Future[bytes]]]] = {}
-        for stream, fields, future in batch:
-            by_stream.setdefault(stream, []).append((fields, future))
+    async def _flush(self, batch: list[tuple[str, Fields, asyncio.Future[bytes], Routed | None]]) -> None:
+        by_stream: dict[str, list[_Append]] = {}
+        for stream, fields, future, routed in batch:
+            by_stream.setdefault(stream, []).append((fields, future, routed))
         if len(by_stream) == 1:
             [(stream, appends)] = by_stream.items()
             await self._flush_stream(stream, appends)
         else:  # one script per stream (its key), each on its own connection
             await asyncio.gather(*(self._flush_stream(s, a) for s, a in by_stream.items()))
 
-    async def _flush_stream(self, stream: str, appends: list[tuple[Fields, asyncio.Future[bytes]]]
-                            ) -> None:
-        args: list[Any] = []
-        for fields, _ in appends:
-            args.append(2 * len(fields))
-            for pair in fields.items():
-                args += pair
+    async def _flush_stream(self, stream: str, appends: list[_Append]) -> None:
+        routed = any(r is not None for _, _, r in appends)
         try:
-            results = await self._append(keys=[stream], args=args)
+            if routed:
+                queues, args = routed_arguments([(f, r[0] if r is not None else None)
+                                                 for f, _, r in appends])
+                results = await self._append_routed(keys=[stream, *queues], args=args)
+            else:
+                args = []
+                for fields, _, _ in appends:
+                    args.append(2 * len(fields))
+                    for pair in fields.items():
+                        args += pair
+                results = await self._append(keys=[stream], args=args)
         except redisclient.UNAVAILABLE as exc:
             self._fail(appends, redisclient.translate(exc, delay=self.retry_after))
             return
@@ -156,17 +284,20 @@ class Appender:
         length = results[-1]
         if isinstance(length, int):
             self._lengths[stream] = length
-        for (_, future), result in zip(appends, results):
-            if future.done():
-                continue
+        tracer = self.tracer if routed and self.tracer.enabled else None
+        for (_, future, routing), result in zip(appends, results):
             if isinstance(result, Exception):
-                future.set_exception(_translate(result, self.retry_after))
-            else:
+                if not future.done():
+                    future.set_exception(_translate(result, self.retry_after))
+                continue
+            if tracer is not None and routing is not None:
+                tracer.accepted(stream, result, routing[2], routing[1])
+            if not future.done():
                 future.set_result(result)
 
     @staticmethod
-    def _fail(appends: list[tuple[Fields, asyncio.Future[bytes]]], exc: BaseException) -> None:
-        for _, future in appends:
+    def _fail(appends: list[_Append], exc: BaseException) -> None:
+        for _, future, _ in appends:
             if not future.done():
                 future.set_exception(exc)
 

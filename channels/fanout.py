@@ -17,6 +17,12 @@ read whose reply was lost, or a script that never ran, leaves a batch pending un
 consumer, and it would otherwise wait for XAUTOCLAIM. The log is trimmed behind the
 slowest pending entry, keeping the log's retention window for `ripple event replay` (a
 few seconds for `ripple event tail` at least; `channels.retention`).
+
+A broker's ingress copies each event to its Triggers' queues itself (`channels.appending`,
+"routed") and moves the group past what it appended: for a broker's log the fan-out is
+left with the trim and with the entries written unrouted (before an upgrade, or by a
+process that had no route for the log yet), which it copies as before. A routed entry it
+does read (one appended while unrouted ones were still unread) it acknowledges uncopied.
 """
 
 from __future__ import annotations
@@ -150,7 +156,7 @@ class Fanout:
         copies: list[bytes | int] = []
         tracer = self.tracer if self.tracer.enabled else None
         for entry_id, fields in entries:
-            if not fields:
+            if not fields or records.ROUTED in fields:  # the ingress copied (and traced) it
                 continue
             attributes = records.RecordAttributes(fields)
             names = self.match(attributes)

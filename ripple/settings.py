@@ -47,6 +47,11 @@ class IngressSettings:
     default_ttl: int = 255
     """`knativebrokerttl` set on events that arrive without one (Knative's MAX_TTL)."""
 
+    route_brokers: bool = True
+    """The broker ingress copies each event to the queues of the Triggers it matches in the
+    script that appends it to the log (`channels.appending`), instead of leaving that to the
+    fan-out: one Redis round trip per flush and no fan-out hop (issue #14)."""
+
 
 @dataclass
 class DeliverySettings:

@@ -56,6 +56,10 @@ REPLY = b"rp"
 """The value of `PHASE` for a reply on its way to a Subscription's replyUri."""
 DESTINATION = b"u"
 """A redriven entry's own destination (`ripple dlq redrive --to`), in place of the subscriber."""
+ROUTED = b"r"
+"""Set (to `1`) on a broker log entry whose ingress already copied it to the queue of every
+Trigger it matched (`channels.appending`): the fan-out acknowledges it without copying.
+Only in the log: the queue copies do not carry it."""
 
 # -- an entry of Ripple's dead-letter store (`channels.deadletters`) ---------------------
 # It keeps the failed event's own fields (`a`, `d`, `h`, `t`, `s`, `i`: what a redrive puts back
@@ -77,7 +81,7 @@ EVENT_FIELDS = frozenset({ATTRIBUTES, DATA, HEADERS, TYPE, SOURCE, ID})
 DEAD_LETTER_FIELDS = frozenset({ERROR_CODE, ERROR_DESTINATION, ERROR_DATA, ERROR_REASON,
                                 ATTEMPTS, TARGET})
 FIELDS = frozenset({ATTRIBUTES, DATA, TYPE, SOURCE, ID, HEADERS, ORIGINAL_ATTRIBUTES, ORIGINAL_DATA,
-                    RETRIES, PHASE, DESTINATION, *DEAD_LETTER_FIELDS})
+                    RETRIES, PHASE, DESTINATION, ROUTED, *DEAD_LETTER_FIELDS})
 """Every field name a stream entry may carry (a queue's, or the dead-letter store's)."""
 
 Fields = dict[bytes, bytes]

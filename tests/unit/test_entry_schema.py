@@ -16,14 +16,15 @@ from sources.ping import scheduler
 SCRIPTS = {
     "queues._PROMOTE": queues._PROMOTE,
     "appending._APPEND": appending._APPEND,
+    "appending._APPEND_ROUTED": appending._APPEND_ROUTED,
     "fanout._FAN_OUT": fanout._FAN_OUT,
     "publishing._PUBLISH_ONCE": publishing._PUBLISH_ONCE,
     "scheduler._FIRE": scheduler._FIRE,
     "deadletters._REDRIVE": deadletters._REDRIVE,
 }
-NOT_FIELDS = {"*", "-inf", "+inf", "1", ""}
+NOT_FIELDS = {"*", "-inf", "+inf", "1", "", "name", "lag", "string"}
 """Literals that are arguments or values, never field names (an auto id, a score bound,
-a marker value, an empty reply)."""
+a marker value, an empty reply, the keys of an XINFO GROUPS reply, a Lua type name)."""
 
 
 def field_literals(script: str) -> set[str]:

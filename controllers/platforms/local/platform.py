@@ -126,6 +126,7 @@ async def _run_worker(
                             tracer=tracer)
     plane = BrokerPlane(client, informer, appender, deliveries, settings, consumer=consumer)
     plane.fanouts.tracer = tracer
+    appender.tracer = tracer  # a broker's ingress records where each event was accepted
     informer.subscribe(plane.kick)
     channel_plane = ChannelPlane(client, informer, deliveries, sender, settings, consumer=consumer,
                                  on_length=appender.note_length)
