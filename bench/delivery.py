@@ -3,10 +3,11 @@ sink, against a raw aiohttp POST loop to the same sink.
 
 The baseline is `bench.loadgen closed` with 64 connections (Ripple's `max_in_flight` per
 trigger) posting the benchmark event to the sink for `duration` seconds. For Ripple, the
-broker log is filled with N events written exactly as the ingress writes them (Ripple's own
-codec, in one pipelined burst straight into Valkey), so the measurement is the fan-out
-plus the delivery alone, not the ingress: N is about 0.5 x `duration` x the baseline's
-rate. Both rates are counted at the sink: events received / (last arrival - first
+broker is filled with N events written exactly as the ingress writes them (Ripple's own
+codec and, as its ingress routes each event, its own append script: the log and t1's
+queue; in one pipelined burst straight into Valkey), so the measurement is the delivery
+alone (and the fan-out's copy, with `ripple up --no-ingress-routing`), not the ingress:
+N is about 0.5 x `duration` x the baseline's rate. Both rates are counted at the sink: events received / (last arrival - first
 arrival). The drain is bounded by 3 x `duration`.
 
 `drain()` is shared with P4 (`bench.fanout`).
@@ -45,12 +46,13 @@ def prefill_count(baseline_rate: float, duration: float) -> int:
 
 
 def drain(ripple: harness.Ripple, sink: harness.App, count: int, duration: float) -> dict[str, Any]:
-    """Write `count` matching events into the broker log and time their arrival at the sink."""
+    """Write `count` events matching Trigger t1 (and no other) into the broker as its
+    ingress does and time their arrival at the sink."""
     records = harness.broker_records(count)
     sink.reset()
     cpu = ripple.cpu()
     started = time.monotonic()
-    harness.write_log(ripple.redis_url, records)
+    harness.write_log(ripple.redis_url, records, routed_to=["t1"] if ripple.routes_brokers else None)
     written = time.monotonic() - started
     harness.wait_until(lambda: sink.count() >= count, timeout=3 * duration, interval=0.25)
     cpu = ripple.cpu() - cpu

@@ -5,7 +5,10 @@ Half of the non-matching Triggers use an exact filter (`filter.attributes.type`)
 prefix filter (`filters: [{prefix: {type: ...}}]`); all point at the same sink, so any
 wrong match would show as extra arrivals. All 1,001 are applied with `ripple up -f` and
 must be Ready within `READY_TIMEOUT` before the drain starts (the time that takes is
-reported, not scored). When they are not, the row says why, with Ripple's most frequent
+reported, not scored). Since the broker ingress routes each event itself (issue #14), the
+prefill writes the log and t1's queue as that ingress does, so this row measures what the
+1,000 idle Triggers cost the delivery; matching each event against them is the ingress's
+work now (P1, P3), and with `ripple up --no-ingress-routing` the fan-out's again. When they are not, the row says why, with Ripple's most frequent
 warnings, and has no figure.
 """
 

@@ -116,6 +116,8 @@ with per-event tracing off."""
 class Ripple:
     """`ripple up -f MANIFEST [--workers N]` on a fresh data dir and a free port."""
 
+    NO_ROUTING = "--no-ingress-routing"
+
     def __init__(self, manifest: str, workers: int = 1, up_args: tuple[str, ...] = ()) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="ripple-bench-"))
         self.port = free_port()
@@ -127,6 +129,8 @@ class Ripple:
         argv = [RIPPLE, "up", "--port", str(self.port), "--data-dir", str(self.tmp / "data"),
                 "--log-level", "WARNING", "-f", str(self.tmp / "bench.yaml"),
                 "--workers", str(workers), *up_args, *shlex.split(os.environ.get(UP_ARGS, ""))]
+        self.routes_brokers = self.NO_ROUTING not in argv
+        """Whether its broker ingress copies events to the Triggers' queues (`write_log`)."""
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self.log)
         if not wait_until(self._healthy, 60):
             self.stop()
@@ -309,16 +313,34 @@ def broker_records(count: int, type_: str = events.MATCH) -> list[dict[bytes, by
     return records
 
 
-def write_log(redis_url: str, records: list[dict[bytes, bytes]], chunk: int = 2000) -> None:
-    """XADD the records into the broker log default/default, pipelined."""
+def write_log(redis_url: str, records: list[dict[bytes, bytes]], chunk: int = 2000,
+              routed_to: list[str] | None = None) -> None:
+    """Write the records into the broker default/default as its ingress does, pipelined:
+    with `routed_to` (the Triggers they match), by the ingress's own routed append script
+    (`channels.appending`: the log and those Triggers' queues, in scripts of the ingress's
+    largest batch); with None, XADDs to the log alone, for the fan-out (`ripple up
+    --no-ingress-routing`)."""
     import redis
     from redis.typing import EncodableT, FieldT
 
+    from channels import appending
     from ripple import keys
 
     stream = keys.broker_log("default", "default")
     client = redis.Redis.from_url(redis_url)
     try:
+        if routed_to is not None:
+            script = client.register_script(appending._APPEND_ROUTED)
+            queues = [keys.broker_queue("default", "default", name) for name in routed_to]
+            batch = appending.MAX_BATCH
+            for start in range(0, len(records), chunk):
+                pipe = client.pipeline(transaction=False)
+                for first in range(start, min(start + chunk, len(records)), batch):
+                    found, args = appending.routed_arguments(
+                        [(r, queues) for r in records[first:min(first + batch, start + chunk)]])
+                    script(keys=[stream, *found], args=args, client=pipe)
+                pipe.execute()
+            return
         for start in range(0, len(records), chunk):
             pipe = client.pipeline(transaction=False)
             for record in records[start:start + chunk]:

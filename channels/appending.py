@@ -161,9 +161,13 @@ def routed_arguments(appends: Sequence[tuple[Fields, Sequence[str] | None]]
     return list(queues), args
 
 
+MAX_BATCH = 1024
+"""Appends flushed together at most (one script per stream among them)."""
+
+
 class Appender:
     def __init__(self, client: aioredis.Redis, *, max_backlog: int, retry_after: float = 1.0,
-                 write_timeout: float = 5.0, max_batch: int = 1024) -> None:
+                 write_timeout: float = 5.0, max_batch: int = MAX_BATCH) -> None:
         self.redis = client
         self._append = client.register_script(_APPEND)
         self._append_routed = client.register_script(_APPEND_ROUTED)

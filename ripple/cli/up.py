@@ -40,8 +40,8 @@ from typing import Any, NoReturn, TypeVar
 from ripple import embedded, errors, logs, orphans, supervising
 from ripple.api import dead_letter_bounds
 from ripple.api.eventing import retention
-from ripple.settings import (ApiSettings, DeadLetterSettings, DeliverySettings, LogSettings, Settings,
-                             StoreSettings, TlsSettings, TraceSettings,
+from ripple.settings import (ApiSettings, DeadLetterSettings, DeliverySettings, IngressSettings,
+                             LogSettings, Settings, StoreSettings, TlsSettings, TraceSettings,
                              redis_url_from_env)
 
 log = logging.getLogger("ripple.up")
@@ -90,6 +90,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "0: off); the annotation ripple.dev/retention overrides it")
     parser.add_argument("--trace-sample", type=_share, default=TraceSettings.sample,
                         help="share of events whose hops are traced, 0 to 1 (default 1; 0: off)")
+    parser.add_argument("--no-ingress-routing", action="store_false", dest="route_brokers",
+                        help="leave copying each broker event to its Triggers' queues to the "
+                             "fan-out (a second hop), as before issue #14; default: the ingress "
+                             "copies it when it appends it")
 
 
 def _retention(text: str) -> float:
@@ -196,6 +200,7 @@ def settings_from(args: argparse.Namespace, token: str | None = None) -> Setting
                                                       DeliverySettings.backoff_max)),
         api=api_settings(args, token), tls=tls_settings(args),
         logs=LogSettings(retention=getattr(args, "retention", LogSettings.retention)),
+        ingress=IngressSettings(route_brokers=getattr(args, "route_brokers", True)),
         tracing=TraceSettings(sample=getattr(args, "trace_sample", TraceSettings.sample)),
     )
 
@@ -651,6 +656,8 @@ def _spawn_worker(index: int, sock: socket.socket, redis_url: str,
              "--dead-letter-retention", f"{args.dead_letter_retention}s",
              "--delivery-backoff-max", f"{args.delivery_backoff_max}s"]
     argv += ["--retention", f"{args.retention}s", "--trace-sample", str(args.trace_sample)]
+    if not getattr(args, "route_brokers", True):
+        argv.append("--no-ingress-routing")
     # No preexec_fn: forking with it is unsafe once the watcher thread runs. The child sets
     # its death signal itself, first thing (`ripple.orphans.die_with_parent`).
     return subprocess.Popen(argv, env=env, pass_fds=tuple(fds))
