@@ -172,3 +172,89 @@ async def test_the_fanout_records_no_second_accepted_hop_for_a_routed_entry(redi
     assert [h["hop"] for h in await tracing.read(redis_client, "e1")] == ["accepted"]
     assert [h["hop"] for h in await tracing.read(redis_client, "e0")] == ["accepted"]
     assert await ids_of(redis_client, queue_of("orders")) == ["e1", "e0"]
+
+
+class Objects:
+    """What `BrokerPlane.sync` reads of the informer: the resources, by kind."""
+
+    def __init__(self, *objects: dict) -> None:
+        self.objects = list(objects)
+        self.version = 1
+
+    def list(self, kind: str, namespace: str | None = None) -> list[dict]:
+        return [o for o in self.objects if o["kind"] == kind]
+
+    def get(self, *_: object) -> None:
+        return None
+
+
+def broker() -> dict:
+    return {"kind": "Broker", "metadata": {"name": "b", "namespace": "ns", "resourceVersion": "1"}, "spec": {}}
+
+
+def trigger(name: str, type_: str) -> dict:
+    return {"kind": "Trigger", "metadata": {"name": name, "namespace": "ns", "resourceVersion": "1"},
+            "spec": {"broker": "b", "filter": {"attributes": {"type": type_}},
+                     "subscriber": {"uri": "http://127.0.0.1:9/"}}}
+
+
+@pytest.fixture
+async def plane_of(redis_client):
+    from broker.plane import BrokerPlane
+    from channels.deliveries import Deliveries
+    from channels.queues import Queues
+    from channels.sending import AiohttpSender
+    from ripple.settings import DeliverySettings, IngressSettings, Settings
+
+    made = []
+
+    def make(informer: Objects, *, route_brokers: bool = True):
+        sender = AiohttpSender()
+        deliveries = Deliveries(Queues(redis_client), sender, consumer="c1", settings=DeliverySettings())
+        appender = Appender(redis_client, max_backlog=10_000)
+        settings = Settings(ingress=IngressSettings(route_brokers=route_brokers))
+        plane = BrokerPlane(redis_client, informer, appender, deliveries, settings, consumer="c1")  # type: ignore[arg-type]
+        made.append((plane, deliveries, sender))
+        return plane, appender
+
+    yield make
+    for plane, deliveries, sender in made:
+        await plane.close()
+        await deliveries.close(drain_timeout=1)
+        await sender.close()
+
+
+async def test_the_plane_routes_to_the_triggers_that_exist_when_an_event_is_appended(
+        redis_client, plane_of) -> None:
+    """Knative's semantics: an event goes to the Triggers that exist when it is routed. A
+    Trigger added while events flow gets the events after it; a deleted one none more."""
+    informer = Objects(broker(), trigger("t1", "order.created"))
+    plane, appender = plane_of(informer)
+    plane.sync()
+    await appender.append(LOG, ce.to_record(event(1)))
+    informer.objects.append(trigger("t2", "order.created"))
+    plane.sync()
+    await appender.append(LOG, ce.to_record(event(2)))
+    informer.objects = [o for o in informer.objects if o["metadata"]["name"] != "t1"]
+    plane.sync()
+    await appender.append(LOG, ce.to_record(event(3)))
+    assert await ids_of(redis_client, queue_of("t2")) == ["e2", "e3"]
+    await until(lambda: _gone(redis_client, queue_of("t1")), what="t1's queue discarded")
+    assert await ids_of(redis_client, LOG) == ["e1", "e2", "e3"]
+
+
+async def _gone(client, key: str) -> bool:
+    return not await client.exists(key)
+
+
+async def test_with_routing_off_the_plane_leaves_the_copies_to_the_fanout(redis_client, plane_of) -> None:
+    plane, appender = plane_of(Objects(broker(), trigger("t1", "order.created")), route_brokers=False)
+    plane.sync()
+    await appender.append(LOG, ce.to_record(event(1)))
+    await until(lambda: _length_is(redis_client, queue_of("t1"), 1), what="the fan-out copied e1")
+    [(_, logged)] = await redis_client.xrange(LOG)
+    assert records.ROUTED not in logged
+
+
+async def _length_is(client, key: str, length: int) -> bool:
+    return await client.xlen(key) == length
