@@ -51,7 +51,25 @@ def _identity(event: ce.CloudEvent, headers: Mapping[str, str]) -> ce.CloudEvent
     return event
 
 
+class Request:
+    """One request to the ingress as far as it is known: its address once resolved, its
+    headers once read, and the bytes they count against the size limit."""
+
+    __slots__ = ("path", "namespace", "name", "stream", "headers", "size", "event_type")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.namespace = self.name = self.stream = self.event_type = ""
+        self.headers: dict[str, str] = {}
+        self.size = 0
+
+
 class Ingress:
+    """The ASGI app, and the core it shares with the fast path (`channels.fastpath`, which
+    serves `POST` without ASGI): `open` (method, address, token, header size), then the body,
+    `decode`, the appends, then `accepted`, or `failed` for an error at any step. The two
+    servers differ only in how they read the body, await the appends and write the answer."""
+
     def __init__(
         self,
         resolve: Resolve,
@@ -67,69 +85,97 @@ class Ingress:
         self.prepare, self.kind, self.prefix = prepare, kind, prefix
         self.tokens = tokens
         """`ripple.dev/ingress-auth`: the tokens each annotated resource requires."""
+        self.limit = settings.max_event_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        namespace = name = event_type = ""
+        if scope["method"] == "OPTIONS":
+            await http.respond(send, 200, b"", list(_OPTIONS_HEADERS))
+            return
+        request = Request(scope["path"])
         try:
-            method = scope["method"]
-            if method == "OPTIONS":
-                await http.respond(send, 200, b"", list(_OPTIONS_HEADERS))
+            refused = self.open(request, scope["method"], scope["headers"])
+            if refused is not None:
+                await http.send_answer(send, refused)
                 return
-            if method != "POST":
-                raise errors.MethodNotAllowed(f"method {method} is not allowed; use POST")
-            namespace, name = parse_address(scope["path"], self.prefix, self.kind)
-            stream = self.resolve(namespace, name)
-            if stream is None:
-                raise errors.NotFound(f"{self.kind} {namespace}/{name} not found")
-            if self.tokens is not None and self.tokens.required:  # one dict lookup, if any
-                accepted = self.tokens.required.get((namespace, name))
-                if accepted is not None and not bearer.authorized(scope, accepted):
-                    await self._refuse(send, namespace, name)
-                    return
-            headers = http.request_headers(scope)
-            body = await http.read_body(headers, receive, self.settings.max_event_bytes)
-            events = ce.from_http(headers, body)
-            passed = records.pass_through(headers)
-            entries = []
-            for event in events:
-                event = self.prepare(event, headers)
-                event_type = str(event.type)
-                entries.append(ce.to_record(event, passed))
+            body = await http.read_body(request.headers, receive, self.limit)
+            entries = self.decode(request, body)
             if len(entries) == 1:
-                await self.appender.append(stream, entries[0])
+                await self.appender.append(request.stream, entries[0])
             elif entries:  # a batch: every append joins the same pipeline, in order
-                await asyncio.gather(*(self.appender.append(stream, r) for r in entries))
-            metrics.ingress_children.child(namespace, *self._named(name), event_type, "202").inc(
-                len(entries) or 1)
-            await http.respond(send, 202)
-        except errors.RippleError as exc:
-            await self._error(send, exc, scope["path"], namespace, name, event_type)
+                await asyncio.gather(*(self.appender.append(request.stream, r) for r in entries))
+            answer = self.accepted(request, len(entries))
         except Exception as exc:
-            log.exception("ingress failed")
-            await self._error(send, exc, scope["path"], namespace, name, event_type)
+            answer = self.failed(request, exc)
+        await http.send_answer(send, answer)
 
-    async def _refuse(self, send: Send, namespace: str, name: str) -> None:
-        await bearer.refuse(send, f"{self.kind} {namespace}/{name}", (
-            f"{self.kind} {namespace}/{name} requires Authorization: Bearer <token>, a token of "
-            f"the Secret its annotation {authorizing.ANNOTATION} names"))
-        metrics.ingress_children.child(namespace, *self._named(name), "", "401").inc()
+    def open(self, request: Request, method: str, raw_headers: http.Headers) -> http.Answer | None:
+        """Check everything that precedes the body: the method, the address, the token of an
+        annotated resource, the headers' size. Raises the error to answer, or returns the
+        401 to answer (counted), or None: read the body (`request.size` bytes are counted)."""
+        if method != "POST":
+            raise errors.MethodNotAllowed(f"method {method} is not allowed; use POST")
+        namespace, name = parse_address(request.path, self.prefix, self.kind)
+        stream = self.resolve(namespace, name)
+        if stream is None:
+            raise errors.NotFound(f"{self.kind} {namespace}/{name} not found")
+        request.namespace, request.name, request.stream = namespace, name, stream
+        if self.tokens is not None and self.tokens.required:  # one dict lookup, if any
+            accepted = self.tokens.required.get((namespace, name))
+            if accepted is not None and not bearer.allowed(bearer.presented(raw_headers), accepted):
+                return self._refusal(namespace, name)
+        request.headers = headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                                     for k, v in raw_headers}
+        request.size = http.headers_size(headers, self.limit)
+        return None
 
-    async def _error(self, send: Send, exc: BaseException, path: str, namespace: str, name: str,
-                     event_type: str) -> None:
-        status = await http.respond_error(send, exc)
+    def decode(self, request: Request, body: bytes) -> list[records.Fields]:
+        """The request's events, each prepared by the owner, as log entries."""
+        headers = request.headers
+        events = ce.from_http(headers, body)
+        passed = records.pass_through(headers)
+        entries = []
+        for event in events:
+            event = self.prepare(event, headers)
+            request.event_type = str(event.type)
+            entries.append(ce.to_record(event, passed))
+        return entries
+
+    def accepted(self, request: Request, count: int) -> http.Answer:
+        """Every entry is in the log: count them, answer 202."""
+        metrics.ingress_children.child(request.namespace, *self._named(request.name),
+                                       request.event_type, "202").inc(count or 1)
+        return _ACCEPTED
+
+    def failed(self, request: Request, exc: BaseException) -> http.Answer:
+        """The answer to an error at any step, counted for the resource it names."""
+        if not isinstance(exc, errors.RippleError):
+            log.error("ingress failed", exc_info=exc)
+        answer = http.error_answer(exc)
+        namespace, name = request.namespace, request.name
         if not namespace and isinstance(exc, errors.MethodNotAllowed):
             try:  # the method is checked first, as upstream does; count it for its broker
-                namespace, name = parse_address(path, self.prefix, self.kind)
+                namespace, name = parse_address(request.path, self.prefix, self.kind)
             except errors.RippleError:
-                return
+                return answer
         # Only for an address that names a resource: the path is the caller's, and a child
         # per made-up path would grow the registry (and the process) without bound.
         if namespace and self.resolve(namespace, name) is not None:
-            metrics.ingress_children.child(namespace, *self._named(name), event_type, str(status)).inc()
+            metrics.ingress_children.child(namespace, *self._named(name), request.event_type,
+                                           str(answer[0])).inc()
+        return answer
+
+    def _refusal(self, namespace: str, name: str) -> http.Answer:
+        metrics.ingress_children.child(namespace, *self._named(name), "", "401").inc()
+        return bearer.refusal(f"{self.kind} {namespace}/{name}", (
+            f"{self.kind} {namespace}/{name} requires Authorization: Bearer <token>, a token of "
+            f"the Secret its annotation {authorizing.ANNOTATION} names"))
 
     def _named(self, name: str) -> tuple[str, str]:
         """(kn_broker_name, kn_channel_name): a channel is not named as a broker."""
         return (name, "") if self.kind == "broker" else ("", name)
+
+
+_ACCEPTED = http.answer(202)
 
 
 def parse_address(path: str, prefix: str, kind: str) -> tuple[str, str]:

@@ -5,7 +5,7 @@ Used by the local platform's front (`controllers.platforms.local.routing`), whic
 every control path with the API token, and by the broker and channel ingress
 (`channels.ingress`), which guards an annotated Broker or Channel with the tokens of its
 Secret (`ripple.dev/ingress-auth`). Pure but for `refuse`, which only writes two ASGI
-messages; the hot path calls nothing here for a resource that needs no token.
+messages (`refusal` is its answer, for the ingress's fast path, which writes it itself); the hot path calls nothing here for a resource that needs no token.
 """
 
 from __future__ import annotations
@@ -47,14 +47,20 @@ def authorized(scope: Any, tokens: Collection[bytes]) -> bool:
 async def refuse(send: Callable[[dict[str, Any]], Awaitable[None]], realm: str,
                  message: str) -> None:
     """A 401 whose body is a Kubernetes Status, as the API answers every error."""
+    status, headers, body = refusal(realm, message)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def refusal(realm: str, message: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """`refuse`'s answer as (status, headers, body), for a server that writes it itself."""
     body = (
         '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
         f'"message":{json.dumps(message)},"reason":"Unauthorized","code":401}}'
     ).encode()
-    await send({"type": "http.response.start", "status": 401, "headers": [
+    return 401, [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"www-authenticate", f'Bearer realm="{realm}"'.encode()),
-    ]})
-    await send({"type": "http.response.body", "body": body})
+    ], body
 

@@ -8,6 +8,7 @@ Called by `ripple.cli.up`, once per worker process. The root tasks run under a
     leader     `_lead`: the reconcilers, only    restarted with backoff if it ends
                while this worker holds the lease
     server     uvicorn: API and data plane       essential: its end ends the worker
+               (the ingresses' POSTs on `channels.fastpath`, the rest through ASGI)
 
 SIGTERM makes uvicorn stop accepting; the informer and the leader are stopped (the lease
 released), then in-flight deliveries get `DRAIN_TIMEOUT` seconds to finish before the rest
@@ -39,6 +40,7 @@ from ripple.settings import Settings
 
 from broker.plane import BrokerPlane
 from broker.tailing import Tail
+from channels import fastpath
 from channels.appending import Appender
 from channels.authorizing import IngressTokens
 from channels.deliveries import Deliveries
@@ -161,24 +163,31 @@ async def _run_worker(
                                 mesh=delivery_rates.Mesh(client) if totals is not None else None)
     served = operations.router(ops)
     served.include_router(event_operations.router(store, client))
+    broker_ingress = Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare,
+                             tokens=broker_tokens)
+    channel_ingress = Ingress(channel_plane.resolve, appender, settings.ingress, kind="channel",
+                              prefix="/channels", tokens=channel_tokens)
+    api_port = settings.api.port if settings.api_separate else None
     root = routing.make_root(
         api=apiserver.make_api(store, operations=served, console=console.app(ops)),
-        ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare,
-                        tokens=broker_tokens),
+        ingress=broker_ingress,
         tail=Tail(client, plane.resolve, channels=channel_plane.resolve),
-        channels=Ingress(channel_plane.resolve, appender, settings.ingress, kind="channel",
-                         prefix="/channels", tokens=channel_tokens),
+        channels=channel_ingress,
         webhooks=WebhookReceiver(source_plane.hook, Publisher(client), settings.ingress),
         router=servings.router,
         token=settings.api.token, insecure=settings.api.insecure,
-        api_port=settings.api.port if settings.api_separate else None,
+        api_port=api_port,
     )
+    # The ingresses' POSTs skip ASGI (`channels.fastpath`); everything else reaches `root`.
+    protocol = fastpath.protocol(routing.make_pick(
+        ingress=broker_ingress, channels=channel_ingress, router=servings.router,
+        api_port=api_port))
     sockets = [s for s in (sock, api_sock) if s is not None] or None
     config = uvicorn.Config(
         root, host=settings.host, port=settings.port, fd=None, log_config=None,
         ssl_certfile=str(tls.cert_file) if tls.cert_file else None,
         ssl_keyfile=str(tls.key_file) if tls.key_file else None,
-        http="httptools", loop="none", lifespan="off", access_log=False,
+        http=protocol, loop="none", lifespan="off", access_log=False,
         proxy_headers=False, server_header=False,  # nothing reads the client address; one header less per answer
         timeout_graceful_shutdown=int(DRAIN_TIMEOUT), backlog=4096,
     )

@@ -19,6 +19,8 @@ With `--api-port`, the control paths are served only on the API's listener (told
 the local port of the connection) and answer 404 on the data plane's, where `/metrics`
 stays. The ingress is the hot path, so it gets no framework and no middleware in front of
 it: a data-plane request costs one `startswith` more than before, and no token check.
+Its `POST`s skip ASGI too: `make_pick` tells `channels.fastpath` which requests are the
+ingresses', by the same `route` and `data_route` the ASGI root dispatches on.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any, Awaitable, Callable, Protocol
 
+from channels import fastpath
+from channels.ingress import Ingress
 from controllers.platforms.local import apiserver
 from controllers.platforms.local.console import auth as console_auth
 from ripple import bearer, metrics
@@ -70,6 +74,55 @@ def is_control(path: str) -> bool:
     return path.startswith(CONTROL_PREFIXES) and path.split("/", 2)[1] in CONTROL_SEGMENTS
 
 
+DATA, CONTROL, NOT_DATA, NOT_CONTROL = "data", "control", "not-data", "not-control"
+METRICS, CHANNELS, WEBHOOKS, INGRESS = "metrics", "channels", "webhooks", "ingress"
+
+
+def route(path: str, port: int | None, api_port: int | None) -> str:
+    """Who serves `path` on a connection to local `port`: `HEALTH`, `CONTROL`, `DATA`, or a
+    404 because the other listener serves it (`NOT_DATA`: a data path on the API's
+    listener; `NOT_CONTROL`: a control path on the data plane's)."""
+    if path == HEALTH:
+        return HEALTH
+    if api_port is None or port != api_port:
+        if is_control(path):
+            return CONTROL if api_port is None else NOT_CONTROL
+        return DATA
+    return CONTROL if is_control(path) else NOT_DATA
+
+
+def data_route(path: str) -> str:
+    """Which data-plane receiver a path is for (`INGRESS` unless the serving router claims
+    the request: it knows its Routes' hosts)."""
+    if path == "/metrics":
+        return METRICS
+    if path.startswith("/channels/"):
+        return CHANNELS
+    if path.startswith("/webhooks/"):
+        return WEBHOOKS
+    return INGRESS
+
+
+def make_pick(*, ingress: Ingress, channels: Ingress, router: Claiming | None = None,
+              api_port: int | None = None) -> fastpath.Pick:
+    """The fast path's choice (`channels.fastpath`): the Ingress `make_root` would hand a
+    request to, by the same `route` and `data_route`, or None for the ASGI app."""
+
+    def pick(path: str, server: Any, headers: Any) -> Ingress | None:
+        if route(path, server[1] if server else 0, api_port) != DATA:
+            return None
+        where = data_route(path)
+        if where == CHANNELS:
+            return channels
+        if where != INGRESS:
+            return None
+        if router is not None and router.claims({"path": path, "headers": headers}):
+            return None
+        return ingress
+
+    return pick
+
+
 def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, channels: ASGIApp,
               webhooks: ASGIApp, router: Claiming | None = None,
               lifespan: ASGIApp | None = None, token: str | None = None,
@@ -92,11 +145,12 @@ def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, channels: ASGIAp
             await api(scope, receive, send)
 
     async def data(scope: Message, receive: Any, send: Any, path: str) -> None:
-        if path == "/metrics":
+        where = data_route(path)
+        if where == METRICS:
             await _metrics(send)
-        elif path.startswith("/channels/"):
+        elif where == CHANNELS:
             await channels(scope, receive, send)
-        elif path.startswith("/webhooks/"):
+        elif where == WEBHOOKS:
             await webhooks(scope, receive, send)
         elif router is not None and router.claims(scope):
             await router(scope, receive, send)
@@ -107,22 +161,17 @@ def make_root(*, api: ASGIApp, ingress: ASGIApp, tail: ASGIApp, channels: ASGIAp
         kind = scope["type"]
         if kind == "http":
             path: str = scope["path"]
-            if path == HEALTH:
-                await _health(send)
-            elif api_port is None:
-                if is_control(path):
-                    await control(scope, receive, send)
-                else:
-                    await data(scope, receive, send, path)
-            elif (scope.get("server") or ("", 0))[1] == api_port:
-                if is_control(path):
-                    await control(scope, receive, send)
-                else:
-                    await _not_here(send, path, "the data plane")
-            elif is_control(path):
-                await _not_here(send, path, "the control API")
-            else:
+            where = route(path, (scope.get("server") or ("", 0))[1], api_port)
+            if where == DATA:
                 await data(scope, receive, send, path)
+            elif where == CONTROL:
+                await control(scope, receive, send)
+            elif where == HEALTH:
+                await _health(send)
+            elif where == NOT_DATA:
+                await _not_here(send, path, "the data plane")
+            else:
+                await _not_here(send, path, "the control API")
         elif kind == "lifespan" and lifespan is not None:
             await lifespan(scope, receive, send)
         elif kind == "lifespan":
