@@ -13,7 +13,7 @@ revision's `containerConcurrency` and `timeoutSeconds`). Per request:
    which pokes the autoscaler (`poke`) and releases it on `replica_ready`;
 4. the ready replica with the fewest requests on it is picked (least in-flight), and its
    breaker (`serving.breaker`, `containerConcurrency` + 10×) admits, queues or refuses;
-5. the request is proxied over a pool of keep-alive connections (`serving.upstream`),
+5. the request is proxied over a pool of keep-alive connections (`ripple.upstream`),
    bodies streamed both ways.
 
 Statuses, as Knative answers them: 404 for an address that names no route (or a tag the
@@ -51,8 +51,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from ripple import errors
-from serving import activating, breaker, deferring, stats, traffic, upstream
+from ripple import errors, upstream
+from serving import activating, breaker, deferring, stats, traffic
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from channels.deliveries import Deliveries
 from channels.dispatching import ReplyRefused, Target
 from channels.policies import DeliveryPolicy
 from channels.queues import Queues
-from channels.sending import AiohttpSender
+from channels.sending import HttpSender
 from ripple import cloudevents as ce
 from ripple import metrics
 from ripple.api.dead_letter_bounds import Bounds
@@ -40,8 +40,8 @@ def target(name: str, url: str | None, policy: DeliveryPolicy, bounds: Bounds = 
                   dead_letters=deadletters.of(where, bounds), **kw)  # type: ignore[arg-type]
 
 
-def engine_of(client, settings: DeliverySettings = FAST) -> tuple[Deliveries, AiohttpSender]:
-    sender = AiohttpSender()
+def engine_of(client, settings: DeliverySettings = FAST) -> tuple[Deliveries, HttpSender]:
+    sender = HttpSender()
     return Deliveries(Queues(client), sender, consumer="c1", settings=settings), sender
 
 

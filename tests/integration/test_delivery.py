@@ -14,7 +14,7 @@ from channels.dispatching import ReplyRefused, Target
 from channels.identities import Kind, TargetKey
 from channels.policies import DeliveryPolicy
 from channels.queues import GROUP, Queues
-from channels.sending import AiohttpSender
+from channels.sending import HttpSender
 from ripple import cloudevents as ce
 from ripple import metrics
 from ripple.settings import DeliverySettings
@@ -45,7 +45,7 @@ async def enqueue(client, stream: str, events: list[ce.CloudEvent]) -> None:
 
 @pytest.fixture
 async def engine(redis_client):
-    sender = AiohttpSender()
+    sender = HttpSender()
     deliveries = Deliveries(Queues(redis_client), sender, consumer="c1", settings=FAST)
     yield deliveries
     await deliveries.close(drain_timeout=1)
@@ -174,7 +174,7 @@ async def test_a_pending_reply_survives_a_restart_without_calling_the_subscriber
             RecordingSink(lambda r, n: Answer(202)) as up:
         first = target("restart", sub.url, policy, reply_uri=down.url)
         await enqueue(redis_client, first.stream, [event(1)])
-        sender = AiohttpSender()
+        sender = HttpSender()
         engine = Deliveries(Queues(redis_client), sender, consumer="c1", settings=FAST)
         engine.sync([first])
         await down.until(2)
@@ -282,7 +282,7 @@ async def test_pending_work_of_a_dead_consumer_is_reclaimed(redis_client) -> Non
         await queues.ensure_group(t.stream)
         taken = await queues.read(t.stream, "dead-consumer", count=5, block_ms=None)  # then it "dies"
         assert len(taken) == 5
-        sender = AiohttpSender()
+        sender = HttpSender()
         survivor = Deliveries(queues, sender, consumer="c2",
                               settings=DeliverySettings(reclaim_idle=0.5, reclaim_margin=0.0,
                                                                 schedule_poll=0.01))

@@ -15,7 +15,7 @@ from channels.dispatching import Target
 from channels.identities import Kind, TargetKey
 from channels.policies import DeliveryPolicy
 from channels.queues import GROUP, Queues
-from channels.sending import AiohttpSender
+from channels.sending import HttpSender
 from ripple import cloudevents as ce
 from ripple.settings import DeliverySettings
 from tests.support.sinks import Answer, RecordingSink
@@ -43,7 +43,7 @@ async def blocked_reads(client: redis.asyncio.Redis) -> int:
 
 @pytest.fixture
 async def sender():
-    sender = AiohttpSender()
+    sender = HttpSender()
     yield sender
     await sender.close()
 

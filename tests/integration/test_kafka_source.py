@@ -19,7 +19,7 @@ import pytest
 from channels.dispatching import Target
 from channels.identities import Kind, TargetKey
 from channels.policies import DeliveryPolicy
-from channels.sending import AiohttpSender
+from channels.sending import HttpSender
 from ripple import metrics
 from sources.kafka.adapter import KafkaAdapter, KafkaConfig
 from tests.support.kafka import MockCluster, leader_syncs_last
@@ -47,7 +47,7 @@ def topic(kafka) -> str:
 
 @pytest.fixture
 async def sender():
-    sender = AiohttpSender()
+    sender = HttpSender()
     yield sender
     await sender.close()
 

@@ -26,7 +26,7 @@ from channels.dispatching import Target
 from channels.identities import Kind, TargetKey
 from channels.policies import DeliveryPolicy
 from channels.queues import GROUP, Queues
-from channels.sending import AiohttpSender
+from channels.sending import HttpSender
 from ripple import cloudevents as ce
 from ripple import errors
 from ripple.settings import DeliverySettings
@@ -109,7 +109,7 @@ async def proxied(valkey_url: str, redis_client):
 
 @pytest.fixture
 async def sender():
-    sender = AiohttpSender()
+    sender = HttpSender()
     yield sender
     await sender.close()
 

@@ -380,7 +380,7 @@ async def test_function_host_behind_the_router(bed: Bed, client) -> None:
                                     "body": "hi"}
 
 
-# -- serving.upstream, the router's client ---------------------------------------------------
+# -- ripple.upstream, the router's (and deliveries') client ---------------------------------------------------
 @contextlib.asynccontextmanager
 async def counted_app(keepalive: float = 75.0) -> AsyncIterator[tuple[str, list[int]]]:
     """An aiohttp app that answers with the number of the connection it came on."""
@@ -415,7 +415,7 @@ async def read_all(response) -> bytes:
 
 
 async def test_upstream_reuses_keep_alive_connections() -> None:
-    from serving import upstream
+    from ripple import upstream
 
     pool = upstream.Pool()
     async with counted_app() as (endpoint, connections):
@@ -429,13 +429,13 @@ async def test_upstream_reuses_keep_alive_connections() -> None:
 
 
 async def test_upstream_retries_once_when_the_idle_connection_was_closed() -> None:
-    from serving import upstream
+    from ripple import upstream
 
     pool = upstream.Pool()
     async with counted_app(keepalive=0.05) as (endpoint, connections):
         response = await pool.request(endpoint, "GET", "/", [], None)
         await read_all(response)
-        idle = pool._idle[endpoint][0]
+        idle = pool._idle[(endpoint, None)][0]
         await eventually(lambda: idle.closed)  # the app's keep-alive timeout closed it
         response = await pool.request(endpoint, "GET", "/", [], None)
         assert await read_all(response) == b"1"
@@ -443,7 +443,7 @@ async def test_upstream_retries_once_when_the_idle_connection_was_closed() -> No
 
 
 async def test_upstream_refused_is_an_upstream_error() -> None:
-    from serving import upstream
+    from ripple import upstream
 
     pool = upstream.Pool()
     with pytest.raises(upstream.UpstreamError):
@@ -451,7 +451,7 @@ async def test_upstream_refused_is_an_upstream_error() -> None:
 
 
 async def test_upstream_body_delimited_by_the_connection_end() -> None:
-    from serving import upstream
+    from ripple import upstream
 
     async def old_style(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")

@@ -18,7 +18,7 @@ import sys
 from channels.dispatching import Target
 from channels.identities import Kind, TargetKey
 from channels.policies import DeliveryPolicy
-from channels.sending import AiohttpSender
+from channels.sending import HttpSender
 from ripple import metrics
 from sources.kafka.adapter import KafkaAdapter, KafkaConfig
 from tests.support.kafka import leader_syncs_last
@@ -36,7 +36,7 @@ async def main(options: dict[str, object]) -> None:
                     subscriber_uri=str(options["sink"]),
                     policy=DeliveryPolicy(retry=5, backoff_policy="exponential", backoff_delay=0.05),
                     labels=metrics.source_labels("ns", Kind.KAFKA_SOURCE, "child"))
-    sender = AiohttpSender()
+    sender = HttpSender()
     adapter = KafkaAdapter(config, target, sender)
     stopping = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)

@@ -33,7 +33,7 @@ from channels.deliveries import Deliveries
 from channels.ingress import Ingress
 from channels.plane import ChannelPlane
 from channels.queues import Queues
-from channels.sending import AiohttpSender
+from channels.sending import HttpSender
 from controllers.platforms.kubernetes.store import KubeStore
 from controllers.platforms.local import platform, routing
 from ripple import dataplane, errors, supervising
@@ -73,7 +73,7 @@ async def run_data_plane(settings: Settings, configuration: kubernetes.client.Co
     appender = Appender(client, max_backlog=settings.ingress.max_backlog,
                         retry_after=settings.ingress.retry_after,
                         write_timeout=settings.ingress.write_timeout)
-    sender = AiohttpSender()
+    sender = HttpSender()
     deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery)
     plane = BrokerPlane(client, informer, appender, deliveries, settings, consumer=consumer)
     informer.subscribe(plane.kick)

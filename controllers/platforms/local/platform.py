@@ -47,7 +47,7 @@ from channels.deliveries import Deliveries
 from channels.ingress import Ingress
 from channels.plane import ChannelPlane
 from channels.queues import Queues
-from channels.sending import AiohttpSender, trusting
+from channels.sending import HttpSender, trusting
 from channels.tracing import Tracer
 from controllers.platforms.local import (apiserver, console, delivery_rates, event_operations,
                                          operations, routing, serving_plane)
@@ -122,7 +122,7 @@ async def _run_worker(
     # With --tls-cert the mesh's own addresses are https: its deliveries must trust them.
     tls = settings.tls
     trust = trusting(str(tls.cert_file)) if tls.cert_file else None
-    sender = AiohttpSender(trust=trust)
+    sender = HttpSender(trust=trust)
     tracer = Tracer(client, settings.tracing, worker=consumer, spans=telemetry.spans_from_env())
     deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery,
                             tracer=tracer)

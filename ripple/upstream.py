@@ -1,29 +1,38 @@
-"""The router's HTTP/1.1 client to replicas: keep-alive connections on asyncio + httptools.
+"""Ripple's HTTP/1.1 client: keep-alive connections on asyncio + httptools.
 
-Called by `serving.routing` for every proxied request. Why not aiohttp's client: P7
-measured the router at about 110 µs of CPU per request with aiohttp, most of it in the
-client (request and response objects, header multidicts, URL parsing), against a
-replica's 170 µs, which leaves the 0.5x goal out of reach on two shared cores. This
-client does only what a reverse proxy to a known `host:port` needs: it writes the request
+Two callers: the router (`serving.routing`) proxies every request to a replica through it,
+and the delivery engine (`channels.sending`) POSTs every event to its subscriber through
+it. Why not aiohttp's client: P7 measured the router at about 110 µs of CPU per request
+with aiohttp, most of it in the client (request and response objects, header multidicts,
+URL parsing), against a replica's 170 µs; P2 found the same share in deliveries. This
+client does only what a caller that knows its `host:port` needs: it writes the request
 head as bytes, parses the answer with httptools (uvicorn's parser, already installed),
 and hands the body over chunk by chunk.
 
-- One pool of idle connections per endpoint; a connection goes back only after a whole
-  answer that keeps the connection alive (`should_keep_alive`) and a whole request.
+- One pool of idle connections per endpoint and TLS context; a connection goes back only
+  after a whole answer that keeps the connection alive (`should_keep_alive`) and a whole
+  request. An idle connection is dropped after `idle_timeout` (when given), before the
+  other side drops it (uvicorn closes one idle for 5 s).
 - A request body is bytes (sent with Content-Length) or an async iterator (chunked).
-- A reused connection that the replica closed while it sat idle fails before any answer
+- A reused connection that the peer closed while it sat idle fails before any answer
   byte; such a request is sent once more on a new connection when its body was bytes
   (Go's transport retries the same case).
+- TLS: `tls` is the `ssl.SSLContext` that verifies the peer (its `server_hostname` the
+  request's host); connections of different contexts never mix.
 - Backpressure: reading pauses while more than `HIGH_WATER` bytes of body wait for the
   caller; writing waits while the transport's buffer is full.
-- Cancelling a request (the caller's deadline) closes its connection.
-- Errors: `UpstreamError` (an OSError) for a refused, reset or broken connection.
+- Cancelling a request (the caller's deadline) closes its connection; so does releasing
+  an answer that was not read through.
+- Errors: `UpstreamError` (an OSError) for a refused, reset or broken connection, a failed
+  TLS handshake included.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import ssl
+import time
 from collections.abc import AsyncIterator, Sequence
 
 import httptools
@@ -32,13 +41,18 @@ HIGH_WATER = 1 << 20
 Headers = Sequence[tuple[bytes, bytes]]
 
 
+Key = tuple[str, ssl.SSLContext | None]
+"""A pool's key: the endpoint (`host:port`) and the TLS context (None: plain TCP)."""
+
+
 class UpstreamError(OSError):
-    """The replica could not be reached, or broke the connection."""
+    """The peer could not be reached, or broke the connection."""
 
 
 class _Connection(asyncio.Protocol):
-    def __init__(self, pool: Pool, endpoint: str) -> None:
-        self.pool, self.endpoint = pool, endpoint
+    def __init__(self, pool: Pool, key: Key) -> None:
+        self.pool, self.key = pool, key
+        self.idle_since = 0.0
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.failure: Exception | None = None
@@ -70,7 +84,7 @@ class _Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self._fail(UpstreamError("the replica upgraded the connection"))
+            self._fail(UpstreamError("the peer upgraded the connection"))
         except httptools.HttpParserError as exc:
             self._fail(UpstreamError(f"malformed answer: {exc}"))
 
@@ -81,7 +95,7 @@ class _Connection(asyncio.Protocol):
             self.complete = True  # a body without length or chunks ends with the connection
             self._notify()
         if not self.complete:
-            self._fail(UpstreamError(f"connection closed by the replica: {exc or 'EOF'}"))
+            self._fail(UpstreamError(f"connection closed by the peer: {exc or 'EOF'}"))
 
     def pause_writing(self) -> None:
         self._writable.clear()
@@ -160,7 +174,7 @@ class _Connection(asyncio.Protocol):
 
     async def write(self, data: bytes) -> None:
         if self.closed or self.transport is None:
-            raise self.failure or UpstreamError("connection closed by the replica")
+            raise self.failure or UpstreamError("connection closed by the peer")
         self.transport.write(data)
         if not self._writable.is_set():
             await self._writable.wait()
@@ -205,52 +219,92 @@ class Response:
 
 
 class Pool:
-    def __init__(self, max_idle: int = 64) -> None:
+    def __init__(self, max_idle: int = 64, idle_timeout: float | None = None) -> None:
+        """`max_idle` idle connections are kept per endpoint, each for `idle_timeout`
+        seconds at most (None: until the peer closes it)."""
         self.max_idle = max_idle
-        self._idle: dict[str, list[_Connection]] = {}
+        self.idle_timeout = idle_timeout
+        self._idle: dict[Key, list[_Connection]] = {}
+        self._swept = time.monotonic()
 
-    async def _connect(self, endpoint: str) -> _Connection:
-        host, _, port = endpoint.rpartition(":")
+    async def _connect(self, key: Key) -> _Connection:
+        endpoint, tls = key
+        name, _, port = endpoint.rpartition(":")
         loop = asyncio.get_running_loop()
         try:
+            # with TLS, the server name checked is the endpoint's host
             _, protocol = await loop.create_connection(
-                lambda: _Connection(self, endpoint), host, int(port))
-        except OSError as exc:
+                lambda: _Connection(self, key), name, int(port), ssl=tls)
+        except OSError as exc:  # ssl.SSLError included
             raise UpstreamError(f"cannot connect to {endpoint}: {exc.strerror or exc}") from None
         return protocol
 
-    def _take(self, endpoint: str) -> _Connection | None:
-        idle = self._idle.get(endpoint)
+    def _take(self, key: Key) -> _Connection | None:
+        idle = self._idle.get(key)
+        if not idle:
+            return None
+        oldest = time.monotonic() - self.idle_timeout if self.idle_timeout is not None else 0.0
         while idle:
             connection = idle.pop()
-            if not connection.closed:
-                connection._reset()
-                return connection
+            if connection.closed:
+                continue
+            if connection.idle_since < oldest:
+                connection.close()
+                continue
+            connection._reset()
+            return connection
         return None
 
     def _give_back(self, connection: _Connection) -> None:
-        idle = self._idle.setdefault(connection.endpoint, [])
+        now = time.monotonic()
+        connection.idle_since = now
+        idle = self._idle.setdefault(connection.key, [])
         if len(idle) < self.max_idle:
             idle.append(connection)
         else:
             connection.close()
+        if self.idle_timeout is not None and now - self._swept > self.idle_timeout:
+            self._sweep(now - self.idle_timeout)
+            self._swept = now
+
+    def _sweep(self, oldest: float) -> None:
+        """Close the connections idle since before `oldest`, of every endpoint: those of
+        an endpoint no longer called would otherwise stay open."""
+        for key in list(self._idle):
+            keep = []
+            for connection in self._idle[key]:
+                if connection.closed:
+                    continue
+                if connection.idle_since < oldest:
+                    connection.close()
+                else:
+                    keep.append(connection)
+            if keep:
+                self._idle[key] = keep
+            else:
+                del self._idle[key]
 
     async def request(self, endpoint: str, method: str, target: str, headers: Headers,
-                      body: bytes | AsyncIterator[bytes] | None) -> Response:
-        """Send one request to `endpoint` (`host:port`) and wait for the answer's head."""
-        head = _head(endpoint, method, target, headers, body)
+                      body: bytes | AsyncIterator[bytes] | None, *,
+                      tls: ssl.SSLContext | None = None, host: str | None = None) -> Response:
+        """Send one request to `endpoint` (`host:port`) and wait for the answer's head.
+        `tls`: connect with TLS, verified by this context (the certificate must name the
+        endpoint's host); `host`: the Host header when it is not `endpoint` (a URL's
+        default port is left out of it)."""
+        key = (endpoint, tls)
+        head = _head(host or endpoint, method, target, headers, body)
         if isinstance(body, AsyncIterator):
             # A streamed body cannot be sent twice: always on a connection of its own.
-            return await self._exchange(await self._connect(endpoint), method, head, body)
-        connection = self._take(endpoint)
+            return await self._exchange(await self._connect(key), method, head, body)
+        connection = self._take(key)
         if connection is not None:
             try:
                 return await self._exchange(connection, method, head, body)
             except UpstreamError:
                 if connection.received:
                     raise
-                # the replica had closed this idle connection: once more on a new one
-        return await self._exchange(await self._connect(endpoint), method, head, body)
+                # the peer had closed this idle connection: once more on a new one
+        return await self._exchange(await self._connect(key), method, head, body)
 
     async def _exchange(self, connection: _Connection, method: str, head: bytes,
                         body: bytes | AsyncIterator[bytes] | None) -> Response:
@@ -277,9 +331,9 @@ class Pool:
         self._idle.clear()
 
 
-def _head(endpoint: str, method: str, target: str, headers: Headers,
+def _head(host: str, method: str, target: str, headers: Headers,
           body: bytes | AsyncIterator[bytes] | None) -> bytes:
-    lines = [f"{method} {target} HTTP/1.1\r\nhost: {endpoint}\r\n".encode("latin-1")]
+    lines = [f"{method} {target} HTTP/1.1\r\nhost: {host}\r\n".encode("latin-1")]
     for name, value in headers:
         lines.append(b"%b: %b\r\n" % (name, value))
     if isinstance(body, AsyncIterator):
