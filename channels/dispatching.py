@@ -1,13 +1,16 @@
 """The delivery engine: one `Dispatcher` per Trigger or Subscription queue.
 
-`Deliveries` (below) is what the broker and channel layers drive: they hand it the full set
-of `Target`s whenever resources change, and it starts, updates and stops dispatchers. Each
+`Deliveries` (`channels.deliveries`) is what the broker and channel layers drive: they hand
+it the full set of `Target`s whenever resources change, and it starts, updates and stops dispatchers. Each
 dispatcher reads its own stream through the shared consumer group, keeps at most its
 `channels.concurrency` limit of deliveries running (adaptive, up to `max_in_flight`), and
 carries out the `channels.outcomes` decision of every attempt through `channels.queues`. A
 slow subscriber fills only its own slots, and a subscriber that times out or refuses
 connections shrinks its queue's slots to a couple, so it never delays another queue; its
-backlog stays in Redis, not in memory.
+backlog stays in Redis, not in memory. A busy queue's deliveries run on workers that carry
+on from one entry to the next (a Task costs about 7 µs, a hand-over through a future about
+1 µs: P2 measured 3-5% less CPU per event); they end when the queue parks, stops or
+restarts.
 
 After a restart, and after any store error, a dispatcher first re-reads the entries its
 consumer name still holds (`XREADGROUP ... 0`, paged, skipping those in flight): a read
@@ -41,6 +44,7 @@ queue and window, by `channels.failures`, which also says when to write the last
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from dataclasses import dataclass, field
@@ -153,8 +157,12 @@ class Dispatcher:
         self._busy = False
         """Whether it read any entry since it started (else it parks without waiting)."""
         self.consumer, self.settings, self.clock = consumer, settings, clock
-        self._in_flight: dict[bytes, asyncio.Task[None]] = {}
+        self._in_flight: set[bytes] = set()
+        """The entries handed to a worker and not finished yet."""
         self._slot_freed = asyncio.Event()
+        self._workers: set[asyncio.Task[None]] = set()
+        self._waiting: collections.deque[asyncio.Future[Entry | None]] = collections.deque()
+        """Workers between two deliveries, each waiting to be handed the next (`_start`)."""
         self._limit = concurrency.Limit(settings.max_in_flight)
         self._own_from: bytes | None = b"0"
         """Where the re-read of this consumer's pending entries stands; None: read new ones."""
@@ -184,6 +192,7 @@ class Dispatcher:
         try:
             await self._run(stream, keeper)
         finally:
+            self._release_workers()
             if keeper is not None:
                 keeper.cancel()
 
@@ -237,6 +246,7 @@ class Dispatcher:
         under this consumer) and when the next reclaim is due."""
         assert self.idle is not None
         self._busy = False
+        self._release_workers()  # nothing in flight: they would wait for as long as it is idle
         parked = self._parked = idling.Parked(stream, count, int(self._reclaim_idle * 1000),
                                               next_reclaim)
         try:
@@ -269,25 +279,58 @@ class Dispatcher:
             self._parked.woken.set_result(idling.Wake(reread=True))
 
     def _start(self, entries: list[Entry]) -> None:
-        for entry_id, fields in entries:
+        """Hand each entry to a waiting worker, or to a new one: a busy queue's workers
+        carry on from one delivery to the next, so a delivery costs a future, not a Task."""
+        for entry in entries:
+            entry_id = entry[0]
             if entry_id in self._in_flight:
                 continue
-            task = asyncio.create_task(self._deliver(entry_id, fields))
-            self._in_flight[entry_id] = task
+            self._in_flight.add(entry_id)
+            if not self._hand(entry):
+                worker = asyncio.create_task(self._work(entry))
+                self._workers.add(worker)
+                worker.add_done_callback(self._workers.discard)
 
-            def done(_task: asyncio.Task[None], entry_id: bytes = entry_id) -> None:
-                self._done(entry_id)  # the default holds this iteration's id
+    def _hand(self, entry: Entry) -> bool:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():  # else its worker was cancelled while it waited
+                waiter.set_result(entry)
+                return True
+        return False
 
-            task.add_done_callback(done)
+    async def _work(self, entry: Entry) -> None:
+        """Deliver `entry`, then each entry handed over next, until the queue stops,
+        parks or restarts (`_release_workers`)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            entry_id, fields = entry
+            try:
+                await self._deliver(entry_id, fields)
+            finally:
+                self._in_flight.discard(entry_id)
+                self._slot_freed.set()
+            if self.stopped:
+                return
+            waiter: asyncio.Future[Entry | None] = loop.create_future()
+            self._waiting.append(waiter)
+            handed = await waiter
+            if handed is None:
+                return
+            entry = handed
 
-    def _done(self, entry_id: bytes) -> None:
-        self._in_flight.pop(entry_id, None)
-        self._slot_freed.set()
+    def _release_workers(self) -> None:
+        """End the workers that wait for an entry."""
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def drain(self, timeout: float) -> None:
         """Let in-flight deliveries finish within `timeout`, then cancel the rest: their
         entries stay pending in Redis and are delivered again after a restart."""
-        tasks = list(self._in_flight.values())
+        self._release_workers()
+        tasks = list(self._workers)
         if not tasks:
             return
         _, late = await asyncio.wait(tasks, timeout=timeout)

@@ -378,3 +378,27 @@ async def test_a_burst_over_two_brokers_is_one_transaction_per_hash_tag(redis_cl
     assert 2 <= execs <= 3  # the first alone, then one per tag
     for tag in ("a", "b"):
         assert await redis_client.zcard(f"q:{{{tag}}}:schedule") == 8
+
+
+async def test_a_busy_queue_reuses_its_workers_and_an_idle_one_holds_none(redis_client, engine) -> None:
+    with RecordingSink() as sink:
+        t = target("workers", sink.url, DeliveryPolicy())
+        await enqueue(redis_client, t.stream, [event(i) for i in range(200)])
+        started: list[object] = []
+        engine.sync([t])  # its task has not run yet: `_work` is counted from the start
+        dispatcher = engine._dispatchers[t.key]
+        dispatcher_start = dispatcher._work
+
+        def counting(entry):  # every worker Task runs one `_work`
+            started.append(entry[0])
+            return dispatcher_start(entry)
+
+        dispatcher._work = counting
+        await until(lambda: len(sink.received) == 200)
+        # each worker carried on from delivery to delivery: far fewer Tasks than events
+        assert len(started) <= FAST.max_in_flight < 200
+        # idle: parked in the idle reader, its workers ended
+        await until(lambda: dispatcher._parked is not None and not dispatcher._workers)
+        assert not dispatcher._in_flight and not dispatcher._waiting
+        await enqueue(redis_client, t.stream, [event(1000)])
+        await until(lambda: "e1000" in sink.ids())
