@@ -11,6 +11,7 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 
 from ripple import cloudevents as ce
@@ -159,6 +160,29 @@ async def test_a_hung_subscriber_times_out_and_its_connection_is_closed() -> Non
         assert response.status is None and response.error == "timed out after 0.3s"
         await until(lambda: closed, what="the timed-out attempt's connection closed")
         assert not sender._pool._idle.get((f"127.0.0.1:{port}", None))
+    finally:
+        await sender.close()
+        server.close()
+
+
+async def test_a_cancelled_attempt_is_cancelled_not_timed_out() -> None:
+    reached = asyncio.Event()
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        reached.set()
+        await reader.read()  # until the client leaves
+        writer.close()
+
+    server = await asyncio.start_server(hang, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    sender = HttpSender()
+    try:
+        attempt = asyncio.create_task(sender.send(f"http://127.0.0.1:{port}/", event(), timeout=60))
+        await reached.wait()
+        attempt.cancel()  # a shutdown's cancel: it must not read as the attempt's timeout
+        with pytest.raises(asyncio.CancelledError):
+            await attempt
     finally:
         await sender.close()
         server.close()
