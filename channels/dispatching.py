@@ -1,8 +1,8 @@
 """The delivery engine: one `Dispatcher` per Trigger or Subscription queue.
 
 `Deliveries` (`channels.deliveries`) is what the broker and channel layers drive: they hand
-it the full set of `Target`s whenever resources change, and it starts, updates and stops dispatchers. Each
-dispatcher reads its own stream through the shared consumer group, keeps at most its
+it the full set of `Target`s whenever resources change, and it starts, updates and stops
+dispatchers. Each dispatcher reads its own stream through the shared consumer group, keeps at most its
 `channels.concurrency` limit of deliveries running (adaptive, up to `max_in_flight`), and
 carries out the `channels.outcomes` decision of every attempt through `channels.queues`. A
 slow subscriber fills only its own slots, and a subscriber that times out or refuses
