@@ -2,15 +2,15 @@
 
 `Deliveries` (`channels.deliveries`) is what the broker and channel layers drive: they hand
 it the full set of `Target`s whenever resources change, and it starts, updates and stops
-dispatchers. Each dispatcher reads its own stream through the shared consumer group, keeps at most its
-`channels.concurrency` limit of deliveries running (adaptive, up to `max_in_flight`), and
-carries out the `channels.outcomes` decision of every attempt through `channels.queues`. A
-slow subscriber fills only its own slots, and a subscriber that times out or refuses
-connections shrinks its queue's slots to a couple, so it never delays another queue; its
-backlog stays in Redis, not in memory. A busy queue's deliveries run on workers that carry
-on from one entry to the next (a Task costs about 7 µs, a hand-over through a future about
-1 µs: P2 measured 3-5% less CPU per event); they end when the queue parks, stops or
-restarts.
+dispatchers. Each dispatcher reads its own stream through the shared consumer group, keeps
+at most its `channels.concurrency` limit of deliveries running (adaptive, up to
+`max_in_flight`), and carries out the `channels.outcomes` decision of every attempt through
+`channels.queues`. A slow subscriber fills only its own slots, and a subscriber that times
+out or refuses connections shrinks its queue's slots to a couple, so it never delays another
+queue; its backlog stays in Redis, not in memory. A busy queue's deliveries run on workers
+that carry on from one entry to the next (a Task costs about 7 µs, a hand-over through a
+future about 1 µs: P2 measured 3-5% less CPU per event); they end when the queue parks,
+stops or restarts.
 
 After a restart, and after any store error, a dispatcher first re-reads the entries its
 consumer name still holds (`XREADGROUP ... 0`, paged, skipping those in flight): a read
