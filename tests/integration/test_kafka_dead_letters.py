@@ -18,7 +18,7 @@ from channels.dispatching import Target
 from channels.identities import Kind
 from channels.policies import DeliveryPolicy
 from channels.queues import Queues
-from channels.sending import AiohttpSender
+from channels.sending import HttpSender
 from ripple import metrics
 from ripple.api.dead_letter_bounds import Bounds
 from ripple.settings import DeliverySettings
@@ -48,7 +48,7 @@ def topic(kafka) -> str:
 
 @pytest.fixture
 async def sender():
-    sender = AiohttpSender()
+    sender = HttpSender()
     yield sender
     await sender.close()
 
