@@ -203,13 +203,13 @@ async def plane_of(redis_client):
     from broker.plane import BrokerPlane
     from channels.deliveries import Deliveries
     from channels.queues import Queues
-    from channels.sending import AiohttpSender
+    from channels.sending import HttpSender
     from ripple.settings import DeliverySettings, IngressSettings, Settings
 
     made = []
 
     def make(informer: Objects, *, route_brokers: bool = True):
-        sender = AiohttpSender()
+        sender = HttpSender()
         deliveries = Deliveries(Queues(redis_client), sender, consumer="c1", settings=DeliverySettings())
         appender = Appender(redis_client, max_backlog=10_000)
         settings = Settings(ingress=IngressSettings(route_brokers=route_brokers))
