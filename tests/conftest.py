@@ -4,11 +4,19 @@
 the e2e meshes and the CLI they run find each other's token with no flag, and no test ever
 writes the real `~/.config/ripple/config.yaml`. Set here, at configuration, so that every
 process a test starts inherits it.
+
+And every process a test starts hears Ctrl-C. A test run started in the background by a
+non-interactive shell (`make test &`, a CI runner's job) has SIGINT ignored, exec keeps
+an ignored signal, and a Python child whose SIGINT is ignored at start never raises
+KeyboardInterrupt: the tests that send SIGINT to a `ripple` command (a replay, the CI demo)
+would wait on a process that cannot hear it. A handler of ours becomes the default in
+each child.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 
 import pytest
@@ -18,3 +26,5 @@ def pytest_configure(config: pytest.Config) -> None:
     directory = tempfile.mkdtemp(prefix="ripple-config-")
     os.environ["RIPPLE_CONFIG"] = os.path.join(directory, "config.yaml")
     os.environ.pop("RIPPLE_TOKEN", None)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
