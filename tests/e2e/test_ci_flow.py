@@ -246,7 +246,12 @@ def test_the_demo_runs_headless_and_stays_up_until_interrupted(tmp_path: Path) -
         assert statuses == ["failed", "passed"]
     finally:
         demo.send_signal(signal.SIGINT)
-        code = demo.wait(60)
+        try:
+            code = demo.wait(60)
+        except subprocess.TimeoutExpired:  # a failed check stops what it started
+            demo.kill()
+            demo.wait()
+            raise
     assert code == 0, out.read_text()
     assert "Stopping ripple up" in out.read_text()
     with pytest.raises(OSError):  # ripple up went with it
