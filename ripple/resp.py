@@ -260,6 +260,15 @@ async def _handshake(link: Link, endpoint: Endpoint) -> None:
             raise redis.exceptions.ConnectionError("Invalid Database")
 
 
+def _checked(reply: Any) -> Any:
+    """The reply, unless it is (or, as redis-py's hiredis parser sees it, begins with) an
+    error redis-py raises and disconnects on."""
+    if isinstance(reply, list) and reply:
+        _raise_connection_error(reply[0])
+    _raise_connection_error(reply)
+    return reply
+
+
 def _raise_connection_error(reply: Any) -> None:
     """Raise an error reply that redis-py raises and disconnects on: NOAUTH and WRONGPASS
     (`AuthenticationError`), LOADING (`BusyLoadingError`), "max number of clients reached";
@@ -290,35 +299,21 @@ class Pool:
     async def execute(self, packed: bytes) -> Any:
         """Send one packed command; its reply. A `ResponseError` reply is returned, not raised;
         the errors redis-py disconnects on are raised, and the link is closed."""
-        idle = self._idle
-        link = idle.pop() if idle else None
-        while link is not None and link.broken is not None:
-            self._forget(link)
-            link = idle.pop() if idle else None
-        if link is None:
-            link = await self._connect()
+        link = self._idle_link() or await self._connect()
         try:
-            reply = await link.request(packed)
-            if isinstance(reply, list) and reply:
-                # as redis-py's hiredis parser: a ConnectionError first in an array is raised
-                _raise_connection_error(reply[0])
-            _raise_connection_error(reply)
+            reply = _checked(await link.request(packed))
         except BaseException:
             link.close()
             self._forget(link)
             raise
-        idle.append(link)
+        self._idle.append(link)
         return reply
 
     async def execute_many(self, packed: bytes, count: int) -> list[Any]:
         """`execute` for `count` commands packed together: their replies, in order."""
-        link = await self._take()
+        link = self._idle_link() or await self._connect()
         try:
-            replies = [await future for future in link.request_many(packed, count)]
-            for reply in replies:
-                if isinstance(reply, list) and reply:
-                    _raise_connection_error(reply[0])
-                _raise_connection_error(reply)
+            replies = [_checked(await future) for future in link.request_many(packed, count)]
         except BaseException:
             link.close()
             self._forget(link)
@@ -326,13 +321,15 @@ class Pool:
         self._idle.append(link)
         return replies
 
-    async def _take(self) -> Link:
+    def _idle_link(self) -> Link | None:
+        """An idle link that is not broken, if there is one (no await: the hot path)."""
         idle = self._idle
-        link = idle.pop() if idle else None
-        while link is not None and link.broken is not None:
+        while idle:
+            link = idle.pop()
+            if link.broken is None:
+                return link
             self._forget(link)
-            link = idle.pop() if idle else None
-        return link if link is not None else await self._connect()
+        return None
 
     async def _connect(self) -> Link:
         if self._count >= self.limit:
