@@ -8,11 +8,13 @@ tests never see each other's keys. Every integration test module uses these two.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -103,3 +105,30 @@ async def redis_client(valkey_url: str) -> AsyncIterator[redis.asyncio.Redis]:
     finally:
         with contextlib.suppress(Exception):
             await client.aclose()
+
+
+# -- the KafkaSource tests' (librdkafka's mock cluster, one per module) --------------------
+
+@pytest.fixture(scope="module")
+def kafka() -> Iterator[Any]:
+    from tests.support.kafka import MockCluster
+
+    with MockCluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+async def sender() -> AsyncIterator[Any]:
+    from channels.sending import HttpSender
+
+    sender = HttpSender()
+    yield sender
+    await sender.close()
+
+
+@pytest.fixture
+async def adapters() -> AsyncIterator[list[Any]]:
+    """The KafkaAdapters a test starts (it appends them), stopped after it."""
+    started: list[Any] = []
+    yield started
+    await asyncio.gather(*(a.stop() for a in started))

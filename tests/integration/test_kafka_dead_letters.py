@@ -18,7 +18,6 @@ from channels.dispatching import Target
 from channels.identities import Kind
 from channels.policies import DeliveryPolicy
 from channels.queues import Queues
-from channels.sending import HttpSender
 from ripple import metrics
 from ripple.api.dead_letter_bounds import Bounds
 from ripple.settings import DeliverySettings
@@ -33,31 +32,11 @@ WHERE = locations.of_source(Kind.KAFKA_SOURCE, "ns", "src")
 _names = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def kafka():
-    with MockCluster() as cluster:
-        yield cluster
-
-
 @pytest.fixture
 def topic(kafka) -> str:
     name = f"dlq{next(_names)}"
     kafka.create_topic(name, 1)
     return name
-
-
-@pytest.fixture
-async def sender():
-    sender = HttpSender()
-    yield sender
-    await sender.close()
-
-
-@pytest.fixture
-async def adapters():
-    started: list[KafkaAdapter] = []
-    yield started
-    await asyncio.gather(*(a.stop() for a in started))
 
 
 def target(url: str, policy: DeliveryPolicy) -> Target:

@@ -4,7 +4,6 @@ commits after delivery, dead letters, consumer groups, backpressure, and a SIGKI
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import os
@@ -19,7 +18,6 @@ import pytest
 from channels.dispatching import Target
 from channels.identities import Kind, TargetKey
 from channels.policies import DeliveryPolicy
-from channels.sending import HttpSender
 from ripple import metrics
 from sources.kafka.adapter import KafkaAdapter, KafkaConfig
 from tests.support.kafka import MockCluster, leader_syncs_last
@@ -32,31 +30,11 @@ ROOT = Path(__file__).resolve().parents[2]
 _names = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def kafka():
-    with MockCluster() as cluster:
-        yield cluster
-
-
 @pytest.fixture
 def topic(kafka) -> str:
     name = f"topic{next(_names)}"
     kafka.create_topic(name, 3)
     return name
-
-
-@pytest.fixture
-async def sender():
-    sender = HttpSender()
-    yield sender
-    await sender.close()
-
-
-@pytest.fixture
-async def adapters():
-    started: list[KafkaAdapter] = []
-    yield started
-    await asyncio.gather(*(a.stop() for a in started))
 
 
 def target(url: str | None, policy: DeliveryPolicy | None = None) -> Target:
