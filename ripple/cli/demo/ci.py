@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import ctypes
 import json
 import os
 import queue
@@ -31,7 +32,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ripple import errors, orphans
+from ripple import errors
 from ripple.cli import credentials
 from ripple.cli.client import Client
 from ripple.cli.demo import pushes
@@ -121,10 +122,10 @@ def start_up(host: str, port: int, data_dir: Path, state: Path) -> subprocess.Po
         f"{data_dir}; its log: {log})")
     with open(log, "ab") as out:
         # Its own session: a Ctrl-C reaches the demo alone, which then stops ripple up once.
-        # SIGTERM when the demo dies however it dies (`ripple.orphans`).
-        return subprocess.Popen(orphans.launch(argv, signal.SIGTERM), stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=out, env=dict(os.environ, CI_STATE_DIR=str(state)),
-                                start_new_session=True)
+        # SIGTERM when the demo dies however it dies (no thread runs yet: preexec_fn is safe).
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                env=dict(os.environ, CI_STATE_DIR=str(state)),
+                                start_new_session=True, preexec_fn=_terminate_with_parent)
 
 
 def stop_up(up: subprocess.Popen[bytes]) -> None:
@@ -352,6 +353,12 @@ def hop(offset: float, what: str, detail: str) -> None:
 
 def say(line: str) -> None:
     print(line, flush=True)
+
+
+def _terminate_with_parent() -> None:
+    """In the child before exec: SIGTERM when the demo dies (PR_SET_PDEATHSIG), on Linux."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
