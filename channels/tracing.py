@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Mapping
 
 import redis.asyncio as aioredis
+import redis.exceptions
 
 from ripple import cloudevents as ce
 from ripple import keys, redisclient, telemetry, traces
@@ -41,20 +42,17 @@ MAX_PREFIXES = 10_000
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _STR = json.encoder.encode_basestring  # the C string encoder: a JSON string literal
 
-# KEYS: the trace lists of one shard. ARGV[1]: TTL (ms); ARGV[2]: hops kept per list;
-# ARGV[3]: per record the KEYS index of its list, comma-separated; ARGV[4]: the records,
-# newline-separated (JSON never holds a raw newline). Two arguments instead of two per
-# record: redis-py packs each argument on its own, and that was most of a flush's cost.
+# KEYS: the trace list of each record of one shard, in order (an event's list twice if it
+# has two records). ARGV[1]: TTL (ms); ARGV[2]: hops kept per list; ARGV[3]: the records,
+# newline-separated (JSON never holds a raw newline). One argument for all the records:
+# each argument costs its packing, and that was most of a flush's cost.
 _RECORD = """
 local ttl, keep = ARGV[1], -tonumber(ARGV[2])
-local lists = {}
-for n in string.gmatch(ARGV[3], '%d+') do lists[#lists + 1] = KEYS[tonumber(n)] end
 local i = 0
-for record in string.gmatch(ARGV[4], '[^\\n]+') do
+for record in string.gmatch(ARGV[3], '[^\\n]+') do
   i = i + 1
-  redis.call('RPUSH', lists[i], record)
-end
-for _, key in ipairs(KEYS) do
+  local key = KEYS[i]
+  redis.call('RPUSH', key, record)
   redis.call('LTRIM', key, keep, -1)
   redis.call('PEXPIRE', key, ttl)
 end
@@ -71,7 +69,8 @@ class Tracer:
         self.redis, self.settings, self.worker, self.spans = client, settings, worker, spans
         self.enabled = client is not None and settings.sample > 0
         self._threshold = int(settings.sample * 2**32)
-        self._buffer: list[tuple[str, bytes]] = []
+        self._buffer: list[tuple[str, str]] = []
+        """(event id, encoded hop), encoded to bytes and keyed at the flush."""
         self._flushing: asyncio.Future[None] | None = None
         self._script = client.register_script(_RECORD) if client is not None else None
         self.dropped = 0
@@ -169,7 +168,7 @@ class Tracer:
         if len(self._buffer) >= MAX_BUFFERED:
             self.dropped += 1
             return
-        self._buffer.append((keys.event_trace(event_id), record.encode("utf-8", "surrogatepass")))
+        self._buffer.append((event_id, record))
         if self._flushing is None:
             self._flushing = asyncio.ensure_future(self._flush_later())
 
@@ -184,25 +183,38 @@ class Tracer:
                 self._flushing = asyncio.ensure_future(self._flush_later())
 
     async def flush(self) -> None:
-        """Write every buffered record now."""
+        """Write every buffered record now: one script per shard, all in one pipeline of
+        EVALSHAs (a pipeline holding redis-py `Script`s is not a lean one: it asks SCRIPT
+        EXISTS first, then sends each command through redis-py's slow path)."""
         batch, self._buffer = self._buffer, []
         if not batch or self.redis is None or self._script is None:
             return
-        shards: dict[str, tuple[dict[str, int], list[str], list[bytes]]] = {}
-        for key, record in batch:
-            lists, indexes, found = shards.setdefault(keys.hash_tag(key), ({}, [], []))
-            index = lists.get(key)
-            if index is None:
-                index = lists[key] = len(lists) + 1
-            indexes.append(str(index))
-            found.append(record)
+        shards: dict[int, tuple[list[str], list[str]]] = {}
+        for event_id, record in batch:
+            shard = keys.trace_shard(event_id)
+            found = shards.get(shard)
+            if found is None:
+                found = shards[shard] = ([], [])
+            found[0].append(keys.event_trace(event_id, shard))
+            found[1].append(record)
         ttl_ms, keep = int(self.settings.ttl * 1000), self.settings.max_hops
+        commands = [("EVALSHA", self._script.sha, len(lists), *lists, ttl_ms, keep,
+                     "\n".join(records).encode("utf-8", "surrogatepass"))
+                    for lists, records in shards.values()]
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for lists, indexes, found in shards.values():
-                    await self._script(keys=list(lists), client=pipe,
-                                       args=[ttl_ms, keep, ",".join(indexes), b"\n".join(found)])
-                await pipe.execute()
+            for _ in range(2):
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for command in commands:
+                        pipe.execute_command(*command)
+                    replies = await pipe.execute(raise_on_error=False)
+                missing = [c for c, r in zip(commands, replies) if isinstance(r, redis.exceptions.NoScriptError)]
+                for reply in replies:
+                    if isinstance(reply, Exception) and not isinstance(reply, redis.exceptions.NoScriptError):
+                        raise reply
+                if not missing:
+                    return
+                await self.redis.script_load(_RECORD)  # a new or restarted server: once, then again
+                commands = missing
         except redisclient.UNAVAILABLE as exc:
             log.warning("trace records not written", extra={"records": len(batch), "error": str(exc)})
         except Exception:

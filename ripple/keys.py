@@ -191,12 +191,14 @@ Shares the queue's hash tag: the script that moves a due one back is one slot.""
 TRACE_SHARDS = 16
 
 
-def event_trace(event_id: str) -> str:
+def event_trace(event_id: str, shard: int | None = None) -> str:
     """List with a TTL: the hops of every event with this id (each record names its source),
-    oldest first. The hash tag is one of `TRACE_SHARDS` (by the id's CRC-32), so that the
-    hops a process records in one flush go as one script per shard (one Cluster slot each),
-    and a trace is found from its id alone."""
-    return f"{PREFIX}:trace:{{trace-{trace_shard(event_id)}}}:{event_id}"
+    oldest first. The hash tag is one of `TRACE_SHARDS` (by the id's CRC-32, `shard` when
+    the caller has it), so that the hops a process records in one flush go as one script per
+    shard (one Cluster slot each), and a trace is found from its id alone."""
+    if shard is None:
+        shard = trace_shard(event_id)
+    return f"{PREFIX}:trace:{{trace-{shard}}}:{event_id}"
 
 
 def trace_shard(event_id: str) -> int:

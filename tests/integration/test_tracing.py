@@ -49,6 +49,20 @@ async def test_hops_are_written_bounded_with_a_ttl(redis_client) -> None:
     await tracer.close()
 
 
+async def test_a_flush_loads_its_script_on_a_server_that_lost_it(redis_client) -> None:
+    tracer = tracing.Tracer(redis_client, TraceSettings(), worker="w0")
+    await redis_client.script_flush()
+    for i in range(40):  # several shards, one EVALSHA each
+        tracer.attempt(TargetKey(Kind.TRIGGER, "ns", "t"), event(i), "subscriber", "http://x/", 0, 200, None, "ack",
+                       0.0, None, time.time(), 0.01)
+    await tracer.flush()
+    assert len({keys.trace_shard(f"e{i}") for i in range(40)}) > 1
+    for i in range(40):
+        [hop] = await tracing.read(redis_client, f"e{i}")
+        assert hop["outcome"] == "delivered"
+    await tracer.close()
+
+
 async def test_a_disabled_tracer_writes_nothing(redis_client) -> None:
     tracer = tracing.Tracer(redis_client, TraceSettings(sample=0.0))
     assert not tracer.enabled
