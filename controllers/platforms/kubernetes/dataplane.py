@@ -36,7 +36,7 @@ from channels.queues import Queues
 from channels.sending import HttpSender
 from controllers.platforms.kubernetes.store import KubeStore
 from controllers.platforms.local import platform, routing
-from ripple import dataplane, errors, supervising
+from ripple import dataplane, errors, heap, supervising
 from ripple.api import registry
 from ripple.informers import Informer
 from ripple.settings import Settings
@@ -122,6 +122,7 @@ async def run_data_plane(settings: Settings, configuration: kubernetes.client.Co
         planes = (plane, channel_plane, source_plane)
         supervisor.spawn("data-plane-progress",
                          lambda: platform._report_progress(client, consumer, planes))
+        heap.settle()  # what start-up loaded stays: out of every later full collection
         supervisor.spawn("server", server.serve, essential=True)
         await supervisor.watch()
     finally:

@@ -25,7 +25,7 @@ import uvicorn
 
 from controllers.platforms.kubernetes.store import KubeStore
 from controllers.platforms.local import platform, serving_plane
-from ripple import dataplane, supervising
+from ripple import dataplane, heap, supervising
 from ripple.api import registry
 from ripple.informers import Informer
 from ripple.settings import Settings
@@ -94,6 +94,7 @@ async def run_router(settings: Settings, configuration: kubernetes.client.Config
         applied = (_Applied(informer),)
         supervisor.spawn("data-plane-progress",
                          lambda: platform._report_progress(client, consumer, applied))
+        heap.settle()  # what start-up loaded stays: out of every later full collection
         supervisor.spawn("server", server.serve, essential=True)
         await supervisor.watch()
     finally:

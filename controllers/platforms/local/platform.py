@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 import redis.asyncio as aioredis
 import uvicorn
 
-from ripple import dataplane, errors, redisclient, supervising, telemetry
+from ripple import dataplane, errors, heap, redisclient, supervising, telemetry
 from ripple import store as stores
 from ripple.api import registry
 from ripple.informers import Informer
@@ -213,6 +213,7 @@ async def _run_worker(
                 supervisor.spawn("delivery-totals", totals.run)
             for name, task in servings.tasks.items():
                 supervisor.spawn(name, task)
+            heap.settle()  # what start-up loaded stays: out of every later full collection
             supervisor.spawn("server", lambda: server.serve(sockets=sockets),
                              essential=True)
             if on_serving is not None:
