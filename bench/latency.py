@@ -38,18 +38,26 @@ def percentiles(latencies_ns: list[int]) -> dict[str, float | None]:
             "samples": len(ordered)}
 
 
-def measure(url: str, sink: harness.App, duration: float, rate: float = RATE) -> dict[str, Any]:
+def measure(url: str, sink: harness.App, duration: float, rate: float = RATE,
+            watched: dict[str, list[int]] | None = None) -> dict[str, Any]:
+    """The percentiles of one paced run; `run_queue_us` is, for each of `watched`'s process
+    groups, how long its threads waited for a CPU per event sent (µs)."""
     sink.reset()
     procs = str(max(1, math.ceil(rate / PER_PROCESS)))
     harness.loadgen("paced", url, "--rate", str(rate), "--duration", str(WARMUP), "--no-stamp",
                     "--procs", procs)
+    groups = dict(watched or {}, sink=[sink.proc.pid])
+    waited = {name: harness.run_queue_seconds(pids) for name, pids in groups.items()}
     sent = harness.loadgen("paced", url, "--rate", str(rate), "--duration", str(duration),
                            "--procs", procs, timeout=duration + 60)
     harness.wait_until(lambda: sink.stamped() >= sent["ok"], timeout=10)
+    waited = {name: harness.run_queue_seconds(groups[name]) - before for name, before in waited.items()}
     stats = sink.stats()
     after = percentiles(stats["after_ingress_ns"])
+    per_event = 1e6 / sent["ok"] if sent.get("ok") else 0.0
     return dict(percentiles(stats["latencies_ns"]), sent=sent,
-                after_ingress={k: after[k] for k in ("p50_ms", "p99_ms")})
+                after_ingress={k: after[k] for k in ("p50_ms", "p99_ms")},
+                run_queue_us={name: round(seconds * per_event, 1) for name, seconds in waited.items()})
 
 
 def run(duration: float, log: Any = print, workers: int = 1, rate: float = RATE) -> dict[str, Any]:
@@ -59,7 +67,8 @@ def run(duration: float, log: Any = print, workers: int = 1, rate: float = RATE)
         with harness.running(lambda: harness.Ripple(delivery.manifest(sink.url), workers)) as (ripple,):
             if not ripple.wait_triggers_ready(1, timeout=60):
                 raise RuntimeError("trigger t1 did not become Ready: " + ripple.log_tail())
-            figure = measure(ripple.broker_url, sink, duration, rate)
+            figure = measure(ripple.broker_url, sink, duration, rate,
+                             watched={"ripple": ripple.pids(), "valkey": [p for p in [ripple.valkey_pid] if p]})
     ratio = figure["p99_ms"] / base["p99_ms"] if figure["p99_ms"] and base["p99_ms"] else None
     held = _held(base["sent"], duration, rate) and _held(figure["sent"], duration, rate)
     row_id = "P3" + (f"w{workers}" if workers > 1 else "") + (f"at{rate / 1000:g}k" if rate != RATE else "")
@@ -72,7 +81,8 @@ def run(duration: float, log: Any = print, workers: int = 1, rate: float = RATE)
         "extra": (f"p50 {_ms(figure['p50_ms'])} vs {_ms(base['p50_ms'])} direct; after the "
                   f"ingress's stamp p50 {_ms(figure['after_ingress']['p50_ms'])}, "
                   f"p99 {_ms(figure['after_ingress']['p99_ms'])}; "
-                  f"{_sent(figure['sent'], duration)} through Ripple, {_sent(base['sent'], duration)} direct"
+                  f"{_sent(figure['sent'], duration)} through Ripple, {_sent(base['sent'], duration)} direct; "
+                  f"waiting for a CPU per event: {_waits(figure)} (direct: {_waits(base)})"
                   + ("" if held else " (the generator did not hold the rate: not scored)")),
         "details": {"figure": figure, "baseline": base},
     }
@@ -82,6 +92,12 @@ def _held(sent: dict[str, Any], duration: float, rate: float) -> bool:
     """Whether the open-loop generator sent (about) `rate` events a second for `duration`."""
     return bool(sent.get("ok")) and sent.get("seconds", 0) <= 1.2 * duration + 1 and \
         sent["ok"] >= 0.9 * rate * duration
+
+
+def _waits(measured: dict[str, Any]) -> str:
+    """The run-queue waits per event of each watched process group: the share of the
+    latency that is the machine's, not the code's."""
+    return ", ".join(f"{name} {us:g} µs" for name, us in measured["run_queue_us"].items())
 
 
 def _sent(sent: dict[str, Any], duration: float) -> str:
