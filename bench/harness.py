@@ -9,7 +9,6 @@ up` then shuts its embedded Valkey down itself). All waits are bounded.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import os
 import resource
@@ -317,12 +316,12 @@ def broker_records(count: int, type_: str = events.MATCH) -> list[dict[bytes, by
     from broker import stamping
     from ripple import cloudevents as ce
 
-    now = dt.datetime.now(dt.UTC)
+    now = time.time_ns()
     records = []
     for i in range(count):
         headers = events.headers(f"prefill-{i}", type_)
         event = ce.from_http(headers, events.DATA)[0]
-        records.append(ce.to_record(stamping.stamp(event, headers, default_ttl=255, now=now)))
+        records.append(ce.to_record(stamping.stamp(event, headers, default_ttl=255, now_ns=now)))
     return records
 
 

@@ -18,7 +18,7 @@ unresolvable.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import time
 import functools
 import logging
 from typing import Any, Mapping
@@ -84,7 +84,7 @@ class BrokerPlane:
 
     def prepare(self, event: ce.CloudEvent, headers: Mapping[str, str]) -> ce.CloudEvent:
         return stamping.stamp(event, headers, default_ttl=self.settings.ingress.default_ttl,
-                              now=dt.datetime.now(dt.timezone.utc))
+                              now_ns=time.time_ns())
 
     # -- sync ------------------------------------------------------------------------------
     def kick(self, changed: set[str] | None = None) -> None:

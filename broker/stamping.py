@@ -14,7 +14,7 @@ Pure; called by the broker ingress for each event and by the reply path of a tri
 
 from __future__ import annotations
 
-import datetime as dt
+import time
 from typing import Mapping
 
 from ripple import cloudevents as ce
@@ -36,14 +36,15 @@ def remaining_hops(event: ce.CloudEvent, default: int) -> int:
 
 
 def stamp(
-    event: ce.CloudEvent, headers: Mapping[str, str], *, default_ttl: int, now: dt.datetime
+    event: ce.CloudEvent, headers: Mapping[str, str], *, default_ttl: int, now_ns: int
 ) -> ce.CloudEvent:
+    """`now_ns`: the arrival, in ns since the epoch (`time.time_ns()`)."""
     hops = remaining_hops(event, default_ttl + 1) - 1
     if hops <= 0:
         raise errors.Invalid(errors.FieldError(TTL, "the event has no hops left (a reply loop?)"))
     attributes = event.attributes
     attributes[TTL] = hops
-    attributes[ARRIVAL] = rfc3339(now)
+    attributes[ARRIVAL] = rfc3339(now_ns)
     if "traceparent" not in attributes:
         header = headers.get("traceparent")
         attributes["traceparent"] = (
@@ -52,12 +53,21 @@ def stamp(
     return event
 
 
-def rfc3339(moment: dt.datetime) -> str:
-    """`moment` in UTC with microseconds and a Z: `2024-05-01T12:00:00.000000Z`. (isoformat
-    is C; strftime took a third more of the ingress's time per event.)"""
-    if moment.tzinfo is not dt.timezone.utc:
-        moment = moment.astimezone(dt.timezone.utc)  # a naive moment is taken as local time
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+def rfc3339(epoch_ns: int) -> str:
+    """`epoch_ns` (ns since the epoch) in UTC with microseconds and a Z:
+    `2024-05-01T12:00:00.000123Z`. The text up to the second is kept from the previous
+    call within the same second: a datetime per event, `astimezone` and `isoformat` cost
+    about 5 µs per event at the ingress, this about 1."""
+    global _second
+    seconds, micros = divmod(epoch_ns // 1000, 1_000_000)
+    last, prefix = _second
+    if seconds != last:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))
+        _second = (seconds, prefix)
+    return f"{prefix}{micros:06d}Z"
+
+
+_second: tuple[int, str] = (-1, "")
 
 
 def reply_hops(original: ce.CloudEvent, default_ttl: int) -> int:

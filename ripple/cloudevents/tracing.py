@@ -37,10 +37,14 @@ def is_valid_traceparent(value: object) -> bool:
 
 
 def new_traceparent(*, sampled: bool = True, rng: random.Random | None = None) -> str:
-    """A traceparent that starts a new trace. `rng` is for tests; ids need no secrecy."""
+    """A traceparent that starts a new trace. `rng` is for tests; ids need no secrecy.
+    Both ids come from one 192-bit draw (one call and one format: the ingress gives most
+    events theirs)."""
     getrandbits = (rng or random).getrandbits
-    trace_id = getrandbits(128) or 1  # all-zero ids are invalid
-    return f"{VERSION}-{trace_id:032x}-{_span_id(getrandbits):016x}-{SAMPLED if sampled else '00'}"
+    ids = f"{getrandbits(192):048x}"
+    while ids[:32] == _ZERO_TRACE or ids[32:] == _ZERO_SPAN:  # all-zero ids are invalid
+        ids = f"{getrandbits(192):048x}"
+    return f"{VERSION}-{ids[:32]}-{ids[32:]}-{SAMPLED if sampled else '00'}"
 
 
 def child_traceparent(parent: str | None, *, rng: random.Random | None = None) -> str:

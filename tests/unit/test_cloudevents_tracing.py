@@ -67,3 +67,24 @@ def test_ids_come_from_the_given_rng() -> None:
     assert ce.child_traceparent(PARENT, rng=random.Random(7)) == ce.child_traceparent(
         PARENT, rng=random.Random(7)
     )
+
+
+class Draws(random.Random):
+    """Hands out the given draws, in order."""
+
+    def __init__(self, *draws: int) -> None:
+        super().__init__()
+        self.draws = list(draws)
+
+    def getrandbits(self, k: int) -> int:
+        return self.draws.pop(0)
+
+
+@pytest.mark.parametrize("draws, expected", [
+    ((1 << 64 | 2,), "00-00000000000000000000000000000001-0000000000000002-01"),
+    ((0, 1 << 64 | 3), "00-00000000000000000000000000000001-0000000000000003-01"),  # both zero
+    ((5, 1 << 64 | 4), "00-00000000000000000000000000000001-0000000000000004-01"),  # trace id zero
+    ((5 << 64, 1 << 64 | 7), "00-00000000000000000000000000000001-0000000000000007-01"),  # span id zero
+])
+def test_all_zero_ids_are_drawn_again(draws: tuple[int, ...], expected: str) -> None:
+    assert ce.new_traceparent(rng=Draws(*draws)) == expected
