@@ -73,6 +73,20 @@ def replayed(fields: records.Fields, replay_id: str) -> records.Fields:
     return ce.to_record(event, records.headers_of(fields))
 
 
+def fraction(reached_ms: int, since_ms: int, until_ms: int, oldest_ms: int, newest_ms: int) -> float:
+    """How far a replay that has read up to `reached_ms` is through its window, 0 to 1: by
+    time, over the part of the window the log holds (`--since 1h` over a log that starts a
+    minute ago is through once it has read that minute, not at 2%)."""
+    low, high = max(since_ms, oldest_ms), min(until_ms, newest_ms)
+    if high <= low:
+        return 1.0 if reached_ms >= low else 0.0
+    return min(1.0, max(0.0, (reached_ms - low) / (high - low)))
+
+
+def _ms(entry_id: bytes) -> int:
+    return int(entry_id.split(b"-")[0])
+
+
 async def replay(client: aioredis.Redis, request: ReplayRequest, triggers: list[dict[str, Any]],
                  *, stop: asyncio.Event | None = None) -> AsyncIterator[Progress]:
     """Enqueue the matching events, yielding the progress after each page; once `stop` is
@@ -83,7 +97,10 @@ async def replay(client: aioredis.Redis, request: ReplayRequest, triggers: list[
     start, scanned, copies = f"{since_ms}-0", 0, 0
     try:
         oldest = cast(list[Entry], await client.xrange(stream, count=1))
-        oldest_s = int(oldest[0][0].split(b"-")[0]) / 1000 if oldest else None
+        newest = cast(list[Entry], await client.xrevrange(stream, count=1))
+        oldest_s = _ms(oldest[0][0]) / 1000 if oldest else None
+        bounds = (since_ms, until_ms, _ms(oldest[0][0]) if oldest else since_ms,
+                  _ms(newest[0][0]) if newest else until_ms)
         while True:
             page = cast(list[Entry], await client.xrange(stream, start, f"{until_ms}-18446744073709551615",
                                                           count=PAGE))
@@ -91,11 +108,8 @@ async def replay(client: aioredis.Redis, request: ReplayRequest, triggers: list[
                 break
             copies += await _enqueue(client, request, index, page)
             scanned += len(page)
-            last = page[-1][0].decode()
-            start = "(" + last
-            reached = int(last.split("-")[0])
-            span = max(until_ms - since_ms, 1)
-            yield Progress(request.id, scanned, copies, min(1.0, (reached - since_ms) / span), oldest_s)
+            start = "(" + page[-1][0].decode()
+            yield Progress(request.id, scanned, copies, fraction(_ms(page[-1][0]), *bounds), oldest_s)
             if len(page) < PAGE:
                 break
             if stop is not None and stop.is_set():

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
+import select
 import signal
 import subprocess
 import time
@@ -229,32 +231,8 @@ def test_ctrl_c_stops_a_replay_between_pages(data_dir: Path) -> None:
     mesh = Mesh(data_dir).start()
     slow = RecordingSink(lambda r, n: (time.sleep(0.002), Answer(202))[1])
     try:
-        mesh.apply("""
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: big, namespace: default, annotations: {ripple.dev/retention: 24h}}
-""")
-        mesh.wait_ready(f"{EVENTING}/brokers/big")
-        for batch in range(LOGGED // 512):
-            events = [{"specversion": "1.0", "id": f"b{batch}-{i}", "source": "/load",
-                       "type": "dev.example.load", "data": {"n": i}} for i in range(512)]
-            status, _, body = mesh.post("/default/big", json.dumps(events).encode(),
-                                        {"content-type": "application/cloudevents-batch+json"})
-            assert status == 202, body
-        # The fan-out has read the whole log before the Trigger exists, so that the Trigger
-        # gets the replayed copies alone (a Broker hands an event to the Triggers that exist
-        # when its fan-out reads it).
-        wait_until(lambda: fanout_done(mesh, "big"), timeout=60, what="the fan-out read the log")
         with slow:
-            mesh.apply(f"""
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {{name: slow, namespace: default}}
-spec:
-  broker: big
-  subscriber: {{uri: '{slow.url}'}}
-""")
-            mesh.wait_ready(f"{EVENTING}/triggers/slow")
+            logged_broker(mesh, LOGGED, slow)
             cli = subprocess.Popen([RIPPLE, "event", "replay", "broker:big", "--since", "1h",
                                     "--trigger", "slow"], env=dict(mesh.env, RIPPLE_SERVER=mesh.url),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -298,6 +276,86 @@ spec:
             assert replayed() == enqueued  # each once, and nothing past the stop
     finally:
         mesh.stop()
+
+
+def logged_broker(mesh: Mesh, count: int, sink: RecordingSink) -> None:
+    """The Broker `big` with `count` events in its log, all read by its fan-out, then the
+    Trigger `slow` to `sink`: so that the Trigger gets the replayed copies alone (a Broker
+    hands an event to the Triggers that exist when its fan-out reads it)."""
+    mesh.apply("""
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: big, namespace: default, annotations: {ripple.dev/retention: 24h}}
+""")
+    mesh.wait_ready(f"{EVENTING}/brokers/big")
+    for batch in range(count // 512):
+        events = [{"specversion": "1.0", "id": f"b{batch}-{i}", "source": "/load",
+                   "type": "dev.example.load", "data": {"n": i}} for i in range(512)]
+        status, _, body = mesh.post("/default/big", json.dumps(events).encode(),
+                                    {"content-type": "application/cloudevents-batch+json"})
+        assert status == 202, body
+    wait_until(lambda: fanout_done(mesh, "big"), timeout=60, what="the fan-out read the log")
+    mesh.apply(f"""
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: slow, namespace: default}}
+spec:
+  broker: big
+  subscriber: {{uri: '{sink.url}'}}
+""")
+    mesh.wait_ready(f"{EVENTING}/triggers/slow")
+
+
+def test_ctrl_c_in_a_terminal_ends_the_progress_bar_with_one_line(data_dir: Path) -> None:
+    """The same Ctrl-C typed in a terminal: `ripple event replay` runs on a pseudo-terminal
+    (its own session, the terminal's foreground), draws its progress bar in place (`\\r`),
+    and the ^C the terminal turns into SIGINT ends the bar's line, prints the stopped line
+    and exits 130, with no traceback. The server is frozen after the first progress, as
+    above, so that the replay is certainly under way."""
+    mesh = Mesh(data_dir).start()
+    slow = RecordingSink(lambda r, n: (time.sleep(0.002), Answer(202))[1])
+    try:
+        with slow:
+            logged_broker(mesh, LOGGED // 2, slow)
+            pid, terminal = pty.fork()
+            if pid == 0:  # the child: exec at once
+                os.execve(RIPPLE, [RIPPLE, "event", "replay", "broker:big", "--since", "1h", "--trigger", "slow"],
+                          dict(mesh.env, RIPPLE_SERVER=mesh.url))
+            screen = b""
+            assert mesh.proc is not None
+            try:
+                while b"\r" not in screen or b"replayed" not in screen:
+                    screen += _read(terminal)
+                os.kill(mesh.proc.pid, signal.SIGSTOP)
+                os.write(terminal, b"\x03")  # Ctrl-C, as typed
+                while chunk := _read(terminal):
+                    screen += chunk
+                _, status = os.waitpid(pid, 0)
+            finally:
+                os.kill(mesh.proc.pid, signal.SIGCONT)
+                os.close(terminal)
+            text = screen.decode(errors="replace")
+            assert os.waitstatus_to_exitcode(status) == 130, text
+            assert "Traceback" not in text, text
+            # The terminal shows "\r\n" for each "\n": the bar's last redraw, the echoed ^C, then
+            # the line that ends the bar and the stopped line.
+            shown = text.replace("\r\n", "\n").rstrip("\n").split("\n")
+            bar = shown[0].rsplit("\r", 1)[-1]
+            assert re.fullmatch(r"\[[#.]{30}\]\s+\d+%  \d+ replayed, \d+ read(\^C)?", bar), text
+            assert "100%" not in bar, text  # a page or a few of forty: not through
+            assert len(shown) == 2 and " stopped by Ctrl-C: the " in shown[1], text
+    finally:
+        mesh.stop()
+
+
+def _read(terminal: int) -> bytes:
+    """What the terminal shows next; b"" once the program has exited and closed it."""
+    ready, _, _ = select.select([terminal], [], [], 60)
+    assert ready, "the terminal showed nothing for 60 s"
+    try:
+        return os.read(terminal, 4096)
+    except OSError:  # EIO: the other side is closed
+        return b""
 
 
 def fanout_done(mesh: Mesh, broker: str) -> bool:

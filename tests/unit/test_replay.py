@@ -163,3 +163,16 @@ def test_summary_warns_when_the_window_starts_before_the_log() -> None:
 )
 def test_the_line_of_a_stopped_replay(last: dict, line: str) -> None:
     assert replay_cli.format_stopped(last) == line
+
+
+@pytest.mark.parametrize("reached, since, until, oldest, newest, expected", [
+    (1_500, 1_000, 2_000, 0, 9_999, 0.5),          # the log covers the window: by the window
+    (60_500, 0, 3_600_000, 60_000, 61_000, 0.5),   # a window far wider than the log: by the log
+    (61_000, 0, 3_600_000, 60_000, 61_000, 1.0),
+    (60_000, 0, 3_600_000, 60_000, 61_000, 0.0),
+    (5_000, 0, 10_000, 5_000, 5_000, 1.0),         # every entry in one millisecond
+    (1_000, 2_000, 3_000, 0, 9_999, 0.0),          # before the window: never below 0
+])
+def test_progress_is_over_the_part_of_the_window_the_log_holds(
+        reached: int, since: int, until: int, oldest: int, newest: int, expected: float) -> None:
+    assert replaying.fraction(reached, since, until, oldest, newest) == expected
