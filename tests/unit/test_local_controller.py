@@ -298,3 +298,33 @@ async def test_garbage_collection_spares_a_namesake_created_since_it_saw_the_chi
     assert await applier.collect(seq["metadata"]["uid"]) == 0
     kept = await store.get(registry.lookup(seen["apiVersion"], seen["kind"]), NS, "s-kn-sequence-0")
     assert kept["metadata"]["uid"] == namesake["metadata"]["uid"]
+
+
+async def test_the_data_plane_is_read_rarely_when_caught_up_and_at_once_after_a_change(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(controllers, "IDLE_POLL", 3600.0)
+    reads: list[int] = []
+
+    def view() -> DataPlane:
+        reads.append(1)
+        return DataPlane(synced=2**62)
+
+    async with Harness(view) as h:
+        await h.until(lambda: h.controller._next_poll() == 3600.0)  # caught up, nothing reports
+        before = len(reads)
+        await h.store.create(broker("default"))  # wakes the poller: no hour's wait
+        await h.until(lambda: len(reads) > before)
+        await h.until(lambda: ready(h.cached("Broker", "default")) == "True")
+        h.controller.view = DataPlane(synced=0)
+        assert h.controller._next_poll() == h.controller.poll  # behind: read at `poll`
+        h.controller.view = DataPlane(synced=None)
+        assert h.controller._next_poll() == h.controller.poll  # nobody reports yet
+        h.controller.view = DataPlane(synced=2**62)
+        await h.store.create(loading.admit({
+            "apiVersion": "sources.knative.dev/v1beta1", "kind": "KafkaSource",
+            "metadata": {"name": "k", "namespace": NS},
+            "spec": {"bootstrapServers": ["localhost:9092"], "topics": ["t"],
+                     "sink": {"uri": "http://sink/"}}}))
+        await h.until(lambda: h.cached("KafkaSource", "k"))
+        h.controller.view = DataPlane(synced=2**62)
+        assert h.controller._next_poll() == controllers.REPORTS_EVERY  # adapters report
