@@ -62,10 +62,14 @@ class Sink:
         self.last_ns = 0
         self.latencies_ns: list[int] = []
         self.after_ingress_ns: list[int] = []
+        self.stamped_events: list[tuple[str, int, int, int]] = []
+        """Per stamped event: (id, sent, broker stamp, arrival), wall-clock ns (the stamp 0
+        when there is none): where each event's time went, with its trace."""
 
     def stats(self) -> dict[str, Any]:
         return {"count": self.count, "first_ns": self.first_ns, "last_ns": self.last_ns,
-                "latencies_ns": self.latencies_ns, "after_ingress_ns": self.after_ingress_ns}
+                "latencies_ns": self.latencies_ns, "after_ingress_ns": self.after_ingress_ns,
+                "stamped_events": self.stamped_events}
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,18 +85,22 @@ class Sink:
                 await _answer(send, 200, json.dumps(self.stats()).encode(), _JSON)
             return
         await _drain(receive)
-        now = time.monotonic_ns()
-        sent = arrived = None
+        now, wall = time.monotonic_ns(), time.time_ns()
+        sent = arrived = event_id = None
         for name, value in scope["headers"]:
             if name == b"ce-benchsent":
                 sent = int(value)
             elif name == b"ce-knativearrivaltime":
                 arrived = value
+            elif name == b"ce-id":
+                event_id = value
         if sent is not None:
             self.latencies_ns.append(now - sent)
+            stamped_ns = 0
             if arrived is not None:  # the broker's stamp: how much of it came after the ingress
-                stamped = dt.datetime.fromisoformat(arrived.decode()).timestamp()
-                self.after_ingress_ns.append(time.time_ns() - int(stamped * 1e9))
+                stamped_ns = int(dt.datetime.fromisoformat(arrived.decode()).timestamp() * 1e9)
+                self.after_ingress_ns.append(wall - stamped_ns)
+            self.stamped_events.append((event_id.decode() if event_id else "", sent + wall - now, stamped_ns, wall))
         self.count += 1
         if not self.first_ns:
             self.first_ns = now

@@ -14,10 +14,15 @@ and the producer's own response times show it.
 
 from __future__ import annotations
 
+import json
 import math
+import statistics
 from typing import Any
 
+import redis
+
 from bench import delivery, harness
+from ripple import keys
 
 RATE = 1000.0
 WARMUP = 2.0
@@ -38,6 +43,40 @@ def percentiles(latencies_ns: list[int]) -> dict[str, float | None]:
             "samples": len(ordered)}
 
 
+STAGES = ("to the ingress", "into the log", "to the dispatcher", "the POST")
+"""Where an event's time goes, read from its trace (`ripple event trace`): sent → the
+ingress's stamp (`knativearrivaltime`) → its append confirmed (the "accepted" hop) → its
+delivery started (the first "attempt" hop) → arrived at the sink."""
+SAMPLE = 50
+
+
+def stages(redis_url: str, events: list[list[Any]]) -> dict[str, dict[str, float]]:
+    """The median ms of each of `STAGES` over the `SAMPLE` events around the median latency,
+    and over the slowest 1% (at most `SAMPLE` of them): what makes the tail."""
+    ordered = sorted((e for e in events if e[0] and e[2]), key=lambda e: e[3] - e[1])
+    if not ordered:
+        return {}
+    middle = len(ordered) // 2
+    groups = {"p50": ordered[max(0, middle - SAMPLE // 2):middle + SAMPLE // 2],
+              "slowest 1%": ordered[-max(1, len(ordered) // 100):][-SAMPLE:]}
+    found: dict[str, dict[str, float]] = {}
+    with redis.Redis.from_url(redis_url) as client:
+        for group, chosen in groups.items():
+            spans: dict[str, list[float]] = {stage: [] for stage in STAGES}
+            for event_id, sent, stamped, arrived in chosen:
+                hops = [json.loads(h) for h in client.lrange(keys.event_trace(event_id), 0, -1)]
+                accepted = next((h["at"] for h in hops if h.get("hop") == "accepted"), None)
+                started = next((h["at"] for h in hops if h.get("hop") == "attempt"), None)
+                if accepted is None or started is None:
+                    continue
+                marks = [sent, stamped, accepted * 1e9, started * 1e9, arrived]
+                for stage, (a, b) in zip(STAGES, zip(marks, marks[1:])):
+                    spans[stage].append((b - a) / 1e6)
+            if spans[STAGES[0]]:
+                found[group] = {stage: round(statistics.median(v), 3) for stage, v in spans.items()}
+    return found
+
+
 def measure(url: str, sink: harness.App, duration: float, rate: float = RATE,
             watched: dict[str, list[int]] | None = None) -> dict[str, Any]:
     """The percentiles of one paced run; `run_queue_us` is, for each of `watched`'s process
@@ -55,7 +94,7 @@ def measure(url: str, sink: harness.App, duration: float, rate: float = RATE,
     stats = sink.stats()
     after = percentiles(stats["after_ingress_ns"])
     per_event = 1e6 / sent["ok"] if sent.get("ok") else 0.0
-    return dict(percentiles(stats["latencies_ns"]), sent=sent,
+    return dict(percentiles(stats["latencies_ns"]), sent=sent, stamped_events=stats["stamped_events"],
                 after_ingress={k: after[k] for k in ("p50_ms", "p99_ms")},
                 run_queue_us={name: round(seconds * per_event, 1) for name, seconds in waited.items()})
 
@@ -64,11 +103,13 @@ def run(duration: float, log: Any = print, workers: int = 1, rate: float = RATE)
     """P3; with `workers` 2, P3w2; at `rate` 5,000 ev/s, P3at5k (issue #14 asks for both)."""
     with harness.running(lambda: harness.App("sink")) as (sink,):
         base = measure(sink.url, sink, duration, rate)
+        base.pop("stamped_events")
         with harness.running(lambda: harness.Ripple(delivery.manifest(sink.url), workers)) as (ripple,):
             if not ripple.wait_triggers_ready(1, timeout=60):
                 raise RuntimeError("trigger t1 did not become Ready: " + ripple.log_tail())
             figure = measure(ripple.broker_url, sink, duration, rate,
                              watched={"ripple": ripple.pids(), "valkey": [p for p in [ripple.valkey_pid] if p]})
+            figure["stages_ms"] = stages(ripple.redis_url, figure.pop("stamped_events"))
     ratio = figure["p99_ms"] / base["p99_ms"] if figure["p99_ms"] and base["p99_ms"] else None
     held = _held(base["sent"], duration, rate) and _held(figure["sent"], duration, rate)
     row_id = "P3" + (f"w{workers}" if workers > 1 else "") + (f"at{rate / 1000:g}k" if rate != RATE else "")
@@ -82,7 +123,8 @@ def run(duration: float, log: Any = print, workers: int = 1, rate: float = RATE)
                   f"ingress's stamp p50 {_ms(figure['after_ingress']['p50_ms'])}, "
                   f"p99 {_ms(figure['after_ingress']['p99_ms'])}; "
                   f"{_sent(figure['sent'], duration)} through Ripple, {_sent(base['sent'], duration)} direct; "
-                  f"waiting for a CPU per event: {_waits(figure)} (direct: {_waits(base)})"
+                  f"waiting for a CPU per event: {_waits(figure)} (direct: {_waits(base)}); "
+                  f"where the time goes (median ms): {_stages(figure.get('stages_ms') or {})}"
                   + ("" if held else " (the generator did not hold the rate: not scored)")),
         "details": {"figure": figure, "baseline": base},
     }
@@ -92,6 +134,11 @@ def _held(sent: dict[str, Any], duration: float, rate: float) -> bool:
     """Whether the open-loop generator sent (about) `rate` events a second for `duration`."""
     return bool(sent.get("ok")) and sent.get("seconds", 0) <= 1.2 * duration + 1 and \
         sent["ok"] >= 0.9 * rate * duration
+
+
+def _stages(found: dict[str, dict[str, float]]) -> str:
+    return "; ".join(f"{group} events: " + ", ".join(f"{stage} {ms:g}" for stage, ms in spans.items())
+                     for group, spans in found.items()) or "no traces"
 
 
 def _waits(measured: dict[str, Any]) -> str:
