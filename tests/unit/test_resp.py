@@ -29,7 +29,8 @@ E = redis.exceptions
     ("OOM command not allowed when used memory > 'maxmemory'.", E.OutOfMemoryError),
     ("NOAUTH Authentication required.", E.AuthenticationError),
     ("WRONGPASS invalid username-password pair or user is disabled.", E.AuthenticationError),
-    ("ERR max number of clients reached", E.ConnectionError),
+    # redis-py 8.2 names it MaxClientsReachedError, a ConnectionError; 8.0 raised the base class
+    ("ERR max number of clients reached", getattr(E, "MaxClientsReachedError", E.ConnectionError)),
     ("MOVED 3999 127.0.0.1:6381", E.MovedError),
     ("ASK 3999 127.0.0.1:6381", E.AskError),
     ("TRYAGAIN Multiple keys request during rehashing of slot", E.TryAgainError),
