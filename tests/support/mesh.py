@@ -62,6 +62,7 @@ class Mesh:
             argv += ["--host", self.host]
         if self.api_port is not None:
             argv += ["--api-port", str(self.api_port)]
+        logged = self.log.stat().st_size if self.log.exists() else 0  # a restart appends
         self.proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.DEVNULL,
                                      stderr=open(self.log, "ab"))
         deadline = time.monotonic() + timeout
@@ -71,8 +72,12 @@ class Mesh:
             try:
                 with urllib.request.urlopen(self.data_url + "/healthz", timeout=1,
                                             context=self.ssl_context) as r:
-                    if r.status == 200:
+                    # With --workers 2 a child worker can answer before worker 0, the one
+                    # `ripple up` process, serves: until it announces, a signal is one
+                    # "while starting" (exit 128 + signal), not a drain (exit 0).
+                    if r.status == 200 and b"Ripple is up at" in self.log.read_bytes()[logged:]:
                         return self
+                    time.sleep(0.05)
             except OSError:
                 time.sleep(0.1)
         raise AssertionError("ripple up did not become healthy:\n" + self.log.read_text()[-3000:])
