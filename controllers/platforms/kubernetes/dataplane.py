@@ -1,6 +1,6 @@
 """`ripple data-plane`: the eventing data plane as a Kubernetes Deployment (ripple-data-plane).
 
-The same planes as one worker of `ripple up` (`platforms.local.platform.run_worker`): the
+The same planes as one worker of `ripple up`, assembled by the same `platforms.local.planes`: the
 broker ingress and fan-out, the channel ingress and dispatchers, the sources (ping, the
 webhook receivers, Kafka) and their deliveries, on one port behind the Service
 `ripple-ingress`. What differs: the informer lists and watches the API server
@@ -25,22 +25,14 @@ from typing import Any
 import kubernetes
 import uvicorn
 
-from broker.plane import BrokerPlane
 from broker.tailing import Tail
-from channels.appending import Appender
-from channels.authorizing import IngressTokens
-from channels.deliveries import Deliveries
-from channels.ingress import Ingress
-from channels.plane import ChannelPlane
-from channels.queues import Queues
-from channels.sending import HttpSender
 from controllers.platforms.kubernetes.store import KubeStore
 from controllers.platforms.local import platform, routing
+from controllers.platforms.local.planes import assemble
 from ripple import dataplane, errors, heap, supervising
 from ripple.api import registry
 from ripple.informers import Informer
 from ripple.settings import Settings
-from sources.plane import SourcePlane
 from sources.publishing import Publisher
 from sources.webhooks.receiver import WebhookReceiver
 
@@ -70,34 +62,17 @@ async def run_data_plane(settings: Settings, configuration: kubernetes.client.Co
     store = KubeStore(configuration)
     consumer = consumer or os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
     informer = Informer(store, data_plane_kinds())  # type: ignore[arg-type]  # read half
-    appender = Appender(client, max_backlog=settings.ingress.max_backlog,
-                        retry_after=settings.ingress.retry_after,
-                        write_timeout=settings.ingress.write_timeout)
-    sender = HttpSender()
-    deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery)
-    plane = BrokerPlane(client, informer, appender, deliveries, settings, consumer=consumer)
-    informer.subscribe(plane.kick)
-    channel_plane = ChannelPlane(client, informer, deliveries, sender, settings, consumer=consumer,
-                                 on_length=appender.note_length)
-    informer.subscribe(channel_plane.sync)
-    source_plane = SourcePlane(client, informer, deliveries, sender, settings, consumer=consumer)
-    informer.subscribe(source_plane.sync)
-    broker_tokens = IngressTokens(informer, ("Broker",))  # ripple.dev/ingress-auth (#15)
-    informer.subscribe(broker_tokens.sync)
-    channel_tokens = IngressTokens(informer, ("Channel", "InMemoryChannel"))
-    informer.subscribe(channel_tokens.sync)
+    planes = assemble(client, informer, settings, consumer=consumer)
     # No control API here (the cluster's is): no token opens its paths, /tail included.
     root = routing.make_root(
         api=_health,
-        ingress=Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare,
-                        tokens=broker_tokens),
-        tail=Tail(client, plane.resolve),
-        channels=Ingress(channel_plane.resolve, appender, settings.ingress, kind="channel",
-                         prefix="/channels", tokens=channel_tokens),
-        webhooks=WebhookReceiver(source_plane.hook, Publisher(client), settings.ingress),
+        ingress=planes.broker_ingress,
+        tail=Tail(client, planes.brokers.resolve, channels=planes.channels.resolve),
+        channels=planes.channel_ingress,
+        webhooks=WebhookReceiver(planes.sources.hook, Publisher(client), settings.ingress),
     )
     server = uvicorn.Server(uvicorn.Config(
-        root, host=settings.host, port=settings.port, log_config=None, http="httptools",
+        root, host=settings.host, port=settings.port, log_config=None, http=planes.protocol(),
         loop="none", lifespan="off", access_log=False, proxy_headers=False,
         server_header=False, timeout_graceful_shutdown=int(platform.DRAIN_TIMEOUT)))
     supervisor = supervising.Supervisor()
@@ -114,14 +89,9 @@ async def run_data_plane(settings: Settings, configuration: kubernetes.client.Co
             wait.cancel()
         if stopping.is_set():
             return
-        plane.sync()  # before serving: no 404s for brokers or channels that exist
-        broker_tokens.sync()
-        channel_tokens.sync()
-        channel_plane.sync()
-        source_plane.sync()
-        planes = (plane, channel_plane, source_plane)
+        planes.sync()
         supervisor.spawn("data-plane-progress",
-                         lambda: platform._report_progress(client, consumer, planes))
+                         lambda: platform._report_progress(client, consumer, planes.applied))
         heap.settle()  # what start-up loaded stays: out of every later full collection
         supervisor.spawn("server", server.serve, essential=True)
         await supervisor.watch()
@@ -134,10 +104,6 @@ async def run_data_plane(settings: Settings, configuration: kubernetes.client.Co
         await supervisor.stop(platform.STOP_TIMEOUT)
         with contextlib.suppress(errors.StoreUnavailable):
             await dataplane.remove(client, consumer)
-        await deliveries.close(drain_timeout=platform.DRAIN_TIMEOUT)
-        await plane.close()
-        await channel_plane.close()
-        await source_plane.close()
-        await sender.close()
+        await planes.close(drain_timeout=platform.DRAIN_TIMEOUT)
         await store.close()
         await client.aclose()

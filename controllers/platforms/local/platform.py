@@ -32,27 +32,18 @@ from typing import Any, Callable, Sequence
 import redis.asyncio as aioredis
 import uvicorn
 
-from ripple import dataplane, errors, heap, redisclient, supervising, telemetry
+from ripple import dataplane, errors, heap, redisclient, supervising
 from ripple import store as stores
 from ripple.api import registry
 from ripple.informers import Informer
 from ripple.settings import Settings
 
-from broker.plane import BrokerPlane
 from broker.tailing import Tail
-from channels import fastpath
-from channels.appending import Appender
-from channels.authorizing import IngressTokens
-from channels.deliveries import Deliveries
-from channels.ingress import Ingress
-from channels.plane import ChannelPlane
-from channels.queues import Queues
-from channels.sending import HttpSender, trusting
-from channels.tracing import Tracer
+from channels.sending import trusting
 from controllers.platforms.local import (apiserver, console, delivery_rates, event_operations,
                                          operations, routing, serving_plane)
 from controllers.platforms.local.manifests import apply_manifests
-from sources.plane import SourcePlane
+from controllers.platforms.local.planes import assemble
 from sources.publishing import Publisher
 from sources.webhooks.receiver import WebhookReceiver
 from controllers.platforms.local.controller import LocalController
@@ -116,26 +107,10 @@ async def _run_worker(
     store = stores.RedisResourceStore(client)
     consumer = f"{socket.gethostname()}-{worker_index}"
     informer = Informer(store, registry.kinds())
-    appender = Appender(client, max_backlog=settings.ingress.max_backlog,
-                        retry_after=settings.ingress.retry_after,
-                        write_timeout=settings.ingress.write_timeout)
     # With --tls-cert the mesh's own addresses are https: its deliveries must trust them.
     tls = settings.tls
     trust = trusting(str(tls.cert_file)) if tls.cert_file else None
-    sender = HttpSender(trust=trust)
-    tracer = Tracer(client, settings.tracing, worker=consumer, spans=telemetry.spans_from_env())
-    deliveries = Deliveries(Queues(client), sender, consumer=consumer, settings=settings.delivery,
-                            tracer=tracer)
-    plane = BrokerPlane(client, informer, appender, deliveries, settings, consumer=consumer)
-    plane.fanouts.tracer = tracer
-    appender.tracer = tracer  # a broker's ingress records where each event was accepted
-    informer.subscribe(plane.kick)
-    channel_plane = ChannelPlane(client, informer, deliveries, sender, settings, consumer=consumer,
-                                 on_length=appender.note_length)
-    channel_plane.fanouts.tracer = tracer
-    informer.subscribe(channel_plane.sync)
-    source_plane = SourcePlane(client, informer, deliveries, sender, settings, consumer=consumer)
-    informer.subscribe(source_plane.sync)
+    planes = assemble(client, informer, settings, consumer=consumer, trust=trust)
     controller = LocalController(store, informer, base_url=settings.base_url, reports=client)
     servings = serving_plane.build(client, informer, consumer=consumer, base_url=settings.base_url,
                                   runs_revisions=worker_index == 0, trust=trust)
@@ -152,10 +127,6 @@ async def _run_worker(
             return
         applying.result()
 
-    broker_tokens = IngressTokens(informer, ("Broker",))
-    informer.subscribe(broker_tokens.sync)
-    channel_tokens = IngressTokens(informer, ("Channel", "InMemoryChannel"))
-    informer.subscribe(channel_tokens.sync)
     several = settings.workers > 1 or worker_index > 0  # a child worker is not told how many
     totals = delivery_rates.Publisher(client, consumer) if several else None
     ops = operations.Operations(client, store, settings.dead_letters, cache=informer.list,
@@ -163,25 +134,18 @@ async def _run_worker(
                                 mesh=delivery_rates.Mesh(client) if totals is not None else None)
     served = operations.router(ops)
     served.include_router(event_operations.router(store, client))
-    broker_ingress = Ingress(plane.resolve, appender, settings.ingress, prepare=plane.prepare,
-                             tokens=broker_tokens)
-    channel_ingress = Ingress(channel_plane.resolve, appender, settings.ingress, kind="channel",
-                              prefix="/channels", tokens=channel_tokens)
     api_port = settings.api.port if settings.api_separate else None
     root = routing.make_root(
         api=apiserver.make_api(store, operations=served, console=console.app(ops)),
-        ingress=broker_ingress,
-        tail=Tail(client, plane.resolve, channels=channel_plane.resolve),
-        channels=channel_ingress,
-        webhooks=WebhookReceiver(source_plane.hook, Publisher(client), settings.ingress),
+        ingress=planes.broker_ingress,
+        tail=Tail(client, planes.brokers.resolve, channels=planes.channels.resolve),
+        channels=planes.channel_ingress,
+        webhooks=WebhookReceiver(planes.sources.hook, Publisher(client), settings.ingress),
         router=servings.router,
         token=settings.api.token, insecure=settings.api.insecure,
         api_port=api_port,
     )
-    # The ingresses' POSTs skip ASGI (`channels.fastpath`); everything else reaches `root`.
-    protocol = fastpath.protocol(routing.make_pick(
-        ingress=broker_ingress, channels=channel_ingress, router=servings.router,
-        api_port=api_port))
+    protocol = planes.protocol(router=servings.router, api_port=api_port)
     sockets = [s for s in (sock, api_sock) if s is not None] or None
     config = uvicorn.Config(
         root, host=settings.host, port=settings.port, fd=None, log_config=None,
@@ -202,13 +166,8 @@ async def _run_worker(
         for wait in waits:
             wait.cancel()
         if not stopping.is_set():
-            plane.sync()  # before serving: no 404s for brokers or channels that exist
-            broker_tokens.sync()  # and no anonymous event into one that requires a token
-            channel_tokens.sync()
-            channel_plane.sync()
-            source_plane.sync()
-            planes = (plane, channel_plane, source_plane)
-            supervisor.spawn("data-plane-progress", lambda: _report_progress(client, consumer, planes))
+            planes.sync()
+            supervisor.spawn("data-plane-progress", lambda: _report_progress(client, consumer, planes.applied))
             if totals is not None:
                 supervisor.spawn("delivery-totals", totals.run)
             for name, task in servings.tasks.items():
@@ -231,14 +190,8 @@ async def _run_worker(
             await dataplane.remove(client, consumer)  # not a process the control plane waits for
         with contextlib.suppress(errors.StoreUnavailable):
             await lease.release()
-        await deliveries.close(drain_timeout=DRAIN_TIMEOUT)
-        await plane.close()
-        await channel_plane.close()
-        await source_plane.close()
+        await planes.close(drain_timeout=DRAIN_TIMEOUT)
         await servings.router.close()
-        await sender.close()
-        with contextlib.suppress(Exception):
-            await tracer.close()
         await client.aclose()
 
 
