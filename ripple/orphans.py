@@ -17,6 +17,13 @@ race with a parent that died first. Linux sends the signal when the *thread* tha
 the child ends: start such children from the main thread or from a thread that lives as
 long as they should. Elsewhere than Linux the signal is not available: the children then
 outlive a parent killed with SIGKILL (a clean stop still stops them).
+
+The launcher is a Python interpreter, and Python ignores SIGPIPE and SIGXFSZ at start (it
+wants EPIPE and EFBIG errors instead); an ignored signal stays ignored across exec. So
+before the exec the launcher puts them back to SIG_DFL, as `subprocess.Popen` does with
+`restore_signals=True`: otherwise a command replica's `yes | head -1` prints "Broken
+pipe" instead of ending quietly, and every command started this way (Valkey included)
+differs from the same command started from a shell.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from collections.abc import Sequence
 PR_SET_PDEATHSIG = 1
 
 _LAUNCHER = (
-    "import ctypes,os,stat,sys\n"
+    "import ctypes,os,signal,stat,sys\n"
     "try: ctypes.CDLL(None).prctl(1, int(sys.argv[2]), 0, 0, 0)\n"  # PR_SET_PDEATHSIG
     "except (OSError, AttributeError): pass\n"
     "if os.getppid() != int(sys.argv[1]): os._exit(1)\n"
@@ -39,6 +46,9 @@ _LAUNCHER = (
     "    try:\n"
     "        if stat.S_ISSOCK(os.fstat(fd).st_mode): os.close(fd)\n"
     "    except OSError: pass\n"
+    # What Python's start-up ignored, back to the default (subprocess's restore_signals).
+    "for name in ('SIGPIPE', 'SIGXFZ', 'SIGXFSZ'):\n"
+    "    if hasattr(signal, name): signal.signal(getattr(signal, name), signal.SIG_DFL)\n"
     "try: os.execvp(sys.argv[3], sys.argv[3:])\n"
     "except OSError as e:\n"
     "    sys.stderr.write(f'{sys.argv[3]}: {e.strerror}\\n'); os._exit(127)\n"

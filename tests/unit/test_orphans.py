@@ -70,3 +70,40 @@ def test_arming_in_a_child_of_ours_reports_success() -> None:
     code = f"from ripple import orphans; print(orphans.die_with_parent({os.getpid()}))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "True"
+
+
+def _ignored(status: str) -> set[int]:
+    """The signals a /proc/PID/status text says are ignored (its SigIgn mask)."""
+    line = next(line for line in status.splitlines() if line.startswith("SigIgn:"))
+    mask = int(line.split()[1], 16)
+    return {signum for signum in range(1, 65) if mask >> (signum - 1) & 1}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGPIPE, signal.SIGXFSZ])
+def test_a_launched_command_has_the_signals_python_ignores_at_their_default(signum: int) -> None:
+    # The launcher's interpreter ignored both at start; `cat` reads its own status after the exec.
+    done = subprocess.run(orphans.launch(["cat", "/proc/self/status"]), capture_output=True,
+                          text=True, check=True)
+    assert signum not in _ignored(done.stdout)
+
+
+def test_a_launched_command_that_ignored_sigint_keeps_it_ignored() -> None:
+    # Only what Python's own start-up changed is put back: a disposition the parent chose stays.
+    code = textwrap.dedent("""
+        import signal, subprocess, sys
+        from ripple import orphans
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sys.stdout.write(subprocess.run(orphans.launch(["cat", "/proc/self/status"]),
+                                        capture_output=True, text=True).stdout)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert signal.SIGINT in _ignored(done.stdout)
+    assert signal.SIGPIPE not in _ignored(done.stdout)
+
+
+def test_a_launched_pipeline_ends_quietly_when_its_reader_stops() -> None:
+    # `yes` dies of SIGPIPE once `head` has its line, as from a shell; with SIGPIPE ignored it
+    # got EPIPE instead and said "yes: standard output: Broken pipe".
+    done = subprocess.run(orphans.launch(["sh", "-c", "yes | head -n 1"]), capture_output=True,
+                          text=True, timeout=10)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "y\n", "")
