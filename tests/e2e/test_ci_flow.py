@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from ripple.cli.demo import pushes
+from ripple.cli.demo import pushes, readiness
 from tests.support.mesh import RIPPLE, Mesh, free_port
 from tests.support.waiting import wait_until
 
@@ -49,12 +49,9 @@ def ci(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     mesh.state = root / "state"  # type: ignore[attr-defined]
     mesh.start()
     try:
-        for plural, name in [("brokers", "ci"), ("triggers", "ci-on-github-push"),
-                             ("triggers", "ci-step-failed"), ("triggers", "ci-results"),
-                             ("triggers", "ci-notify-failures")]:
-            mesh.wait_ready(f"/apis/eventing.knative.dev/v1/namespaces/default/{plural}/{name}", 60)
-        mesh.wait_ready("/apis/flows.knative.dev/v1/namespaces/default/sequences/ci-pipeline", 60)
-        mesh.wait_ready("/apis/serving.knative.dev/v1/namespaces/default/services/ci-results", 60)
+        # Every object applied, as the demo waits (a Ready Sequence does not mean its steps are).
+        for obj in readiness.example_objects(ROOT / EXAMPLE):
+            mesh.wait_ready(obj.path, 60)
         yield mesh
     finally:
         mesh.stop()

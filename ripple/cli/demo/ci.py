@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import ctypes
 import json
 import os
 import queue
@@ -32,10 +31,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ripple import errors
+from ripple import errors, orphans
 from ripple.cli import credentials
 from ripple.cli.client import Client
-from ripple.cli.demo import pushes
+from ripple.cli.commands import waiting
+from ripple.cli.demo import pushes, readiness
 
 EXAMPLE = Path("manifests/examples/ci-flow")
 NAMESPACE = "default"
@@ -122,10 +122,11 @@ def start_up(host: str, port: int, data_dir: Path, state: Path) -> subprocess.Po
         f"{data_dir}; its log: {log})")
     with open(log, "ab") as out:
         # Its own session: a Ctrl-C reaches the demo alone, which then stops ripple up once.
-        # SIGTERM when the demo dies however it dies (no thread runs yet: preexec_fn is safe).
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+        # SIGTERM when the demo dies however it dies, even by kill -9 (`ripple.orphans`).
+        return subprocess.Popen(orphans.launch(argv, signal.SIGTERM), stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=out,
                                 env=dict(os.environ, CI_STATE_DIR=str(state)),
-                                start_new_session=True, preexec_fn=_terminate_with_parent)
+                                start_new_session=True)
 
 
 def stop_up(up: subprocess.Popen[bytes]) -> None:
@@ -149,27 +150,30 @@ class Demo:
 
     # --- readiness -------------------------------------------------------------------------
     def wait_ready(self) -> None:
+        """Until every object of the example is Ready (`readiness`: the steps' Services too,
+        which a Ready Sequence does not imply), then the webhook's URL and secret."""
         started = time.monotonic()
         self._until(self._healthy, "ripple up to answer /healthz")
-        waits = [("eventing.knative.dev/v1", "brokers", BROKER),
-                 ("sources.knative.dev/v1alpha1", "githubsources", SOURCE),
-                 ("flows.knative.dev/v1", "sequences", SEQUENCE),
-                 ("serving.knative.dev/v1", "routes", "ci-report"),
-                 ("serving.knative.dev/v1", "services", RESULTS),
-                 ("serving.knative.dev/v1", "services", "ci-notify")]
-        waits += [("eventing.knative.dev/v1", "triggers", name) for name in
-                  ("ci-on-github-push", "ci-step-failed", "ci-results", "ci-notify-failures")]
-        for api_version, plural, name in waits:
-            path = f"/apis/{api_version}/namespaces/{NAMESPACE}/{plural}/{name}"
-            self._until(lambda: self._ready(path), f"{plural}/{name} to become Ready")
+        objects = readiness.example_objects(EXAMPLE)
+        get = readiness.api_getter(self.api.call)
+
+        def get_while_up(obj: readiness.Applied) -> dict[str, Any] | None:
+            self._check_up()
+            return get(obj)
+        try:
+            readiness.wait_all_ready(objects, get_while_up, timeout=READY_TIMEOUT)
+        except waiting.NotReady as failure:
+            raise errors.RippleError(f"{EXAMPLE}/ is not Ready: {failure}; "
+                                     f"ripple up's log: {self.log}") from None
         source = self._get(f"/apis/sources.knative.dev/v1alpha1/namespaces/{NAMESPACE}"
                            f"/githubsources/{SOURCE}")
         self.webhook = source["status"]["webhookUrl"]
         secret = self._get(f"/api/v1/namespaces/{NAMESPACE}/secrets/{SOURCE}")
         self.secret = base64.b64decode(secret["data"]["secretToken"]).decode()
-        say(f"Ready in {time.monotonic() - started:.1f} s: Broker {BROKER}, GitHubSource {SOURCE},"
-            f" GitLabSource ci-gitlab, Sequence ci-pipeline (ci-checkout -> ci-test -> "
-            f"ci-report 90% v1 / 10% v2), Triggers, {RESULTS}, ci-notify.")
+        say(f"Ready in {time.monotonic() - started:.1f} s, all {len(objects)} objects of "
+            f"{EXAMPLE}/: Broker {BROKER}, GitHubSource {SOURCE}, GitLabSource ci-gitlab, "
+            f"Sequence ci-pipeline (ci-checkout -> ci-test -> ci-report 90% v1 / 10% v2), "
+            f"Triggers, {RESULTS}, ci-notify.")
         for where, path in TAILS:
             threading.Thread(target=self._tail, args=(where, path), name=f"tail {where}",
                              daemon=True).start()
@@ -177,10 +181,14 @@ class Demo:
         say(f"Throwaway repository: {self.repository.clone_url} (a bare 'GitHub' remote, "
             f"working clone {self.repository.work})")
 
-    def _healthy(self) -> bool:
+    def _check_up(self) -> None:
+        """Raise, with the last line of its log, if ripple up exited."""
         if self.up.poll() is not None:
             raise errors.RippleError(f"ripple up exited with {self.up.returncode}: "
                                      f"{_tail_of(self.log, 1)} (its log: {self.log})")
+
+    def _healthy(self) -> bool:
+        self._check_up()
         with contextlib.suppress(errors.RippleError):
             if self.api.send("GET", "/healthz").status != 200:
                 return False
@@ -189,14 +197,6 @@ class Demo:
                 self.api.token = credentials.token_for(self.server) or token_file.read_text().strip()
             return True
         return False
-
-    def _ready(self, path: str) -> bool:
-        self._healthy()
-        answer = self.api.send("GET", path, headers={"Accept": "application/json"})
-        if answer.status != 200:
-            return False
-        conditions = (json.loads(answer.body).get("status") or {}).get("conditions") or []
-        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
     def _get(self, path: str) -> dict[str, Any]:
         return self.api.call("GET", path)
@@ -353,12 +353,6 @@ def hop(offset: float, what: str, detail: str) -> None:
 
 def say(line: str) -> None:
     print(line, flush=True)
-
-
-def _terminate_with_parent() -> None:
-    """In the child before exec: SIGTERM when the demo dies (PR_SET_PDEATHSIG), on Linux."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
