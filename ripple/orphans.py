@@ -3,7 +3,8 @@
 Linux's PR_SET_PDEATHSIG asks the kernel to signal a child when its parent dies, even by
 SIGKILL. Every process Ripple starts uses it: `ripple up`'s workers (SIGKILL), the
 embedded Valkey (SIGTERM, so it flushes its AOF and exits), a revision's zygote and the
-replicas it forks (SIGTERM: they drain), and command replicas (SIGKILL).
+replicas it forks (SIGTERM: they drain), command replicas (SIGKILL), and the `ripple up`
+that `ripple demo ci` starts (SIGTERM: it stops its own children).
 
 Two ways in:
 - `die_with_parent(parent, signum)`, called first thing by a Python child of ours;
