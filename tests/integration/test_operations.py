@@ -4,6 +4,7 @@ delivery stats read from the store, and the dead-letter store found by scope."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -13,11 +14,11 @@ from channels.policies import DeliveryPolicy
 from channels.queues import GROUP, Queues
 from controllers.platforms.local.operations import Operations
 from ripple import cloudevents as ce
-from ripple import errors, metrics
+from ripple import errors, metrics, resp
 from ripple.api import dead_letter_bounds, registry
 from ripple.settings import DeadLetterSettings
 from ripple.store import RedisResourceStore
-from tests.integration.test_dead_letter_store import engine, event, stored, target  # noqa: F401
+from tests.integration.test_dead_letter_store import BOUNDS, engine, event, stored, target  # noqa: F401
 from tests.support.sinks import Answer, RecordingSink
 from tests.support.waiting import until
 
@@ -150,7 +151,8 @@ async def test_a_subscriptions_store_by_channel_scope(redis_client, ops, engine)
 
 
 class RoundTrips:
-    """Counts the requests a client sends to the store: one per command, one per pipeline."""
+    """Counts the requests a client sends to the store: one per command, one per pipeline,
+    on redis-py's connections and on the lean ones (`ripple.resp`) alike."""
 
     def __init__(self, client, monkeypatch) -> None:
         self.count = 0
@@ -161,6 +163,14 @@ class RoundTrips:
             self.count += 1
             return await send(conn, command, check_health)
         monkeypatch.setattr(cls, "send_packed_command", counted)
+        for name in ("execute", "execute_many"):
+            monkeypatch.setattr(resp.Pool, name, self._counting(getattr(resp.Pool, name)))
+
+    def _counting(self, method):
+        async def counted(pool, *args):
+            self.count += 1
+            return await method(pool, *args)
+        return counted
 
     def since(self, before: int) -> int:
         return self.count - before
@@ -175,9 +185,8 @@ async def bury(redis_client, name: str, n: int) -> None:
         entry_id = await redis_client.xadd(where.stream, ce.to_record(event(i)))
         record = deadletters.entry(ce.to_record(event(i)), errors={"knativeerrorcode": "400"},
                                    reason="refused", attempts=1, target=where.key)
-        failure = (where.failures, where.key.name, b'{"code":400}')
-        await queues.bury(where.stream, entry_id, where.dead_letters, record, max_entries=100,
-                          min_id="0-1", failure=failure)
+        await queues.bury(where.stream, entry_id, deadletters.of(where, BOUNDS), record,
+                          last_error=b'{"code":400}', now=time.time())
 
 
 @pytest.mark.parametrize("triggers, holding", [(5, 1), (300, 40)])
