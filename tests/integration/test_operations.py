@@ -3,6 +3,7 @@ delivery stats read from the store, and the dead-letter store found by scope."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -243,3 +244,38 @@ async def test_a_store_emptied_stays_a_candidate_and_lists_nothing(redis_client,
     assert await ops.purge("ns", "trigger:t", None) == 1
     assert await ops.held("ns") == ["trigger:t"]  # held some once: still offered
     assert await ops.entries_page("ns", None) == ([], 0)
+
+
+async def test_the_apis_list_and_show_take_the_targets_from_the_cache(redis_client, ops, monkeypatch) -> None:
+    """`GET .../deadletters` and `GET .../deadletters/{id}` (`ripple dlq list`, `dlq show`)
+    list no resources from the store: the informer's cache names the targets."""
+    from controllers.platforms.local import apiserver
+    from controllers.platforms.local.operations import router
+    from tests.unit.test_apiserver import call
+
+    for name in ("t1", "t2"):
+        await ops.store.create(trigger(name))
+        await bury(redis_client, name, 2)
+    listed = {k: await ops.store.list(registry.by_name(k), "ns")
+              for k in ("Trigger", "Subscription", *(str(kind) for kind in locations.SOURCE_KINDS))}
+    asked: list[str] = []
+
+    def cache(kind: str, namespace: str | None) -> list[dict]:
+        asked.append(kind)
+        return listed[kind]
+
+    async def no_listing(*_a, **_k):
+        raise AssertionError("a resource listing from the store")
+    cached = Operations(redis_client, ops.store, DeadLetterSettings(), cache=cache, generation=lambda: 1)
+    app = apiserver.make_api(ops.store, operations=router(cached))
+    monkeypatch.setattr(ops.store, "list", no_listing)
+    base = "/apis/ripple.dev/v1/namespaces/ns/deadletters"
+    items = json.loads((await call(app, "GET", base)).body)["items"]
+    assert sorted((i["target"], i["event"]["id"]) for i in items) == [
+        ("trigger:t1", "e0"), ("trigger:t1", "e1"), ("trigger:t2", "e0"), ("trigger:t2", "e1")]
+    assert "Trigger" in asked
+    shown = json.loads((await call(app, "GET", base + "/e1")).body)["items"]
+    assert [i["target"] for i in shown] == ["trigger:t1", "trigger:t2"]
+    assert json.loads((await call(app, "GET", base + "/" + items[0]["id"] + "?target=trigger:t1")).body
+                      )["items"][0]["event"]["id"] == "e0"
+    assert (await call(app, "GET", base + "/nope")).status == 404

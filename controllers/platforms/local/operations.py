@@ -68,12 +68,15 @@ Listing = Callable[[str, "str | None"], list[dict[str, Any]]]
 
 
 class Operations:
-    """`cache` (the worker's informer) serves the listings of the console's reads, which
-    repeat every 1.5 s per open page (`cached=True`): with 1,000 Triggers a listing from
-    the store decodes 1,000 objects. The CLI's reads list the store itself. What the cached
-    reads work out from the cache (every target's location and bounds) is kept until the
-    informer's `generation` moves. Listing dead letters takes the same few round trips for
-    1,000 targets as for one (`entries_page`), and so does finding one by id (`find`)."""
+    """`cache` (the worker's informer) serves the listings of the reads (`cached=True`): the
+    console's, which repeat every 1.5 s per open page, and the API's dead-letter list and
+    look-up (`ripple dlq list`, `ripple dlq show`): with 1,000 Triggers a listing from the
+    store decodes 1,000 objects per request. What the cached reads work out from the cache
+    (every target's location and bounds) is kept until the informer's `generation` moves.
+    A named target is still read from the store (one object, and a 404 when it is gone).
+    Redrive and purge, which move and delete entries, list the store itself. Listing dead
+    letters takes the same few round trips for 1,000 targets as for one (`entries_page`),
+    and so does finding one by id (`find`)."""
 
     def __init__(self, client: aioredis.Redis, store: ResourceStore,
                  settings: DeadLetterSettings, cache: Listing | None = None,
@@ -310,12 +313,13 @@ def router(operations: Operations) -> APIRouter:
         if not limit.isdigit() or int(limit) < 1:
             raise errors.Invalid(errors.FieldError("limit", f'invalid value "{limit}": must be a positive number'))
         items = await operations.entries(namespace_of(request), request.query_params.get("target"),
-                                         min(int(limit), MAX_LIMIT))
+                                         min(int(limit), MAX_LIMIT), cached=True)
         return JSONResponse({"items": items})
 
     async def show_dead_letter(request: Request) -> Response:
         wanted = request.path_params["id"]
-        items = await operations.find(namespace_of(request), request.query_params.get("target"), wanted)
+        items = await operations.find(namespace_of(request), request.query_params.get("target"), wanted,
+                                      cached=True)
         if not items:
             raise errors.NotFound(f'no dead letter with the id "{wanted}" (a store id or an event id)')
         return JSONResponse({"items": items})
