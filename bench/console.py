@@ -39,9 +39,14 @@ def _bury(ripple: harness.Ripple, names: list[str], each: int) -> None:
 
     import redis.asyncio as aioredis
 
+    import time
+
     from channels import deadletters, locations
     from channels.queues import Queues
     from ripple import cloudevents as ce
+    from ripple.api.dead_letter_bounds import Bounds
+
+    bounds = Bounds(max_entries=1000, retention=7 * 86_400.0)
 
     async def bury() -> None:
         client = aioredis.Redis.from_url(ripple.redis_url)
@@ -57,8 +62,8 @@ def _bury(ripple: harness.Ripple, names: list[str], each: int) -> None:
                 entry = deadletters.entry(record, errors={"knativeerrorcode": "500",
                                                           "knativeerrordest": "http://127.0.0.1:9/"},
                                           reason="refused", attempts=3, target=where.key)
-                await queues.bury(where.stream, entry_id, where.dead_letters, entry, max_entries=1000,
-                                  min_id="0-1", failure=(where.failures, where.key.name, b'{"code":500}'))
+                await queues.bury(where.stream, entry_id, deadletters.of(where, bounds), entry,
+                                  last_error=b'{"code":500}', now=time.time())
         await client.aclose()
     # Playwright's sync API runs an event loop in this thread: bury from another.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:

@@ -219,8 +219,8 @@ class BrokerPlane:
 
 
 def _keys_of(target: Target) -> list[str]:
-    """A deleted Trigger's keys: its queue and its dead-letter store."""
-    return [target.stream] + ([target.dead_letters.stream] if target.dead_letters else [])
+    """A deleted Trigger's keys: its queue, its dead-letter store and the store's index."""
+    return [target.stream, *deadletters.keys_of(target.dead_letters)]
 
 
 def _dead_letter_sink(trigger: dict, broker: dict) -> Any:

@@ -510,9 +510,7 @@ class Dispatcher:
             errors = outcomes.error_attributes(url, outcome.code, outcomes.error_body(response))
         record = deadletters.entry(records.original_fields(fields), errors=errors, reason=reason,
                                    attempts=retries_done + 1, target=target.key)
-        await self.queues.bury(target.stream, entry_id, store.stream, record,
-                               max_entries=store.bounds.max_entries,
-                               min_id=deadletters.min_id(store.bounds, self.clock()), failure=failure)
+        await self.queues.bury(target.stream, entry_id, store, record, last_error=failure[2], now=self.clock())
         metrics.dropped_events.labels(*target.label_values).inc()
 
 

@@ -32,6 +32,11 @@ class Location:
     failures: str
     """The hash holding the last error, in field `key.name`."""
 
+    @property
+    def dead_letter_index(self) -> str:
+        """The index of the dead-letter store's event ids (`ripple.keys.dead_letter_index`)."""
+        return keys.dead_letter_index(self.dead_letters)
+
 
 def of_trigger(namespace: str, broker: str, name: str) -> Location:
     return Location(TargetKey(Kind.TRIGGER, namespace, name), broker,

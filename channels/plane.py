@@ -85,8 +85,8 @@ class ChannelPlane:
             del self._subscribers[key]
         gone = self.fanouts.sync(specs, owner=keys.CHANNELS)
         removed = self.deliveries.sync(targets, kinds=KINDS)
-        queues.discard(self.redis, [k for t in removed for k in
-                                    (t.stream, *([t.dead_letters.stream] if t.dead_letters else []))] + gone,
+        queues.discard(self.redis, [k for t in removed for k in (t.stream, *deadletters.keys_of(t.dead_letters))]
+                       + gone,
                        [(t.dead_letters.failures, f) for t in removed if t.dead_letters
                         for f in (t.dead_letters.field, deadletters.total_field(t.dead_letters.field))])
         self.synced_version = version

@@ -14,8 +14,9 @@ check-then-act, so a process killed at any instruction leaves each entry either 
   and deletes the old one, atomically in Lua (a script whose KEYS name the schedule and
   every stream it touches, as Redis Cluster requires);
 - dead letter: XADD a new entry in phase `dl` + XACK + XDEL of the old;
-- failed for good (no dead-letter sink, or the sink failed too): `bury`, XADD to the
-  target's dead-letter store (`channels.deadletters`) + XACK + XDEL of the old.
+- failed for good (no dead-letter sink, or the sink failed too): `bury`, one script that
+  adds to the target's dead-letter store and its index (`channels.deadletters`), then XACKs
+  and XDELs the old.
 
 Outcomes are coalesced (`channels.coalescing`): the acks of every delivery that finished
 while a round trip was under way go together in the next pipeline, and so do the retries
@@ -253,20 +254,16 @@ class Queues:
 
         await self._move(stream, move)
 
-    async def bury(self, stream: str, entry_id: bytes, store: str, record: records.Fields, *,
-                   max_entries: int, min_id: str, failure: Failure) -> None:
+    async def bury(self, stream: str, entry_id: bytes, store: deadletters.DeadLetters,
+                   record: records.Fields, *, last_error: bytes, now: float) -> None:
         """Move an entry that failed for good into its dead-letter store (`channels.
-        deadletters`): XADD to the store, trimmed to its bounds + XACK + XDEL of the queue
-        entry + the last error, atomically, coalesced (the store shares the queue's tag)."""
-        entry = dict(record)
+        deadletters`): one script adds it to the store and its index within their bounds,
+        acknowledges and deletes the queue entry and writes the last error; coalesced with
+        the other moves of the queue's hash tag (the store shares it)."""
+        command = deadletters.adding(store, record, last_error=last_error, now=now, queue=(stream, entry_id))
 
         def move(pipe: Pipeline) -> None:
-            pipe.xadd(store, entry, maxlen=max_entries, approximate=False)  # type: ignore[arg-type]
-            pipe.xtrim(store, minid=min_id, approximate=False)
-            pipe.xack(stream, GROUP, entry_id)
-            pipe.xdel(stream, entry_id)
-            pipe.hset(failure[0], failure[1], failure[2])
-            pipe.hincrby(failure[0], deadletters.total_field(failure[1]), 1)
+            pipe.execute_command(*command)
 
         await self._move(stream, move)
 

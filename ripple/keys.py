@@ -118,6 +118,16 @@ def broker_dead_letters(namespace: str, broker: str, trigger: str) -> str:
     return _tag("broker", namespace, broker) + f":deadletters:{trigger}"
 
 
+def dead_letter_index(store: str) -> str:
+    """Sorted set beside a dead-letter store (any of the three `*_dead_letters` keys, in its
+    hash tag): every entry's event id and store id, as the member `EVENT-ID\\0STORE-ID` at
+    score 0, so members sort by event id and `ripple dlq show EVENT-ID` reads the entries of
+    one event id with one bounded ZRANGEBYLEX instead of a walk of the store. The member ``
+    (empty) marks an index that holds every entry of its store (`channels.deadletters`
+    explains the upkeep: the scripts that add to and trim the store keep it)."""
+    return store + ":ids"
+
+
 def broker_failures(namespace: str, broker: str) -> str:
     """Hash: the last delivery error of each Trigger of one broker (field: the Trigger)."""
     return _tag("broker", namespace, broker) + ":failures"

@@ -82,10 +82,11 @@ ingress's append script, the fan-out's and the queues' reads, acks and retries. 
 them changes connection state (no SELECT, WATCH, MULTI, CLIENT ...)."""
 
 
-PIPELINED = HOT | {"XAUTOCLAIM", "XTRIM", "HSET", "HINCRBY", "DEL"}
+PIPELINED = HOT | {"XAUTOCLAIM", "XTRIM", "HSET", "HINCRBY", "DEL", "EVAL", "EVALSHA"}
 """The commands a `LeanPipeline` sends through `ripple.resp` (those of `channels.queues`'
-pipelines and transactions: acks, retries, dead letters, reclaims); a pipeline holding
-any other command, a WATCH or a script to load is redis-py's."""
+pipelines and transactions: acks, retries, reclaims, and the dead-letter store's script,
+an EVAL inside MULTI/EXEC; and the EVALSHAs of a pipeline of scripts); a pipeline holding
+any other command, a WATCH or a redis-py `Script` to load is redis-py's."""
 
 
 class LeanPipeline(Pipeline):

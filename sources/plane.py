@@ -102,7 +102,8 @@ class SourcePlane:
         gone = [t.stream for t in removed]
         for key in (t.key for t in removed):
             gone.append(keys.source_schedule(key.kind, key.namespace, key.name))
-            gone.append(keys.source_dead_letters(key.kind, key.namespace, key.name))
+            store = keys.source_dead_letters(key.kind, key.namespace, key.name)
+            gone += (store, keys.dead_letter_index(store))
             gone.append(keys.source_failures(key.kind, key.namespace, key.name))
             if key.kind == Kind.PING_SOURCE:
                 gone.append(keys.ping_tick(key.namespace, key.name))

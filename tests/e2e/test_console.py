@@ -26,6 +26,20 @@ QUICKSTART = ROOT / "manifests/examples/01-quickstart"
 CHROMIUM = "/usr/bin/chromium"
 DEAD_LETTERS = "/apis/ripple.dev/v1/namespaces/default/deadletters?target=trigger:hello-display"
 
+KAFKA_SOURCE = """
+---
+apiVersion: sources.knative.dev/v1beta1
+kind: KafkaSource
+metadata: {{name: console-orders, namespace: default}}
+spec:
+  bootstrapServers: ["{bootstrap}"]
+  topics: [console-orders]
+  consumerGroup: console
+  initialOffset: earliest
+  sink: {{ref: {{apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}}}}
+"""
+"""A KafkaSource into the quickstart's Broker (its bootstrap server: a mock cluster's)."""
+
 
 class Switch:
     """The quickstart's subscriber, answering 500 until it is fixed."""
@@ -130,6 +144,41 @@ def test_topology_then_redrive_and_purge_by_clicking(mesh: Mesh, browser: Any) -
         page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Purged: 1')")
         assert dead_letter_ids(mesh) == []
         page.context.close()
+
+
+def test_a_kafka_sources_edge_is_drawn_with_its_live_figures(mesh: Mesh, browser: Any) -> None:
+    """A KafkaSource is drawn like the other sources: its node, its edge to its sink, and
+    that edge's figures (its records delivered, from the source's own target)."""
+    from tests.support.kafka import MockCluster
+
+    with MockCluster() as cluster, RecordingSink(lambda _r, _n: Answer(202)) as sink:
+        cluster.create_topic("console-orders", partitions=1)
+        mesh.apply(quickstart(sink.url + "/hello") + KAFKA_SOURCE.format(bootstrap=cluster.bootstrap))
+        try:
+            drawn_with_figures(mesh, browser, cluster)
+        finally:  # before the cluster goes: a source whose cluster is gone is slow to stop
+            mesh.cli("delete", "kafkasource", "console-orders")
+
+
+def drawn_with_figures(mesh: Mesh, browser: Any, cluster: Any) -> None:
+    """The source's node, its edge to the Broker, and the edge's figures once records flow."""
+    mesh.wait_ready("/apis/sources.knative.dev/v1beta1/namespaces/default/kafkasources/console-orders",
+                    timeout=30)
+    page = signed_in(mesh, browser, viewport={"width": 1400, "height": 400})
+    graph = page.locator("svg#topology")
+    source = "KafkaSource/default/console-orders"
+    assert graph.locator(f'g.node[data-node="{source}"] > text').text_content() == "kafka console-orders"
+    assert graph.locator(f'path.edge[data-from="{source}"][data-to="Broker/default/default"]').count() == 1
+    label = "document.querySelector('text.stats[data-stats=\"default/kafkasource:console-orders\"]')"
+    for i in range(3):
+        cluster.produce("console-orders", b'{"order": %d}' % i, key=b"k", partition=0)
+    # its records delivered to the Broker: a rate above zero, from the second reading on
+    page.wait_for_function(f"() => /^[0-9.]+\\/s/.test({label}.textContent)"
+                           f" && parseFloat({label}.textContent) > 0", timeout=30_000)
+    shown = str(graph.locator('text.stats[data-stats="default/kafkasource:console-orders"]').text_content())
+    assert " · p99 " in shown and shown.endswith("backlog 0"), shown
+    page.context.close()
+
 
 
 def test_the_token_once_in_the_url_becomes_a_strict_http_only_cookie(mesh: Mesh, browser: Any) -> None:

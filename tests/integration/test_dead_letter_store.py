@@ -266,7 +266,7 @@ async def test_a_redrive_of_more_than_a_page_moves_everything_once(redis_client)
                 attempts=1, target=t.key))
         store = deadletters.Store(redis_client)
         moved = 0
-        async for page in store.pages(where, BOUNDS):
+        async for page in store.pages(where, Bounds(max_entries=deadletters.PAGE + 5, retention=3600)):
             moved += len(await store.redrive(where, [i.decode() for i, _ in page]))
         assert moved == deadletters.PAGE + 5 and await redis_client.xlen(t.stream) == moved
 

@@ -3,7 +3,9 @@ delivery stats read from the store, and the dead-letter store found by scope."""
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 
 import pytest
 
@@ -13,11 +15,11 @@ from channels.policies import DeliveryPolicy
 from channels.queues import GROUP, Queues
 from controllers.platforms.local.operations import Operations
 from ripple import cloudevents as ce
-from ripple import errors, metrics
+from ripple import errors, metrics, resp
 from ripple.api import dead_letter_bounds, registry
 from ripple.settings import DeadLetterSettings
 from ripple.store import RedisResourceStore
-from tests.integration.test_dead_letter_store import engine, event, stored, target  # noqa: F401
+from tests.integration.test_dead_letter_store import BOUNDS, engine, event, stored, target  # noqa: F401
 from tests.support.sinks import Answer, RecordingSink
 from tests.support.waiting import until
 
@@ -150,7 +152,8 @@ async def test_a_subscriptions_store_by_channel_scope(redis_client, ops, engine)
 
 
 class RoundTrips:
-    """Counts the requests a client sends to the store: one per command, one per pipeline."""
+    """Counts the requests a client sends to the store: one per command, one per pipeline,
+    on redis-py's connections and on the lean ones (`ripple.resp`) alike."""
 
     def __init__(self, client, monkeypatch) -> None:
         self.count = 0
@@ -161,6 +164,14 @@ class RoundTrips:
             self.count += 1
             return await send(conn, command, check_health)
         monkeypatch.setattr(cls, "send_packed_command", counted)
+        for name in ("execute", "execute_many"):
+            monkeypatch.setattr(resp.Pool, name, self._counting(getattr(resp.Pool, name)))
+
+    def _counting(self, method):
+        async def counted(pool, *args):
+            self.count += 1
+            return await method(pool, *args)
+        return counted
 
     def since(self, before: int) -> int:
         return self.count - before
@@ -175,9 +186,8 @@ async def bury(redis_client, name: str, n: int) -> None:
         entry_id = await redis_client.xadd(where.stream, ce.to_record(event(i)))
         record = deadletters.entry(ce.to_record(event(i)), errors={"knativeerrorcode": "400"},
                                    reason="refused", attempts=1, target=where.key)
-        failure = (where.failures, where.key.name, b'{"code":400}')
-        await queues.bury(where.stream, entry_id, where.dead_letters, record, max_entries=100,
-                          min_id="0-1", failure=failure)
+        await queues.bury(where.stream, entry_id, deadletters.of(where, BOUNDS), record,
+                          last_error=b'{"code":400}', now=time.time())
 
 
 @pytest.mark.parametrize("triggers, holding", [(5, 1), (300, 40)])
@@ -234,3 +244,38 @@ async def test_a_store_emptied_stays_a_candidate_and_lists_nothing(redis_client,
     assert await ops.purge("ns", "trigger:t", None) == 1
     assert await ops.held("ns") == ["trigger:t"]  # held some once: still offered
     assert await ops.entries_page("ns", None) == ([], 0)
+
+
+async def test_the_apis_list_and_show_take_the_targets_from_the_cache(redis_client, ops, monkeypatch) -> None:
+    """`GET .../deadletters` and `GET .../deadletters/{id}` (`ripple dlq list`, `dlq show`)
+    list no resources from the store: the informer's cache names the targets."""
+    from controllers.platforms.local import apiserver
+    from controllers.platforms.local.operations import router
+    from tests.unit.test_apiserver import call
+
+    for name in ("t1", "t2"):
+        await ops.store.create(trigger(name))
+        await bury(redis_client, name, 2)
+    listed = {k: await ops.store.list(registry.by_name(k), "ns")
+              for k in ("Trigger", "Subscription", *(str(kind) for kind in locations.SOURCE_KINDS))}
+    asked: list[str] = []
+
+    def cache(kind: str, namespace: str | None) -> list[dict]:
+        asked.append(kind)
+        return listed[kind]
+
+    async def no_listing(*_a, **_k):
+        raise AssertionError("a resource listing from the store")
+    cached = Operations(redis_client, ops.store, DeadLetterSettings(), cache=cache, generation=lambda: 1)
+    app = apiserver.make_api(ops.store, operations=router(cached))
+    monkeypatch.setattr(ops.store, "list", no_listing)
+    base = "/apis/ripple.dev/v1/namespaces/ns/deadletters"
+    items = json.loads((await call(app, "GET", base)).body)["items"]
+    assert sorted((i["target"], i["event"]["id"]) for i in items) == [
+        ("trigger:t1", "e0"), ("trigger:t1", "e1"), ("trigger:t2", "e0"), ("trigger:t2", "e1")]
+    assert "Trigger" in asked
+    shown = json.loads((await call(app, "GET", base + "/e1")).body)["items"]
+    assert [i["target"] for i in shown] == ["trigger:t1", "trigger:t2"]
+    assert json.loads((await call(app, "GET", base + "/" + items[0]["id"] + "?target=trigger:t1")).body
+                      )["items"][0]["event"]["id"] == "e0"
+    assert (await call(app, "GET", base + "/nope")).status == 404

@@ -17,12 +17,14 @@ from collections.abc import Awaitable, Callable
 import pytest
 import redis.asyncio
 
+from channels import deadletter_scripts, deadletters, locations
 from channels import fanout as fanouts
 from channels.appending import Appender, Route
 from channels.fanout import Fanout
 from channels.queues import Queues
 from ripple import cloudevents as ce
 from ripple import cron, keys
+from ripple.api.dead_letter_bounds import Bounds
 from ripple.cloudevents import records
 from sources.ping.scheduler import PingJob, PingScheduler
 from sources.publishing import Publisher
@@ -30,7 +32,7 @@ from sources.publishing import Publisher
 pytestmark = pytest.mark.integration
 
 SINGLE_KEY = {"XADD", "XDEL", "XRANGE", "XACK", "XLEN", "ZADD", "ZREM", "ZSCORE", "ZRANGEBYSCORE",
-              "SET", "GET", "HGET", "HSET", "HDEL", "PEXPIRE", "DEL"}
+              "ZRANGEBYLEX", "SET", "GET", "HGET", "HSET", "HDEL", "HINCRBY", "PEXPIRE", "DEL"}
 """Commands the scripts run whose one key is their first argument."""
 SUBCOMMAND_KEY = {"XINFO", "XGROUP"}
 """Commands the scripts run whose one key follows a subcommand (XINFO GROUPS, XGROUP SETID)."""
@@ -186,3 +188,42 @@ async def test_the_ping_claim_declares_its_tick_and_stream(redis_client) -> None
     scheduler = PingScheduler(redis_client)
     assert_declared(await script_accesses(redis_client, lambda: scheduler.fire(job, tick)))
     assert keys.hash_tag(job.tick_key) == keys.hash_tag(job.stream)
+
+
+async def test_the_dead_letter_stores_scripts_declare_store_index_queue_and_hash(redis_client) -> None:
+    """ADD (the engine's move), TRIM, FIND, INDEX, REDRIVE and PURGE touch only the keys they
+    declare, all in the queue's hash tag. ADD runs as an EVAL inside a transaction, which
+    MONITOR shows with its body: here it runs by its sha, the same script."""
+    where = locations.of_trigger("ns", "b", "t1")
+    store, bounds = deadletters.Store(redis_client), Bounds(2, 3600.0)
+    queues = Queues(redis_client)
+    await queues.ensure_group(where.stream)
+    for i in range(3):
+        await redis_client.xadd(where.stream, ce.to_record(event(i)))
+    entries = await queues.read(where.stream, "c1", count=10, block_ms=None)
+    sha = await redis_client.script_load(deadletter_scripts.ADD)
+
+    async def add() -> None:
+        for entry_id, fields in entries:
+            assert fields is not None
+            command = deadletters.adding(deadletters.of(where, bounds), fields, last_error=b"{}",
+                                         now=time.time(), queue=(where.stream, entry_id))
+            await redis_client.evalsha(sha, *command[2:])
+
+    older = locations.of_trigger("ns", "b", "t2")  # written before the index: INDEX builds it
+    await redis_client.xadd(older.dead_letters, ce.to_record(event(9)))
+
+    async def the_rest() -> None:
+        await store.find([(older, bounds)], ["e9"])
+        [found] = await store.find([(where, bounds)], ["e2"])
+        await store.redrive(where, [found[0][0].decode()])
+        await store.purge(where, [(await redis_client.xrange(where.dead_letters))[0][0].decode()])
+        await store.trim([(older, bounds)], now=time.time() + 7200)
+
+    for action in (add, the_rest):
+        accesses = await script_accesses(redis_client, action)
+        assert_declared(accesses)
+        assert {keys.hash_tag(key) for _, _, key in accesses} == {"ns/b"}
+        assert {command for _, command, _ in accesses} >= ({"XADD", "ZADD", "XACK", "HINCRBY"} if action is add
+                                                           else {"ZRANGEBYLEX", "XDEL", "ZREM"})
+    assert [await redis_client.xlen(k) for k in (where.dead_letters, where.stream, older.dead_letters)] == [0, 1, 0]

@@ -40,10 +40,16 @@ def test_topology_names_are_escaped_text_and_each_delivery_edge_has_a_figures_sl
     graph = topology.build([
         {"kind": "Trigger", "metadata": {"name": "t<1>", "namespace": "default"},
          "spec": {"broker": "b&c", "subscriber": {"uri": "http://x/?a=<b>"}}},
+        {"kind": "KafkaSource", "metadata": {"name": "k", "namespace": "default"},
+         "spec": {"sink": {"ref": {"kind": "Broker", "name": "b&c"}}}},
     ])
     html = pages.topology_page(graph, {"Broker": "brokers", "Trigger": "triggers"})
     assert "t&lt;1&gt;" in html and "<1>" not in html and "b&amp;c" in html
     assert 'data-stats="default/trigger:t&lt;1&gt;"' in html
+    # every edge names its ends, so a reader (or a test) can tell which one it is
+    assert 'class="edge" data-from="Trigger/default/t&lt;1&gt;" data-to="url:http://x/?a=&lt;b&gt;"' in html
+    assert 'class="edge" data-from="KafkaSource/default/k" data-to="Broker/default/b&amp;c"' in html
+    assert 'data-stats="default/kafkasource:k"' in html
     assert 'href="/console/resources/triggers/default/t&lt;1&gt;"' in html
     assert "<canvas" not in html
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from channels import deadletters, locations
+from channels.identities import Kind
 from controllers.platforms.local.console import topology
 from controllers.platforms.local.console.topology import Edge
 
@@ -29,11 +31,13 @@ SVC = {"ref": {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name"
     ([trigger("t", "b", SVC)],
      [Edge("Broker/default/b", "Trigger/default/t"),
       Edge("Trigger/default/t", "Service/default/svc", "default/trigger:t")]),
-    # A queued source's edge carries its figures; a KafkaSource's has none.
+    # A source's edge carries its figures, a KafkaSource's too.
     ([obj("PingSource", "p", {"sink": {"ref": {"kind": "Broker", "name": "b"}}}),
       obj("KafkaSource", "k", {"sink": {"uri": "http://k/"}})],
      [Edge("PingSource/default/p", "Broker/default/b", "default/pingsource:p"),
-      Edge("KafkaSource/default/k", "url:http://k/")]),
+      Edge("KafkaSource/default/k", "url:http://k/", "default/kafkasource:k")]),
+    # A source without a sink draws no edge.
+    ([obj("KafkaSource", "k", {})], []),
     ([obj("Subscription", "s", {"channel": {"kind": "InMemoryChannel", "name": "c"},
                                 "subscriber": {"ref": {"kind": "Sequence", "name": "seq"}}})],
      [Edge("InMemoryChannel/default/c", "Subscription/default/s"),
@@ -94,3 +98,14 @@ def test_pages_of_a_thousand_triggers_draw_each_once_with_their_broker() -> None
         assert "b" in names and "p" in names  # the page's broker and what sends to it
         assert ("lonely" in names and "q" in names) == (offset == 0)
     assert seen == [f"t{i:04}" for i in range(1000)]
+
+
+@pytest.mark.parametrize("kind", list(locations.SOURCE_KINDS))
+def test_every_source_with_a_target_is_drawn_with_its_figures(kind: Kind) -> None:
+    """The sources drawn are `channels.locations`' (one table), and each edge names the
+    target as the operations API labels it, so `/edgestats` has its figures."""
+    source = obj(str(kind), "s", {"sink": {"ref": {"kind": "Broker", "name": "b"}}})
+    where = locations.of_resource(source)
+    assert where is not None
+    [edge] = topology.build([source]).edges
+    assert (edge.source, edge.stats) == (f"{kind}/default/s", f"default/{deadletters.label(where.key)}")

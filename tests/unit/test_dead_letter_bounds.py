@@ -162,8 +162,13 @@ def test_a_transport_error_is_500_without_data() -> None:
     assert view["target"] == "pingsource:p"
 
 
-def test_min_id() -> None:
-    assert deadletters.min_id(Bounds(10, 60.0), 1000.0) == "940000-0"
+@pytest.mark.parametrize("bounds, now, wanted", [
+    (Bounds(10, 60.0), 1000.0, "940000-0"),
+    (Bounds(10, 60.0), 60.0, "0-0"),
+    (Bounds(10, 100 * 365 * 86_400.0), 1_764_000_000.0, "0-0"),  # before 1970: no age bound
+])
+def test_min_id(bounds: Bounds, now: float, wanted: str) -> None:
+    assert deadletters.min_id(bounds, now) == wanted
 
 
 def test_every_queued_plane_gives_its_targets_a_bounded_store() -> None:

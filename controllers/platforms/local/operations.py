@@ -32,7 +32,6 @@ speaks HTTP.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +42,7 @@ from fastapi.responses import JSONResponse, Response
 
 from ripple import errors
 from ripple.api import dead_letter_bounds, registry
+from ripple.cloudevents import records
 from ripple.settings import DeadLetterSettings
 from ripple.store import ResourceStore
 
@@ -68,12 +68,15 @@ Listing = Callable[[str, "str | None"], list[dict[str, Any]]]
 
 
 class Operations:
-    """`cache` (the worker's informer) serves the listings of the console's reads, which
-    repeat every 1.5 s per open page (`cached=True`): with 1,000 Triggers a listing from
-    the store decodes 1,000 objects. The CLI's reads list the store itself. What the cached
-    reads work out from the cache (every target's location and bounds) is kept until the
-    informer's `generation` moves. Listing dead letters takes the same few round trips for
-    1,000 targets as for one (`entries_page`)."""
+    """`cache` (the worker's informer) serves the listings of the reads (`cached=True`): the
+    console's, which repeat every 1.5 s per open page, and the API's dead-letter list and
+    look-up (`ripple dlq list`, `ripple dlq show`): with 1,000 Triggers a listing from the
+    store decodes 1,000 objects per request. What the cached reads work out from the cache
+    (every target's location and bounds) is kept until the informer's `generation` moves.
+    A named target is still read from the store (one object, and a 404 when it is gone).
+    Redrive and purge, which move and delete entries, list the store itself. Listing dead
+    letters takes the same few round trips for 1,000 targets as for one (`entries_page`),
+    and so does finding one by id (`find`)."""
 
     def __init__(self, client: aioredis.Redis, store: ResourceStore,
                  settings: DeadLetterSettings, cache: Listing | None = None,
@@ -187,19 +190,19 @@ class Operations:
         return [{**item, **figures((item["namespace"], item["target"])).to_json()} for item in items]
 
     async def entries(self, namespace: str | None, scope: str | None, limit: int = MAX_LIMIT,
-                      given: list[Found] | None = None) -> list[dict[str, Any]]:
+                      given: list[Found] | None = None, *, cached: bool = False) -> list[dict[str, Any]]:
         """The entries of the scope's targets (of `given`, when the caller has them), oldest
         first."""
-        return (await self.entries_page(namespace, scope, limit=limit, given=given))[0]
+        return (await self.entries_page(namespace, scope, limit=limit, given=given, cached=cached))[0]
 
     async def entries_page(self, namespace: str | None, scope: str | None, *, limit: int = MAX_LIMIT,
-                           offset: int = 0, newest: bool = False, given: list[Found] | None = None
-                           ) -> tuple[list[dict[str, Any]], int]:
+                           offset: int = 0, newest: bool = False, given: list[Found] | None = None,
+                           cached: bool = False) -> tuple[list[dict[str, Any]], int]:
         """The entries `offset` to `offset + limit` of the scope's targets, oldest first (with
         `newest`, counted from the newest: the last `limit`), and how many they hold in all.
         A bounded number of store round trips however many targets and stores
         (`deadletters.Store.listing`); only the page's entries are decoded."""
-        every = given if given is not None else await self.targets(namespace, scope)
+        every = given if given is not None else await self.targets(namespace, scope, cached=cached)
         read = await self.dead_letters.listing([(f.location, f.bounds) for f in every],
                                                limit=offset + limit, newest=newest)
         total = sum(length for length, _ in read)
@@ -208,9 +211,7 @@ class Operations:
                         key=lambda c: c[:2], reverse=newest)[offset:offset + limit]  # a total order
         if newest:
             chosen.reverse()
-        return [{**deadletters.view(entry_id, fields, deadletters.label(found.location.key)),
-                 "namespace": found.location.key.namespace}
-                for _, _, entry_id, fields, found in chosen], total
+        return self._views(chosen), total
 
     async def held(self, namespace: str | None, *, cached: bool = False) -> list[str]:
         """The labels of the namespace's targets whose store ever took an entry (one round
@@ -219,52 +220,62 @@ class Operations:
         ever = await self.dead_letters.ever_held([f.location for f in every])
         return sorted(deadletters.label(f.location.key) for f, h in zip(every, ever) if h)
 
-    async def find(self, namespace: str | None, scope: str | None, wanted: str) -> list[dict[str, Any]]:
-        """The entries whose store id or event id is `wanted`."""
-        return [i for i in await self.entries(namespace, scope)
-                if wanted in (i["id"], i["event"].get("id"))]
+    async def find(self, namespace: str | None, scope: str | None, wanted: str, *,
+                   cached: bool = False) -> list[dict[str, Any]]:
+        """The entries whose store id or event id is `wanted`, oldest first: bounded reads
+        of each store's index (`deadletters.Store.find`), not a walk of the stores."""
+        every = await self.targets(namespace, scope, cached=cached)
+        found = await self.dead_letters.find([(f.location, f.bounds) for f in every], [wanted])
+        return self._views(sorted(
+            ((_stream_order(entry_id), str(f.location.key), entry_id, fields, f)
+             for f, entries in zip(every, found) for entry_id, fields in entries), key=lambda c: c[:2]))
+
+    def _views(self, chosen: Sequence[tuple[Any, str, bytes, records.Fields, Found]]) -> list[dict[str, Any]]:
+        return [{**deadletters.view(entry_id, fields, deadletters.label(found.location.key)),
+                 "namespace": found.location.key.namespace}
+                for _, _, entry_id, fields, found in chosen]
 
     async def redrive(self, namespace: str, scope: str | None, ids: Sequence[str] | None,
                       to: str | None) -> dict[str, Any]:
+        """Back in their queues: the entries `ids` names (store ids or event ids, looked up
+        in each store's index), or every entry of the scope (None: a page at a time)."""
         redriven: list[dict[str, str]] = []
+        every = await self.targets(namespace, scope)
+        if ids is None:
+            for found in every:
+                async for page in self.dead_letters.pages(found.location, found.bounds):
+                    moved = await self.dead_letters.redrive(found.location, [i.decode() for i, _ in page], to)
+                    redriven += [{"id": m, "target": deadletters.label(found.location.key)} for m in moved]
+            return {"redriven": redriven, "missing": []}
         matched: set[str] = set()
-        for found in await self.targets(namespace, scope):
-            label = deadletters.label(found.location.key)
-            async for page in self.dead_letters.pages(found.location, found.bounds):
-                chosen = _chosen(page, ids)
-                matched.update(chosen.values())
-                matched.update(chosen)
-                moved = await self.dead_letters.redrive(found.location, list(chosen), to)
-                redriven += [{"id": m, "target": label} for m in moved]
-        missing = [i for i in ids or () if i not in matched]
-        return {"redriven": redriven, "missing": missing}
+        for found, chosen in await self._chosen(every, ids):
+            matched.update(chosen.values())
+            matched.update(chosen)
+            moved = await self.dead_letters.redrive(found.location, list(chosen), to)
+            redriven += [{"id": m, "target": deadletters.label(found.location.key)} for m in moved]
+        return {"redriven": redriven, "missing": [i for i in ids if i not in matched]}
 
     async def purge(self, namespace: str, scope: str | None, ids: Sequence[str] | None) -> int:
-        purged = 0
-        for found in await self.targets(namespace, scope):
-            if ids is None:
-                purged += await self.dead_letters.purge(found.location)
-                continue
-            async for page in self.dead_letters.pages(found.location, found.bounds):
-                purged += await self.dead_letters.purge(found.location, list(_chosen(page, ids)))
-        return purged
+        """Delete the entries `ids` names (store ids or event ids), or every entry of the
+        scope (None)."""
+        every = await self.targets(namespace, scope)
+        if ids is None:
+            return sum([await self.dead_letters.purge(found.location) for found in every])
+        return sum([await self.dead_letters.purge(found.location, list(chosen))
+                    for found, chosen in await self._chosen(every, ids)])
+
+    async def _chosen(self, every: Sequence[Found], ids: Sequence[str]) -> list[tuple[Found, dict[str, str]]]:
+        """The targets holding entries `ids` names, each with those entries' store id ->
+        event id."""
+        found = await self.dead_letters.find([(f.location, f.bounds) for f in every], ids)
+        return [(f, {entry_id.decode(): deadletters.event_id(fields) for entry_id, fields in entries})
+                for f, entries in zip(every, found) if entries]
 
 
 def _stream_order(entry_id: bytes) -> tuple[int, int]:
     """A stream id's order (the time it was dead-lettered, then its sequence)."""
     millis, _, seq = entry_id.partition(b"-")
     return int(millis), int(seq or 0)
-
-
-def _chosen(page: list[tuple[bytes, dict[bytes, bytes]]], ids: Sequence[str] | None) -> dict[str, str]:
-    """The entries of a page that `ids` names (by store id or event id; None: all of
-    them): store id -> event id."""
-    chosen = {}
-    for entry_id, fields in page:
-        store_id, event_id = entry_id.decode(), _event_id(fields)
-        if ids is None or store_id in ids or event_id in ids:
-            chosen[store_id] = event_id
-    return chosen
 
 
 def _kind(kind: Kind) -> registry.Kind:
@@ -275,13 +286,6 @@ def _parent(obj: dict[str, Any], field: str) -> str:
     spec = obj.get("spec") or {}
     value = spec.get(field)
     return str(value.get("name", "")) if isinstance(value, dict) else str(value or "")
-
-
-def _event_id(fields: dict[bytes, bytes]) -> str:
-    try:
-        return str(json.loads(fields[b"a"]).get("id", ""))
-    except (KeyError, ValueError):
-        return ""
 
 
 def router(operations: Operations) -> APIRouter:
@@ -309,12 +313,13 @@ def router(operations: Operations) -> APIRouter:
         if not limit.isdigit() or int(limit) < 1:
             raise errors.Invalid(errors.FieldError("limit", f'invalid value "{limit}": must be a positive number'))
         items = await operations.entries(namespace_of(request), request.query_params.get("target"),
-                                         min(int(limit), MAX_LIMIT))
+                                         min(int(limit), MAX_LIMIT), cached=True)
         return JSONResponse({"items": items})
 
     async def show_dead_letter(request: Request) -> Response:
         wanted = request.path_params["id"]
-        items = await operations.find(namespace_of(request), request.query_params.get("target"), wanted)
+        items = await operations.find(namespace_of(request), request.query_params.get("target"), wanted,
+                                      cached=True)
         if not items:
             raise errors.NotFound(f'no dead letter with the id "{wanted}" (a store id or an event id)')
         return JSONResponse({"items": items})

@@ -60,7 +60,8 @@ def topology_svg(graph: Graph, plurals: Mapping[str, str]) -> str:
         if b.column <= a.column:  # back to a broker: enter it from the right
             x2 += NODE_W
         bend = max(40, abs(x2 - x1) // 2)
-        parts.append(f'<path class="edge" d="M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2},{y2}"/>')
+        parts.append(f'<path class="edge" data-from="{escape(edge.source)}" data-to="{escape(edge.target)}" '
+                     f'd="M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2},{y2}"/>')
         if edge.stats:  # the figures open the target's dead letters
             namespace, _, target = edge.stats.partition("/")
             parts.append(f'<a href="/console/deadletters?namespace={quote(namespace)}&amp;target={quote(target)}">'

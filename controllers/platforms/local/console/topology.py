@@ -4,8 +4,8 @@ subscribers, as nodes in four columns and the edges between them (pure, table-te
 `build` takes the resources as the API lists them; `layout` gives every node a row so that
 a parent sits by its children and a subscriber by the first Trigger or Subscription that
 sends to it. Each delivery edge names its target as the operations API does
-(`trigger:NAME`, `subscription:NAME`, `pingsource:NAME`), so the page can put the live
-figures of `/edgestats` on it.
+(`trigger:NAME`, `subscription:NAME`, `pingsource:NAME`, `kafkasource:NAME`), so the page
+can put the live figures of `/edgestats` on it.
 """
 
 from __future__ import annotations
@@ -14,12 +14,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from channels import locations
+
 SOURCES, HUBS, ROUTES, SUBSCRIBERS = 0, 1, 2, 3
 COLUMN_TITLES = ("Sources", "Brokers and channels", "Triggers and subscriptions", "Subscribers")
 HUB_KINDS = ("Broker", "Channel", "InMemoryChannel")
-SOURCE_KINDS = ("PingSource", "GitHubSource", "GitLabSource", "KafkaSource")
-QUEUED_SOURCES = ("PingSource", "GitHubSource", "GitLabSource")
-"""The sources with a queue of their own, so with delivery figures (`channels.locations`)."""
+SOURCE_KINDS = tuple(str(kind) for kind in locations.SOURCE_KINDS)
+"""The sources: each has a delivery target of its own (`channels.locations`: a queue and a
+dead-letter store, a KafkaSource's queue holding only its redrives), so its edge to its
+sink carries the target's figures like a Trigger's. The one table of them is
+`channels.locations.SOURCE_KINDS`: a source kind added there is drawn here."""
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,7 @@ def build(objects: Iterable[Mapping[str, Any]]) -> Graph:
             me = add(kind, namespace, name, SOURCES)
             sink = destination(spec.get("sink"), namespace)
             if sink is not None:
-                stats = f"{namespace}/{kind.lower()}:{name}" if kind in QUEUED_SOURCES else None
-                edges.append(Edge(me, add_destination(sink), stats))
+                edges.append(Edge(me, add_destination(sink), f"{namespace}/{kind.lower()}:{name}"))
         elif kind in ("Trigger", "Subscription"):
             routes.append((obj, kind))
     for obj, kind in sorted(routes, key=lambda r: _route_key(r[0], r[1])):
