@@ -68,6 +68,9 @@ IDLE_BLOCK_MS = 2000
 comes back empty with nothing in flight hands the queue to the idle reader
 (`channels.idling`). It must stay under the client's socket timeout (redis-py: 5 s)."""
 
+MAX_OWED_ACKS = 10_000
+"""Delivered entries whose ack failed, remembered per queue (`Dispatcher._owed_acks`)."""
+
 ReplyHandler = Callable[[ce.CloudEvent, ce.CloudEvent, Mapping[str, str]], Awaitable[None]]
 """Takes (reply, original, pass-through headers of the subscriber's response); raises
 `ReplyRefused` when the destination refuses the reply for good, anything else when the
@@ -168,6 +171,10 @@ class Dispatcher:
         """Where the re-read of this consumer's pending entries stands; None: read new ones."""
         self._rereads = 0
         """Bumped by every `_reread`, so a page read under way cannot overwrite one."""
+        self._owed_acks: dict[bytes, None] = {}
+        """Entries delivered whose ack the store did not take (it died or was cut off in
+        between): when the re-read finds them pending they are acked, not delivered again.
+        In memory only, so a process killed there still redelivers them (at least once)."""
         self.stopped = False
         self._failure_log = failures.FailureLog(target.key, settings.failure_log_interval)
         self._last_error = failures.Throttle(failures.LAST_ERROR_INTERVAL)
@@ -341,8 +348,9 @@ class Dispatcher:
     async def _deliver(self, entry_id: bytes, fields: records.Fields | None) -> None:
         target = self.target
         try:
-            if not fields:  # deleted while pending
+            if not fields or entry_id in self._owed_acks:  # deleted while pending, or delivered
                 await self.queues.ack(target.stream, entry_id)
+                self._owed_acks.pop(entry_id, None)
                 return
             await self._attempt(target, entry_id, fields)
         except errors.StoreUnavailable as exc:
@@ -404,6 +412,11 @@ class Dispatcher:
         await self._carry_out(target, entry_id, original, url, outcome, response, fields, headers,
                               failure, retries_done)
 
+    def _owe_ack(self, entry_id: bytes) -> None:
+        if len(self._owed_acks) >= MAX_OWED_ACKS:  # an outage longer than the memory kept
+            del self._owed_acks[next(iter(self._owed_acks))]
+        self._owed_acks[entry_id] = None
+
     def _attempt_failed(self, target: Target, event: ce.CloudEvent, url: str,
                         outcome: outcomes.Outcome, retries_done: int) -> Failure | None:
         """Log the failed attempt (throttled per queue) and say whether its last error is
@@ -462,7 +475,11 @@ class Dispatcher:
         retries_done: int = 0,
     ) -> None:
         if outcome.action == "ack":
-            await self.queues.ack(target.stream, entry_id)
+            try:
+                await self.queues.ack(target.stream, entry_id)
+            except errors.StoreUnavailable:
+                self._owe_ack(entry_id)
+                raise
         elif outcome.action == "reply" and outcome.reply is not None:
             # The reply takes the original's place, in the transaction that acks it.
             record = records.with_original(
