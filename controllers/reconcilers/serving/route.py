@@ -15,7 +15,9 @@ Follows `pkg/reconciler/route/route.go` and `traffic/traffic.go`:
 - `status.url` is Knative's `http://NAME.NAMESPACE.svc.cluster.local` and
   `status.address.url` the path under `ripple up`'s base URL that works without DNS
   (`ripple.api.serving.urls`, the one place the scheme lives; the router is built in
-  `serving/`);
+  `serving/`); the address is set only once every target is routable, so a Trigger or
+  a Sequence's step pointing at a new Service resolves, and turns Ready, only when the
+  Service can take its events;
 - `IngressReady` waits for every data-plane process to apply the Route (its router);
   `CertificateProvisioned` is True, `TLSNotEnabled`.
 """
@@ -41,12 +43,13 @@ def reconcile(route: Object, ctx: Context) -> Result:
     lifecycle.initialize(status, now=now)
     namespace, name = meta.key(route)
     url = urls.address_url(ctx.base_url, namespace, name)
-    lifecycle.set_url(status, url, url)
+    lifecycle.set_url(status, url)
     traffic, failure = resolve(route, ctx)
     if failure is not None:
         failure(status)
     else:
         status["traffic"] = traffic
+        lifecycle.set_address(status, url)
         lifecycle.mark_traffic_assigned(status, now=now)
     served = waiting.served(route, lifecycle.CONDITIONS.get(status, lifecycle.INGRESS_READY), ctx)
     if served:

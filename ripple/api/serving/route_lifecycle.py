@@ -84,8 +84,14 @@ def mark_tls_not_enabled(status: Status, *, now: datetime) -> None:
                          message="external-domain-tls is not enabled")
 
 
-def set_url(status: Status, url: str, address: str) -> None:
+def set_url(status: Status, url: str) -> None:
     status["url"] = url
+
+
+def set_address(status: Status, address: str) -> None:
+    """Set once every traffic target is routable, as Knative's route reconciler does: what
+    resolves the Route (or its Service) as a sink waits until then, and a Route that had
+    an address keeps it while a new target comes up."""
     status["address"] = duck.address(address)
 
 
