@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence, cast
 
 import redis.asyncio as aioredis
@@ -132,6 +133,16 @@ async def _delete(client: aioredis.Redis, streams: Sequence[str]) -> None:
         await pipe.execute()
 
 
+@dataclass(eq=False)
+class _GroupCreation:
+    """One `ensure_group` in a coalesced batch, and the server's refusal of it, if any
+    (BUSYGROUP, the group exists, is no refusal)."""
+
+    stream: str
+    group: str
+    refused: redis.exceptions.ResponseError | None = None
+
+
 class Queues:
     """The queue operations over one Redis client; stateless apart from the script and
     the outcomes waiting for their batch. Every operation raises `errors.StoreUnavailable`
@@ -141,19 +152,40 @@ class Queues:
         self.redis = client
         self._promote = client.register_script(_PROMOTE)
         self._acks = coalescing.Coalescer(self._write_acks)
+        self._groups = coalescing.Coalescer(self._create_groups)
         self._moves: dict[str, coalescing.Coalescer[Callable[[Pipeline], None]]] = {}
         """One coalescer per hash tag while it has moves to write: each batch is one
         transaction in one Cluster slot, and each caller gets its own transaction's outcome.
         An idle one is dropped, so tags of deleted brokers and channels are not kept."""
 
     async def ensure_group(self, stream: str, group: str = GROUP) -> None:
+        """Create the consumer group (and the stream) unless it exists.
+
+        Coalesced: the dispatchers of a thousand Triggers starting together create their
+        groups in one pipeline on one connection. Each on its own call took a connection of
+        its own at once (redis-py's pool opens one per concurrent command): 1,001 Triggers
+        left 1,001 connections open in the pool after `ripple up` started."""
+        creation = _GroupCreation(stream, group)
         try:
-            await self.redis.xgroup_create(stream, group, id="0", mkstream=True)
-        except redis.exceptions.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+            await self._groups.submit(creation)
         except redisclient.UNAVAILABLE as exc:
             raise redisclient.translate(exc) from exc
+        refused = creation.refused
+        if isinstance(refused, redisclient.UNAVAILABLE):  # READONLY, OOM... are replies too
+            raise redisclient.translate(refused) from refused
+        if refused is not None:
+            raise refused
+
+    async def _create_groups(self, creations: list[_GroupCreation]) -> None:
+        # Not a transaction: the groups are independent, and a standalone server or a
+        # Cluster client's pipeline accepts keys of many slots in one.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for creation in creations:
+                pipe.xgroup_create(creation.stream, creation.group, id="0", mkstream=True)
+            replies = await pipe.execute(raise_on_error=False)
+        for creation, reply in zip(creations, replies):
+            if isinstance(reply, redis.exceptions.ResponseError) and "BUSYGROUP" not in str(reply):
+                creation.refused = reply
 
     async def read(
         self, stream: str, consumer: str, *, count: int, block_ms: int | None, after: bytes | str = ">"
