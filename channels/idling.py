@@ -27,7 +27,7 @@ What the dispatchers did for their own queue, the slot's task does for the parke
   the next read is of the pending entries (`0` for every parked queue, not blocking), and a
   queue with any is handed back to re-read the rest itself;
 - entries of dead consumers are reclaimed with XAUTOCLAIM on each queue's own schedule
-  (`Parked.next_reclaim`), in one pipeline per slot;
+  (`Parked.next_reclaim`), by one script per slot (`Queues.reclaim_streams`);
 - a queue parked while the slot's read blocks wakes that read with `CLIENT UNBLOCK` (on the
   read's own connection id), so the next read includes it at once.
 
