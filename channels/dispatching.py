@@ -23,7 +23,9 @@ A queue reads for itself, blocking up to `IDLE_BLOCK_MS`, while it has work. Onc
 read comes back empty with nothing in flight, the dispatcher parks the queue in the
 process's `channels.idling.IdleReader` (one blocking XREADGROUP over every idle queue of a
 hash slot, which also runs their reclaim checks) and resumes with the entries that wake
-it. Ordered queues never park.
+it. A dispatcher that just started parks at once, and the idle reader reads its pending
+entries for it, with those of every queue that started with it, in one XREADGROUP. Ordered
+queues never park.
 
 An entry is in one of three phases (field `p`): bound for the subscriber (no `p`), a
 Subscription's reply bound for its `replyUri` (`rp`), or bound for the dead-letter sink
@@ -207,6 +209,11 @@ class Dispatcher:
         await self.queues.ensure_group(stream)
         self._reread()  # what this consumer held before a restart
         next_reclaim = time.monotonic() + self._reclaim_idle / 2
+        # A queue that just started parks at once: the idle reader reads its pending
+        # entries with those of every queue starting with it, in one command, where a read
+        # of its own took a connection of its own (a thousand Triggers starting together
+        # opened hundreds).
+        park_first = True
         # `stopped` as well as cancellation: redis-py can turn a cancel that lands inside a
         # blocking read into a ConnectionError, which this loop would otherwise retry.
         while not self.stopped:
@@ -221,14 +228,19 @@ class Dispatcher:
                 await self._slot_freed.wait()
                 continue
             try:
-                # Park after a blocking read of new entries found none, or at once when
-                # the queue has had nothing since it started (no connection held per queue).
-                waited = self._own_from is None or not self._busy
-                entries = await self._read(stream, free)
-                self._busy = self._busy or bool(entries)
-                if not entries and waited and self._may_park():
-                    # Idle: the process's one idle reader watches it until it has entries.
-                    entries, next_reclaim = await self._park(stream, free, next_reclaim)
+                parking_first, park_first = park_first and self._may_park(pending=True), False
+                if parking_first:
+                    entries, next_reclaim = await self._park(stream, free, next_reclaim,
+                                                             pending=True)
+                else:
+                    # Park after a blocking read of new entries found none, or at once when
+                    # the queue has had nothing since it started (no connection held per queue).
+                    waited = self._own_from is None or not self._busy
+                    entries = await self._read(stream, free)
+                    self._busy = self._busy or bool(entries)
+                    if not entries and waited and self._may_park():
+                        # Idle: the process's one idle reader watches it until it has entries.
+                        entries, next_reclaim = await self._park(stream, free, next_reclaim)
                 if entries and self.target.subscriber_uri is None:
                     self._reread()  # it lost its subscriber meanwhile: they wait, pending
                     continue
@@ -244,24 +256,32 @@ class Dispatcher:
                 log.warning("queue read failed; retrying", extra={"queue": self.target.key, "error": repr(exc)})
                 await asyncio.sleep(1.0)
 
-    def _may_park(self) -> bool:
+    def _may_park(self, *, pending: bool = False) -> bool:
+        """Whether the queue may park: idle, unordered, and its own pending entries read
+        (`pending`: or still all to read, from the first, by the idle reader)."""
+        read = self._own_from == b"0" if pending else self._own_from is None
         return (self.idle is not None and not self.target.ordered and not self._in_flight
-                and self._own_from is None and not self.stopped)
+                and read and not self.stopped)
 
-    async def _park(self, stream: str, count: int, next_reclaim: float) -> tuple[list[Entry], float]:
+    async def _park(self, stream: str, count: int, next_reclaim: float, *,
+                    pending: bool = False) -> tuple[list[Entry], float]:
         """Hand the queue to the idle reader until it has entries; returns them (pending
-        under this consumer) and when the next reclaim is due."""
+        under this consumer) and when the next reclaim is due. With `pending`, the idle
+        reader reads this consumer's pending entries first."""
         assert self.idle is not None
         self._busy = False
         self._release_workers()  # nothing in flight: they would wait for as long as it is idle
         parked = self._parked = idling.Parked(stream, count, int(self._reclaim_idle * 1000),
-                                              next_reclaim)
+                                              next_reclaim, pending=pending)
+        rereads = self._rereads
         try:
             wake = await self.idle.park(parked)
         finally:
             self._parked = None
         if wake.reread:
             self._reread()
+        elif pending and self._rereads == rereads:
+            self._own_from = None  # the idle reader read them: there were none
         return wake.entries, parked.next_reclaim
 
     async def _read(self, stream: str, count: int) -> list[Entry]:

@@ -18,11 +18,16 @@ What the dispatchers did for their own queue, the slot's task does for the parke
 - the read claims the entries (`>`), so they are pending under this consumer from the
   moment Redis answers; a process killed before the hand-over leaves them pending, and the
   restarted dispatcher re-reads them (`XREADGROUP ... 0`);
+- a dispatcher that just started parks at once (`Parked.pending`): its pending entries
+  (those its consumer held before a restart) are read with those of every queue that
+  started with it, in one `XREADGROUP ... 0 0 ...`, and a queue with any is handed back to
+  deliver them; 1,001 Triggers starting together each read their own and opened about 300
+  connections at once;
 - after a store error, whose lost reply may have left entries pending under this consumer,
   the next read is of the pending entries (`0` for every parked queue, not blocking), and a
   queue with any is handed back to re-read the rest itself;
 - entries of dead consumers are reclaimed with XAUTOCLAIM on each queue's own schedule
-  (`Parked.next_reclaim`), in one pipeline per slot;
+  (`Parked.next_reclaim`), by one script per slot (`Queues.reclaim_streams`);
 - a queue parked while the slot's read blocks wakes that read with `CLIENT UNBLOCK` (on the
   read's own connection id), so the next read includes it at once.
 
@@ -76,6 +81,11 @@ class Parked:
     reclaim_idle_ms: int
     next_reclaim: float
     """`time.monotonic()` of its next XAUTOCLAIM; the dispatcher carries it on when woken."""
+    pending: bool = False
+    """Its consumer's pending entries are still to be read (`XREADGROUP ... 0`): a
+    dispatcher that just started parks at once and leaves that read to the slot, which
+    does it for every such queue in one command. Cleared once read; while set, any wake
+    asks the dispatcher to re-read them itself."""
     woken: asyncio.Future[Wake] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -159,6 +169,8 @@ class _Slot:
     def wake(self, stream: str, wake: Wake) -> None:
         parked = self.parked.pop(stream, None)
         if parked is not None and not parked.woken.done():
+            if parked.pending:  # its pending entries were never read: they come first
+                wake.reread = True
             parked.woken.set_result(wake)
         elif wake.entries:
             self.reader.on_stray(stream)
@@ -182,7 +194,11 @@ class _Slot:
             try:
                 if self.reread:
                     self.reread = False
-                    await self._read_pending()
+                    await self._read_pending(list(self.parked.values()))
+                    continue
+                pending = [p for p in self.parked.values() if p.pending]
+                if pending:
+                    await self._read_pending(pending)
                     continue
                 await self._read_new()
                 await self._reclaim_due()
@@ -240,14 +256,18 @@ class _Slot:
             if entries:
                 self.wake(stream, Wake(entries))
 
-    async def _read_pending(self) -> None:
-        if not self.parked:
+    async def _read_pending(self, queues: list[Parked]) -> None:
+        """Read what this consumer holds pending in `queues`, not blocking: a queue with any
+        is handed back to re-read the rest itself (the read pages, by `count`)."""
+        if not queues:
             return
         client = await self._connection()
-        count = min(p.count for p in self.parked.values())
+        count = min(p.count for p in queues)
         read = await self.reader.queues.read_streams(
-            dict.fromkeys(self.parked, "0"), self.reader.consumer, count=count, block_ms=None,
+            {p.stream: "0" for p in queues}, self.reader.consumer, count=count, block_ms=None,
             client=client)
+        for parked in queues:
+            parked.pending = False
         for stream, entries in read.items():
             if entries:
                 self.wake(stream, Wake(entries, reread=True))

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence, cast
 
 import redis.asyncio as aioredis
@@ -95,6 +96,31 @@ return moved
 """.replace("$RETRIES", records.RETRIES.decode())
 
 
+# KEYS: streams (one hash slot). ARGV: the group, the consumer, then per key its min idle
+# time (ms) and count. Returns, for each stream that had entries to claim, its KEYS index and
+# the entries claimed (XAUTOCLAIM's second element); deleted entries are dropped from the
+# pending list by XAUTOCLAIM itself (Redis 7).
+_RECLAIM = """
+local claimed = {}
+for i = 1, #KEYS do
+  local reply = redis.call('XAUTOCLAIM', KEYS[i], ARGV[1], ARGV[2], ARGV[2 * i + 1], '0-0',
+                           'COUNT', ARGV[2 * i + 2])
+  if #reply[2] > 0 then
+    claimed[#claimed + 1] = i
+    claimed[#claimed + 1] = reply[2]
+  end
+end
+return claimed
+"""
+
+
+def _pairs(fields: list[bytes] | None) -> records.Fields | None:
+    """A stream entry's flat field list as a dict (None: an entry deleted while pending)."""
+    if fields is None:
+        return None
+    return dict(zip(fields[::2], fields[1::2]))
+
+
 def discard(client: aioredis.Redis, streams: Sequence[str],
             fields: Sequence[tuple[str, str]] = ()) -> None:
     """Delete the streams of deleted Triggers, Subscriptions, Brokers or Channels, and their
@@ -132,6 +158,16 @@ async def _delete(client: aioredis.Redis, streams: Sequence[str]) -> None:
         await pipe.execute()
 
 
+@dataclass(eq=False)
+class _GroupCreation:
+    """One `ensure_group` in a coalesced batch, and the server's refusal of it, if any
+    (BUSYGROUP, the group exists, is no refusal)."""
+
+    stream: str
+    group: str
+    refused: redis.exceptions.ResponseError | None = None
+
+
 class Queues:
     """The queue operations over one Redis client; stateless apart from the script and
     the outcomes waiting for their batch. Every operation raises `errors.StoreUnavailable`
@@ -140,20 +176,42 @@ class Queues:
     def __init__(self, client: aioredis.Redis) -> None:
         self.redis = client
         self._promote = client.register_script(_PROMOTE)
+        self._reclaim = client.register_script(_RECLAIM)
         self._acks = coalescing.Coalescer(self._write_acks)
+        self._groups = coalescing.Coalescer(self._create_groups)
         self._moves: dict[str, coalescing.Coalescer[Callable[[Pipeline], None]]] = {}
         """One coalescer per hash tag while it has moves to write: each batch is one
         transaction in one Cluster slot, and each caller gets its own transaction's outcome.
         An idle one is dropped, so tags of deleted brokers and channels are not kept."""
 
     async def ensure_group(self, stream: str, group: str = GROUP) -> None:
+        """Create the consumer group (and the stream) unless it exists.
+
+        Coalesced: the dispatchers of a thousand Triggers starting together create their
+        groups in one pipeline on one connection. Each on its own call took a connection of
+        its own at once (redis-py's pool opens one per concurrent command): 1,001 Triggers
+        left 1,001 connections open in the pool after `ripple up` started."""
+        creation = _GroupCreation(stream, group)
         try:
-            await self.redis.xgroup_create(stream, group, id="0", mkstream=True)
-        except redis.exceptions.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+            await self._groups.submit(creation)
         except redisclient.UNAVAILABLE as exc:
             raise redisclient.translate(exc) from exc
+        refused = creation.refused
+        if isinstance(refused, redisclient.UNAVAILABLE):  # READONLY, OOM... are replies too
+            raise redisclient.translate(refused) from refused
+        if refused is not None:
+            raise refused
+
+    async def _create_groups(self, creations: list[_GroupCreation]) -> None:
+        # Not a transaction: the groups are independent, and a standalone server or a
+        # Cluster client's pipeline accepts keys of many slots in one.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for creation in creations:
+                pipe.xgroup_create(creation.stream, creation.group, id="0", mkstream=True)
+            replies = await pipe.execute(raise_on_error=False)
+        for creation, reply in zip(creations, replies):
+            if isinstance(reply, redis.exceptions.ResponseError) and "BUSYGROUP" not in str(reply):
+                creation.refused = reply
 
     async def read(
         self, stream: str, consumer: str, *, count: int, block_ms: int | None, after: bytes | str = ">"
@@ -185,17 +243,20 @@ class Queues:
 
     async def reclaim_streams(self, claims: Sequence[tuple[str, int, int]],
                               consumer: str) -> dict[str, list[Entry]]:
-        """`reclaim` of several streams (stream, min_idle_ms, count) in one pipeline."""
+        """`reclaim` of several streams (stream, min_idle_ms, count; their keys must share a
+        Cluster slot) in one script: one command and one short reply for a thousand parked
+        queues, which almost never have anything to reclaim, where a pipeline of XAUTOCLAIMs
+        sent and parsed a thousand. Only the streams that had entries to claim are in the
+        result."""
+        args: list[str | int] = [GROUP, consumer]
+        for _, min_idle_ms, count in claims:
+            args += (min_idle_ms, count)
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for stream, min_idle_ms, count in claims:
-                    pipe.xautoclaim(stream, GROUP, consumer, min_idle_time=min_idle_ms,
-                                    start_id="0-0", count=count)
-                replies = await pipe.execute()
+            reply = await self._reclaim(keys=[stream for stream, _, _ in claims], args=args)
         except redisclient.UNAVAILABLE as exc:
             raise redisclient.translate(exc) from exc
-        return {stream: [(i, f) for i, f in reply[1]] if len(reply) > 1 else []
-                for (stream, _, _), reply in zip(claims, replies)}
+        return {claims[int(index) - 1][0]: [(i, _pairs(fields)) for i, fields in entries]
+                for index, entries in zip(reply[::2], reply[1::2])}
 
     async def client_id(self, client: aioredis.Redis) -> int:
         """The connection id of a single-connection `client`, for `unblock`."""

@@ -31,7 +31,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
 
-from ripple import errors, resp
+from ripple import errors, pooling, resp
 
 _pack: Callable[[tuple[Any, ...]], bytes] | None
 try:
@@ -221,8 +221,11 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
     """`redis.asyncio.Redis.from_url(url, **options)`, never retrying, with the faster packer
     (only for a plain `redis://` URL: TLS and unix sockets keep redis-py's own connection
     classes) and the lean command path (`ripple.resp`) for the `HOT` commands, unless
-    `lean=False`, hiredis is missing, or replies are decoded."""
+    `lean=False`, hiredis is missing, or replies are decoded. Both pools close the
+    connections a burst opened once they are idle (`ripple.pooling`; `idle_timeout` and
+    `keep_idle` tune it)."""
     lean = options.pop("lean", True)
+    single = options.pop("single_connection_client", False)
     if url.startswith("redis://"):
         options.setdefault("connection_class", HiredisPackingConnection)
     options.setdefault("retry", Retry(NoBackoff(), 0))
@@ -230,15 +233,17 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
     # dispatchers open a thousand), whose only use is a name in CLIENT LIST; redis-py 8 also
     # read its own version from the package metadata for it, each time.
     options.setdefault("driver_info", None)
-    client = LeanRedis.from_url(url, **options)
+    pool = pooling.SweptConnectionPool.from_url(url, **options)
+    client = LeanRedis(connection_pool=pool, single_connection_client=single)
+    client.auto_close_connection_pool = True  # as `from_url` does: `aclose` closes the pool
     if lean and _pack is not None:
-        client.lean = lean_pool(client.connection_pool)  # type: ignore[attr-defined]
+        client.lean = lean_pool(pool)
     return client
 
 
 def lean_pool(pool: aioredis.ConnectionPool) -> resp.Pool | None:
-    """A lean pool to the same server, with the same credentials, timeouts and size, as
-    redis-py's `pool`; None where the lean path does not apply."""
+    """A lean pool to the same server, with the same credentials, timeouts, size and idle
+    sweep as redis-py's `pool`; None where the lean path does not apply."""
     kwargs = pool.connection_kwargs
     if kwargs.get("decode_responses"):
         return None
@@ -248,4 +253,7 @@ def lean_pool(pool: aioredis.ConnectionPool) -> resp.Pool | None:
         endpoint = resp.Endpoint(pool.connection_class(**kwargs))
     except TypeError:
         return None
+    if isinstance(pool, pooling.SweptConnectionPool):
+        return resp.Pool(endpoint, pool.max_connections, idle_timeout=pool.idle_timeout,
+                         keep_idle=pool.keep_idle)
     return resp.Pool(endpoint, pool.max_connections)

@@ -41,6 +41,8 @@ from redis.asyncio.connection import AbstractConnection, Connection, SSLConnecti
 from redis.credentials import UsernamePasswordCredentialProvider
 from redis.utils import format_error_message
 
+from ripple import pooling
+
 _MORE = object()
 """What hiredis's reader answers while a reply is incomplete."""
 
@@ -103,6 +105,8 @@ class Link(asyncio.Protocol):
         the link times out when nothing arrives for `endpoint.timeout` while commands wait."""
         self._timer: asyncio.TimerHandle | None = None
         self._loop = asyncio.get_running_loop()
+        self.idle_since = 0.0
+        """When it was last given back to its pool (`Pool`'s sweep)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # a stream transport
@@ -286,15 +290,20 @@ class Pool:
     """Idle links, newest first; a command takes one, or opens one (up to `limit`
     links), and gives it back when its reply came. A link that failed, or whose command
     was cancelled, is closed instead: a reply it still owes must never reach the next
-    command."""
+    command. Links idle for `idle_timeout` beyond the `keep_idle` newest are closed
+    (`ripple.pooling`: what a burst opened is given back)."""
 
     def __init__(self, endpoint: Endpoint, limit: int,
-                 opener: Callable[[Endpoint], Any] = open_link) -> None:
+                 opener: Callable[[Endpoint], Any] = open_link, *,
+                 idle_timeout: float = pooling.IDLE_TIMEOUT,
+                 keep_idle: int = pooling.KEEP_IDLE) -> None:
         self.endpoint, self.limit = endpoint, limit
+        self.idle_timeout, self.keep_idle = idle_timeout, keep_idle
         self._open = opener
         self._idle: list[Link] = []
         self._count = 0
         self._all: set[Link] = set()
+        self._timer: asyncio.TimerHandle | None = None
 
     async def execute(self, packed: bytes) -> Any:
         """Send one packed command; its reply. A `ResponseError` reply is returned, not raised;
@@ -306,7 +315,7 @@ class Pool:
             link.close()
             self._forget(link)
             raise
-        self._idle.append(link)
+        self._give_back(link)
         return reply
 
     async def execute_many(self, packed: bytes, count: int) -> list[Any]:
@@ -318,8 +327,32 @@ class Pool:
             link.close()
             self._forget(link)
             raise
-        self._idle.append(link)
+        self._give_back(link)
         return replies
+
+    def _give_back(self, link: Link) -> None:
+        idle = self._idle
+        link.idle_since = link._loop.time()
+        idle.append(link)
+        if self._timer is None and len(idle) > self.keep_idle:
+            self._timer = link._loop.call_later(self.idle_timeout / 2, self._sweep)
+
+    def _sweep(self) -> None:
+        """Close the links idle for `idle_timeout`, bottom of the stack first, down to
+        `keep_idle`; again in half that time while more than `keep_idle` are idle."""
+        self._timer = None
+        idle = self._idle
+        if not idle:
+            return
+        loop = idle[0]._loop
+        count = pooling.stale([link.idle_since for link in idle], loop.time(),
+                              idle_timeout=self.idle_timeout, keep=self.keep_idle)
+        for link in idle[:count]:
+            link.close()
+            self._forget(link)
+        del idle[:count]
+        if len(idle) > self.keep_idle:
+            self._timer = loop.call_later(self.idle_timeout / 2, self._sweep)
 
     def _idle_link(self) -> Link | None:
         """An idle link that is not broken, if there is one (no await: the hot path)."""
@@ -350,6 +383,9 @@ class Pool:
 
     def close(self) -> None:
         """Close every link; commands in flight fail with `ConnectionError`."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         for link in list(self._all):
             link.close()
         self._all.clear()
@@ -360,3 +396,8 @@ class Pool:
     def size(self) -> int:
         """Links open (idle or busy)."""
         return self._count
+
+    @property
+    def idle(self) -> int:
+        """Links open and idle."""
+        return len(self._idle)

@@ -176,3 +176,49 @@ async def test_a_parked_queue_that_lost_its_subscriber_holds_its_entries(redis_c
 
 async def _pending_is(client: redis.asyncio.Redis, stream: str, count: int) -> bool:
     return int((await client.xpending(stream, GROUP))["pending"]) == count
+
+
+async def test_queues_starting_together_share_their_first_commands_and_connections(
+        redis_client, valkey_url, sender) -> None:
+    """Two hundred queues starting at once create their groups in one pipeline and have
+    their pending entries read in one XREADGROUP, so they open a few connections, not one
+    or two each (1,001 Triggers held 1,328); what their consumer held before is delivered."""
+    observer = redis.asyncio.Redis.from_url(valkey_url, single_connection_client=True)
+    deliveries = Deliveries(Queues(redis_client), sender, consumer="c1", settings=SETTINGS)
+    with RecordingSink() as sink:
+        targets = [target(f"t{i}", sink.url) for i in range(200)]
+        for t in targets[::50]:  # held by this consumer when it was killed: pending under c1
+            await redis_client.xgroup_create(t.stream, GROUP, id="0", mkstream=True)
+            for i in range(2):
+                await redis_client.xadd(t.stream, ce.to_record(event(int(t.stream.split("t")[-1]) * 10 + i)))
+            await redis_client.xreadgroup(GROUP, "c1", {t.stream: ">"})
+        before = len(await observer.client_list(_type="normal"))
+        try:
+            deliveries.sync(targets)
+            await sink.until(8, timeout=10)
+            assert sorted(sink.ids()) == sorted(f"e{n * 10 + i}" for n in (0, 50, 100, 150) for i in range(2))
+            await until(lambda: deliveries.idle.parked() == 200, what="every queue parked")
+            opened = len(await observer.client_list(_type="normal")) - before
+            assert opened <= 8, f"{opened} connections opened by 200 queues starting"
+        finally:
+            await deliveries.close(drain_timeout=1)
+            await observer.aclose()
+
+
+async def test_one_script_reclaims_the_stale_entries_of_many_queues(redis_client) -> None:
+    queues = Queues(redis_client)
+    streams = [f"q:{{b}}:r{i}" for i in range(4)]
+    for i, stream in enumerate(streams):
+        await queues.ensure_group(stream)
+        if i in (1, 3):  # a dead consumer holds two entries of these; the others hold none
+            for n in range(2):
+                await redis_client.xadd(stream, ce.to_record(event(i * 10 + n)))
+            await redis_client.xreadgroup(GROUP, "dead", {stream: ">"})
+    await redis_client.xadd(streams[2], ce.to_record(event(20)))  # new, never read: not pending
+    claimed = await queues.reclaim_streams([(s, 0, 10) for s in streams], "c1")
+    assert sorted(claimed) == [streams[1], streams[3]]
+    assert [ce.from_record(f).id for _, f in claimed[streams[3]]] == ["e30", "e31"]
+    pending = await redis_client.xpending_range(streams[1], GROUP, "-", "+", 10)
+    assert {p["consumer"] for p in pending} == {b"c1"}
+    # with a min idle time they have not reached, nothing moves
+    assert await queues.reclaim_streams([(s, 60_000, 10) for s in streams], "c2") == {}

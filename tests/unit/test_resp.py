@@ -15,6 +15,7 @@ import redis.exceptions
 from redis.asyncio.connection import SSLConnection
 
 from ripple import resp
+from tests.support.waiting import until
 
 E = redis.exceptions
 
@@ -253,3 +254,24 @@ async def test_the_pool_skips_a_link_that_broke_while_idle_and_counts_failed_ope
         await answer(opener, 1, b"")
         await pool.execute(b"")
     busy.cancel()
+
+
+async def test_the_pool_closes_links_idle_too_long_but_keeps_a_few_and_the_busy_ones() -> None:
+    opener = Opener()
+    pool = resp.Pool(endpoint("redis://h:1/0"), 8, opener=opener, idle_timeout=0.05, keep_idle=1)
+    burst = [asyncio.ensure_future(pool.execute(b"")) for _ in range(3)]
+    await asyncio.gather(*(answer(opener, i, b"+OK\r\n") for i in range(3)))
+    await asyncio.gather(*burst)
+    assert pool.size == 3 and pool.idle == 3
+    busy = asyncio.ensure_future(pool.execute(b""))  # on the newest idle link, longer than the timeout
+    await until(lambda: any(link._waiting for link in opener.links), what="the command sent")
+    [held] = [link for link in opener.links if link._waiting]
+    await until(lambda: pool.idle == 1, what="the burst's links closed down to the one kept")
+    assert pool.size == 2 and held.broken is None
+    assert sum(link.broken is not None for link in opener.links) == 1
+    held.data_received(b"+OK\r\n")
+    assert await busy == b"OK"  # its link was never touched
+    # now the link kept before is the bottom one, idle too long: it goes, the one just used stays
+    await until(lambda: pool.size == 1, what="the link idle since the burst closed")
+    assert held.broken is None
+    pool.close()

@@ -37,6 +37,7 @@ OPERATIONS: dict[str, Operation] = {
     "queues.ensure_group": lambda c: Queues(c).ensure_group("q:{t}:a"),
     "queues.read": lambda c: Queues(c).read("q:{t}:a", "c1", count=1, block_ms=None),
     "queues.reclaim": lambda c: Queues(c).reclaim("q:{t}:a", "c1", min_idle_ms=1, count=1),
+    "queues.reclaim_streams": lambda c: Queues(c).reclaim_streams([("q:{t}:a", 1, 1)], "c1"),
     "queues.ack": lambda c: Queues(c).ack("q:{t}:a", b"1-0"),
     "queues.schedule_retry": lambda c: Queues(c).schedule_retry("q:{t}:a", "q:{t}:z", b"1-0", 1.0),
     "queues.replace": lambda c: Queues(c).replace("q:{t}:a", b"1-0", {b"a": b"{}"}),
