@@ -157,12 +157,12 @@ async def test_the_move_is_an_eval_in_a_lean_transaction(redis_client, monkeypat
 
     async def refused(*_a, **_k):
         raise AssertionError("redis-py's pipeline path was taken")
-    monkeypatch.setattr(redis.asyncio.client.Pipeline, "execute", refused)
     where = locations.of_trigger("ns", "b", "lean")
     await redis_client.xadd(where.stream, ce.to_record(event("e1")))
     queues = Queues(redis_client)
-    await queues.ensure_group(where.stream)
+    await queues.ensure_group(where.stream)  # coalesced XGROUP CREATEs: a redis-py pipeline
     [(entry_id, _)] = await queues.read(where.stream, "c1", count=1, block_ms=None)
+    monkeypatch.setattr(redis.asyncio.client.Pipeline, "execute", refused)
     await queues.bury(where.stream, entry_id, deadletters.of(where, BOUNDS), entry(where, "e1"),
                       last_error=b"{}", now=time.time())
     async with redis_client.pipeline(transaction=True) as pipe:
