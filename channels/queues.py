@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable, Mapping, Sequence, cast
+from typing import Any, Callable, Mapping, Sequence, cast
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -149,11 +149,11 @@ class Queues:
     async def ensure_group(self, stream: str, group: str = GROUP) -> None:
         try:
             await self.redis.xgroup_create(stream, group, id="0", mkstream=True)
+        except redisclient.UNAVAILABLE as exc:  # first: READONLY, OOM, MOVED are ResponseErrors too
+            raise redisclient.translate(exc) from exc
         except redis.exceptions.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
-        except redisclient.UNAVAILABLE as exc:
-            raise redisclient.translate(exc) from exc
 
     async def read(
         self, stream: str, consumer: str, *, count: int, block_ms: int | None, after: bytes | str = ">"
@@ -204,11 +204,12 @@ class Queues:
         except redisclient.UNAVAILABLE as exc:
             raise redisclient.translate(exc) from exc
 
-    async def unblock(self, client_id: int) -> bool:
+    async def unblock(self, client_id: int, **route: Any) -> bool:
         """End the blocking read of connection `client_id` as if it timed out; False when
-        that connection is not blocked."""
+        that connection is not blocked. `route`: where that connection is, on a Cluster
+        (`ripple.rediscluster.Dedicated.route`)."""
         try:
-            return bool(await self.redis.client_unblock(client_id))
+            return bool(await self.redis.client_unblock(client_id, **route))
         except redisclient.UNAVAILABLE as exc:
             raise redisclient.translate(exc) from exc
 

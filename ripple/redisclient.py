@@ -31,7 +31,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
 
-from ripple import errors, resp
+from ripple import errors, rediscluster, resp
 
 _pack: Callable[[tuple[Any, ...]], bytes] | None
 try:
@@ -47,7 +47,10 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     redis.exceptions.OutOfMemoryError,  # maxmemory reached
     redis.exceptions.MasterDownError,
     redis.exceptions.TryAgainError,  # Cluster: a slot in migration
-    redis.exceptions.ClusterDownError,
+    redis.exceptions.ClusterError,  # Cluster: CLUSTERDOWN, or redirected too many times
+    redis.exceptions.AskError,  # Cluster: MOVED or ASK that no client followed (MovedError is one)
+    redis.exceptions.SlotNotCoveredError,  # Cluster: a slot no node serves (yet)
+    redis.exceptions.RedisClusterUnreachableError,  # Cluster: no node answered a refresh
     OSError,  # a socket error redis-py let through; also the builtin TimeoutError
 )
 """Every error that means "the store cannot answer now, try again later"."""
@@ -221,7 +224,10 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
     """`redis.asyncio.Redis.from_url(url, **options)`, never retrying, with the faster packer
     (only for a plain `redis://` URL: TLS and unix sockets keep redis-py's own connection
     classes) and the lean command path (`ripple.resp`) for the `HOT` commands, unless
-    `lean=False`, hiredis is missing, or replies are decoded."""
+    `lean=False`, hiredis is missing, or replies are decoded. A `redis+cluster://` URL
+    gets redis-py's `RedisCluster` instead, without the lean path (`ripple.rediscluster`)."""
+    if rediscluster.is_cluster_url(url):
+        return rediscluster.connect(url, **options)
     lean = options.pop("lean", True)
     if url.startswith("redis://"):
         options.setdefault("connection_class", HiredisPackingConnection)
