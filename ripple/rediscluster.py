@@ -1,10 +1,12 @@
 """Redis Cluster: the `redis+cluster://` store URL, its client, the start check, and a
 connection to the one node that serves a key.
 
-`redisclient.connect` hands a cluster URL here and gets redis-py's `RedisCluster`;
-`ripple up` checks the URL (`check_url`) and, before serving, that the cluster says
-`cluster_state:ok` (`problem`); `channels.idling` takes a `dedicated` connection for its
-blocking reads, because `CLIENT UNBLOCK` must reach the node where the read blocks.
+`redisclient.connect` hands a cluster URL here and gets a `ClusterClient` (redis-py's
+`RedisCluster`, with the hot commands and transactions on Ripple's lean single-node client
+of the slot's primary); `ripple up` checks the URL (`check_url`) and, before serving, that
+the cluster agrees it is one (`mismatch`) and says `cluster_state:ok` (`problem`);
+`channels.idling` takes a `dedicated` connection for its blocking reads, because `CLIENT
+UNBLOCK` must reach the node where the read blocks.
 
 Why a scheme of its own rather than probing the server: a cluster is a different client
 (it routes each command by its key's slot and follows MOVED and ASK), and a URL that says
@@ -13,13 +15,13 @@ refuses a mismatch, either way round, with the URL to write instead.
 
 Why the cluster client is typed as `redis.asyncio.Redis`: every command Ripple sends has
 the same signature and reply on both, and Ripple's keys already keep each multi-key
-command, transaction and script in one slot (`ripple.keys`). The few places that differ
-(the idle reader's own connection, the lean RESP path that is single-node) ask
-`is_cluster`.
+command, transaction and script in one slot (`ripple.keys`). The one place that differs,
+the idle reader's own connection, goes through `dedicated`.
 
 Not supported: more than one seed node in the URL (the client learns the others from the
 seed), a database other than 0 (a cluster has one), unix sockets, Sentinel, and reading
-from replicas.
+from replicas. Failover and resharding are left to redis-py's handling of MOVED and its
+slot-map refresh, and are untested.
 """
 
 from __future__ import annotations
@@ -173,6 +175,12 @@ class ClusterClient(RedisCluster):
                     pass
         return await super().execute_command(*args, **kwargs)
 
+    async def learn(self, moved: redis.exceptions.MovedError, host: str) -> None:
+        """Patch the slot map with where a MOVED read on a node of `host` points."""
+        if not moved.host:  # "MOVED 3999 :6380": the host is the one that answered
+            moved.host = host
+        await self.nodes_manager.move_slot(moved)
+
     def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
         if transaction:
             return SlotTransaction(self)
@@ -226,9 +234,7 @@ class SlotTransaction(Pipeline):
             try:
                 return await pipe.execute(raise_on_error)
             except redis.exceptions.MovedError as moved:
-                if not moved.host:  # "MOVED 3999 :6380": the host is the one that answered
-                    moved.host = node.connection_pool.connection_kwargs.get("host", "")
-                await self.owner.nodes_manager.move_slot(moved)
+                await self.owner.learn(moved, node.connection_pool.connection_kwargs.get("host", ""))
                 last: redis.exceptions.RedisError = moved
             finally:
                 await self.reset()  # type: ignore[no-untyped-call]
@@ -297,5 +303,21 @@ async def dedicated(client: aioredis.Redis, key: str) -> Dedicated:
         node = client.node_client(key)
     if node is None:
         raise redis.exceptions.SlotNotCoveredError(f"no node serves the slot of {key!r}")
-    return Dedicated(aioredis.Redis(connection_pool=node.connection_pool, single_connection_client=True),
-                     {"target_nodes": client.get_node_from_key(key)})
+    own = _NodeConnection(connection_pool=node.connection_pool, single_connection_client=True)
+    own.owner = client
+    return Dedicated(own, {"target_nodes": client.get_node_from_key(key)})
+
+
+class _NodeConnection(aioredis.Redis):
+    """One connection to a cluster node. A MOVED it reads (its slot moved while it was
+    held) patches the cluster client's slot map before it is raised, so the caller's next
+    `dedicated`, after the store error, is to the slot's new owner."""
+
+    owner: ClusterClient
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        except redis.exceptions.MovedError as moved:
+            await self.owner.learn(moved, self.connection_pool.connection_kwargs.get("host", ""))
+            raise

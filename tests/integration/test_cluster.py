@@ -261,6 +261,30 @@ async def test_idle_queues_block_on_their_own_nodes_and_are_woken_there(cluster,
             await deliveries.close(drain_timeout=1)
 
 
+async def test_an_idle_queue_whose_slot_moved_reads_again_on_the_owner(cluster, nodes, sender) -> None:
+    """The idle reader's connection, lost, is made again to the node a stale slot map names:
+    MOVED is a store error to it, and patches the map, so its next read is on the owner.
+    (No retry promoter polls meanwhile: its commands would patch the map first.)"""
+    deliveries = Deliveries(Queues(cluster), sender, consumer="c1",
+                            settings=DeliverySettings(schedule_poll=60))
+    with RecordingSink() as sink:
+        t = target(TAGS[0], "moved", sink.url)
+        try:
+            deliveries.sync([t])
+            await until(lambda: deliveries.idle.parked() == 1, what="parked")
+            await until(lambda: blocked_reads(nodes[0]) == 1, what="its read blocked on its node")
+            slot, owner = await wrong_node_for(cluster, t.stream)
+            [reading] = [c for c in nodes[0].client_list() if c["cmd"] == "xreadgroup" and "b" in c["flags"]]
+            nodes[0].client_kill_filter(_id=reading["id"])  # as a network blip would
+            await until(lambda: int(cluster.nodes_manager.slots_cache[slot][0].port) == owner,
+                        what="the map patched from the MOVED its read got")
+            await cluster.xadd(t.stream, ce.to_record(event(7)))
+            await sink.until(1, timeout=10)
+            assert sink.ids() == ["e7"]
+        finally:
+            await deliveries.close(drain_timeout=1)
+
+
 async def test_the_routed_append_writes_the_log_and_the_queues_in_one_slot(cluster) -> None:
     """The ingress's script over a broker's log and its Triggers' queues, on each node."""
     appender = Appender(cluster, max_backlog=100)
