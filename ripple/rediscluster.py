@@ -26,6 +26,7 @@ slot-map refresh, and are untested.
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.maint_notifications import MaintNotificationsConfig
 
 from ripple import redisclient  # which imports this module: each uses the other only when called
 
@@ -93,6 +95,8 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
         options.pop(name, None)
     options.setdefault("retry", Retry(NoBackoff(), 0))
     options.setdefault("driver_info", None)  # no CLIENT SETINFO per connection, as redisclient
+    # nor CLIENT MAINT_NOTIFICATIONS, which Valkey refuses: one round trip per connection
+    options.setdefault("maint_notifications_config", MaintNotificationsConfig(enabled=False))
     client = cast(ClusterClient, ClusterClient.from_url(node_url(url), **options))
     client.setup(url, node_options)
     return cast(aioredis.Redis, client)
@@ -184,7 +188,13 @@ class ClusterClient(RedisCluster):
     def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
         if transaction:
             return SlotTransaction(self)
+        if self._lean and not shard_hint:
+            return NodePipelines(self)
         return super().pipeline(transaction, shard_hint)
+
+    def cluster_pipeline(self) -> Any:
+        """redis-py's own pipeline of this cluster (`ClusterPipeline`)."""
+        return super().pipeline(False)
 
     async def aclose(self) -> None:
         clients, self._node_clients = list(self._node_clients.values()), {}
@@ -239,6 +249,72 @@ class SlotTransaction(Pipeline):
             finally:
                 await self.reset()  # type: ignore[no-untyped-call]
         raise last
+
+
+class NodePipelines(Pipeline):
+    """A pipeline without a transaction, as one lean pipeline per node (`ClusterClient`),
+    sent together; the replies come back in the order the commands were queued.
+
+    Only pipelines of `redisclient.PIPELINED` commands go this way; any other goes through
+    redis-py's cluster pipeline whole. A command's keys must share a slot, as the server
+    wants (Ripple's DELs are one per hash tag: `channels.queues`). A command a node answered MOVED or ASK did not run there: it is sent
+    again on its own through redis-py's routing, which follows the redirect. As on one
+    server, a connection error fails the pipeline (the commands of other nodes may have
+    run, as those queued before a broken one may have)."""
+
+    def __init__(self, cluster: ClusterClient) -> None:
+        super().__init__(cluster._placeholder, cluster.response_callbacks, False, None)
+        self.owner = cluster
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        stack = list(self.command_stack)
+        await self.reset()  # type: ignore[no-untyped-call]
+        if not stack:
+            return []
+        groups = self._by_node(stack)
+        if groups is None:
+            pipe = self.owner.cluster_pipeline()
+            for args, options in stack:
+                pipe.execute_command(*args, **options)
+            return cast(list[Any], await pipe.execute(raise_on_error))
+        replies: list[Any] = [None] * len(stack)
+
+        async def send(node: aioredis.Redis, indexes: list[int]) -> None:
+            pipe = node.pipeline(transaction=False)
+            pipe.command_stack = [stack[i] for i in indexes]
+            for i, reply in zip(indexes, await pipe.execute(raise_on_error=False)):
+                replies[i] = reply
+
+        failures = [f for f in await asyncio.gather(*(send(n, i) for n, i in groups),
+                                                    return_exceptions=True) if f is not None]
+        if failures:
+            raise failures[0]
+        for i, reply in enumerate(replies):
+            if isinstance(reply, redis.exceptions.AskError):  # MOVED too: not run there
+                args, options = stack[i]
+                try:
+                    replies[i] = await self.owner.execute_command(*args, **options)
+                except redis.exceptions.ResponseError as error:
+                    replies[i] = error
+        if raise_on_error:
+            for reply in replies:
+                if isinstance(reply, redis.exceptions.ResponseError):
+                    raise reply
+        return replies
+
+    def _by_node(self, stack: list[Any]) -> list[tuple[aioredis.Redis, list[int]]] | None:
+        """The commands' indexes by the node client of their slot; None when one is not
+        for the lean path."""
+        groups: dict[int, tuple[aioredis.Redis, list[int]]] = {}
+        for i, (args, _options) in enumerate(stack):
+            key = first_key(args)
+            if args[0] not in redisclient.PIPELINED or key is None:
+                return None
+            node = self.owner.node_client(key)
+            if node is None:
+                return None
+            groups.setdefault(id(node), (node, []))[1].append(i)
+        return list(groups.values())
 
 
 # -- the start check ----------------------------------------------------------------------

@@ -147,6 +147,27 @@ async def test_a_transaction_runs_on_its_slots_node_and_follows_moved(cluster) -
     assert int(cluster.nodes_manager.slots_cache[slot][0].port) == owner
 
 
+async def test_a_pipeline_goes_lean_to_each_node_and_answers_in_order(cluster) -> None:
+    logs = [keys.broker_log("ns", broker_of(t)) for t in TAGS]
+    slot, owner = await wrong_node_for(cluster, logs[1])  # one command is refused with MOVED
+    async with cluster.pipeline(transaction=False) as pipe:
+        assert isinstance(pipe, rediscluster.NodePipelines)
+        for i, log in enumerate(logs):
+            pipe.xadd(log, {"i": str(i)})
+            pipe.hset(log + ":h", "f", str(i))
+        replies = await pipe.execute()
+    assert [type(r) for r in replies] == [bytes, int] * 3
+    assert [await cluster.xlen(log) for log in logs] == [1, 1, 1]  # the MOVED one ran once
+    assert int(cluster.nodes_manager.slots_cache[slot][0].port) == owner
+    # a pipeline with other commands is redis-py's cluster pipeline, whole
+    async with cluster.pipeline(transaction=False) as pipe:
+        for log in logs:
+            pipe.xlen(log)
+            pipe.delete(log)
+        assert await pipe.execute() == [1, 1] * 3
+    assert [await cluster.exists(log) for log in logs] == [0, 0, 0]
+
+
 async def test_a_transaction_across_slots_is_refused_before_anything_is_sent(cluster) -> None:
     a, b = (keys.broker_schedule("ns", broker_of(t)) for t in TAGS[:2])
     with pytest.raises(redis.exceptions.CrossSlotTransactionError, match="one slot"):
