@@ -225,7 +225,8 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
     (only for a plain `redis://` URL: TLS and unix sockets keep redis-py's own connection
     classes) and the lean command path (`ripple.resp`) for the `HOT` commands, unless
     `lean=False`, hiredis is missing, or replies are decoded. A `redis+cluster://` URL
-    gets redis-py's `RedisCluster` instead, without the lean path (`ripple.rediscluster`)."""
+    gets a `rediscluster.ClusterClient` instead: redis-py's `RedisCluster`, whose hot
+    commands, transactions and pipelines go on a client of this module per primary."""
     if rediscluster.is_cluster_url(url):
         return rediscluster.connect(url, **options)
     lean = options.pop("lean", True)
