@@ -132,11 +132,11 @@ class Fanout:
     async def _ensure_group(self) -> None:
         try:
             await self.redis.xgroup_create(self.log_stream, GROUP, id="0", mkstream=True)
+        except redisclient.UNAVAILABLE as exc:  # first: READONLY, OOM, MOVED are ResponseErrors too
+            raise redisclient.translate(exc) from exc
         except redis.exceptions.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
-        except redisclient.UNAVAILABLE as exc:
-            raise redisclient.translate(exc) from exc
 
     async def _read(self, position: bytes | str, block_ms: int | None = None) -> list[Entry]:
         reply = cast(StreamReply, await self.redis.xreadgroup(

@@ -29,7 +29,9 @@ What the dispatchers did for their own queue, the slot's task does for the parke
 - entries of dead consumers are reclaimed with XAUTOCLAIM on each queue's own schedule
   (`Parked.next_reclaim`), by one script per slot (`Queues.reclaim_streams`);
 - a queue parked while the slot's read blocks wakes that read with `CLIENT UNBLOCK` (on the
-  read's own connection id), so the next read includes it at once.
+  read's own connection id), so the next read includes it at once. On a Redis Cluster the
+  read's connection is to the node that serves its slot, and the CLIENT UNBLOCK is sent to
+  that node (`ripple.rediscluster.dedicated`).
 
 Retries need nothing here: the promoter re-adds a due retry as a new entry, which wakes the
 read like any other. Ordered queues never park (their reader holds a lease).
@@ -41,13 +43,13 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import redis.asyncio as aioredis
 import redis.crc
 import redis.exceptions
 
-from ripple import errors
+from ripple import errors, rediscluster, redisclient
 
 from channels.queues import Entry, Queues
 
@@ -146,6 +148,8 @@ class _Slot:
         self.parked: dict[str, Parked] = {}
         self.client: aioredis.Redis | None = None
         """Its own connection: `CLIENT UNBLOCK` names the blocked read by connection id."""
+        self.route: dict[str, Any] = {}
+        """The options that send a command to the node of `client` (a Cluster's)."""
         self.client_id: int | None = None
         self.blocking = 0
         """The generation of the read under way (0: none): an unblock aims at one read."""
@@ -207,6 +211,7 @@ class _Slot:
                 # A lost reply may have left entries pending under this consumer.
                 self.reread = True
                 self.client_id = None
+                await self.release()
                 log.warning("idle queues' read failed; retrying",
                             extra={"slot": self.slot, "error": repr(exc)})
                 await asyncio.sleep(1.0)
@@ -224,8 +229,14 @@ class _Slot:
 
     async def _connection(self) -> aioredis.Redis:
         if self.client is None:
-            self.client = aioredis.Redis(connection_pool=self.reader.queues.redis.connection_pool,
-                                         single_connection_client=True)
+            # On a Cluster, a connection to the node that serves this slot (`route` sends the
+            # CLIENT UNBLOCK there too); it is dropped after a store error, as the slot may
+            # have moved.
+            try:
+                own = await rediscluster.dedicated(self.reader.queues.redis, next(iter(self.parked)))
+            except redisclient.UNAVAILABLE as exc:
+                raise redisclient.translate(exc) from exc
+            self.client, self.route = own.client, own.route
         if self.client_id is None:
             self.client_id = await self.reader.queues.client_id(self.client)
         return self.client
@@ -289,7 +300,7 @@ class _Slot:
         """Wake the read under way so that it includes the queue just parked."""
         try:
             while self.blocking == generation and self.client_id is not None:
-                if await self.reader.queues.unblock(self.client_id):
+                if await self.reader.queues.unblock(self.client_id, **self.route):
                     return
                 await asyncio.sleep(UNBLOCK_RETRY)  # sent but not blocking yet
         except errors.StoreUnavailable:

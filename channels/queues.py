@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence, cast
+from typing import Any, Callable, Mapping, Sequence, cast
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -265,11 +265,12 @@ class Queues:
         except redisclient.UNAVAILABLE as exc:
             raise redisclient.translate(exc) from exc
 
-    async def unblock(self, client_id: int) -> bool:
+    async def unblock(self, client_id: int, **route: Any) -> bool:
         """End the blocking read of connection `client_id` as if it timed out; False when
-        that connection is not blocked."""
+        that connection is not blocked. `route`: where that connection is, on a Cluster
+        (`ripple.rediscluster.Dedicated.route`)."""
         try:
-            return bool(await self.redis.client_unblock(client_id))
+            return bool(await self.redis.client_unblock(client_id, **route))
         except redisclient.UNAVAILABLE as exc:
             raise redisclient.translate(exc) from exc
 

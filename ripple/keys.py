@@ -12,16 +12,32 @@ import zlib
 PREFIX = "ripple"
 
 # -- resource store (control plane) -------------------------------------------------------
-RESOURCE_VERSION = f"{PREFIX}:res:rv"
+# Every key of the resource store shares the hash tag `{res}`: each write is one script over
+# a kind's hash, the version counter and the change stream, so they must be one Cluster slot.
+# (One slot holds the whole store; resources are small and few next to the event logs.)
+RESOURCES = f"{PREFIX}:{{res}}:"
+
+RESOURCE_VERSION = f"{RESOURCES}rv"
 """Counter: the global resourceVersion."""
 
-RESOURCE_CHANGES = f"{PREFIX}:res:changes"
+RESOURCE_CHANGES = f"{RESOURCES}changes"
 """Stream of resource changes (ADDED, MODIFIED, DELETED) that watchers follow."""
 
 
 def resources(api_group_version: str, plural: str) -> str:
     """Hash of every object of one kind: field `namespace/name`, value the JSON object."""
-    return f"{PREFIX}:res:{api_group_version}:{plural}"
+    return f"{RESOURCES}{api_group_version}:{plural}"
+
+
+UNTAGGED_RESOURCES = f"{PREFIX}:res:"
+"""The prefix of the store's keys before they had a hash tag (`ripple:res:rv`, ...):
+`ripple.store.redis.migrate` renames them once. Nothing writes under it any more."""
+
+
+def untagged(key: str) -> str:
+    """The pre-hash-tag name of a resource store key (`ripple:{res}:rv` -> `ripple:res:rv`)."""
+    assert key.startswith(RESOURCES), key
+    return UNTAGGED_RESOURCES + key[len(RESOURCES):]
 
 
 # -- what the data plane tells the control plane ------------------------------------------

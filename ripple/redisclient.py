@@ -31,7 +31,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
 
-from ripple import errors, pooling, resp
+from ripple import errors, pooling, rediscluster, resp
 
 _pack: Callable[[tuple[Any, ...]], bytes] | None
 try:
@@ -47,7 +47,10 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     redis.exceptions.OutOfMemoryError,  # maxmemory reached
     redis.exceptions.MasterDownError,
     redis.exceptions.TryAgainError,  # Cluster: a slot in migration
-    redis.exceptions.ClusterDownError,
+    redis.exceptions.ClusterError,  # Cluster: CLUSTERDOWN, or redirected too many times
+    redis.exceptions.AskError,  # Cluster: MOVED or ASK that no client followed (MovedError is one)
+    redis.exceptions.SlotNotCoveredError,  # Cluster: a slot no node serves (yet)
+    redis.exceptions.RedisClusterUnreachableError,  # Cluster: no node answered a refresh
     OSError,  # a socket error redis-py let through; also the builtin TimeoutError
 )
 """Every error that means "the store cannot answer now, try again later"."""
@@ -223,7 +226,11 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
     classes) and the lean command path (`ripple.resp`) for the `HOT` commands, unless
     `lean=False`, hiredis is missing, or replies are decoded. Both pools close the
     connections a burst opened once they are idle (`ripple.pooling`; `idle_timeout` and
-    `keep_idle` tune it)."""
+    `keep_idle` tune it). A `redis+cluster://` URL gets a `rediscluster.ClusterClient`
+    instead: redis-py's `RedisCluster`, whose hot commands, transactions and pipelines go
+    on a client of this module per primary."""
+    if rediscluster.is_cluster_url(url):
+        return rediscluster.connect(url, **options)
     lean = options.pop("lean", True)
     single = options.pop("single_connection_client", False)
     if url.startswith("redis://"):

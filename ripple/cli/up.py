@@ -37,7 +37,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from ripple import embedded, errors, logs, orphans, supervising
+from ripple import embedded, errors, logs, orphans, rediscluster, supervising
 from ripple.api import dead_letter_bounds
 from ripple.api.eventing import retention
 from ripple.settings import (ApiSettings, DeadLetterSettings, DeliverySettings, IngressSettings,
@@ -57,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=_flag(port_number), default=8080,
                         help="port for the API and the data plane (default 8080)")
     parser.add_argument("--redis-url", type=_flag(store_url), default=None,
-                        help="an external Redis/Valkey, redis://HOST:PORT/DB "
+                        help="an external Redis/Valkey, redis://HOST:PORT/DB, or a Redis "
+                             "Cluster, redis+cluster://HOST:PORT "
                              "(default: $RIPPLE_REDIS_URL, else embedded Valkey)")
     parser.add_argument("--store-timeout", type=_flag(positive_float), default=STORE_WAIT,
                         help=f"seconds to wait at start for the --redis-url store to answer "
@@ -162,15 +163,18 @@ def positive_int(value: str) -> int:
     return number
 
 
-STORE_SCHEMES = ("redis", "rediss", "unix")
+STORE_SCHEMES = ("redis", "rediss", "unix", *rediscluster.SCHEMES)
 
 
 def store_url(value: str) -> str:
-    """A Redis URL redis-py takes: redis://, rediss:// (TLS) or unix://."""
+    """A Redis URL redis-py takes: redis://, rediss:// (TLS) or unix://; or a Redis Cluster's,
+    redis+cluster:// or rediss+cluster:// (`ripple.rediscluster.check_url`'s rules)."""
     parsed = urllib.parse.urlsplit(value)
     if parsed.scheme not in STORE_SCHEMES or not (parsed.netloc or parsed.path):
         raise ValueError(f"{value!r} is not a Redis URL; write it as redis://HOST:PORT/DB, "
-                         f"e.g. redis://localhost:6379/0")
+                         f"e.g. redis://localhost:6379/0, or {rediscluster.EXAMPLE} for a cluster")
+    if rediscluster.is_cluster_url(value):
+        return rediscluster.check_url(value)
     if parsed.scheme != "unix":
         try:
             parsed.port  # noqa: B018 - raises on a port that is not a number or out of range
@@ -418,19 +422,38 @@ def _interruptible() -> Iterator[None]:
 
 
 def wait_for_store(url: str, timeout: float = STORE_WAIT) -> None:
-    """PING the store until it answers; Refused, naming the URL, after `timeout` seconds."""
+    """PING the store until it answers; Refused, naming the URL, after `timeout` seconds.
+    Its `INFO cluster` must agree with the URL (a cluster node for redis+cluster://, else
+    not), or it is refused at once; a cluster must then say `cluster_state:ok` within the
+    same `timeout`. Asked of the seed node, which is the cluster's view the client starts from."""
     import redis
 
-    client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
+    cluster = rediscluster.is_cluster_url(url)
+    client = redis.Redis.from_url(rediscluster.node_url(url) if cluster else url,
+                                  socket_connect_timeout=1.0, socket_timeout=1.0)
     deadline = time.monotonic() + timeout
+    shown = redacted(url)
     try:
         while True:
             try:
                 client.ping()
-                return
+                wrong = rediscluster.mismatch(url, shown, {
+                    str(name): str(value) for name, value in client.info("cluster").items()})
+                if wrong:
+                    raise Refused(f"{wrong} (--redis-url / RIPPLE_REDIS_URL)", 2)
+                if not cluster:
+                    return
+                state = rediscluster.problem(rediscluster.parse_info(
+                    client.execute_command("CLUSTER", "INFO")))  # type: ignore[no-untyped-call]
+                if state is None:
+                    return
+                if time.monotonic() >= deadline:
+                    raise Refused(f"the Redis Cluster at {shown} is not serving: {state}; waited "
+                                  f"{timeout:g} s (--store-timeout). Are all its nodes up and "
+                                  f"every slot assigned? Ripple needs cluster_state:ok")
             except (redis.RedisError, OSError) as failure:
                 if time.monotonic() >= deadline:
-                    raise Refused(f"cannot reach the store at {redacted(url)}: {failure} (is it "
+                    raise Refused(f"cannot reach the store at {shown}: {failure} (is it "
                                   f"running? check --redis-url / RIPPLE_REDIS_URL, or leave both "
                                   f"unset for the embedded Valkey)") from None
             time.sleep(0.25)

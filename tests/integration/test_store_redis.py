@@ -2,7 +2,8 @@
 
 Mirrors `tests/unit/test_store_memory.py`, and adds what only a real server shows:
 resuming a watch from a resourceVersion across store objects, trimmed history, the
-atomicity of concurrent writers, the keys written, and an unreachable server.
+atomicity of concurrent writers, the keys written, an unreachable server, and the one-time
+renaming of a store an earlier Ripple wrote before its keys had the `{res}` hash tag.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from ripple import errors, keys
-from ripple.store import RedisResourceStore
+from ripple import errors, keys, rediscluster, redisclient
+from ripple.store import RedisResourceStore, migrate
 from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
@@ -282,3 +283,60 @@ async def test_a_status_write_against_the_callers_copy_skips_the_read_and_a_stal
                                              if k != "resourceVersion"}, "status": {"n": 3}}
     stored = await store.update_status(unconditional, current=current)
     assert stored["status"] == {"n": 3} and calls["HGET"] == 2
+
+
+async def write_untagged(store: RedisResourceStore, client: redis.asyncio.Redis) -> None:
+    """A store as a Ripple before the `{res}` hash tag left it: the same objects, versions and
+    changes, under `ripple:res:...` (one server only: no earlier Ripple ran on a cluster)."""
+    if rediscluster.is_cluster(client):
+        pytest.skip("the migration is of one server's keys (RIPPLE_TEST_STORE=cluster)")
+    await store.create(broker("a"))
+    await store.create({**broker("t"), "kind": "Trigger"})
+    await store.update(broker("a", x=1))
+    for key in (keys.RESOURCE_VERSION, keys.RESOURCE_CHANGES,
+                keys.resources("eventing.knative.dev/v1", "brokers"),
+                keys.resources("eventing.knative.dev/v1", "triggers")):
+        await client.rename(key, keys.untagged(key))
+
+
+async def test_an_earlier_ripples_store_is_renamed_once_and_read_as_before(
+    store: RedisResourceStore, redis_client: redis.asyncio.Redis
+) -> None:
+    await write_untagged(store, redis_client)
+    await redis_client.set("ripple:dataplane:other", "kept")  # not the store's: not touched
+    assert await migrate(redis_client) == 4
+    assert sorted(k.decode() for k in await redis_client.keys("ripple:res:*")) == []
+    assert [o["metadata"]["name"] for o in await store.list(BROKER)] == ["a"]
+    assert (await store.get(BROKER, "ns", "a"))["spec"] == {"x": 1}
+    assert await store.current_version() == "3"
+    assert await collect(store, 3, since="0") == [("ADDED", "a", "1"), ("ADDED", "t", "2"),
+                                                  ("MODIFIED", "a", "3")]
+    assert (await store.create(broker("b")))["metadata"]["resourceVersion"] == "4"
+    assert await migrate(redis_client) == 0  # nothing left to rename
+    assert await redis_client.get("ripple:dataplane:other") == b"kept"
+
+
+async def test_workers_migrating_together_rename_each_key_once(
+    store: RedisResourceStore, redis_client: redis.asyncio.Redis, valkey_url: str
+) -> None:
+    await write_untagged(store, redis_client)
+    others = [redisclient.connect(valkey_url) for _ in range(3)]
+    try:
+        moved = await asyncio.gather(*(migrate(c) for c in others))
+    finally:
+        await asyncio.gather(*(c.aclose() for c in others))
+    assert sorted(moved)[-1] == 4 and sum(m for m in moved if m > 0) == 4
+    assert await store.current_version() == "3"
+
+
+async def test_a_store_with_todays_keys_is_left_alone_even_beside_old_ones(
+    store: RedisResourceStore, redis_client: redis.asyncio.Redis
+) -> None:
+    """An earlier Ripple started again on a migrated store writes the old keys anew: they
+    are not renamed over today's (which would lose every write since)."""
+    if rediscluster.is_cluster(redis_client):
+        pytest.skip("the migration is of one server's keys (RIPPLE_TEST_STORE=cluster)")
+    await store.create(broker("today"))
+    await redis_client.set(keys.untagged(keys.RESOURCE_VERSION), "7")
+    assert await migrate(redis_client) == -1
+    assert await store.current_version() == "1"

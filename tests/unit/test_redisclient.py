@@ -54,10 +54,17 @@ def test_connect_uses_the_packer_for_plain_tcp(url: str, expected: type | None) 
     (redis.exceptions.MasterDownError("MASTERDOWN"), True),
     (redis.exceptions.TryAgainError("TRYAGAIN"), True),
     (redis.exceptions.ClusterDownError("CLUSTERDOWN"), True),
+    (redis.exceptions.MovedError("3999 127.0.0.1:6381"), True),  # a redirect nobody followed
+    (redis.exceptions.AskError("3999 127.0.0.1:6381"), True),
+    (redis.exceptions.ClusterError("TTL exhausted."), True),     # redirected too many times
+    (redis.exceptions.SlotNotCoveredError("slot 3999 is not covered"), True),
+    (redis.exceptions.RedisClusterUnreachableError("no node answered"), True),
     (ConnectionResetError(), True),
     (TimeoutError(), True),
     (redis.exceptions.ResponseError("WRONGTYPE"), False),  # a bug, not an outage
     (redis.exceptions.NoScriptError("NOSCRIPT"), False),
+    (redis.exceptions.ClusterCrossSlotError("CROSSSLOT"), False),  # keys without a shared tag: a bug
+    (redis.exceptions.CrossSlotTransactionError("keys in 2 slots"), False),
 ])
 def test_one_list_of_unavailable_errors(exc: Exception, unavailable: bool) -> None:
     assert isinstance(exc, redisclient.UNAVAILABLE) is unavailable

@@ -23,9 +23,26 @@ def parse_up(*flags: str) -> object:
     (["--port", "http"], "Error: ripple up: argument --port: 'http' is not a port number (1-65535)"),
     (["--redis-url", "localhost:6379"],
      "Error: ripple up: argument --redis-url: 'localhost:6379' is not a Redis URL; write it as "
-     "redis://HOST:PORT/DB, e.g. redis://localhost:6379/0"),
+     "redis://HOST:PORT/DB, e.g. redis://localhost:6379/0, or redis+cluster://HOST:PORT "
+     "(rediss+cluster:// for TLS) for a cluster"),
     (["--redis-url", "redis://localhost:99999/0"],
      "Error: ripple up: argument --redis-url: 'redis://localhost:99999/0' is not a Redis URL: bad port"),
+    (["--redis-url", "redis+cluster://cache:7000/2"],
+     "Error: ripple up: argument --redis-url: 'redis+cluster://cache:7000/2': a Redis Cluster has "
+     "one database, 0; drop '/2'"),
+    (["--redis-url", "redis+cluster://a:7000,b:7001"],
+     "Error: ripple up: argument --redis-url: 'redis+cluster://a:7000,b:7001': give one seed node, "
+     "redis+cluster://HOST:PORT (rediss+cluster:// for TLS); the client finds the others"),
+    (["--redis-url", "rediss+cluster://:7000"],
+     "Error: ripple up: argument --redis-url: 'rediss+cluster://:7000' names no host; write it as "
+     "redis+cluster://HOST:PORT (rediss+cluster:// for TLS)"),
+    (["--redis-url", "redis+cluster://cache:70000"],
+     "Error: ripple up: argument --redis-url: 'redis+cluster://cache:70000' is not a Redis Cluster "
+     "URL: bad port"),
+    (["--redis-url", "unix+cluster:///run/valkey.sock"],
+     "Error: ripple up: argument --redis-url: 'unix+cluster:///run/valkey.sock' is not a Redis URL; "
+     "write it as redis://HOST:PORT/DB, e.g. redis://localhost:6379/0, or redis+cluster://HOST:PORT "
+     "(rediss+cluster:// for TLS) for a cluster"),
     (["--log-level", "loud"],
      "Error: ripple up: argument --log-level: 'loud' is not a log level "
      "(choose from debug, info, warning, error, critical)"),
@@ -48,6 +65,9 @@ def test_a_bad_flag_is_one_line_and_exit_2(flags: list[str], message: str,
     (["--port", "65535"], "port", 65535),
     (["--redis-url", "rediss://:pw@cache:6380/2"], "redis_url", "rediss://:pw@cache:6380/2"),
     (["--redis-url", "unix:///run/valkey.sock"], "redis_url", "unix:///run/valkey.sock"),
+    (["--redis-url", "redis+cluster://cache:7000"], "redis_url", "redis+cluster://cache:7000"),
+    (["--redis-url", "rediss+cluster://u:pw@cache:7000/0?ssl_ca_certs=/ca.pem"], "redis_url",
+     "rediss+cluster://u:pw@cache:7000/0?ssl_ca_certs=/ca.pem"),
     ([], "keep_existing", False),
     (["-f", "x", "--keep-existing"], "keep_existing", True),
 ])
@@ -59,6 +79,7 @@ def test_good_flags(flags: list[str], field: str, value: object) -> None:
     ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
     ("redis://:secret@cache:6379/0", "redis://:***@cache:6379/0"),
     ("rediss://user:secret@cache:6380/1", "rediss://user:***@cache:6380/1"),
+    ("rediss+cluster://user:secret@cache:7000", "rediss+cluster://user:***@cache:7000"),
 ])
 def test_the_store_url_is_shown_without_its_password(url: str, shown: str) -> None:
     assert up.redacted(url) == shown
@@ -86,7 +107,17 @@ def test_a_bad_redis_url_in_the_environment_is_exit_2(monkeypatch: pytest.Monkey
     assert up.run(parse_up("--port", "1")) == 2  # type: ignore[arg-type]
     assert capsys.readouterr().err == (
         "Error: RIPPLE_REDIS_URL: 'localhost:6379' is not a Redis URL; write it as "
-        "redis://HOST:PORT/DB, e.g. redis://localhost:6379/0\n")
+        "redis://HOST:PORT/DB, e.g. redis://localhost:6379/0, or redis+cluster://HOST:PORT "
+        "(rediss+cluster:// for TLS) for a cluster\n")
+
+
+def test_a_bad_cluster_url_in_the_environment_is_exit_2(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("RIPPLE_REDIS_URL", "redis+cluster://cache:7000/1")
+    assert up.run(parse_up("--port", "1")) == 2  # type: ignore[arg-type]
+    assert capsys.readouterr().err == (
+        "Error: RIPPLE_REDIS_URL: 'redis+cluster://cache:7000/1': a Redis Cluster has one "
+        "database, 0; drop '/1'\n")
 
 
 def test_an_unknown_flag_of_up_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

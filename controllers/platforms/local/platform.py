@@ -115,6 +115,9 @@ async def _run_worker(
     servings = serving_plane.build(client, informer, consumer=consumer, base_url=settings.base_url,
                                   runs_revisions=worker_index == 0, trust=trust)
 
+    if not await _migrate_store(client, stopping):
+        await client.aclose()
+        return
     if worker_index == 0 and manifests:
         applying = asyncio.ensure_future(apply_manifests(store, manifests, keep_existing=keep_existing))
         stop = asyncio.ensure_future(stopping.wait())
@@ -193,6 +196,20 @@ async def _run_worker(
         await planes.close(drain_timeout=DRAIN_TIMEOUT)
         await servings.router.close()
         await client.aclose()
+
+
+async def _migrate_store(client: aioredis.Redis, stopping: asyncio.Event) -> bool:
+    """Give an earlier Ripple's resource store today's keys (`ripple.store.migrate`) before
+    anything reads it, trying again while the store does not answer; False if stopped first."""
+    while not stopping.is_set():
+        try:
+            await stores.migrate(client)
+            return True
+        except errors.StoreUnavailable as exc:
+            log.warning("resource store not checked for old keys yet; retrying", extra={"error": str(exc)})
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stopping.wait(), 1.0)
+    return False
 
 
 async def _report_progress(client: aioredis.Redis, consumer: str, planes: Sequence[Any]) -> None:
