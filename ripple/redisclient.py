@@ -30,6 +30,7 @@ from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
+from redis.maint_notifications import MaintNotificationsConfig
 
 from ripple import errors, pooling, rediscluster, resp
 
@@ -240,6 +241,9 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
     # dispatchers open a thousand), whose only use is a name in CLIENT LIST; redis-py 8 also
     # read its own version from the package metadata for it, each time.
     options.setdefault("driver_info", None)
+    # Nor CLIENT MAINT_NOTIFICATIONS (redis-py 8.2, RESP3), which Valkey refuses: one more
+    # round trip, and one more error in its errorstats, per connection.
+    options.setdefault("maint_notifications_config", MaintNotificationsConfig(enabled=False))
     pool = pooling.SweptConnectionPool.from_url(url, **options)
     client = LeanRedis(connection_pool=pool, single_connection_client=single)
     client.auto_close_connection_pool = True  # as `from_url` does: `aclose` closes the pool
