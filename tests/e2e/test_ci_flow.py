@@ -253,3 +253,6 @@ def test_the_demo_runs_headless_and_stays_up_until_interrupted(tmp_path: Path) -
     assert "Stopping ripple up" in out.read_text()
     with pytest.raises(OSError):  # ripple up went with it
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    origin = next(line.split(": ", 1)[1].split(" ")[0] for line in out.read_text().splitlines()
+                  if line.startswith("Throwaway repository: "))
+    assert origin.startswith("file://") and not Path(origin[len("file://"):]).parent.exists()

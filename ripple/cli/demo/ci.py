@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -96,8 +97,9 @@ def run(args: argparse.Namespace, api: Client) -> int:
     server = f"http://{args.host}:{args.port}"
     up = start_up(args.host, args.port, data_dir, state)
     signal.signal(signal.SIGTERM, _interrupt)
+    throwaway = Path(tempfile.mkdtemp(prefix="ripple-ci-demo-"))  # the pushed repository
     try:
-        demo = Demo(Client(server), server, state, up, data_dir / "ripple-up.log")
+        demo = Demo(Client(server), server, state, up, data_dir / "ripple-up.log", throwaway)
         demo.wait_ready()
         demo.show(push_number=1, files=PASSING, message="Add add() and its tests")
         demo.show(push_number=2, files=FAILING, message="Refactor add()")
@@ -111,6 +113,7 @@ def run(args: argparse.Namespace, api: Client) -> int:
     finally:
         say("Stopping ripple up ...")
         stop_up(up)
+        shutil.rmtree(throwaway, ignore_errors=True)
     return 0
 
 
@@ -141,10 +144,10 @@ def stop_up(up: subprocess.Popen[bytes]) -> None:
 
 class Demo:
     def __init__(self, api: Client, server: str, state: Path, up: subprocess.Popen[bytes],
-                 log: Path) -> None:
+                 log: Path, repository: Path) -> None:
         self.api, self.server, self.state, self.up, self.log = api, server, state, up, log
         self.events: queue.Queue[tuple[float, str, dict[str, Any]]] = queue.Queue()
-        self.repository = pushes.Repository(Path(tempfile.mkdtemp(prefix="ripple-ci-demo-")))
+        self.repository = pushes.Repository(repository)
         self.webhook = ""
         self.secret = ""
 
