@@ -305,7 +305,8 @@ def test_event_display_on_a_taken_port_is_one_line_exit_2() -> None:
 def test_log_level_is_case_insensitive(data_dir: Path) -> None:
     mesh = Mesh(data_dir, extra=["--log-level", "debug"]).start()
     try:
-        wait_until(lambda: '"level": "debug"' in mesh.log.read_text(), timeout=30, what="a debug line")
+        wait_until(lambda: '"level": "debug", "logger": "controllers.platforms.local.platform", '
+                           '"msg": "worker starting"' in mesh.log.read_text(), timeout=30, what="a debug line")
     finally:
         assert mesh.stop() == 0
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import threading
@@ -106,6 +107,7 @@ async def _run_worker(
     client = connect(redis_url)
     store = stores.RedisResourceStore(client)
     consumer = f"{socket.gethostname()}-{worker_index}"
+    log.debug("worker starting", extra={"worker": worker_index, "consumer": consumer, "pid": os.getpid()})
     informer = Informer(store, registry.kinds())
     # With --tls-cert the mesh's own addresses are https: its deliveries must trust them.
     tls = settings.tls
