@@ -1,4 +1,6 @@
-"""A tiny synchronous client for the Ripple API server, on stdlib `urllib.request`.
+"""A tiny synchronous client for the Ripple API server, on stdlib `urllib.request` and
+`http.client` (imported at the first request: every command builds a `Client`, and not every
+command sends one).
 
 Called by every `ripple` client command (`ripple.cli.commands.*`). It speaks the
 Kubernetes REST shape: discovery at `/apis`, collections and items under
@@ -9,21 +11,29 @@ Transport failures and error Statuses are translated here, at the boundary, into
 
 from __future__ import annotations
 
-import http.client
+import functools
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ripple import errors
 
+if TYPE_CHECKING:
+    import http.client
+    import urllib.request
+
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 
-# The API is usually on localhost: an inherited http_proxy must not swallow it.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    """The API is usually on localhost: an inherited http_proxy must not swallow it. Built
+    at the first request: `ripple --help` and the like never load the HTTP stack."""
+    import urllib.request
+
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class ApiError(errors.RippleError):
@@ -182,9 +192,12 @@ class Client:
         headers = self._authorized(url, headers or {})
         if url.startswith(self.server.rstrip("/") + "/") and self.server.startswith("http://"):
             return self._send_kept_alive(method, url, body, headers)
+        import urllib.error
+        import urllib.request
+
         request = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
-            with _OPENER.open(request, timeout=self.timeout) as answer:
+            with _opener().open(request, timeout=self.timeout) as answer:
                 return Response(answer.status, _lower(answer.headers), answer.read())
         except urllib.error.HTTPError as failure:
             with failure:
@@ -201,6 +214,8 @@ class Client:
 
     def _send_kept_alive(self, method: str, url: str, body: bytes | None,
                          headers: dict[str, str]) -> Response:
+        import http.client
+
         parts = urllib.parse.urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         for attempt in (1, 2):
@@ -264,6 +279,9 @@ class Client:
     def stream_lines(self, path: str, body: dict[str, Any] | None = None) -> Iterator[bytes]:
         """Lines of a long answer (`/tail/...`; a replay's progress when POSTing `body`), as
         they arrive."""
+        import urllib.error
+        import urllib.request
+
         url = self.url(path)
         headers = self._authorized(url, {"Accept": "application/x-ndjson"})
         data = None
@@ -272,7 +290,7 @@ class Client:
         request = urllib.request.Request(url, data=data, headers=headers)
         try:
             # No read timeout: a quiet broker sends nothing for as long as it likes.
-            answer = _OPENER.open(request, timeout=None)
+            answer = _opener().open(request, timeout=None)
         except urllib.error.HTTPError as failure:
             with failure:
                 if failure.code == 401 and url.startswith(self.server.rstrip("/") + "/"):

@@ -29,8 +29,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ripple import errors
 
 TOKEN_FILE = "token"
@@ -83,6 +81,8 @@ def read_config(path: Path) -> dict[str, Any]:
         text = path.read_text()
     except FileNotFoundError:
         return {}
+    import yaml  # here: `ripple --help` and a command given --token never read YAML
+
     try:
         config = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -122,6 +122,8 @@ def record(servers: Sequence[str], token: str, path: Path | None = None) -> Path
         config.update({"apiVersion": "ripple.dev/v1", "kind": "Config", "contexts": kept + added})
         temporary = path.with_name(f".{path.name}.{os.getpid()}")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        import yaml
+
         with os.fdopen(fd, "w") as out:
             yaml.safe_dump(config, out, sort_keys=False)
         os.replace(temporary, path)

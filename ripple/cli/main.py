@@ -15,7 +15,7 @@ import platform
 import sys
 
 from ripple import __version__, errors
-from ripple.cli import credentials, kubernetes
+from ripple.cli import credentials, demo, kubernetes
 from ripple.cli.client import DEFAULT_SERVER, Client
 from ripple.cli.commands import (
     apply,
@@ -86,10 +86,7 @@ def build_parser(*, with_up: bool = False) -> argparse.ArgumentParser:
     dlq.register(commands, parents)  # Ripple's dead-letter store
     # Ripple on Kubernetes (issue #11): `manifests crds` and `operator`.
     kubernetes.register(commands, parents)
-    # Demos (issue #12): `ripple demo ci`.
-    from ripple.cli.demo import ci as ci_demo
-
-    ci_demo.register(commands, parents)
+    demo.register(commands, parents)  # issue #12: `ripple demo ci`
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(handler=run_version)
     completion.register(commands)

@@ -21,6 +21,11 @@ twice (or be kept twice), never zero times.
   and what finished is committed; the rest goes to the next owner.
 - An unreachable cluster is retried with backoff; `connected` and `last_error` say how it
   goes, for the source's conditions.
+- Every call that waits on the cluster is bounded (`commit_timeout`, `close_timeout`):
+  aiokafka waits for a group coordinator without end, so a cluster that went away while
+  the source ran would otherwise hold the consumer loop, and a SIGTERM of `ripple up`,
+  forever. An offset not committed in time is carried by the next commit, or stays
+  uncommitted and the next owner of the partition delivers its records again.
 """
 
 from __future__ import annotations
@@ -31,9 +36,9 @@ import functools
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -46,6 +51,8 @@ from ripple import errors, metrics
 from sources.kafka import offsets, records
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,13 @@ class KafkaConfig:
     """On stop, seconds running deliveries get to finish before they are abandoned."""
     revoke_timeout: float = 5.0
     """On a rebalance, the same for the revoked partitions' deliveries."""
+    commit_timeout: float = 3.0
+    """Seconds an offset commit, or a look-up of the group's offsets, gets. A commit answers
+    in milliseconds while the cluster is there; one that does not answer in time counts as
+    failed (the next carries the same positions), and a stop asked meanwhile cuts it short."""
+    close_timeout: float = 3.0
+    """On stop, seconds the consumer gets to leave the group; past it the closing goes on
+    in the background and the group notices the member gone by `session_timeout`."""
     reconnect_max: float = 30.0
     """The longest wait between two attempts to reach the cluster."""
 
@@ -120,6 +134,7 @@ class KafkaAdapter:
         self._lanes: dict[TopicPartition, _Lane] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()  # consumers leaving the group
         self._stopping = asyncio.Event()
         self._finished = asyncio.Event()
         self._last_commit = 0.0
@@ -161,16 +176,24 @@ class KafkaAdapter:
 
     async def stop(self) -> None:
         """Stop taking records, let running deliveries finish within `drain_timeout`,
-        commit what finished and leave the group."""
+        commit what finished and leave the group, each step bounded: at most about
+        `drain_timeout + commit_timeout + close_timeout`, whether or not the cluster answers."""
         self._stopping.set()
         task, self._task = self._task, None
         if task is None:
             return
         if not self.connected:  # still reaching the cluster: nothing to drain
             task.cancel()
-        _, late = await asyncio.wait({task}, timeout=self.config.drain_timeout + 5.0)
-        if late:
+        config = self.config
+        _, late = await asyncio.wait(
+            {task}, timeout=config.drain_timeout + config.commit_timeout + config.close_timeout + 1.0)
+        if late:  # every step is bounded, so this is a bug: cut it short rather than hang
+            log.error("Kafka consumer did not stop in time; cancelled", extra=self._labels)
             task.cancel()
+            _, late = await asyncio.wait({task}, timeout=config.close_timeout + 1.0)
+            if late:
+                log.error("Kafka consumer ignored its cancellation; abandoned", extra=self._labels)
+                return
         await asyncio.gather(task, return_exceptions=True)
 
     # -- the consumer ------------------------------------------------------------------
@@ -189,15 +212,54 @@ class KafkaAdapter:
                 log.warning("Kafka consumer failed; retrying",
                             extra={**self._labels, "error": self.last_error, "retry_in": delay})
             finally:
-                await self._release(consumer, self._tracked(), self.config.drain_timeout)
-                self._fresh.clear()
-                self._with_offset.clear()
-                self.connected = False
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
+                try:
+                    await self._release(consumer, self._tracked(), self.config.drain_timeout)
+                finally:  # even when cancelled while draining: no consumer left behind
+                    self._fresh.clear()
+                    self._with_offset.clear()
+                    self.connected = False
+                    await self._close(consumer)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
             delay = min(delay * 2, self.config.reconnect_max)
+
+    async def _close(self, consumer: AIOKafkaConsumer) -> None:
+        """Leave the group and close the connections, waiting `close_timeout` at most: a
+        LeaveGroup to a coordinator that does not answer waits for aiokafka's request timeout
+        (40 s), so past the bound the closing goes on in the background."""
+        closing = asyncio.ensure_future(consumer.stop())
+        self._closing.add(closing)
+        closing.add_done_callback(self._closed)
+        _, late = await asyncio.wait({closing}, timeout=self.config.close_timeout)
+        if late:
+            log.warning("Kafka consumer still leaving its group; going on without it",
+                        extra={**self._labels, "timeout": self.config.close_timeout})
+
+    def _closed(self, closing: asyncio.Task[None]) -> None:
+        self._closing.discard(closing)
+        if not closing.cancelled() and closing.exception() is not None:
+            log.warning("Kafka consumer did not close cleanly",
+                        extra={**self._labels, "error": repr(closing.exception())})
+
+    async def _bounded(self, work: Awaitable[T], timeout: float, *, until_stop: bool = False) -> T:
+        """`work` within `timeout` seconds, else TimeoutError; with `until_stop`, a stop
+        asked meanwhile cuts it short too (TimeoutError as well): the consumer loop's calls
+        must not hold a stop, whose own last commit carries the same positions."""
+        job = asyncio.ensure_future(work)
+        waits: set[asyncio.Future[Any]] = {job}
+        if until_stop:
+            waits.add(asyncio.ensure_future(self._stopping.wait()))
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()  # a no-op on what finished
+        if not job.done() or job.cancelled():
+            await asyncio.gather(job, return_exceptions=True)
+            if self._stopping.is_set() and until_stop:
+                raise TimeoutError("stopped before the Kafka cluster answered")
+            raise TimeoutError(f"no answer from the Kafka cluster within {timeout} s")
+        return job.result()
 
     def _new_consumer(self) -> AIOKafkaConsumer:
         config = self.config
@@ -325,6 +387,10 @@ class KafkaAdapter:
 
     async def _commit(self, consumer: AIOKafkaConsumer, partitions: Any = None,
                       force: bool = False) -> None:
+        """What finished, every `commit_interval` (or now, `force`: on a release). The
+        consumer loop's commits give way to a stop: the release that follows commits."""
+        if not force and self._stopping.is_set():
+            return
         now = time.monotonic()
         if not force and now - self._last_commit < self.config.commit_interval:
             return
@@ -333,9 +399,11 @@ class KafkaAdapter:
         if not positions:
             return
         try:
-            await consumer.commit(positions)
-        except KafkaError as exc:  # the next commit carries the same positions, or later ones
-            log.warning("offset commit failed", extra={**self._labels, "error": repr(exc)})
+            await self._bounded(consumer.commit(positions), self.config.commit_timeout,
+                                until_stop=not force)
+        except (KafkaError, TimeoutError) as exc:  # the next commit carries these positions, or later ones
+            if force or not self._stopping.is_set():  # else cut short by a stop, whose release commits
+                log.warning("offset commit failed", extra={**self._labels, "error": repr(exc)})
             return
         self._offsets.committed(positions)
         self._with_offset.update(positions)
@@ -350,17 +418,19 @@ class KafkaAdapter:
             if tp not in consumer.assignment() or tp in self._offsets.partitions():
                 continue  # revoked meanwhile, or records taken: their commits will do
             try:
-                if await consumer.committed(tp) is not None:
+                if await self._bounded(consumer.committed(tp), self.config.commit_timeout,
+                                       until_stop=True) is not None:
                     self._with_offset.add(tp)
                     continue
-                positions[tp] = await asyncio.wait_for(consumer.position(tp), 10.0)
+                positions[tp] = await self._bounded(consumer.position(tp), 10.0, until_stop=True)
             except (TimeoutError, KafkaError) as exc:
                 log.warning("initial offset not known yet", extra={**self._labels, "error": repr(exc)})
                 self._fresh.add(tp)
         if positions:
             try:
-                await consumer.commit(positions)
-            except KafkaError as exc:
+                await self._bounded(consumer.commit(positions), self.config.commit_timeout,
+                                    until_stop=True)
+            except (KafkaError, TimeoutError) as exc:
                 log.warning("initial offset commit failed", extra={**self._labels, "error": repr(exc)})
                 self._fresh.update(positions)
                 return

@@ -6,7 +6,8 @@ Real `ripple up` processes, real signals, a real embedded Valkey killed with SIG
 - an unreachable store fails start-up naming its URL;
 - an embedded Valkey that dies is started again and the mesh serves again;
 - SIGINT and SIGTERM stop it while starting, while its store is gone and while it runs,
-  leaving no process behind;
+  leaving no process behind; and promptly while a KafkaSource's cluster is gone, while
+  watches and tails are open, and within the drain while sinks hang, losing nothing;
 - every bad flag is one line and exit code 2, with nothing left running;
 - logs are human on a terminal and JSON otherwise;
 - `make quickstart PORT=… DISPLAY_PORT=…` runs on any ports, prefixes the display's lines,
@@ -15,6 +16,8 @@ Real `ripple up` processes, real signals, a real embedded Valkey killed with SIG
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import pty
@@ -23,6 +26,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,11 +36,14 @@ from pathlib import Path
 
 import pytest
 
+from controllers.platforms.local import platform
 from ripple import embedded
 from ripple.cli import credentials
 from tests.support.chaos import kill_store
+from tests.support.kafka import MockCluster
 from tests.support.mesh import RIPPLE, Mesh, free_port
 from tests.support.prober import broker_manifest
+from tests.support.sinks import Answer, RecordingSink
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -264,6 +271,159 @@ def test_a_signal_stops_it_while_it_is_starting(data_dir: Path, signum: int) -> 
     assert err.strip().splitlines()[-1] == "ripple up: stopped"
     assert port_free(port)
 
+
+
+# --- 4b. signals while what the mesh depends on is gone or hangs -----------------------------
+
+KAFKA_SOURCE = """
+apiVersion: sources.knative.dev/v1beta1
+kind: KafkaSource
+metadata: {{name: orders, namespace: default}}
+spec:
+  bootstrapServers: ["{bootstrap}"]
+  topics: [orders]
+  initialOffset: earliest
+  sink: {{uri: "{sink}"}}
+"""
+STOP_BOUND = 10.0
+"""Seconds a stop may take when no delivery is in flight, whatever does not answer."""
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_a_signal_stops_it_while_its_kafka_cluster_is_gone(data_dir: Path, signum: int) -> None:
+    """The cluster goes while a delivered record's offset waits for its commit: aiokafka
+    waits for a group coordinator without end, and such a `ripple up` did not stop at all.
+    Every call to the cluster is bounded now (`sources.kafka.adapter`)."""
+    with MockCluster() as cluster, RecordingSink() as sink:
+        cluster.create_topic("orders", 1)
+        mesh = Mesh(data_dir).start()
+        assert mesh.proc is not None
+        try:
+            mesh.apply(KAFKA_SOURCE.format(bootstrap=cluster.bootstrap, sink=sink.url))
+            mesh.wait_ready("/apis/sources.knative.dev/v1beta1/namespaces/default/kafkasources/orders",
+                            timeout=30)
+            below = descendants(mesh.proc.pid)
+            cluster.produce("orders", b'{"order": 1}', partition=0)
+            sink.wait_for(1)
+            cluster.close()  # offsets are committed about every second: this one is still due
+            wait_until(lambda: "Unable connect to node" in mesh.log.read_text(), timeout=30,
+                       what="the consumer noticed the cluster gone")
+            started = time.monotonic()
+            mesh.proc.send_signal(signum)
+            assert mesh.proc.wait(60) == 0
+            took = time.monotonic() - started
+        finally:
+            if mesh.proc.poll() is None:  # a failed check stops what it started
+                mesh.kill()
+    assert took < STOP_BOUND, f"stopped after {took:.1f} s"
+    assert not [p for p in below if alive(p)]
+
+
+HANGING = """
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {{name: held, namespace: default}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: held, namespace: default}}
+spec:
+  broker: held
+  subscriber: {{uri: "{sink}"}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: gh, namespace: default}}
+stringData: {{token: s3cret}}
+---
+apiVersion: sources.knative.dev/v1alpha1
+kind: GitHubSource
+metadata: {{name: repo, namespace: default}}
+spec:
+  ownerAndRepository: o/r
+  eventTypes: [push]
+  secretToken: {{secretKeyRef: {{name: gh, key: token}}}}
+  sink: {{uri: "{sink}"}}
+"""
+PUSH = b'{"ref": "refs/heads/main", "repository": {"full_name": "o/r"}}'
+
+
+def watching(mesh: Mesh, path: str, connected: threading.Event, ended: list[str]) -> None:
+    """A watch as a client holds one open (the console, `kubectl get -w`); `ended` says how
+    it ended: "clean", or the error."""
+    request = urllib.request.Request(mesh.url + path, headers=mesh.auth)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            while line := answer.readline():
+                connected.set()
+        ended.append("clean")
+    except Exception as exc:  # what the test reports
+        ended.append(repr(exc))
+
+
+def test_a_signal_ends_streams_at_once_and_hanging_deliveries_within_the_drain(
+        data_dir: Path, tmp_path: Path) -> None:
+    """A Trigger's subscriber and a GitHubSource's sink that never answer, a watch and an
+    event tail open: SIGTERM ends the streams cleanly at once (they used to hold the stop
+    for uvicorn's whole graceful timeout) and the deliveries after `DRAIN_TIMEOUT`; nothing
+    that got a 202 is lost: a restart delivers it."""
+    answering = threading.Event()
+
+    def hang(_request: object, _count: int) -> Answer:
+        answering.wait(60)
+        return Answer(200)
+
+    with RecordingSink(hang) as sink:
+        mesh = Mesh(data_dir).start()
+        assert mesh.proc is not None
+        tail_out = tmp_path / "tail.out"
+        tail = None
+        try:
+            mesh.apply(HANGING.format(sink=sink.url))
+            mesh.wait_ready("/apis/eventing.knative.dev/v1/namespaces/default/triggers/held")
+            source = mesh.wait_ready("/apis/sources.knative.dev/v1alpha1/namespaces/default/githubsources/repo")
+            webhook = source["status"]["webhookUrl"][len(mesh.url):]
+            connected, ended = threading.Event(), []
+            threading.Thread(target=watching, args=(mesh, BROKERS + "?watch=true", connected, ended),
+                             daemon=True).start()
+            tail = subprocess.Popen([RIPPLE, "event", "tail", "broker:held"], env=dict(mesh.env, RIPPLE_SERVER=mesh.url),
+                                    stdout=open(tail_out, "w"), stderr=subprocess.PIPE, text=True)
+            assert connected.wait(30), "the watch did not start"
+            accepted = ["d-1"]
+            signature = "sha256=" + hmac.new(b"s3cret", PUSH, hashlib.sha256).hexdigest()
+            assert mesh.post(webhook, PUSH, {"content-type": "application/json", "x-github-event": "push",
+                                             "x-github-delivery": "d-1", "x-hub-signature-256": signature})[0] == 202
+
+            def tail_sees_one() -> bool:  # events sent before the tail follows are not its
+                accepted.append(f"held-{len(accepted)}")
+                assert mesh.send_event("/default/held", accepted[-1]) == 202
+                time.sleep(0.2)
+                return "held-" in tail_out.read_text()
+            wait_until(tail_sees_one, timeout=30, what="the tail follows the broker")
+            wait_until(lambda: {"held-1", "d-1"} <= set(sink.ids()), timeout=30, what="both deliveries hang")
+            hung = len(sink.received)
+            below = descendants(mesh.proc.pid)
+            started = time.monotonic()
+            mesh.proc.send_signal(signal.SIGTERM)
+            assert mesh.proc.wait(60) == 0
+            took = time.monotonic() - started
+            _, tail_err = tail.communicate(timeout=10)
+            assert tail.returncode == 0 and "Traceback" not in tail_err, tail_err
+            wait_until(lambda: ended, timeout=10, what="the watch ended")
+            assert ended == ["clean"]
+            assert platform.DRAIN_TIMEOUT <= took < platform.DRAIN_TIMEOUT + platform.STOP_TIMEOUT, took
+            assert not [p for p in below if alive(p)]
+
+            answering.set()
+            mesh.start()
+            wait_until(lambda: set(accepted) <= set(sink.ids()[hung:]), timeout=60,
+                       what="every accepted event delivered after the restart")
+        finally:
+            answering.set()
+            if tail is not None and tail.poll() is None:
+                tail.kill()
+            if mesh.proc.poll() is None:
+                mesh.stop()
 
 # --- 5. bad flags ------------------------------------------------------------------------------
 

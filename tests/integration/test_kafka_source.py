@@ -4,6 +4,7 @@ commits after delivery, dead letters, consumer groups, backpressure, and a SIGKI
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
@@ -245,6 +246,29 @@ async def test_an_unreachable_cluster_is_reported_and_retried(sender) -> None:
     started = time.monotonic()
     await adapter.stop()
     assert time.monotonic() - started < 1.0
+
+
+async def test_a_stop_after_the_cluster_went_away_is_bounded(sender) -> None:
+    """The cluster goes while a delivered record's offset waits for its commit: aiokafka
+    would wait for a coordinator forever (`ripple up` ignored SIGTERM). The last commit gets
+    `commit_timeout`, the offset stays uncommitted (its record comes again: at least once)."""
+    with MockCluster() as cluster, RecordingSink() as sink:
+        cluster.create_topic("gone", 1)
+        cfg = config(cluster, "gone", "gone", commit_interval=3600.0, commit_timeout=1.0,
+                     close_timeout=1.0)
+        adapter = KafkaAdapter(cfg, target(sink.url), sender)
+        await adapter.start()
+        await until(lambda: adapter.connected)
+        cluster.produce("gone", b"0", partition=0)
+        await sink.until(1)
+        await until(lambda: adapter.in_flight == 0)  # delivered, not committed (the interval)
+        cluster.close()
+        await asyncio.sleep(1.0)  # aiokafka notices: its coordinator is dead
+        started = time.monotonic()
+        await adapter.stop()
+        took = time.monotonic() - started
+    assert took < cfg.commit_timeout + cfg.close_timeout + 1.0, took
+    assert sink.ids() == ["partition:0/offset:0"]
 
 
 def spawn_child(kafka: MockCluster, topic: str, group: str, sink: str) -> subprocess.Popen[str]:

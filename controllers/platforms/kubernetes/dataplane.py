@@ -27,7 +27,7 @@ import uvicorn
 
 from broker.tailing import Tail
 from controllers.platforms.kubernetes.store import KubeStore
-from controllers.platforms.local import platform, routing
+from controllers.platforms.local import platform, routing, shutdown
 from controllers.platforms.local.planes import assemble
 from ripple import dataplane, errors, heap, supervising
 from ripple.api import registry
@@ -64,20 +64,20 @@ async def run_data_plane(settings: Settings, configuration: kubernetes.client.Co
     informer = Informer(store, data_plane_kinds())  # type: ignore[arg-type]  # read half
     planes = assemble(client, informer, settings, consumer=consumer)
     # No control API here (the cluster's is): no token opens its paths, /tail included.
-    root = routing.make_root(
+    stopping = asyncio.Event()
+    root = shutdown.ending_streams(routing.make_root(
         api=_health,
         ingress=planes.broker_ingress,
         tail=Tail(client, planes.brokers.resolve, channels=planes.channels.resolve),
         channels=planes.channel_ingress,
         webhooks=WebhookReceiver(planes.sources.hook, Publisher(client), settings.ingress),
-    )
-    server = uvicorn.Server(uvicorn.Config(
+    ), stopping)
+    server = shutdown.Server(uvicorn.Config(
         root, host=settings.host, port=settings.port, log_config=None, http=planes.protocol(),
         loop="none", lifespan="off", access_log=False, proxy_headers=False,
-        server_header=False, timeout_graceful_shutdown=int(platform.DRAIN_TIMEOUT)))
+        server_header=False, timeout_graceful_shutdown=int(platform.DRAIN_TIMEOUT)), stopping)
     supervisor = supervising.Supervisor()
     supervisor.spawn("informer", informer.run)
-    stopping = asyncio.Event()
     # Until uvicorn serves, SIGTERM must end the wait below; after, uvicorn raises the signal
     # again once it has drained, and this handler (not the default) receives it: exit 0.
     restore = platform._stop_on_signals(stopping)
@@ -98,6 +98,7 @@ async def run_data_plane(settings: Settings, configuration: kubernetes.client.Co
     finally:
         restore()
         server.should_exit = True
+        stopping.set()
         serving = supervisor.tasks.get("server")
         if serving is not None and not serving.done():
             await asyncio.wait([serving], timeout=platform.DRAIN_TIMEOUT + platform.STOP_TIMEOUT)

@@ -6,6 +6,7 @@ adds what is its own around it (the control API, serving, the informer's store).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ssl
 from dataclasses import dataclass
@@ -67,11 +68,12 @@ class Planes:
 
     async def close(self, drain_timeout: float) -> None:
         """Let in-flight deliveries finish within `drain_timeout`, then stop every plane and
-        write the last trace records."""
-        await self.deliveries.close(drain_timeout=drain_timeout)
+        write the last trace records. The queues' deliveries and the KafkaSources' (in place,
+        `sources.kafka.adapter`) drain side by side: a sink that hangs costs a stop one
+        drain, not two."""
+        await asyncio.gather(self.deliveries.close(drain_timeout=drain_timeout), self.sources.close())
         await self.brokers.close()
         await self.channels.close()
-        await self.sources.close()
         await self.sender.close()
         with contextlib.suppress(Exception):  # a trace is evidence, never worth a failed stop
             await self.tracer.close()

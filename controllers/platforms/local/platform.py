@@ -10,7 +10,8 @@ Called by `ripple.cli.up`, once per worker process. The root tasks run under a
     server     uvicorn: API and data plane       essential: its end ends the worker
                (the ingresses' POSTs on `channels.fastpath`, the rest through ASGI)
 
-SIGTERM makes uvicorn stop accepting; the informer and the leader are stopped (the lease
+SIGTERM makes uvicorn stop accepting and ends the streams (watches, tails: `shutdown`) that
+only a client's hang-up would end; the informer and the leader are stopped (the lease
 released), then in-flight deliveries get `DRAIN_TIMEOUT` seconds to finish before the rest
 is cancelled. Whatever is cut short is still pending in Redis and is redelivered by the
 next process. If the server crashes, the worker stops the same way and `run_worker` raises
@@ -42,7 +43,7 @@ from ripple.settings import Settings
 from broker.tailing import Tail
 from channels.sending import trusting
 from controllers.platforms.local import (apiserver, console, delivery_rates, event_operations,
-                                         operations, routing, serving_plane)
+                                         operations, routing, serving_plane, shutdown)
 from controllers.platforms.local.manifests import apply_manifests
 from controllers.platforms.local.planes import assemble
 from sources.publishing import Publisher
@@ -140,7 +141,7 @@ async def _run_worker(
     served = operations.router(ops)
     served.include_router(event_operations.router(store, client))
     api_port = settings.api.port if settings.api_separate else None
-    root = routing.make_root(
+    root = shutdown.ending_streams(routing.make_root(
         api=apiserver.make_api(store, operations=served, console=console.app(ops)),
         ingress=planes.broker_ingress,
         tail=Tail(client, planes.brokers.resolve, channels=planes.channels.resolve),
@@ -149,7 +150,7 @@ async def _run_worker(
         router=servings.router,
         token=settings.api.token, insecure=settings.api.insecure,
         api_port=api_port,
-    )
+    ), stopping)
     protocol = planes.protocol(router=servings.router, api_port=api_port)
     sockets = [s for s in (sock, api_sock) if s is not None] or None
     config = uvicorn.Config(
@@ -160,7 +161,7 @@ async def _run_worker(
         proxy_headers=False, server_header=False,  # nothing reads the client address; one header less per answer
         timeout_graceful_shutdown=int(DRAIN_TIMEOUT), backlog=4096,
     )
-    server = uvicorn.Server(config)
+    server = shutdown.Server(config, stopping)  # a signal sets `stopping`: watches and tails end
     lease = Lease(client, "controller", consumer)
     supervisor = supervising.Supervisor()
     supervisor.spawn("informer", informer.run)
@@ -185,6 +186,7 @@ async def _run_worker(
             await supervisor.watch()  # the server ended (SIGTERM); raises if an essential task died
     finally:
         server.should_exit = True  # stop accepting, when it was another task that died
+        stopping.set()
         serving = supervisor.tasks.get("server")
         if serving is not None and not serving.done():
             await asyncio.wait([serving], timeout=DRAIN_TIMEOUT + STOP_TIMEOUT)

@@ -11,6 +11,8 @@ that is not a CloudEvent gets 400, naming the field.
 
 Registered by `ripple.cli.commands.event`. Formatting and the reply are pure and
 table-tested; the server is `http.server`, so the display has no dependency of its own.
+The server and the CloudEvents codec are imported where they are used: every command of
+the CLI imports this module (to register `display`), and only `display` needs them.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ import signal
 import sys
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 
-from ripple import cloudevents as ce
 from ripple import errors
+
+if TYPE_CHECKING:
+    from ripple import cloudevents as ce
 
 REQUIRED = ("specversion", "type", "source", "id")
 REPLY_SOURCE = "/event-display"
@@ -85,6 +89,8 @@ def format_event(event: ce.CloudEvent, request: str | None = None,
 
 def make_reply(event: ce.CloudEvent, reply_type: str, path: str, reply_id: str) -> ce.CloudEvent:
     """The answer to `event` received on `path`: its data and content type, a new identity."""
+    from ripple import cloudevents as ce
+
     step = path.split("?", 1)[0].rstrip("/")
     attributes: dict[str, object] = {
         "specversion": "1.0", "id": reply_id, "type": reply_type, "source": REPLY_SOURCE + step,
@@ -97,6 +103,8 @@ def make_reply(event: ce.CloudEvent, reply_type: str, path: str, reply_id: str) 
 def answer(headers: dict[str, str], body: bytes, method: str, path: str,
            reply_type: str | None) -> tuple[int, list[tuple[str, str]], bytes, list[str]]:
     """(status, headers, body, printed blocks) for one request: the display minus its socket."""
+    from ripple import cloudevents as ce
+
     try:
         events = ce.from_http(headers, body)
     except errors.Invalid as exc:
@@ -116,6 +124,8 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 
 def run_display(args: argparse.Namespace, _api: object) -> int:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
     reply_type: str | None = args.reply
 
     class Handler(BaseHTTPRequestHandler):

@@ -6,7 +6,9 @@ server (`POST /apis/ripple.dev/v1/namespaces/{ns}/replays`, one progress line pe
 this command shows a progress bar on a terminal and plain lines otherwise, and Ctrl-C
 closes the stream, which stops the replay between two pages: the command exits 130 with
 one line saying so (`format_stopped`), and what was enqueued is delivered (see
-`broker.replaying`). The formatting is pure and table-tested.
+`broker.replaying`). The formatting is pure and table-tested. `--since` and `--until` are
+checked with the server's own parser (`ripple.api.eventing.replays`), imported when the
+replay runs.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import time
 from typing import Any
 
 from ripple import errors
-from ripple.api.eventing import replays
 from ripple.cli import sinks
 from ripple.cli.client import Client
 from ripple.cli.commands import common
@@ -71,6 +72,10 @@ def format_stopped(last: dict[str, Any]) -> str:
 
 
 def run_replay(args: argparse.Namespace, api: Client) -> int:
+    # Here, not at the top: importing it loads `ripple.api`, every kind, which no other
+    # command of the CLI needs (tests/unit/test_cli_imports.py).
+    from ripple.api.eventing import replays
+
     ns = common.namespace(args)
     sink = sinks.parse_sink(args.target, ns)
     if sink.ref is None or sink.ref.kind != "Broker":

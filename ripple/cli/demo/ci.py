@@ -10,6 +10,9 @@ Runs headless: nothing is read from stdin, every line is flushed as it is printe
 `make ci-demo </dev/null >demo.log` works. `ripple up`'s own log goes to
 `<data-dir>/ripple-up.log`; the runs are kept in `<data-dir>/ci-flow` (the results store's
 file, the notifications, the workspaces) and survive a restart.
+
+Its flags are registered by `ripple.cli.demo`, which imports this module (and with it the
+resource API and the local platform's manifests) only when the demo runs.
 """
 
 from __future__ import annotations
@@ -64,19 +67,6 @@ PASSING = {
                                   indent=2) + "\n",
 }
 FAILING = {"app.py": "def add(a, b):\n    return a - b  # oops\n"}
-
-
-def register(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
-    demo = commands.add_parser("demo", help="run a demo end to end")
-    demos = demo.add_subparsers(dest="demo", required=True, metavar="DEMO")
-    ci = demos.add_parser("ci", parents=parents,
-                          help="Git pushes drive a CI flow (manifests/examples/ci-flow)")
-    ci.add_argument("--host", default="127.0.0.1", help="address ripple up serves on")
-    ci.add_argument("--port", type=int, default=8080, help="ripple up's port (default 8080)")
-    ci.add_argument("--data-dir", default=".ripple", help="ripple up's data dir (default .ripple)")
-    ci.add_argument("--exit", action="store_true",
-                    help="stop once both pushes are reported instead of staying up")
-    ci.set_defaults(handler=run)
 
 
 @dataclass
