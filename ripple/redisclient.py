@@ -20,7 +20,8 @@ nothing is raised, so the hot path pays no context manager.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -64,6 +65,15 @@ def translate(exc: BaseException, *, delay: float = 1.0) -> errors.StoreUnavaila
                                          delay=delay)
     translated.__cause__ = exc
     return translated
+
+
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    """Inside it, an `UNAVAILABLE` error is raised as `translate` makes it (its cause kept)."""
+    try:
+        yield
+    except UNAVAILABLE as exc:
+        raise translate(exc) from exc
 
 
 class HiredisPackingConnection(Connection):

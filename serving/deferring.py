@@ -104,52 +104,56 @@ class Queue:
         self._move_due = client.register_script(_MOVE_DUE)
 
     async def enqueue(self, invocation: dict[str, Any]) -> str:
-        try:
+        with redisclient.translated():
             await self.client.xadd(keys.SERVING_INVOCATIONS,
                                    {FIELD: json.dumps(invocation).encode()})
-        except redisclient.UNAVAILABLE as exc:
-            raise redisclient.translate(exc) from None
         return str(invocation["id"])
 
     async def ensure_group(self) -> None:
-        try:
-            await self.client.xgroup_create(keys.SERVING_INVOCATIONS, keys.INVOKER_GROUP,
-                                            id="0", mkstream=True)
-        except aioredis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        with redisclient.translated():  # before ResponseError: READONLY and OOM are ones too
+            try:
+                await self.client.xgroup_create(keys.SERVING_INVOCATIONS, keys.INVOKER_GROUP,
+                                                id="0", mkstream=True)
+            except aioredis.ResponseError as exc:
+                if isinstance(exc, redisclient.UNAVAILABLE) or "BUSYGROUP" not in str(exc):
+                    raise
 
     async def read(self, consumer: str, count: int,
                    block_ms: int) -> list[tuple[bytes, dict[str, Any]]]:
-        answer: Any = await self.client.xreadgroup(keys.INVOKER_GROUP, consumer,
-                                                   {keys.SERVING_INVOCATIONS: ">"},
-                                                   count=count, block=block_ms)
+        with redisclient.translated():
+            answer: Any = await self.client.xreadgroup(keys.INVOKER_GROUP, consumer,
+                                                       {keys.SERVING_INVOCATIONS: ">"},
+                                                       count=count, block=block_ms)
         return [(entry, json.loads(fields[FIELD])) for _, entries in answer or []
                 for entry, fields in entries if FIELD in fields]
 
     async def reclaim(self, consumer: str, min_idle: float) -> list[tuple[bytes, dict[str, Any]]]:
-        answer: Any = await self.client.xautoclaim(keys.SERVING_INVOCATIONS, keys.INVOKER_GROUP,
-                                              consumer, int(min_idle * 1000), "0-0", count=100)
+        with redisclient.translated():
+            answer: Any = await self.client.xautoclaim(keys.SERVING_INVOCATIONS, keys.INVOKER_GROUP,
+                                                       consumer, int(min_idle * 1000), "0-0", count=100)
         return [(entry, json.loads(fields[FIELD])) for entry, fields in answer[1]
                 if fields and FIELD in fields]
 
     async def done(self, entry: bytes) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.xack(keys.SERVING_INVOCATIONS, keys.INVOKER_GROUP, entry)
-            pipe.xdel(keys.SERVING_INVOCATIONS, entry)
-            await pipe.execute()
+        with redisclient.translated():
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.xack(keys.SERVING_INVOCATIONS, keys.INVOKER_GROUP, entry)
+                pipe.xdel(keys.SERVING_INVOCATIONS, entry)
+                await pipe.execute()
 
     async def retry(self, entry: bytes, invocation: dict[str, Any], due: float) -> None:
         """Park the next attempt until `due` and drop this one, in one transaction."""
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.zadd(keys.SERVING_INVOCATION_RETRIES, {json.dumps(invocation): due})
-            pipe.xack(keys.SERVING_INVOCATIONS, keys.INVOKER_GROUP, entry)
-            pipe.xdel(keys.SERVING_INVOCATIONS, entry)
-            await pipe.execute()
+        with redisclient.translated():
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.zadd(keys.SERVING_INVOCATION_RETRIES, {json.dumps(invocation): due})
+                pipe.xack(keys.SERVING_INVOCATIONS, keys.INVOKER_GROUP, entry)
+                pipe.xdel(keys.SERVING_INVOCATIONS, entry)
+                await pipe.execute()
 
     async def move_due(self, now: float, limit: int = 100) -> int:
-        moved = await self._move_due(
-            keys=[keys.SERVING_INVOCATIONS, keys.SERVING_INVOCATION_RETRIES], args=[now, limit])
+        with redisclient.translated():
+            moved = await self._move_due(
+                keys=[keys.SERVING_INVOCATIONS, keys.SERVING_INVOCATION_RETRIES], args=[now, limit])
         return int(moved)
 
 

@@ -18,6 +18,7 @@ from channels.queues import Queues
 from ripple import cloudevents as ce
 from ripple import cron, errors, keys, redisclient
 from ripple.store.redis import RedisResourceStore
+from serving import deferring
 from sources import reporting
 from sources.ping.scheduler import PingJob, PingScheduler
 from sources.publishing import Publisher
@@ -52,6 +53,13 @@ OPERATIONS: dict[str, Operation] = {
     "reporting.read": lambda c: reporting.read(c, [("KafkaSource", "ns", "k")]),
     "tail.follow": lambda c: Tail(c, lambda _ns, _n: None)._follow("log:{b}", _never),
     "resource store": lambda c: RedisResourceStore(c).current_version(),
+    "serving invocations.enqueue": lambda c: deferring.Queue(c).enqueue({"id": "i1"}),
+    "serving invocations.ensure_group": lambda c: deferring.Queue(c).ensure_group(),
+    "serving invocations.read": lambda c: deferring.Queue(c).read("c1", 1, 1),
+    "serving invocations.move_due": lambda c: deferring.Queue(c).move_due(1.0),
+    "serving invocations.reclaim": lambda c: deferring.Queue(c).reclaim("c1", 1.0),
+    "serving invocations.done": lambda c: deferring.Queue(c).done(b"1-0"),
+    "serving invocations.retry": lambda c: deferring.Queue(c).retry(b"1-0", {"id": "i1"}, 1.0),
 }
 
 
