@@ -14,15 +14,17 @@ and the producer's own response times show it.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import math
 import statistics
 from typing import Any
 
-import redis
+import redis.asyncio as aioredis
 
 from bench import delivery, harness
-from ripple import keys
+from ripple import traces
+
+from channels import tracing
 
 RATE = 1000.0
 WARMUP = 2.0
@@ -60,21 +62,29 @@ def stages(redis_url: str, events: list[list[Any]]) -> dict[str, dict[str, float
     groups = {"p50": ordered[max(0, middle - SAMPLE // 2):middle + SAMPLE // 2],
               "slowest 1%": ordered[-max(1, len(ordered) // 100):][-SAMPLE:]}
     found: dict[str, dict[str, float]] = {}
-    with redis.Redis.from_url(redis_url) as client:
-        for group, chosen in groups.items():
-            spans: dict[str, list[float]] = {stage: [] for stage in STAGES}
-            for event_id, sent, stamped, arrived in chosen:
-                hops = [json.loads(h) for h in client.lrange(keys.event_trace(event_id), 0, -1)]
-                accepted = next((h["at"] for h in hops if h.get("hop") == "accepted"), None)
-                started = next((h["at"] for h in hops if h.get("hop") == "attempt"), None)
-                if accepted is None or started is None:
-                    continue
-                marks = [sent, stamped, accepted * 1e9, started * 1e9, arrived]
-                for stage, (a, b) in zip(STAGES, zip(marks, marks[1:])):
-                    spans[stage].append((b - a) / 1e6)
-            if spans[STAGES[0]]:
-                found[group] = {stage: round(statistics.median(v), 3) for stage, v in spans.items()}
+    recorded = asyncio.run(_hops(redis_url, {e[0] for chosen in groups.values() for e in chosen}))
+    for group, chosen in groups.items():
+        spans: dict[str, list[float]] = {stage: [] for stage in STAGES}
+        for event_id, sent, stamped, arrived in chosen:
+            hops = recorded[event_id]
+            accepted = next((h["at"] for h in hops if h.get("hop") == "accepted"), None)
+            started = next((h["at"] for h in hops if h.get("hop") == "attempt"), None)
+            if accepted is None or started is None:
+                continue
+            marks = [sent, stamped, accepted * 1e9, started * 1e9, arrived]
+            for stage, (a, b) in zip(STAGES, zip(marks, marks[1:])):
+                spans[stage].append((b - a) / 1e6)
+        if spans[STAGES[0]]:
+            found[group] = {stage: round(statistics.median(v), 3) for stage, v in spans.items()}
     return found
+
+
+async def _hops(redis_url: str, event_ids: set[str]) -> dict[str, list[traces.Hop]]:
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        return {event_id: await tracing.read(client, event_id) for event_id in event_ids}
+    finally:
+        await client.aclose()
 
 
 def measure(url: str, sink: harness.App, duration: float, rate: float = RATE,

@@ -6,9 +6,9 @@ every delivery attempt, its status, latency, outcome and reply). The record form
 `ripple.traces.Hop`.
 
 Cost on the hot path: recording only appends the encoded record to a buffer; a flush every
-`FLUSH_INTERVAL` writes the whole buffer in one pipeline, with one script per hash tag
-(`keys.event_trace`'s shards) that RPUSHes each record, trims each list to its last
-`max_hops` and renews its TTL. A trace is evidence, not data: a flush that fails is logged
+`FLUSH_INTERVAL` writes the whole buffer in one pipeline, with one script per shard
+(`keys.trace_bucket`) that appends each event's records to its field in the minute's bucket,
+bounded to `max_hops`; the bucket lives `ttl` past its minute. A trace is evidence, not data: a flush that fails is logged
 and dropped, a buffer over `MAX_BUFFERED` drops new records (counted), and a kill loses at
 most the last flush interval. `sample` below 1 records a share of the events, decided by
 the CRC-32 of the id so every process agrees on one event; 0 turns recording off.
@@ -22,7 +22,8 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import cast
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -42,24 +43,54 @@ MAX_PREFIXES = 10_000
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _STR = json.encoder.encode_basestring  # the C string encoder: a JSON string literal
 
-# KEYS: the trace list of each record of one shard, in order (an event's list twice if it
-# has two records). ARGV[1]: TTL (ms); ARGV[2]: hops kept per list; ARGV[3]: the records,
-# newline-separated (JSON never holds a raw newline). One argument for all the records:
-# each argument costs its packing, and that was most of a flush's cost. A list is trimmed
-# only when it outgrows `max_hops` (rare): an LTRIM per record was a quarter of the
-# server's time per record (and one more command in its append-only file).
-_RECORD = """
-local ttl, keep = ARGV[1], tonumber(ARGV[2])
-local i = 0
-for record in string.gmatch(ARGV[3], '[^\\n]+') do
-  i = i + 1
-  local key = KEYS[i]
-  if redis.call('RPUSH', key, record) > keep then
-    redis.call('LTRIM', key, -keep, -1)
-  end
-  redis.call('PEXPIRE', key, ttl)
+# KEYS[1]: the bucket (`keys.trace_bucket`), KEYS[2]: its shard's index (`keys.trace_buckets`).
+# ARGV[1]: the bucket's expiry (epoch ms); ARGV[2]: now (epoch ms); ARGV[3]: hops kept per
+# event id and bucket; ARGV[4]: the fields (`keys.trace_field`), newline-separated; ARGV[5]:
+# their new hops, one JSON record per line, the fields' groups separated by "\30" (JSON
+# holds neither raw character). Two arguments for all the records: each argument costs its
+# packing, and that was most of a flush's cost. The split is a plain find: a pattern costs
+# the server more than the hash writes. A field already in the bucket (a hop recorded by
+# another flush or process within the minute) gets the new hops appended; a value that may
+# hold more than `keep` hops (each record is longer than 64 bytes) is trimmed to its newest.
+# The bucket's TTL and its place in the index are set by its first flush.
+_RECORD = r"""
+local bucket, index = KEYS[1], KEYS[2]
+local keep = tonumber(ARGV[3])
+local fields, values, n = {}, {}, 0
+local ids, hops, a, b = ARGV[4], ARGV[5], 1, 1
+repeat
+  local x = string.find(ids, '\n', a, true)
+  local y = string.find(hops, '\30', b, true)
+  n = n + 1
+  fields[n] = string.sub(ids, a, x and x - 1)
+  values[n] = string.sub(hops, b, y and y - 1)
+  a, b = x and x + 1, y and y + 1
+until x == nil
+local function newest(v)
+  local _, breaks = string.gsub(v, '\n', '\n')
+  local at = 0
+  for _ = 1, breaks + 1 - keep do at = string.find(v, '\n', at + 1, true) end
+  return string.sub(v, at + 1)
 end
-return i
+for first = 1, n, 1000 do
+  local last = math.min(first + 999, n)
+  local old = redis.call('HMGET', bucket, unpack(fields, first, last))
+  local args = {}
+  for i = first, last do
+    local v, was = values[i], old[i - first + 1]
+    if was then v = was .. '\n' .. v end
+    if #v > keep * 64 then v = newest(v) end
+    args[#args + 1] = fields[i]
+    args[#args + 1] = v
+  end
+  redis.call('HSET', bucket, unpack(args))
+end
+if redis.call('PTTL', bucket) < 0 then
+  redis.call('PEXPIREAT', bucket, ARGV[1])
+  redis.call('ZADD', index, ARGV[1], bucket)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. ARGV[2])
+end
+return n
 """
 
 _ACTIONS = {"ack": "delivered", "reply": "replied", "retry": "retry", "dead-letter": "dead-letter",
@@ -186,24 +217,29 @@ class Tracer:
                 self._flushing = asyncio.ensure_future(self._flush_later())
 
     async def flush(self) -> None:
-        """Write every buffered record now: one script per shard, all in one pipeline of
-        EVALSHAs (a pipeline holding redis-py `Script`s is not a lean one: it asks SCRIPT
-        EXISTS first, then sends each command through redis-py's slow path)."""
+        """Write every buffered record now: one script per shard into the current minute's
+        bucket, all in one pipeline of EVALSHAs (a pipeline holding redis-py `Script`s is
+        not a lean one: it asks SCRIPT EXISTS first, then sends each command through
+        redis-py's slow path)."""
         batch, self._buffer = self._buffer, []
         if not batch or self.redis is None or self._script is None:
             return
-        shards: dict[int, tuple[list[str], list[str]]] = {}
+        shards: dict[int, dict[str, str]] = {}
         for event_id, record in batch:
             shard = keys.trace_shard(event_id)
             found = shards.get(shard)
             if found is None:
-                found = shards[shard] = ([], [])
-            found[0].append(keys.event_trace(event_id, shard))
-            found[1].append(record)
-        ttl_ms, keep = int(self.settings.ttl * 1000), self.settings.max_hops
-        commands = [("EVALSHA", self._script.sha, len(lists), *lists, ttl_ms, keep,
-                     "\n".join(records).encode("utf-8", "surrogatepass"))
-                    for lists, records in shards.values()]
+                found = shards[shard] = {}
+            earlier = found.get(event_id)
+            found[event_id] = record if earlier is None else f"{earlier}\n{record}"
+        now = time.time()
+        bucket = int(now // keys.TRACE_BUCKET_SECONDS)
+        expires = int(((bucket + 1) * keys.TRACE_BUCKET_SECONDS + self.settings.ttl) * 1000)
+        commands = [("EVALSHA", self._script.sha, 2, keys.trace_bucket(shard, bucket), keys.trace_buckets(shard),
+                     expires, int(now * 1000), self.settings.max_hops,
+                     "\n".join(map(keys.trace_field, hops)).encode("utf-8", "surrogatepass"),
+                     "\x1e".join(hops.values()).encode("utf-8", "surrogatepass"))
+                    for shard, hops in shards.items()]
         try:
             for _ in range(2):
                 async with self.redis.pipeline(transaction=False) as pipe:
@@ -239,16 +275,31 @@ def log_label(stream: str) -> str:
     return f"{kind}:{keys.hash_tag(stream)}"
 
 
-async def read(client: aioredis.Redis, event_id: str) -> list[traces.Hop]:
-    """Every hop recorded for events with this id, oldest first."""
-    try:
-        raw = await client.lrange(keys.event_trace(event_id), 0, -1)  # type: ignore[misc]
-    except redisclient.UNAVAILABLE as exc:
-        raise redisclient.translate(exc) from exc
+async def read(client: aioredis.Redis, event_id: str, limit: int = TraceSettings.max_hops) -> list[traces.Hop]:
+    """Every hop recorded for events with this id, oldest first, at most the newest `limit`:
+    the id's field in each live bucket of its shard."""
+    field = keys.trace_field(event_id)
+    with redisclient.translated():
+        buckets = cast(list[bytes], await client.zrangebyscore(
+            keys.trace_buckets(keys.trace_shard(event_id)), int(time.time() * 1000), "+inf"))
+        if not buckets:
+            return []
+        async with client.pipeline(transaction=False) as pipe:
+            for bucket in buckets:
+                pipe.hget(bucket, field)
+            values = await pipe.execute()
+    return parse(v for v in values if v)[-limit:]
+
+
+def parse(values: Iterable[bytes]) -> list[traces.Hop]:
+    """The hops in bucket values (one JSON record per line), oldest first; a line that is
+    not a record is skipped."""
     hops: list[traces.Hop] = []
-    for item in raw:
-        try:
-            hops.append(json.loads(item))
-        except ValueError:
-            continue
+    for value in values:
+        for line in value.split(b"\n"):
+            try:
+                hops.append(json.loads(line))
+            except ValueError:
+                continue
+    hops.sort(key=lambda hop: hop.get("at", 0.0))
     return hops

@@ -7,6 +7,7 @@ Callers build keys only through these functions; no other module spells a prefix
 
 from __future__ import annotations
 
+import json
 import zlib
 
 PREFIX = "ripple"
@@ -215,20 +216,39 @@ Shares the queue's hash tag: the script that moves a due one back is one slot.""
 
 # -- per-event traces (`channels.tracing`, read by the trace endpoint) ----------------------
 TRACE_SHARDS = 16
+TRACE_BUCKET_SECONDS = 60
+"""The width of one trace bucket: the hops recorded in one minute share a hash per shard."""
 
 
-def event_trace(event_id: str, shard: int | None = None) -> str:
-    """List with a TTL: the hops of every event with this id (each record names its source),
-    oldest first. The hash tag is one of `TRACE_SHARDS` (by the id's CRC-32, `shard` when
-    the caller has it), so that the hops a process records in one flush go as one script per
-    shard (one Cluster slot each), and a trace is found from its id alone."""
-    if shard is None:
-        shard = trace_shard(event_id)
-    return f"{PREFIX}:trace:{{trace-{shard}}}:{event_id}"
+def trace_bucket(shard: int, bucket: int) -> str:
+    """Hash with a TTL: the hops recorded during the minute `bucket` (epoch seconds //
+    `TRACE_BUCKET_SECONDS`) of events whose id falls in `shard`, one field per event id
+    (`trace_field`), its hops oldest first, one JSON record per line. One hash per minute
+    and shard rather than one list per event: a flush writes one hash per shard, and the
+    server keeps no key and no TTL per event (a key and its TTL per event was most of what
+    tracing cost the store). The hash tag is one of `TRACE_SHARDS` (by the id's CRC-32),
+    so the hops a process records in one flush go as one script per shard (one Cluster
+    slot each), and a trace is found from its id alone."""
+    return f"{PREFIX}:traces:{{trace-{shard}}}:{bucket}"
+
+
+def trace_buckets(shard: int) -> str:
+    """Sorted set: the shard's `trace_bucket` keys, scored by when each expires (epoch
+    ms), so a reader finds the live buckets without knowing the writers' TTL."""
+    return f"{PREFIX}:traces:{{trace-{shard}}}"
 
 
 def trace_shard(event_id: str) -> int:
     return zlib.crc32(event_id.encode("utf-8", "surrogatepass")) % TRACE_SHARDS
+
+
+def trace_field(event_id: str) -> str:
+    """The field of an event id in a `trace_bucket`: the id itself, or its JSON string when
+    it holds a newline (a flush sends the fields newline-separated) or starts with a quote
+    (so the two never meet)."""
+    if "\n" in event_id or event_id.startswith('"'):
+        return json.dumps(event_id, ensure_ascii=False)
+    return event_id
 
 
 # consumer-group names

@@ -1,5 +1,5 @@
 """Trace records and log retention on a real Valkey: the tracer's flush writes each hop to
-its event's list, bounded and with a TTL, and the fan-out trims a log by age and count
+its event's field in the minute's bucket, bounded and with a TTL, and the fan-out trims a log by age and count
 behind itself, keeping the retention window for replay."""
 
 from __future__ import annotations
@@ -33,14 +33,15 @@ async def test_hops_are_written_bounded_with_a_ttl(redis_client) -> None:
                        0.1, None, time.time(), 0.01)
     tracer.accepted(keys.broker_log("ns", "b"), b"1-0", records.RecordAttributes(ce.to_record(event(2))),
                     ["t"])
-    await until(lambda: redis_client.exists(keys.event_trace("e2")), what="the flush")
+    await until(lambda: tracing.read(redis_client, "e2"), what="the flush")
     hops = await tracing.read(redis_client, "e1")
     assert [h["attempt"] for h in hops] == [3, 4, 5]  # the newest max_hops
     assert hops[0]["worker"] == "w0" and hops[0]["delay"] == 0.1
-    assert 0 < await redis_client.pttl(keys.event_trace("e1")) <= 60_000
+    [bucket] = await redis_client.zrange(keys.trace_buckets(keys.trace_shard("e1")), 0, -1)
+    assert 60_000 < await redis_client.pttl(bucket) <= 120_000  # the TTL past the bucket's minute
     tracer.attempt(TargetKey(Kind.TRIGGER, "ns", "t"), event(3), "subscriber", "http://u:p@x/", 0, None,
                    "refused\nline two", "retry", 0.2, None, time.time(), 0.01)
-    await until(lambda: redis_client.exists(keys.event_trace("e3")), what="the flush")
+    await until(lambda: tracing.read(redis_client, "e3"), what="the flush")
     [failed] = await tracing.read(redis_client, "e3")
     assert failed["error"] == "refused\nline two" and failed["status"] is None
     assert failed["url"] == "http://x/"  # sanitised, as knativeerrordest
@@ -63,11 +64,61 @@ async def test_a_flush_loads_its_script_on_a_server_that_lost_it(redis_client) -
     await tracer.close()
 
 
+def attempt(tracer: tracing.Tracer, event_id: str, n: int) -> None:
+    tracer.attempt(TargetKey(Kind.TRIGGER, "ns", "t"),
+                   ce.CloudEvent({"specversion": "1.0", "id": event_id, "source": "/s", "type": "t"}, b"{}"),
+                   "subscriber", "http://x/", n, 503, None, "retry", 0.1, None, time.time(), 0.01)
+
+
+@pytest.mark.parametrize("event_id", ["plain", "two\nlines", '"quoted"', "x\x1ey"])
+async def test_hops_of_one_id_add_up_across_flushes_and_minutes(redis_client, monkeypatch, event_id) -> None:
+    tracer = tracing.Tracer(redis_client, TraceSettings(ttl=600.0, max_hops=100), worker="w0")
+    other = tracing.Tracer(redis_client, TraceSettings(ttl=600.0), worker="w1")
+    attempt(tracer, event_id, 0)
+    attempt(tracer, "neighbour", 0)
+    await tracer.flush()
+    attempt(other, event_id, 1)  # another process, the same minute: appended to the field
+    await other.flush()
+    minute = time.time()
+    monkeypatch.setattr(tracing.time, "time", lambda: minute + keys.TRACE_BUCKET_SECONDS)
+    attempt(tracer, event_id, 2)  # the next minute's bucket
+    await tracer.flush()
+    hops = await tracing.read(redis_client, event_id)
+    assert [(h["attempt"], h["worker"], h["id"]) for h in hops] == [(1, "w0", event_id), (2, "w1", event_id),
+                                                                    (3, "w0", event_id)]
+    assert len(await redis_client.zrange(keys.trace_buckets(keys.trace_shard(event_id)), 0, -1)) >= 2
+    [neighbour] = await tracing.read(redis_client, "neighbour")
+    assert neighbour["id"] == "neighbour"
+
+
+async def test_a_busy_id_keeps_its_newest_hops_within_a_bucket(redis_client) -> None:
+    tracer = tracing.Tracer(redis_client, TraceSettings(max_hops=4))
+    for flush in range(3):
+        for n in range(3):
+            attempt(tracer, "busy", flush * 3 + n)
+        await tracer.flush()
+    assert [h["attempt"] for h in await tracing.read(redis_client, "busy", limit=100)] == [6, 7, 8, 9]
+
+
+async def test_expired_buckets_leave_the_index(redis_client, monkeypatch) -> None:
+    tracer = tracing.Tracer(redis_client, TraceSettings(ttl=1.0))
+    attempt(tracer, "old", 0)
+    await tracer.flush()
+    index = keys.trace_buckets(keys.trace_shard("old"))
+    [old_bucket] = await redis_client.zrange(index, 0, -1)
+    later = time.time() + 3 * keys.TRACE_BUCKET_SECONDS
+    monkeypatch.setattr(tracing.time, "time", lambda: later)
+    assert await tracing.read(redis_client, "old") == []  # its bucket expires by then
+    attempt(tracer, "old", 1)  # the same shard, a new bucket: the index drops the old one
+    await tracer.flush()
+    assert old_bucket not in await redis_client.zrange(index, 0, -1)
+
+
 async def test_a_disabled_tracer_writes_nothing(redis_client) -> None:
     tracer = tracing.Tracer(redis_client, TraceSettings(sample=0.0))
     assert not tracer.enabled
     await tracer.close()
-    assert await redis_client.keys("ripple:trace:*") == []
+    assert await redis_client.keys("ripple:trace*") == []
 
 
 LOG = keys.broker_log("ns", "kept")

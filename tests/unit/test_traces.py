@@ -108,11 +108,29 @@ def test_timeline_text() -> None:
     ]
 
 
+@pytest.mark.parametrize(("event_id", "field"), [
+    ("a", "a"),
+    ("x/y{z}", "x/y{z}"),
+    ("ünïcode", "ünïcode"),
+    ("two\nlines", '"two\\nlines"'),  # a flush sends the fields newline-separated
+    ('"quoted"', '"\\"quoted\\""'),  # so an id never meets another's JSON string
+    ('"', '"\\""'),
+])
+def test_an_event_id_is_its_own_trace_field_unless_it_would_split(event_id: str, field: str) -> None:
+    assert keys.trace_field(event_id) == field
+    assert "\n" not in field
+
+
 @pytest.mark.parametrize("event_id", ["a", "order-1", "x/y{z}", "ünïcode"])
-def test_trace_key_is_found_from_the_id_alone(event_id: str) -> None:
-    key = keys.event_trace(event_id)
-    assert key.endswith(":" + event_id)
-    assert keys.hash_tag(key) == f"trace-{keys.trace_shard(event_id)}"
+def test_a_trace_is_found_from_the_id_alone(event_id: str) -> None:
+    shard = keys.trace_shard(event_id)
+    assert keys.hash_tag(keys.trace_bucket(shard, 29_414_300)) == f"trace-{shard}"
+    assert keys.hash_tag(keys.trace_buckets(shard)) == f"trace-{shard}"
+
+
+def test_bucket_values_parse_oldest_first_skipping_what_is_not_a_record() -> None:
+    values = [b'{"hop":"attempt","at":3.0}\n{"hop":"attempt","at":5.0}', b'{"hop":"accepted","at":1.0}\nnot json']
+    assert [h["at"] for h in tracing.parse(values)] == [1.0, 3.0, 5.0]
 
 
 @pytest.mark.parametrize(("sample", "share"), [(1.0, 1.0), (0.0, 0.0), (0.25, 0.25)])
