@@ -103,8 +103,11 @@ class Tracer:
         self.redis, self.settings, self.worker, self.spans = client, settings, worker, spans
         self.enabled = client is not None and settings.sample > 0
         self._threshold = int(settings.sample * 2**32)
-        self._buffer: list[tuple[str, str]] = []
-        """(event id, encoded hop), encoded to bytes and keyed at the flush."""
+        self._ids: list[str] = []
+        self._records: list[str] = []
+        """The event id and encoded hop of each record, encoded to bytes and keyed at the
+        flush. Two lists of strings, not a list of pairs: a pair per record would be a
+        container the garbage collector tracks, and thousands survive each collection."""
         self._flushing: asyncio.Future[None] | None = None
         self._script = client.register_script(_RECORD) if client is not None else None
         self.dropped = 0
@@ -199,10 +202,11 @@ class Tracer:
             log.exception("could not record a span")
 
     def _add(self, event_id: str, record: str) -> None:
-        if len(self._buffer) >= MAX_BUFFERED:
+        if len(self._ids) >= MAX_BUFFERED:
             self.dropped += 1
             return
-        self._buffer.append((event_id, record))
+        self._ids.append(event_id)
+        self._records.append(record)
         if self._flushing is None:
             self._flushing = asyncio.ensure_future(self._flush_later())
 
@@ -213,7 +217,7 @@ class Tracer:
             await self.flush()
         finally:
             self._flushing = None
-            if self._buffer:
+            if self._ids:
                 self._flushing = asyncio.ensure_future(self._flush_later())
 
     async def flush(self) -> None:
@@ -221,24 +225,27 @@ class Tracer:
         bucket, all in one pipeline of EVALSHAs (a pipeline holding redis-py `Script`s is
         not a lean one: it asks SCRIPT EXISTS first, then sends each command through
         redis-py's slow path)."""
-        batch, self._buffer = self._buffer, []
-        if not batch or self.redis is None or self._script is None:
+        ids, records, self._ids, self._records = self._ids, self._records, [], []
+        if not ids or self.redis is None or self._script is None:
             return
-        shards: dict[int, dict[str, str]] = {}
-        for event_id, record in batch:
+        shards: dict[int, dict[str, list[str]]] = {}
+        for event_id, record in zip(ids, records):
             shard = keys.trace_shard(event_id)
             found = shards.get(shard)
             if found is None:
                 found = shards[shard] = {}
             earlier = found.get(event_id)
-            found[event_id] = record if earlier is None else f"{earlier}\n{record}"
+            if earlier is None:
+                found[event_id] = [record]
+            else:  # an id a producer reuses: joined once, below
+                earlier.append(record)
         now = time.time()
         bucket = int(now // keys.TRACE_BUCKET_SECONDS)
         expires = int(((bucket + 1) * keys.TRACE_BUCKET_SECONDS + self.settings.ttl) * 1000)
         commands = [("EVALSHA", self._script.sha, 2, keys.trace_bucket(shard, bucket), keys.trace_buckets(shard),
                      expires, int(now * 1000), self.settings.max_hops,
                      "\n".join(map(keys.trace_field, hops)).encode("utf-8", "surrogatepass"),
-                     "\x1e".join(hops.values()).encode("utf-8", "surrogatepass"))
+                     "\x1e".join(map("\n".join, hops.values())).encode("utf-8", "surrogatepass"))
                     for shard, hops in shards.items()]
         try:
             for _ in range(2):
@@ -255,7 +262,7 @@ class Tracer:
                 await self.redis.script_load(_RECORD)  # a new or restarted server: once, then again
                 commands = missing
         except redisclient.UNAVAILABLE as exc:
-            log.warning("trace records not written", extra={"records": len(batch), "error": str(exc)})
+            log.warning("trace records not written", extra={"records": len(ids), "error": str(exc)})
         except Exception:
             log.exception("trace records not written")
 
