@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
@@ -90,9 +91,46 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
+OWN = frozenset({"ripple", "channels", "broker", "sources", "serving", "controllers", "bench", "__main__"})
+"""Ripple's own top-level packages: their records are never held back."""
+
+
+class Repeats(logging.Filter):
+    """Holds back a library's record that repeats one let through less than `window`
+    seconds ago (same logger, level and message template): a Kafka cluster that went away
+    made aiokafka log about 250 identical errors a second. The first record after the
+    window carries `repeated`, how many were held back since the last one shown. Ripple's
+    own records (`OWN`) always pass: each of them is written to be read."""
+
+    MAX_KINDS = 1000
+
+    def __init__(self, window: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.window, self.clock = window, clock
+        self._shown: dict[tuple[str, int, str], tuple[float, int]] = {}
+        """Per kind: when one was last shown, and how many were held back since."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.partition(".")[0] in OWN:
+            return True
+        kind = (record.name, record.levelno, str(record.msg))
+        now = self.clock()
+        shown = self._shown.get(kind)
+        if shown is not None and now - shown[0] < self.window:
+            self._shown[kind] = (shown[0], shown[1] + 1)
+            return False
+        if shown is not None and shown[1]:
+            record.repeated = shown[1]
+        if len(self._shown) >= self.MAX_KINDS:
+            self._shown.clear()
+        self._shown[kind] = (now, 0)
+        return True
+
+
 def configure(level: str = "INFO", fmt: str = "json") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter_for(format_name(fmt), sys.stderr))
+    handler.addFilter(Repeats())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level_name(level))

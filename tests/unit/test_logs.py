@@ -67,3 +67,40 @@ def test_the_json_line_keeps_its_fields() -> None:
     out = json.loads(logs.JSONFormatter().format(record(worker=1)))
     assert (out["level"], out["logger"], out["msg"], out["worker"]) == (
         "warning", "ripple.up", "worker died; restarting", 1)
+
+
+def _record(name: str, msg: str = "Unable connect to %s", level: int = logging.ERROR) -> logging.LogRecord:
+    return logging.LogRecord(name, level, "f.py", 1, msg, ("node 1",), None)
+
+
+@pytest.mark.parametrize("steps, shown", [
+    # (seconds, logger, message template) -> which records are shown, and `repeated` on each
+    ([(0, "aiokafka", "a"), (1, "aiokafka", "a"), (2, "aiokafka", "a")], [(0, None)]),
+    ([(0, "aiokafka", "a"), (1, "aiokafka", "a"), (31, "aiokafka", "a")], [(0, None), (31, 1)]),
+    ([(0, "aiokafka", "a"), (31, "aiokafka", "a")], [(0, None), (31, None)]),
+    ([(0, "aiokafka", "a"), (1, "aiokafka", "b"), (2, "aiokafka.conn", "a")], [(0, None), (1, None), (2, None)]),
+    ([(0, "ripple.up", "a"), (1, "ripple.up", "a"), (2, "channels.fanout", "a"), (3, "channels.fanout", "a")],
+     [(0, None), (1, None), (2, None), (3, None)]),  # Ripple's own: always
+])
+def test_a_library_repeating_itself_is_held_back_and_counted(steps, shown) -> None:
+    now = [0.0]
+    repeats = logs.Repeats(window=30.0, clock=lambda: now[0])
+    passed = []
+    for at, name, msg in steps:
+        now[0] = at
+        record = _record(name, msg)
+        if repeats.filter(record):
+            passed.append((at, getattr(record, "repeated", None)))
+    assert passed == shown
+
+
+def test_held_back_records_never_reach_the_stream(monkeypatch) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr(logs.sys, "stderr", stream)
+    logs.configure("INFO", "json")
+    try:
+        for _ in range(100):
+            logging.getLogger("aiokafka.consumer").error("Unable connect to %s", "node 1")
+        assert [json.loads(line)["msg"] for line in stream.getvalue().splitlines()] == ["Unable connect to node 1"]
+    finally:
+        logging.getLogger().handlers[:] = []
