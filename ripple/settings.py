@@ -146,10 +146,11 @@ class TraceSettings:
     and source so every hop of one event agrees; 0 turns tracing off."""
 
     ttl: float = 3600.0
-    """Seconds a trace record is kept after its event's last hop."""
+    """Seconds a trace record is kept at least, after its event's last hop (records are
+    kept by the minute: up to a minute more)."""
 
     max_hops: int = 256
-    """Hops kept per event id: the oldest go first."""
+    """Hops kept per event id and minute: the oldest go first."""
 
 
 @dataclass

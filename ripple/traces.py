@@ -1,13 +1,13 @@
 """Per-event traces: the hop records the data plane writes, and the timeline built from them.
 
-The data plane (`channels.tracing`) records, for each event, JSON hop records in a Redis
-list (`keys.event_trace`): where it was accepted and which queues its log's fan-out copied
-it to (`accepted`), and every delivery attempt (`attempt`). The trace endpoint
-(`controllers.platforms.local.operations`) reads the hops of an event and of its replies,
-recursively, adds what only the resources know (the Triggers that did not match, the
-Sequence or Parallel a channel or Subscription belongs to), and `build` turns them into one
-document, which `ripple event trace` prints as a timeline or as JSON and the console shows.
-Pure: no I/O, the clock is in the records.
+The data plane (`channels.tracing`) records, for each event, JSON hop records in Redis
+(`keys.trace_bucket`: one hash per minute and shard, a field per event id): where it was
+accepted and which queues its log's fan-out copied it to (`accepted`), and every delivery
+attempt (`attempt`). The trace endpoint (`controllers.platforms.local.operations`) reads
+the hops of an event and of its replies, recursively, adds what only the resources know
+(the Triggers that did not match, the Sequence or Parallel a channel or Subscription
+belongs to), and `build` turns them into one document, which `ripple event trace` prints
+as a timeline or as JSON and the console shows. Pure: no I/O, the clock is in the records.
 
 A hop record (`Hop`):
 - every hop: `hop` (`accepted` | `attempt`), `at` (epoch seconds), `id`, `source`, `type`;
