@@ -10,19 +10,11 @@ target back from its key to delete the source's keys. Logs print a key as
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
+from ripple.queued import Kind
 
-class Kind(enum.StrEnum):
-    """The kind of resource a queue delivers for, as Knative spells it."""
-
-    TRIGGER = "Trigger"
-    SUBSCRIPTION = "Subscription"
-    PING_SOURCE = "PingSource"
-    GITHUB_SOURCE = "GitHubSource"
-    GITLAB_SOURCE = "GitLabSource"
-    KAFKA_SOURCE = "KafkaSource"
+__all__ = ["Kind", "TargetKey"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,14 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ripple import keys
+from ripple import keys, queued
 
 from channels.identities import Kind, TargetKey
-
-SOURCE_KINDS = (Kind.PING_SOURCE, Kind.GITHUB_SOURCE, Kind.GITLAB_SOURCE, Kind.KAFKA_SOURCE)
-"""The sources with a dead-letter store and a queue. A KafkaSource's events wait in Kafka,
-so its queue holds only what a redrive sent back; its adapter keeps what nobody took in
-the store (`channels.deadletters.keep`)."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +66,7 @@ def of_resource(obj: dict[str, Any]) -> Location | None:
     if kind == Kind.SUBSCRIPTION:
         ref = spec.get("channel") or {}
         return of_subscription(namespace, ref.get("namespace") or namespace, str(ref.get("name", "")), name)
-    for source in SOURCE_KINDS:
+    for source in queued.SOURCE_KINDS:
         if kind == source:
             return of_source(source, namespace, name)
     return None

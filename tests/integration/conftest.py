@@ -143,3 +143,16 @@ async def adapters() -> AsyncIterator[list[Any]]:
     started: list[Any] = []
     yield started
     await asyncio.gather(*(a.stop() for a in started))
+
+
+@pytest.fixture
+async def ops(redis_client: redis.asyncio.Redis) -> Any:
+    """The operations API (`ripple dlq`, stats, traces) over a store holding Broker ns/b."""
+    from controllers.platforms.local.operations import Operations
+    from ripple.settings import DeadLetterSettings
+    from ripple.store import RedisResourceStore
+
+    store = RedisResourceStore(redis_client)
+    await store.create({"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
+                        "metadata": {"name": "b", "namespace": "ns"}, "spec": {}})
+    return Operations(redis_client, store, DeadLetterSettings())

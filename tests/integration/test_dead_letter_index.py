@@ -18,12 +18,11 @@ from channels.policies import DeliveryPolicy
 from channels.queues import GROUP, Queues
 from controllers.platforms.local.operations import Operations
 from ripple import cloudevents as ce
-from ripple import redisclient
+from ripple import queued, redisclient
 from ripple.api.dead_letter_bounds import Bounds
 from ripple.api import registry
 from ripple.cloudevents import records
 from ripple.settings import DeadLetterSettings
-from ripple.store import RedisResourceStore
 from tests.integration.test_dead_letter_store import engine, target  # noqa: F401
 from tests.integration.test_operations import RoundTrips, trigger
 from tests.support.sinks import Answer, RecordingSink
@@ -185,14 +184,6 @@ async def test_purge_by_store_id_and_all_leave_no_index_behind(redis_client) -> 
     assert not await redis_client.exists(where.dead_letters, where.dead_letter_index)
 
 
-@pytest.fixture
-async def ops(redis_client):
-    store = RedisResourceStore(redis_client)
-    await store.create({"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
-                        "metadata": {"name": "b", "namespace": "ns"}, "spec": {}})
-    return Operations(redis_client, store, DeadLetterSettings())
-
-
 async def test_redrive_by_event_id_delivers_it_once_and_unindexes_it(redis_client, ops, engine) -> None:
     healthy = False
     with RecordingSink(lambda r, n: Answer(202 if healthy else 400)) as sub:
@@ -226,7 +217,7 @@ async def test_find_by_event_id_takes_a_bounded_number_of_round_trips(
     for i in range(30):
         await bury(redis_client, locations.of_trigger("ns", "b", f"t{i}"), [f"t{i}-a", f"t{i}-b"])
     listed = {k: await ops.store.list(registry.by_name(k), "ns")
-              for k in ("Trigger", "Subscription", *(str(kind) for kind in locations.SOURCE_KINDS))}
+              for k in map(str, queued.KINDS)}
     if cached:
         ops = Operations(redis_client, ops.store, DeadLetterSettings(),
                          cache=lambda kind, ns: listed[kind], generation=lambda: 1)

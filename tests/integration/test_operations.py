@@ -15,10 +15,9 @@ from channels.policies import DeliveryPolicy
 from channels.queues import GROUP, Queues
 from controllers.platforms.local.operations import Operations
 from ripple import cloudevents as ce
-from ripple import errors, metrics, resp
+from ripple import errors, metrics, queued, resp
 from ripple.api import dead_letter_bounds, registry
 from ripple.settings import DeadLetterSettings
-from ripple.store import RedisResourceStore
 from tests.integration.test_dead_letter_store import BOUNDS, engine, event, stored, target  # noqa: F401
 from tests.support.sinks import Answer, RecordingSink
 from tests.support.waiting import until
@@ -30,14 +29,6 @@ def trigger(name: str, broker: str = "b", **annotations: str) -> dict:
     return {"apiVersion": "eventing.knative.dev/v1", "kind": "Trigger",
             "metadata": {"name": name, "namespace": "ns", "annotations": annotations},
             "spec": {"broker": broker, "subscriber": {"uri": "http://127.0.0.1:9/"}}}
-
-
-@pytest.fixture
-async def ops(redis_client):
-    store = RedisResourceStore(redis_client)
-    await store.create({"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
-                        "metadata": {"name": "b", "namespace": "ns"}, "spec": {}})
-    return Operations(redis_client, store, DeadLetterSettings())
 
 
 async def test_stats_of_a_queue_nobody_reads_yet(redis_client, ops) -> None:
@@ -203,7 +194,7 @@ async def test_listing_many_targets_takes_a_bounded_number_of_round_trips(
     cache = Operations(redis_client, ops.store, DeadLetterSettings(),
                        cache=lambda kind, ns: listed[kind], generation=lambda: 1)
     listed = {k: await ops.store.list(registry.by_name(k), "ns")
-              for k in ("Trigger", "Subscription", *(str(kind) for kind in locations.SOURCE_KINDS))}
+              for k in map(str, queued.KINDS)}
     trips = RoundTrips(redis_client, monkeypatch)
 
     before = trips.count
@@ -257,7 +248,7 @@ async def test_the_apis_list_and_show_take_the_targets_from_the_cache(redis_clie
         await ops.store.create(trigger(name))
         await bury(redis_client, name, 2)
     listed = {k: await ops.store.list(registry.by_name(k), "ns")
-              for k in ("Trigger", "Subscription", *(str(kind) for kind in locations.SOURCE_KINDS))}
+              for k in map(str, queued.KINDS)}
     asked: list[str] = []
 
     def cache(kind: str, namespace: str | None) -> list[dict]:

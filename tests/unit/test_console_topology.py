@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from ripple import queued
+
 from channels import deadletters, locations
 from channels.identities import Kind
 from controllers.platforms.local.console import topology
@@ -100,7 +102,7 @@ def test_pages_of_a_thousand_triggers_draw_each_once_with_their_broker() -> None
     assert seen == [f"t{i:04}" for i in range(1000)]
 
 
-@pytest.mark.parametrize("kind", list(locations.SOURCE_KINDS))
+@pytest.mark.parametrize("kind", list(queued.SOURCE_KINDS))
 def test_every_source_with_a_target_is_drawn_with_its_figures(kind: Kind) -> None:
     """The sources drawn are `channels.locations`' (one table), and each edge names the
     target as the operations API labels it, so `/edgestats` has its figures."""

@@ -40,7 +40,7 @@ import redis.asyncio as aioredis
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from ripple import errors
+from ripple import errors, queued
 from ripple.api import dead_letter_bounds, registry
 from ripple.cloudevents import records
 from ripple.settings import DeadLetterSettings
@@ -52,8 +52,6 @@ from channels.locations import Location
 from controllers.platforms.local import apiserver, delivery_rates
 
 GROUP = "/apis/ripple.dev/v1"
-TARGET_KINDS = (Kind.TRIGGER, Kind.SUBSCRIPTION, *locations.SOURCE_KINDS)
-PARENTS = {"broker": (Kind.TRIGGER, "broker"), "channel": (Kind.SUBSCRIPTION, "channel")}
 MAX_LIMIT = 10_000
 
 
@@ -115,17 +113,17 @@ class Operations:
         word = word.lower()
         if namespace is None:
             raise errors.Invalid(errors.FieldError("target", "a target is named within a namespace"))
-        if word in PARENTS:
-            child, field = PARENTS[word]
+        if word in queued.PARENTS:
+            child, field = queued.PARENTS[word]
             await self.store.get(registry.by_name(word), namespace, name)  # 404 if it is not there
             if cached and self.current() is not None:  # the namespace's targets, worked out once
                 return [f for f in (await self._all(namespace, cached))[0]
                         if f.location.key.kind == child and f.location.parent == name]
             children = await self.listing(str(child), namespace, cached=cached)
             return [f for o in children if _parent(o, field) == name and (f := self._found(o))]
-        named = next((k for k in TARGET_KINDS if str(k).lower() == word), None)
+        named = next((k for k in queued.KINDS if str(k).lower() == word), None)
         if named is None:
-            known = ", ".join([str(k).lower() for k in TARGET_KINDS] + list(PARENTS))
+            known = ", ".join(queued.SCOPES)
             raise errors.Invalid(errors.FieldError(
                 "target", f'invalid value "{scope}": the kind must be one of {known}'))
         one = self._found(await self.store.get(_kind(named), namespace, name))
@@ -141,7 +139,7 @@ class Operations:
         if generation is not None and kept is not None and kept[0] == generation:
             return kept[1], kept[2]
         every: list[Found] = []
-        for kind in TARGET_KINDS:
+        for kind in queued.KINDS:
             every += [f for o in await self.listing(str(kind), namespace, cached=cached)
                       if (f := self._found(o)) is not None]
         by_label = {(f.location.key.namespace, deadletters.label(f.location.key)): f for f in every}

@@ -22,14 +22,12 @@ import urllib.parse
 from datetime import datetime
 from typing import Any
 
-from ripple import errors
+from ripple import errors, queued
 from ripple.cli import output
 from ripple.cli.client import Client
 from ripple.cli.commands import common
 
 API = "/apis/ripple.dev/v1"
-SCOPES = ("trigger", "subscription", "broker", "channel", "pingsource", "githubsource", "gitlabsource",
-          "kafkasource")
 SCOPE_HELP = "trigger:NAME, subscription:NAME, broker:NAME, channel:NAME or SOURCEKIND:NAME"
 
 
@@ -69,8 +67,8 @@ def register(
 
 def split_scope(words: list[str]) -> tuple[str | None, list[str]]:
     """`[SCOPE] IDS...`: the first word is a scope when it reads `kind:NAME` with a kind
-    of `SCOPES` (an event id may hold a colon too, e.g. `urn:uuid:...`)."""
-    if words and words[0].partition(":")[0].lower() in SCOPES and words[0].partition(":")[2]:
+    of `queued.SCOPES` (an event id may hold a colon too, e.g. `urn:uuid:...`)."""
+    if words and words[0].partition(":")[0].lower() in queued.SCOPES and words[0].partition(":")[2]:
         return words[0], words[1:]
     return None, words
 

@@ -11,7 +11,7 @@ import argparse
 from datetime import datetime
 from typing import Any
 
-from ripple import errors
+from ripple import errors, queued
 from ripple.cli import output, sinks
 from ripple.cli.client import ApiError, Client
 from ripple.cli.commands import apply, common
@@ -114,7 +114,7 @@ def show_described(obj: dict[str, Any], fmt: str | None, api: Client | None = No
 
 
 # -- delivery stats: what `describe` adds for a Trigger, Subscription or queued source -----
-QUEUED = ("Trigger", "Subscription", "PingSource", "GitHubSource", "GitLabSource", "KafkaSource")
+QUEUED = tuple(map(str, queued.KINDS))
 STATS = "/apis/ripple.dev/v1/namespaces/{ns}/deliverystats?target={kind}:{name}"
 
 

@@ -14,16 +14,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from channels import locations
+from ripple import queued
 
 SOURCES, HUBS, ROUTES, SUBSCRIBERS = 0, 1, 2, 3
 COLUMN_TITLES = ("Sources", "Brokers and channels", "Triggers and subscriptions", "Subscribers")
 HUB_KINDS = ("Broker", "Channel", "InMemoryChannel")
-SOURCE_KINDS = tuple(str(kind) for kind in locations.SOURCE_KINDS)
+SOURCE_KINDS = tuple(str(kind) for kind in queued.SOURCE_KINDS)
 """The sources: each has a delivery target of its own (`channels.locations`: a queue and a
 dead-letter store, a KafkaSource's queue holding only its redrives), so its edge to its
 sink carries the target's figures like a Trigger's. The one table of them is
-`channels.locations.SOURCE_KINDS`: a source kind added there is drawn here."""
+`ripple.queued.SOURCE_KINDS`: a source kind added there is drawn here."""
 
 
 @dataclass(frozen=True)
