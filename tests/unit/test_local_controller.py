@@ -114,6 +114,39 @@ async def test_a_crashing_reconciler_skips_only_its_object(monkeypatch: pytest.M
         assert not (h.cached("Broker", "bad") or {}).get("status")
 
 
+async def test_a_resync_lets_the_event_loop_turn_between_objects(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The data plane shares the controller's event loop: between two turns of the loop,
+    each reconciler worker reconciles one object at most, however many a resync queues."""
+    real = reconcilers.RECONCILERS["Trigger"]
+    turns = 0
+    at: list[int] = []
+
+    def recording(obj: dict[str, Any], ctx: Any) -> Any:
+        at.append(turns)
+        return real(obj, ctx)
+
+    async def turning() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    monkeypatch.setitem(reconcilers.RECONCILERS, "Trigger", recording)
+    async with Harness() as h:
+        await h.store.create(broker("default"))
+        for i in range(60):
+            await h.store.create(trigger(f"t{i}"))
+        await h.until(lambda: all(ready(h.cached("Trigger", f"t{i}")) == "True" for i in range(60)))
+        ticker = asyncio.create_task(turning())
+        await h.until(lambda: h.controller.queue is not None and not len(h.controller.queue))
+        at.clear()
+        h.controller._queue_all()  # what the periodic resync does
+        await h.until(lambda: len(at) >= 60)
+        ticker.cancel()
+        per_turn = max(at.count(turn) for turn in set(at))
+        assert per_turn <= h.controller.workers
+
+
 async def test_a_broker_change_reconciles_its_triggers_not_the_world(
         monkeypatch: pytest.MonkeyPatch) -> None:
     real = reconcilers.RECONCILERS["Trigger"]
