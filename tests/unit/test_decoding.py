@@ -22,7 +22,8 @@ def test_decode_json(text: str, expected: list[Any]) -> None:
 
 @pytest.mark.parametrize("text, message", [
     ('{"a": 1,\n "b": {"c": 1,\n  "c": 2}}', 'line 3: key "c" already set in map (first at line 2)'),
-    # Tab-indented JSON is no YAML, so the line cannot be found; the key still is.
+    # Tab-indented JSON: libyaml reads it and names the line; PyYAML's own parser cannot,
+    # and the key is named either way.
     ('{"a": 1,\n\t"a": 2}', 'key "a" already set in map'),
     ('{"a": 1,}', "Expecting property name enclosed in double quotes: line 1 column 9"),
     ("", "Expecting value: line 1 column 1"),
@@ -30,7 +31,7 @@ def test_decode_json(text: str, expected: list[Any]) -> None:
 def test_decode_json_refuses(text: str, message: str) -> None:
     with pytest.raises(decoding.DecodeError) as caught:
         decoding.decode(text, as_json=True)
-    assert caught.value.message.startswith(message)
+    assert message in caught.value.message
     assert "\n" not in str(caught.value)
 
 
