@@ -11,6 +11,7 @@ import asyncio
 import collections
 import copy
 import itertools
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -73,6 +74,9 @@ class MemoryResourceStore:
             if prefix is None or key.startswith(prefix)
         ]
         return [copy.deepcopy(obj) for key, obj in sorted(found, key=lambda item: item[0])]
+
+    async def list_json(self, kind: Kind, namespace: str | None = None) -> Sequence[bytes]:
+        return [json.dumps(obj, separators=(",", ":")).encode() for obj in await self.list(kind, namespace)]
 
     async def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         obj = objects.canonical(obj)

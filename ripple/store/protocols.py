@@ -51,6 +51,11 @@ class ResourceStore(Protocol):
         """Objects of one kind in one namespace (None: all), sorted by namespace, name."""
         ...
 
+    async def list_json(self, kind: Kind, namespace: str | None = None) -> Sequence[bytes]:
+        """`list`, each object as its JSON text: what the API's list answer splices in
+        without decoding and encoding every object again."""
+        ...
+
     async def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Store a new object: uid, creationTimestamp, generation 1, resourceVersion.
 

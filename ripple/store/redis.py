@@ -178,11 +178,15 @@ class RedisResourceStore:
         return obj
 
     async def list(self, kind: Kind, namespace: str | None = None) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in await self.list_json(kind, namespace)]
+
+    async def list_json(self, kind: Kind, namespace: str | None = None) -> Sequence[bytes]:
         with _translated():
             everything = await self._redis.hgetall(self._hash(kind))
         prefix = None if namespace is None else objects.field(namespace, "")
         found = sorted((_text(key), raw) for key, raw in everything.items())
-        return [json.loads(raw) for key, raw in found if prefix is None or key.startswith(prefix)]
+        return [raw if isinstance(raw, bytes) else raw.encode() for key, raw in found
+                if prefix is None or key.startswith(prefix)]
 
     async def current_version(self) -> str:
         with _translated():

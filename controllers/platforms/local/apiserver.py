@@ -255,15 +255,11 @@ class Handlers:
         version = (
             await self.store.current_version()
         )  # before the list: a watch from it repeats, never misses
-        items = await self.store.list(kind, namespace)
-        return JSONResponse(
-            {
-                "apiVersion": kind.api_version,
-                "kind": f"{kind.kind}List",
-                "metadata": {"resourceVersion": version},
-                "items": [hide(o) for o in items],
-            }
-        )
+        if hide is _same:  # the stored JSON as it is: decoding and encoding a thousand
+            items = await self.store.list_json(kind, namespace)  # objects held the loop 40 ms
+        else:
+            items = [_json(hide(o)) for o in await self.store.list(kind, namespace)]
+        return Response(list_body(kind, version, items), media_type="application/json")
 
     async def create(self, request: Request) -> Response:
         kind, namespace, _ = self._target(request, item=False)
@@ -359,6 +355,17 @@ def hiding(request: Request, kind: Kind) -> Callable[[dict[str, Any]], dict[str,
 
 def _same(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
+
+
+def _json(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def list_body(kind: Kind, version: str, items: Sequence[bytes]) -> bytes:
+    """A `<Kind>List` with `items`, each already JSON, spliced in as they are."""
+    head = _json({"apiVersion": kind.api_version, "kind": f"{kind.kind}List",
+                  "metadata": {"resourceVersion": version}, "items": []})
+    return head[:-2] + b",".join(items) + b"]}"
 
 
 def _without_data(obj: dict[str, Any]) -> dict[str, Any]:
