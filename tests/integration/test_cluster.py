@@ -10,6 +10,7 @@ of brokers on different nodes deliver, retry and dead-letter as on one server.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Iterator
@@ -28,12 +29,14 @@ from channels.deadletters import Bounds
 from channels.policies import DeliveryPolicy
 from channels.queues import GROUP, Queues
 from channels.sending import HttpSender
+from channels import tracing
+from channels.identities import Kind, TargetKey
 from ripple import cloudevents as ce
 from ripple import errors, keys, rediscluster, redisclient
 from ripple.api import registry
 from ripple.cli import up
 from ripple.cloudevents import records
-from ripple.settings import DeliverySettings
+from ripple.settings import DeliverySettings, TraceSettings
 from ripple.store import RedisResourceStore
 from tests.support.sinks import Answer, RecordingSink
 from tests.support.valkey_cluster import RANGES, ValkeyCluster
@@ -205,8 +208,26 @@ async def test_the_resource_store_on_a_cluster(cluster) -> None:
     assert seen == [("ADDED", "1"), ("MODIFIED", "2")]
     await store.delete(registry.lookup("eventing.knative.dev/v1", "Broker"), "ns", "b")
     assert await store.current_version() == "3"
+    await store.create(broker)
+    assert [json.loads(raw) for raw in await store.list_json(registry.lookup("eventing.knative.dev/v1", "Broker"))] \
+        == await store.list(registry.lookup("eventing.knative.dev/v1", "Broker"))
     assert len({cluster.keyslot(k) for k in (keys.RESOURCE_VERSION, keys.RESOURCE_CHANGES,
                                               keys.resources("eventing.knative.dev/v1", "brokers"))}) == 1
+
+
+async def test_trace_records_are_written_and_read_on_every_node(cluster) -> None:
+    tracer = tracing.Tracer(cluster, TraceSettings(), worker="w0")
+    ids = [f"e{i}" for i in range(40)]
+    for event_id in ids:
+        tracer.attempt(TargetKey(Kind.TRIGGER, "ns", "t"),
+                       ce.CloudEvent({"specversion": "1.0", "id": event_id, "source": "/s", "type": "t"}, b"{}"),
+                       "subscriber", "http://x/", 0, 200, None, "ack", 0.0, None, time.time(), 0.01)
+    await tracer.flush()  # one script per shard, each on the node of its slot
+    assert len({port_of(cluster, keys.trace_buckets(keys.trace_shard(i))) for i in ids}) == 3
+    for event_id in ids:
+        [hop] = await tracing.read(cluster, event_id)
+        assert (hop["id"], hop["outcome"]) == (event_id, "delivered")
+    await tracer.close()
 
 
 async def test_queues_on_three_nodes_deliver_retry_and_dead_letter(cluster, sender) -> None:
