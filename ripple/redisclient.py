@@ -58,22 +58,23 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 """Every error that means "the store cannot answer now, try again later"."""
 
 
-def translate(exc: BaseException, *, delay: float = 1.0) -> errors.StoreUnavailable:
+def translate(exc: BaseException, *, delay: float = 1.0, what: str = "store") -> errors.StoreUnavailable:
     """The `ripple.errors` form of an `UNAVAILABLE` error: temporary, retry after `delay`;
-    its `__cause__` is `exc` also where it is handed on rather than raised (a future's)."""
-    translated = errors.StoreUnavailable(f"store unavailable: {type(exc).__name__}: {exc}",
+    its `__cause__` is `exc` also where it is handed on rather than raised (a future's).
+    `what`: the store it names (the resource store says so)."""
+    translated = errors.StoreUnavailable(f"{what} unavailable: {type(exc).__name__}: {exc}",
                                          delay=delay)
     translated.__cause__ = exc
     return translated
 
 
 @contextlib.contextmanager
-def translated() -> Iterator[None]:
+def translated(what: str = "store") -> Iterator[None]:
     """Inside it, an `UNAVAILABLE` error is raised as `translate` makes it (its cause kept)."""
     try:
         yield
     except UNAVAILABLE as exc:
-        raise translate(exc) from exc
+        raise translate(exc, what=what) from exc
 
 
 class HiredisPackingConnection(Connection):

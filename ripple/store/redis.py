@@ -23,13 +23,13 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio
 
-from ripple import errors, keys, rediscluster, redisclient
+from ripple import keys, rediscluster, redisclient
 from ripple.store import objects
 from ripple.store.protocols import ChangeType, Resolver, WatchEvent, default_resolver
 
@@ -110,12 +110,8 @@ async def migrate(client: redis.asyncio.Redis) -> int:
 _MAX_ATTEMPTS = 32
 
 
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except redisclient.UNAVAILABLE as exc:
-        raise errors.StoreUnavailable(f"resource store unavailable: {exc}") from exc
+def _translated() -> contextlib.AbstractContextManager[None]:
+    return redisclient.translated("resource store")
 
 
 def _text(value: bytes | str) -> str:
