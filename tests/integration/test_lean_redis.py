@@ -70,3 +70,29 @@ async def test_a_refused_connection_is_a_connection_error_without_retries() -> N
     with pytest.raises(redis.exceptions.ConnectionError):
         await client.ping()
     await client.aclose()
+
+
+@pytest.mark.parametrize("lean", [True, False])
+async def test_a_task_talking_to_the_store_can_always_be_cancelled(valkey_url: str, lean: bool) -> None:
+    """Cancelled at every moment of a command loop, the task ends: redis-py sends through
+    `asyncio.wait_for` with a socket timeout, which on Python 3.11 lost a cancellation that
+    came in the turn the write finished (ripple.cancelling; before it, one of the first few
+    hundred cancels here was lost and the task ran on)."""
+    import random
+
+    client = redisclient.connect(valkey_url, lean=lean, socket_timeout=10)
+    chance = random.Random(7)
+    try:
+        for _ in range(300):
+            async def loop() -> None:
+                while True:
+                    await client.hset("h", "f", "v")
+                    await asyncio.sleep(0)
+            task = asyncio.create_task(loop())
+            await asyncio.sleep(chance.random() * 0.003)
+            task.cancel()
+            done, _ = await asyncio.wait([task], timeout=5)
+            assert done, "the cancellation was lost: the task runs on"
+            assert task.cancelled()
+    finally:
+        await client.aclose()
