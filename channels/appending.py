@@ -12,6 +12,14 @@ CPU per append; the script, 33 (much of the rest is the socket write itself).
 The future of each append resolves only after Valkey answered the script, that is after
 its XADD is in the AOF: that is when the ingress may answer 202.
 
+Under load, closed-loop clients answered together by one round trip send their next
+requests together, and the process used to parse them all, send one script, and idle
+while the store ran it. So the fast path tells the appender when a request's appends are
+all submitted (`submitted`), and once `EAGER_BATCH` appends wait (and no such flush is in
+flight) they are written at once, on an idle connection, while the next requests are
+parsed: one request's appends still always go in one script, in order. Measured with P1
+(3 alternating runs): 0.31, 0.30, 0.26 of a bare server before; 0.35, 0.40, 0.38 after.
+
 A store that stops answering (a partition, not a refused connection) would hold every
 producer for the client's socket timeout, and the appends queued behind for another. So a
 flush unconfirmed after `write_timeout` fails its appends and the queued ones with
@@ -140,6 +148,7 @@ Routed = tuple[tuple[str, ...], list[str], records.RecordAttributes]
 """An append's routing: the queues it goes to, the Triggers they belong to, the attributes
 they were matched on (for the trace record)."""
 _Append = tuple[Fields, asyncio.Future[bytes], Routed | None]
+_Item = tuple[str, Fields, asyncio.Future[bytes], Routed | None]  # an _Append and its log
 
 
 def routed_arguments(appends: Sequence[tuple[Fields, Sequence[str] | None]]
@@ -164,10 +173,14 @@ def routed_arguments(appends: Sequence[tuple[Fields, Sequence[str] | None]]
 MAX_BATCH = 1024
 """Appends flushed together at most (one script per stream among them)."""
 
+EAGER_BATCH = 16
+"""Appends waiting (of any log) that make `submitted` write the request's log's at once."""
+
 
 class Appender:
     def __init__(self, client: aioredis.Redis, *, max_backlog: int, retry_after: float = 1.0,
-                 write_timeout: float = 5.0, max_batch: int = MAX_BATCH) -> None:
+                 write_timeout: float = 5.0, max_batch: int = MAX_BATCH,
+                 eager_batch: int = EAGER_BATCH) -> None:
         self.redis = client
         self._append = client.register_script(_APPEND)
         self._append_routed = client.register_script(_APPEND_ROUTED)
@@ -175,10 +188,14 @@ class Appender:
         self.retry_after = retry_after
         self.write_timeout = write_timeout
         self.max_batch = max_batch
-        self._pending: list[tuple[str, Fields, asyncio.Future[bytes], Routed | None]] = []
-        self._batch: list[tuple[str, Fields, asyncio.Future[bytes], Routed | None]] = []  # being flushed
+        self.eager_batch = eager_batch
+        self._send_now = client.send_now if isinstance(client, redisclient.LeanRedis) else None
+        self._pending: list[_Item] = []
+        self._batch: list[_Item] = []  # being flushed
         self._flushing = False
         self._flush_started = 0.0
+        self._eager: list[_Item] = []  # sent at once by `submitted`, unconfirmed
+        self._eager_started = 0.0
         self._watching = False
         self._lengths: dict[str, int] = {}
         self._routes: dict[str, Route] = {}
@@ -207,7 +224,7 @@ class Appender:
                 f"the log {stream} holds {self._lengths[stream]} events, over its bound "
                 f"of {self.max_backlog}; retry later", delay=self.retry_after)
         loop = asyncio.get_running_loop()
-        if self._flushing and loop.time() - self._flush_started > self.write_timeout:
+        if self._stalled(loop.time()):
             raise self._unconfirmed()
         route = self._routes.get(stream)
         routed: Routed | None = None
@@ -218,16 +235,68 @@ class Appender:
         future: asyncio.Future[bytes] = loop.create_future()
         self._pending.append((stream, fields, future, routed))
         if not self._flushing:
-            self._flushing = True
-            self._flush_started = loop.time()
-            loop.call_soon(self._schedule_flush)
+            self._schedule(loop)
         return future
+
+    def submitted(self, stream: str) -> None:
+        """One request's appends to `stream` are all submitted. When `eager_batch` or more
+        appends wait and no such flush is in flight, the pending appends of `stream` are
+        written now, not when the loop's turn ends: under load the next requests are then
+        parsed while the store runs this script (closed-loop clients answered together
+        otherwise arrive together, and the process idled for each script). Only between
+        requests: a request's appends always go in one script, in order."""
+        if len(self._pending) < self.eager_batch or self._eager or self._send_now is None:
+            return
+        items = [item for item in self._pending if item[0] == stream]
+        appends = [(fields, future, routed) for _, fields, future, routed in items]
+        script, script_keys, args = self._call(stream, appends)
+        reply = self._send_now("EVALSHA", script.sha, len(script_keys), *script_keys, *args)
+        if reply is None:  # no idle connection: the loop turn's flush takes them
+            return
+        self._pending = [item for item in self._pending if item[0] != stream]
+        loop = asyncio.get_running_loop()
+        self._eager, self._eager_started = items, loop.time()
+        self._start_watch(loop)
+        reply.add_done_callback(lambda done: self._sent(stream, items, done))
+
+    def _sent(self, stream: str, items: list[_Item], done: asyncio.Future[Any]) -> None:
+        if self._eager is items:
+            self._eager = []
+        appends = [(fields, future, routed) for _, fields, future, routed in items]
+        try:
+            results = done.result()
+        except Exception as exc:
+            self._fail(appends, self._translated(exc))
+            return
+        if isinstance(results, redis.exceptions.NoScriptError):
+            # A new or restarted server: nothing ran, and the loop turn's flush loads it
+            # (those the watchdog already failed are not worth writing any more).
+            self._pending[:0] = [item for item in items if not item[2].done()]
+            if not self._flushing:
+                self._schedule(asyncio.get_running_loop())
+        elif isinstance(results, Exception):
+            self._fail(appends, self._translated(results))
+        else:
+            self._settle(stream, appends, results)
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._flushing = True
+        self._flush_started = loop.time()
+        loop.call_soon(self._schedule_flush)
 
     def _schedule_flush(self) -> None:
         asyncio.ensure_future(self._flush_all())
+        self._start_watch(asyncio.get_running_loop())
+
+    def _start_watch(self, loop: asyncio.AbstractEventLoop) -> None:
         if not self._watching:
             self._watching = True
-            asyncio.get_running_loop().call_later(1.0, self._watch)
+            loop.call_later(1.0, self._watch)
+
+    def _stalled(self, now: float) -> bool:
+        """Has a flush been unconfirmed for over `write_timeout`?"""
+        return (self._flushing and now - self._flush_started > self.write_timeout) or \
+            (bool(self._eager) and now - self._eager_started > self.write_timeout)
 
     async def _flush_all(self) -> None:
         loop = asyncio.get_running_loop()
@@ -244,11 +313,11 @@ class Appender:
     def _watch(self) -> None:
         """Once a second while flushing: fail what waits on a flush the store left unconfirmed."""
         loop = asyncio.get_running_loop()
-        if not self._flushing:
+        if not self._flushing and not self._eager:
             self._watching = False
             return
-        if loop.time() - self._flush_started > self.write_timeout:
-            stuck = self._batch + self._pending
+        if self._stalled(loop.time()):
+            stuck = self._batch + self._eager + self._pending
             self._pending = []  # answered 503: not worth writing any more
             exc = self._unconfirmed()
             for _, _, future, _ in stuck:
@@ -261,7 +330,7 @@ class Appender:
             f"the store has not confirmed a write for over {self.write_timeout:g}s",
             delay=self.retry_after)
 
-    async def _flush(self, batch: list[tuple[str, Fields, asyncio.Future[bytes], Routed | None]]) -> None:
+    async def _flush(self, batch: list[_Item]) -> None:
         by_stream: dict[str, list[_Append]] = {}
         for stream, fields, future, routed in batch:
             by_stream.setdefault(stream, []).append((fields, future, routed))
@@ -271,30 +340,39 @@ class Appender:
         else:  # one script per stream (its key), each on its own connection
             await asyncio.gather(*(self._flush_stream(s, a) for s, a in by_stream.items()))
 
+    def _call(self, stream: str, appends: list[_Append]) -> tuple[Any, list[str], list[Any]]:
+        """The script that appends `appends` to `stream`, its KEYS and its ARGV."""
+        if any(r is not None for _, _, r in appends):
+            queues, args = routed_arguments([(f, r[0] if r is not None else None)
+                                             for f, _, r in appends])
+            return self._append_routed, [stream, *queues], args
+        args = []
+        for fields, _, _ in appends:
+            args.append(2 * len(fields))
+            for pair in fields.items():
+                args += pair
+        return self._append, [stream], args
+
     async def _flush_stream(self, stream: str, appends: list[_Append]) -> None:
-        routed = any(r is not None for _, _, r in appends)
+        script, script_keys, args = self._call(stream, appends)
         try:
-            if routed:
-                queues, args = routed_arguments([(f, r[0] if r is not None else None)
-                                                 for f, _, r in appends])
-                results = await self._append_routed(keys=[stream, *queues], args=args)
-            else:
-                args = []
-                for fields, _, _ in appends:
-                    args.append(2 * len(fields))
-                    for pair in fields.items():
-                        args += pair
-                results = await self._append(keys=[stream], args=args)
-        except redisclient.UNAVAILABLE as exc:
-            self._fail(appends, redisclient.translate(exc, delay=self.retry_after))
-            return
+            results = await script(keys=script_keys, args=args)
         except Exception as exc:  # never leave a producer waiting
-            self._fail(appends, _translate(exc, self.retry_after))
+            self._fail(appends, self._translated(exc))
             return
+        self._settle(stream, appends, results)
+
+    def _translated(self, exc: Exception) -> Exception:
+        if isinstance(exc, redisclient.UNAVAILABLE):
+            return redisclient.translate(exc, delay=self.retry_after)
+        return _translate(exc, self.retry_after)
+
+    def _settle(self, stream: str, appends: list[_Append], results: list[Any]) -> None:
+        """Each append's future gets its entry id or its error."""
         length = results[-1]
         if isinstance(length, int):
             self._lengths[stream] = length
-        tracer = self.tracer if routed and self.tracer.enabled else None
+        tracer = self.tracer if self.tracer.enabled else None
         for (_, future, routing), result in zip(appends, results):
             if isinstance(result, Exception):
                 if not future.done():

@@ -127,9 +127,10 @@ class FastCycle:
         futures: list[asyncio.Future[bytes]] = []
         try:
             entries = self.ingress.decode(self.request, body)
-            submit, stream = self.ingress.appender.submit, self.request.stream
+            appender, stream = self.ingress.appender, self.request.stream
             for entry in entries:  # a batch: every append joins the same round trip, in order
-                futures.append(submit(stream, entry))
+                futures.append(appender.submit(stream, entry))
+            appender.submitted(stream)
         except Exception as exc:
             for future in futures:  # already on their way: at least once, as with ASGI
                 future.add_done_callback(_consume)

@@ -20,6 +20,7 @@ nothing is raised, so the hot path pays no context manager.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -206,6 +207,20 @@ class LeanRedis(aioredis.Redis):
             return await self.parse_response(conn, args[0], **options)
         finally:
             await pool.release(conn)
+
+    def send_now(self, *args: Any) -> asyncio.Future[Any] | None:
+        """A `HOT` command written before this returns, on an idle lean link: the future of
+        its raw reply (an error reply is a `ResponseError` in it, not raised; no response
+        callback). None when it cannot go at once (no lean pool, no idle link, arguments
+        hiredis cannot pack): then `execute_command`."""
+        lean = self.lean
+        if lean is None or args[0] not in HOT:
+            return None
+        try:
+            packed = _pack(args)  # type: ignore[misc]  # `lean` is only set with hiredis
+        except TypeError:
+            return None
+        return lean.send_now(packed)
 
     def _answer(self, reply: Any, command: str, options: dict[str, Any]) -> Any:
         """`parse_response` for a reply already read (bytes, no decoding)."""

@@ -330,6 +330,35 @@ class Pool:
         self._give_back(link)
         return replies
 
+    def send_now(self, packed: bytes) -> asyncio.Future[Any] | None:
+        """`execute` without a coroutine: the command is written before this returns, on an
+        idle link (None when none is idle: then `execute`); the future of its reply, as
+        `execute` returns or raises it."""
+        link = self._idle_link()
+        if link is None:
+            return None
+        try:
+            reply = link.request(packed)
+        except redis.exceptions.ConnectionError:  # closed since it went idle
+            link.close()
+            self._forget(link)
+            return None
+        answer: asyncio.Future[Any] = link._loop.create_future()
+
+        def settle(reply: asyncio.Future[Any]) -> None:
+            try:
+                value = _checked(reply.result())
+            except BaseException as exc:
+                link.close()
+                self._forget(link)
+                answer.set_exception(exc)
+                return
+            self._give_back(link)
+            answer.set_result(value)
+
+        reply.add_done_callback(settle)
+        return answer
+
     def _give_back(self, link: Link) -> None:
         idle = self._idle
         link.idle_since = link._loop.time()

@@ -110,6 +110,31 @@ async def test_a_script_flushed_meanwhile_is_loaded_again(redis_client) -> None:
     assert await script(args=["y"]) == b"y"  # EVALSHA's NoScriptError, then SCRIPT LOAD
 
 
+async def test_send_now_writes_on_an_idle_link_or_says_it_cannot(redis_client, plain) -> None:
+    """`send_now`: None without an idle link (or for a command that is not hot); else the
+    command is on its way when it returns, an error reply is in the future, not raised, and
+    the link goes back to the pool either way."""
+    assert redis_client.send_now("XADD", "s", "1-1", "f", "1") is None  # nothing idle yet
+    assert redis_client.send_now("GET", "s") is None  # not a hot command
+    await redis_client.xadd("s", {"f": "1"}, id="1-1")  # now one idle link
+    sent = redis_client.send_now("XADD", "s", "2-1", "f", "2")
+    assert sent is not None and await sent == b"2-1"
+    refused = redis_client.send_now("XADD", "s", "1-1", "f", "3")  # an id too small
+    assert refused is not None
+    assert isinstance(await refused, redis.exceptions.ResponseError)
+    again = redis_client.send_now("XADD", "s", "3-1", "f", "3")
+    assert again is not None and await again == b"3-1"  # the same link, still usable
+    assert await plain.xlen("s") == 3
+
+
+async def test_send_now_on_a_killed_link_fails_and_the_next_reconnects(redis_client, plain) -> None:
+    await redis_client.xadd("s", {"f": "1"}, id="1-1")
+    await plain.client_kill_filter(_type="normal", skipme=True)
+    await asyncio.sleep(0.05)  # the link sees its socket close
+    assert redis_client.send_now("XADD", "s", "2-1", "f", "2") is None  # it went: none idle
+    assert await redis_client.xadd("s", {"f": "2"}, id="2-1") == b"2-1"
+
+
 async def blocked(client: redis.asyncio.Redis, count: int) -> bool:
     return int((await client.info("clients"))["blocked_clients"]) == count
 
