@@ -11,7 +11,6 @@ behind it for this reader.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from typing import Any, Awaitable, Callable, cast
 
@@ -20,7 +19,7 @@ import redis.asyncio as aioredis
 from channels import http
 from channels.queues import StreamReply
 from ripple import cloudevents as ce
-from ripple import errors, redisclient
+from ripple import cancelling, errors, redisclient
 
 Resolve = Callable[[str, str], str | None]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -61,9 +60,7 @@ class Tail:
             message = await receive()
             if message["type"] == "http.disconnect":
                 break
-        follower.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await follower
+        await cancelling.stop(follower)
 
     async def _follow(self, stream: str, send: Send) -> None:
         last = "$"

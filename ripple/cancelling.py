@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -54,3 +54,19 @@ def install() -> None:
     if sys.version_info < (3, 12):
         asyncio.wait_for = wait_for  # type: ignore[assignment]
         asyncio.tasks.wait_for = wait_for  # type: ignore[assignment]
+
+
+async def stop(task: asyncio.Future[Any]) -> None:
+    """Cancel `task` and wait until it has ended, whatever it ended with (its cancellation,
+    an error, a result): a shutdown's `task.cancel(); with suppress(CancelledError): await
+    task`, except that a cancellation of the *caller* while it waits is not swallowed with
+    the task's own."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+    except Exception:  # the task's own end; not the caller's business when stopping it
+        pass

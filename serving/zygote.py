@@ -58,7 +58,7 @@ import threading
 import time
 from typing import Any
 
-from ripple import orphans
+from ripple import cancelling, orphans
 from serving import functions, hosting
 
 log = logging.getLogger(__name__)
@@ -384,9 +384,7 @@ class Zygote:
         except TimeoutError:
             self.process.kill()
             await self.process.wait()
-        self.listening.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.listening
+        await cancelling.stop(self.listening)
         return int(self.process.returncode or 0)
 
 

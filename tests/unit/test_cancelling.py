@@ -89,3 +89,50 @@ async def test_the_work_s_own_error_is_raised(wait_for: WaitFor) -> None:
         raise ValueError("boom")
     with pytest.raises(ValueError, match="boom"):
         await wait_for(fails(), 10)
+
+
+# -- stop(task): the task's end is swallowed, the caller's cancellation is not ---------------
+
+async def ends_with(outcome: BaseException | None) -> None:
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        if outcome is not None:
+            raise outcome from None
+        raise
+
+
+@pytest.mark.parametrize("outcome", [None, ValueError("its own error")], ids=["cancelled", "an error"])
+async def test_stop_waits_for_the_task_and_swallows_how_it_ended(outcome: BaseException | None) -> None:
+    task = asyncio.create_task(ends_with(outcome))
+    await asyncio.sleep(0)
+    await cancelling.stop(task)
+    assert task.done()
+
+
+async def test_stop_of_a_finished_task_returns() -> None:
+    task = asyncio.create_task(done_at_once())
+    await task
+    await cancelling.stop(task)
+
+
+async def test_a_cancellation_of_the_caller_while_it_stops_a_task_propagates() -> None:
+    stubborn_release = asyncio.Event()
+
+    async def stubborn() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await stubborn_release.wait()  # takes its time to end
+            raise
+
+    child = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    caller = asyncio.create_task(cancelling.stop(child))
+    await asyncio.sleep(0)
+    caller.cancel()  # the caller is cancelled while it waits for the child
+    await asyncio.sleep(0)
+    stubborn_release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert caller.cancelled()

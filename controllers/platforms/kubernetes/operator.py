@@ -37,7 +37,7 @@ from controllers.platforms.kubernetes import api as kube
 from controllers.platforms.kubernetes import informing, leases, workloads
 from controllers.platforms.local.controller import LocalController
 from controllers.reconciling import ObjectRef
-from ripple import errors, redisclient
+from ripple import cancelling, errors, redisclient
 from ripple.api import registry
 
 log = logging.getLogger(__name__)
@@ -147,9 +147,7 @@ class Operator:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await cancelling.stop(self._task)
         with contextlib.suppress(Exception):
             await self.lease.release()
         if self.redis is not None:
