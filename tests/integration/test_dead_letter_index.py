@@ -54,6 +54,11 @@ async def bury(client, where: Location, event_ids: list[str], bounds: Bounds = B
                           last_error=b"{}", now=time.time() if now is None else now)
 
 
+async def later_than(client, ms: int) -> bool:
+    seconds, micros = await client.time()
+    return seconds * 1000 + micros // 1000 > ms
+
+
 async def assert_in_step(client, where: Location) -> list[tuple[str, str]]:
     """The index holds exactly the store's entries, and is marked complete; returns the
     (event id, store id) of each entry, oldest first. (A test may read a whole store.)"""
@@ -110,8 +115,12 @@ async def test_a_bound_lowered_far_is_trimmed_through_in_batches(redis_client) -
 async def test_find_by_event_id_or_store_id_across_stores(redis_client) -> None:
     a, b, empty = (locations.of_trigger("ns", "b", n) for n in ("a", "b2", "empty"))
     await bury(redis_client, a, ["dup", "x", "123-0"])
-    await bury(redis_client, b, ["dup", "dup", "y"])
     [(_, x_id)] = [h for h in await assert_in_step(redis_client, a) if h[0] == "x"]
+    # A store id is unique within its store only: b's entries, made in the same millisecond,
+    # would take the same ids (x's is ms-1). Bury them once the store's clock has moved on.
+    last_ms = max(int(store_id.split("-")[0]) for _, store_id in await assert_in_step(redis_client, a))
+    await until(lambda: later_than(redis_client, last_ms), what="the store's next millisecond")
+    await bury(redis_client, b, ["dup", "dup", "y"])
     store = deadletters.Store(redis_client)
     stores = [(a, BOUNDS), (b, BOUNDS), (empty, BOUNDS)]
 
