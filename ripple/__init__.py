@@ -8,7 +8,3 @@ above it.
 """
 
 __version__ = "0.1.0"
-
-from ripple import cancelling as _cancelling
-
-_cancelling.install()  # Python 3.11's asyncio.wait_for can swallow a cancellation

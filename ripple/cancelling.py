@@ -9,9 +9,11 @@ a `task.cancel(); await task` never returns.
 redis-py sends every command through `wait_for` when the client has a `socket_timeout`
 (Ripple's store clients have), so on 3.11 cancelling a task that talks to the store lost
 the cancellation about one time in a few hundred: a shutdown that never finished, a test
-that hung until pytest-timeout. `install()` (run when `ripple` is imported) puts
-`wait_for` below in `asyncio`'s place on Python 3.11, for every library in the process;
-on 3.12 and later it does nothing.
+that hung until pytest-timeout. `install()` puts `wait_for` below in `asyncio`'s place on
+Python 3.11, for every library in the process; on 3.12 and later it does nothing.
+`ripple.redisclient` runs it when it is imported, so every process that talks to the store
+has it (not `ripple` itself: the CLI's commands that need no event loop would pay for
+importing asyncio, about 40 ms).
 """
 
 from __future__ import annotations

@@ -34,7 +34,9 @@ from redis.backoff import NoBackoff
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
 from redis.maint_notifications import MaintNotificationsConfig
 
-from ripple import errors, pooling, rediscluster, resp
+from ripple import cancelling, errors, pooling, rediscluster, resp
+
+cancelling.install()  # redis-py sends every command through asyncio.wait_for: on 3.11 it can lose a cancel
 
 _pack: Callable[[tuple[Any, ...]], bytes] | None
 try:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ripple import cancelling
+from ripple import cancelling, redisclient  # noqa: F401  (importing it installs cancelling.wait_for)
 
 WaitFor = Callable[[Awaitable[Any], float | None], Awaitable[Any]]
 IMPLEMENTATIONS = [pytest.param(cancelling.wait_for, id="ripple.cancelling.wait_for"),
@@ -36,6 +36,12 @@ async def test_a_cancellation_in_the_turn_the_work_finishes_is_not_lost(wait_for
     task.cancel()  # in the same turn
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.12 fixed asyncio.wait_for")
+def test_the_store_client_installs_it_for_every_library() -> None:
+    assert asyncio.wait_for is cancelling.wait_for
+    assert asyncio.tasks.wait_for is cancelling.wait_for
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.12 fixed asyncio.wait_for")
