@@ -257,12 +257,12 @@ class Appender:
         loop = asyncio.get_running_loop()
         self._eager, self._eager_started = items, loop.time()
         self._start_watch(loop)
-        reply.add_done_callback(lambda done: self._sent(stream, items, done))
+        reply.add_done_callback(lambda done: self._sent(stream, items, appends, done))
 
-    def _sent(self, stream: str, items: list[_Item], done: asyncio.Future[Any]) -> None:
+    def _sent(self, stream: str, items: list[_Item], appends: list[_Append],
+              done: asyncio.Future[Any]) -> None:
         if self._eager is items:
             self._eager = []
-        appends = [(fields, future, routed) for _, fields, future, routed in items]
         try:
             results = done.result()
         except Exception as exc:
@@ -363,9 +363,14 @@ class Appender:
         self._settle(stream, appends, results)
 
     def _translated(self, exc: Exception) -> Exception:
+        """What a producer gets for a failed flush or append: a store that cannot answer,
+        and any error reply (OOM, READONLY, LOADING, a key of the wrong type), are temporary
+        for it, `StoreUnavailable` (503 + Retry-After)."""
         if isinstance(exc, redisclient.UNAVAILABLE):
             return redisclient.translate(exc, delay=self.retry_after)
-        return _translate(exc, self.retry_after)
+        if isinstance(exc, redis.exceptions.ResponseError):
+            return errors.StoreUnavailable(f"store refused the write: {exc}", delay=self.retry_after)
+        return exc
 
     def _settle(self, stream: str, appends: list[_Append], results: list[Any]) -> None:
         """Each append's future gets its entry id or its error."""
@@ -376,7 +381,7 @@ class Appender:
         for (_, future, routing), result in zip(appends, results):
             if isinstance(result, Exception):
                 if not future.done():
-                    future.set_exception(_translate(result, self.retry_after))
+                    future.set_exception(self._translated(result))
                 continue
             if tracer is not None and routing is not None:
                 tracer.accepted(stream, result, routing[2], routing[1])
@@ -395,10 +400,3 @@ class Appender:
 
     def note_length(self, stream: str, length: int) -> None:
         self._lengths[stream] = length
-
-
-def _translate(exc: Exception, delay: float) -> Exception:
-    # OOM (maxmemory), READONLY replicas, LOADING: all temporary for the producer.
-    if isinstance(exc, redis.exceptions.ResponseError):
-        return errors.StoreUnavailable(f"store refused the write: {exc}", delay=delay)
-    return exc

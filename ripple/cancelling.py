@@ -38,11 +38,7 @@ async def wait_for(aw: Awaitable[T], timeout: float | None) -> T:
         if future.done():
             return future.result()
         future.cancel()
-        try:
-            await asyncio.wait([future])  # the cancelled task is done before we return
-        finally:
-            if not future.done():
-                future.cancel()
+        await asyncio.wait([future])  # the cancelled task is done before we return
         try:
             return future.result()
         except asyncio.CancelledError as exc:
