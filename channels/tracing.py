@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 FLUSH_INTERVAL = 0.1
 MAX_BUFFERED = 50_000
 MAX_PREFIXES = 10_000
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _STR = json.encoder.encode_basestring  # the C string encoder: a JSON string literal
 
 # KEYS[1]: the bucket (`keys.trace_bucket`), KEYS[2]: its shard's index (`keys.trace_buckets`).
@@ -170,7 +169,7 @@ class Tracer:
         if reply is not None:
             replied = {"id": str(reply.attributes.get("id", "")), "source": str(reply.attributes.get("source", "")),
                        "type": str(reply.attributes.get("type", ""))}
-            extra += f',"reply":{_ENCODE(replied)}'
+            extra += f',"reply":{records.flat_json(replied)}'
         record = (f'{{"hop":"attempt","at":{started!r},"id":{_STR(event_id)},"source":{_STR(source)},'
                   f'"type":{_STR(type_)}{prefix},"attempt":{retries_done + 1},'
                   f'"status":{"null" if status is None else int(status)},"latency":{round(latency, 6)!r},'
