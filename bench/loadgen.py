@@ -145,13 +145,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--type", default="bench.match", dest="type_")
+    parser.add_argument("--prefix", default="p",
+                        help="paced: event ids are PREFIX-SEQ (PREFIX-PROCESS-SEQ with several)")
     parser.add_argument("--no-stamp", action="store_true",
                         help="paced: send no ce-benchsent (warm-up events the sink does not score)")
     args = parser.parse_args(argv)
     if args.mode == "paced" and args.procs == 1:
-        result = _run(_paced(args.url, args.rate, args.duration, args.type_, not args.no_stamp))
+        result = _run(_paced(args.url, args.rate, args.duration, args.type_, not args.no_stamp, args.prefix))
     elif args.mode == "paced":
-        paced = [(args.url, args.rate / args.procs, args.duration, args.type_, not args.no_stamp, f"p{i}")
+        paced = [(args.url, args.rate / args.procs, args.duration, args.type_, not args.no_stamp, f"{args.prefix}-{i}")
                  for i in range(args.procs)]
         with multiprocessing.get_context("spawn").Pool(args.procs) as pool:
             result = _merged(pool.map(_paced_process, paced))
