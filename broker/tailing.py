@@ -60,7 +60,7 @@ class Tail:
             message = await receive()
             if message["type"] == "http.disconnect":
                 break
-        await cancelling.stop(follower)
+        await cancelling.stop(follower)  # a send to a client already gone may fail: moot
 
     async def _follow(self, stream: str, send: Send) -> None:
         last = "$"

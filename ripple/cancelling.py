@@ -54,11 +54,12 @@ def install() -> None:
         asyncio.tasks.wait_for = wait_for  # type: ignore[assignment]
 
 
-async def stop(task: asyncio.Future[Any]) -> None:
-    """Cancel `task` and wait until it has ended, whatever it ended with (its cancellation,
-    an error, a result): a shutdown's `task.cancel(); with suppress(CancelledError): await
-    task`, except that a cancellation of the *caller* while it waits is not swallowed with
-    the task's own."""
+async def stop(task: asyncio.Future[Any]) -> BaseException | None:
+    """Cancel `task` and wait until it has ended: a shutdown's `task.cancel(); with
+    suppress(CancelledError): await task`, except that a cancellation of the *caller* while
+    it waits is not swallowed with the task's own. Returns the error the task ended with,
+    if any (not its cancellation), for the caller to log or ignore: a failure seen only at
+    shutdown is still a failure."""
     task.cancel()
     try:
         await task
@@ -66,5 +67,6 @@ async def stop(task: asyncio.Future[Any]) -> None:
         current = asyncio.current_task()
         if current is not None and current.cancelling():
             raise
-    except Exception:  # the task's own end; not the caller's business when stopping it
-        pass
+    except Exception as exc:  # the task's own end
+        return exc
+    return None

@@ -384,7 +384,7 @@ class Zygote:
         except TimeoutError:
             self.process.kill()
             await self.process.wait()
-        await cancelling.stop(self.listening)
+        await cancelling.stop(self.listening)  # a socket reset by the zygote's exit: moot
         return int(self.process.returncode or 0)
 
 

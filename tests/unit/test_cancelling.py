@@ -97,7 +97,7 @@ async def test_the_work_s_own_error_is_raised(wait_for: WaitFor) -> None:
         await wait_for(fails(), 10)
 
 
-# -- stop(task): the task's end is swallowed, the caller's cancellation is not ---------------
+# -- stop(task): the task's error is returned, the caller's cancellation propagates ------------
 
 async def ends_with(outcome: BaseException | None) -> None:
     try:
@@ -109,17 +109,17 @@ async def ends_with(outcome: BaseException | None) -> None:
 
 
 @pytest.mark.parametrize("outcome", [None, ValueError("its own error")], ids=["cancelled", "an error"])
-async def test_stop_waits_for_the_task_and_swallows_how_it_ended(outcome: BaseException | None) -> None:
+async def test_stop_waits_for_the_task_and_returns_its_error(outcome: BaseException | None) -> None:
     task = asyncio.create_task(ends_with(outcome))
     await asyncio.sleep(0)
-    await cancelling.stop(task)
+    assert await cancelling.stop(task) is outcome
     assert task.done()
 
 
 async def test_stop_of_a_finished_task_returns() -> None:
     task = asyncio.create_task(done_at_once())
     await task
-    await cancelling.stop(task)
+    assert await cancelling.stop(task) is None
 
 
 async def test_a_cancellation_of_the_caller_while_it_stops_a_task_propagates() -> None:

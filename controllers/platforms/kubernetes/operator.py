@@ -147,7 +147,9 @@ class Operator:
 
     async def stop(self) -> None:
         if self._task is not None:
-            await cancelling.stop(self._task)
+            failed = await cancelling.stop(self._task)
+            if failed is not None:
+                log.error("the operator had failed before it was stopped", exc_info=failed)
         with contextlib.suppress(Exception):
             await self.lease.release()
         if self.redis is not None:
