@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
     line = machine.one_line(info)
     _log(f"machine: {line}")
     rows: list[dict[str, Any]] = []
-    p2: dict[str, Any] | None = None  # P4's baseline is P2's figure from this run
+    p2: dict[str, Any] | None = None  # P4 sizes its prefill by P2's raw POST loop, when P2 ran
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "P1": lambda: ingress.run(args.duration, _log),
         "P2": lambda: delivery.run(args.duration, _log),
