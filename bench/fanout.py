@@ -67,10 +67,11 @@ def run(duration: float, p2: dict[str, Any] | None = None, log: Any = print) -> 
                     delivery.drain(ripple, sink, 2_000, duration)  # warm-up
                 alone: list[dict[str, Any]] = []
                 fanned: list[dict[str, Any]] = []
-                for n in range(ROUNDS):
-                    order = [(one, alone), (many, fanned)] if n % 2 == 0 else [(many, fanned), (one, alone)]
-                    for ripple, into in order:
-                        into.append(delivery.drain(ripple, sink, count, duration))
+                sides = {"one": lambda n: delivery.drain(one, sink, count, duration),
+                         "many": lambda n: delivery.drain(many, sink, count, duration)}
+                for n, measured in enumerate(harness.alternating(ROUNDS, sides)):
+                    alone.append(measured["one"])
+                    fanned.append(measured["many"])
                     log(f"round {n + 1}: 1,001 Triggers {fanned[-1]['rate']:,.0f}/s, "
                         f"1 Trigger {alone[-1]['rate']:,.0f}/s")
                 warnings = many.log_errors()

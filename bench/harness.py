@@ -22,7 +22,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -204,6 +204,18 @@ class Ripple:
         self.log.close()
         _stop_leftover_valkey(self.tmp / "data")
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+Measured = dict[str, Any]
+
+
+def alternating(rounds: int, sides: Mapping[str, Callable[[int], Measured]]) -> Iterator[dict[str, Measured]]:
+    """Each round's measurement of every side (called with the round's number): in the
+    order given in even rounds, reversed in odd ones, so a machine that slows down during a
+    row hurts both sides alike; a row then compares the sides round by round."""
+    for n in range(rounds):
+        names = list(sides) if n % 2 == 0 else list(sides)[::-1]
+        yield {name: sides[name](n) for name in names}
 
 
 def descendants(root: int) -> list[int]:

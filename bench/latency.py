@@ -125,14 +125,14 @@ def run(duration: float, log: Any = print, workers: int = 1, rate: float = RATE)
             if not ripple.wait_triggers_ready(1, timeout=60):
                 raise RuntimeError("trigger t1 did not become Ready: " + ripple.log_tail())
             watched = {"ripple": ripple.pids(), "valkey": [p for p in [ripple.valkey_pid] if p]}
-            for n in range(ROUNDS):
-                measured: dict[str, dict[str, Any]] = {}
-                for side in ("direct", "ripple") if n % 2 == 0 else ("ripple", "direct"):
-                    if side == "direct":
-                        measured[side] = measure(sink.url, sink, duration, rate, run=f"d{n}")
-                    else:
-                        measured[side] = measure(ripple.broker_url, sink, duration, rate, watched, f"r{n}")
-                        _quiesce(sink)  # a backlog Ripple still delivers would score as direct
+
+            def via_ripple(n: int) -> dict[str, Any]:
+                measured = measure(ripple.broker_url, sink, duration, rate, watched, f"r{n}")
+                _quiesce(sink)  # a backlog Ripple still delivers would score as direct
+                return measured
+
+            sides = {"direct": lambda n: measure(sink.url, sink, duration, rate, run=f"d{n}"), "ripple": via_ripple}
+            for n, measured in enumerate(harness.alternating(ROUNDS, sides)):
                 base, figure = measured["direct"], measured["ripple"]
                 rounds.append((base, figure))
                 log(f"round {n + 1}: p99 {_ms(figure['p99_ms'])} through Ripple, {_ms(base['p99_ms'])} direct "

@@ -39,12 +39,13 @@ def _delivery(sink: harness.App, count: int, up_args: tuple[str, ...], duration:
 def _rounds(measure: Any, log: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     on: list[dict[str, Any]] = []
     off: list[dict[str, Any]] = []
-    for n in range(ROUNDS):
-        order = [(OFF, off), (ON, on)] if n % 2 == 0 else [(ON, on), (OFF, off)]
-        for up_args, into in order:
-            into.append(measure(up_args))
-            log(f"round {n + 1}: tracing {'on' if up_args == ON else 'off'}: "
-                f"{into[-1]['rate']:,.0f}/s, CPU per event {into[-1].get('cpu_us_per_event') or 0:.0f} µs")
+    sides = {"off": lambda n: measure(OFF), "on": lambda n: measure(ON)}
+    for n, measured in enumerate(harness.alternating(ROUNDS, sides)):
+        off.append(measured["off"])
+        on.append(measured["on"])
+        for side, result in measured.items():
+            log(f"round {n + 1}: tracing {side}: {result['rate']:,.0f}/s, "
+                f"CPU per event {result.get('cpu_us_per_event') or 0:.0f} µs")
     return on, off
 
 
