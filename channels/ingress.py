@@ -13,6 +13,8 @@ Paths are checked as Knative checks them, after the method: the broker ingress a
 `/` with 404 and any path that is not `/<namespace>/<name>` (one trailing slash allowed)
 with 400 (`pkg/broker/ingress/ingress_handler.go`); a channel path is 400 whenever it is
 not `/<namespace>/<name>`, `/` included (`pkg/channel/references.go ParseChannelFromPath`).
+An empty namespace or name (`///`, which is `/%2F/` unquoted, or `/ns//`) is a 400 as well,
+whose message names the rule, where upstream looks the empty name up and answers 404.
 """
 
 from __future__ import annotations
@@ -186,4 +188,7 @@ def parse_address(path: str, prefix: str, kind: str) -> tuple[str, str]:
     parts = rest.removesuffix("/").split("/")
     if len(parts) != 3 or parts[0]:
         raise errors.InvalidInput(f"malformed {kind} path {path}; the address is /<namespace>/<name>")
+    if not parts[1] or not parts[2]:  # upstream looks the empty name up, and answers 404
+        raise errors.InvalidInput(f"malformed {kind} path {path}: the namespace and the name must "
+                                  "not be empty; the address is /<namespace>/<name>")
     return parts[1], parts[2]

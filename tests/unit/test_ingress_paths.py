@@ -20,11 +20,15 @@ from ripple import errors
         ("/ns/b/x", "", "broker", 400),
         ("/ns/b//", "", "broker", 400),
         ("//ns/b", "", "broker", 400),
+        ("///", "", "broker", 400),  # `/%2F/` unquoted: no namespace, no name
+        ("/ns//", "", "broker", 400),
+        ("//b", "", "broker", 400),
         ("/channels/ns/c", "/channels", "channel", ("ns", "c")),
         ("/channels/ns/c/", "/channels", "channel", ("ns", "c")),
         ("/channels/", "/channels", "channel", 400),  # ParseChannelFromPath: `/` is 400 too
         ("/channels/ns", "/channels", "channel", 400),
         ("/channels/ns/c/x", "/channels", "channel", 400),
+        ("/channels/ns//", "/channels", "channel", 400),
     ],
 )
 def test_parse_address(path: str, prefix: str, kind: str, expected: tuple[str, str] | int) -> None:
