@@ -30,7 +30,7 @@ import redis.exceptions
 
 from ripple import cloudevents as ce
 from ripple import keys, redisclient, telemetry, traces
-from ripple.cloudevents import records
+from ripple.cloudevents import jsonformat, records
 from ripple.settings import TraceSettings
 
 from channels import identities, outcomes
@@ -169,7 +169,7 @@ class Tracer:
         if reply is not None:
             replied = {"id": str(reply.attributes.get("id", "")), "source": str(reply.attributes.get("source", "")),
                        "type": str(reply.attributes.get("type", ""))}
-            extra += f',"reply":{records.flat_json(replied)}'
+            extra += f',"reply":{jsonformat.flat_json(replied)}'
         record = (f'{{"hop":"attempt","at":{started!r},"id":{_STR(event_id)},"source":{_STR(source)},'
                   f'"type":{_STR(type_)}{prefix},"attempt":{retries_done + 1},'
                   f'"status":{"null" if status is None else int(status)},"latency":{round(latency, 6)!r},'

@@ -30,11 +30,11 @@ Subscription's replyUri); the Lua scripts that name a field take it from here, a
 
 from __future__ import annotations
 
-import _json
 import json
 from collections.abc import Iterator, Mapping
 
 from ripple.cloudevents import event as events
+from ripple.cloudevents.jsonformat import flat_json
 
 ATTRIBUTES = b"a"
 DATA = b"d"
@@ -91,23 +91,6 @@ back (Ripple's client leaves replies undecoded). The one type of a record, where
 made, appended, read or re-enqueued."""
 
 _OWN_FIELDS = {"type": TYPE, "source": SOURCE, "id": ID}
-
-def _unencodable(value: object) -> object:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-# The C encoder, made once: `JSONEncoder.encode` builds one per call (with the dict it
-# tracks containers in), which was a third of what encoding an event's attributes cost.
-_FLAT = _json.make_encoder(None, _unencodable, _json.encode_basestring, None, ":", ",",
-                           False, False, True)
-
-
-def flat_json(value: Mapping[str, object]) -> str:
-    """An object of scalars (an event's attributes, headers) as compact JSON, non-ASCII kept:
-    the text `JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode` gives. Without
-    its circular-reference check: an object of scalars holds no container."""
-    return "".join(_FLAT(value, 0))
-
 
 _PASS_THROUGH = frozenset(("x-request-id", "retry-after"))
 _PASS_THROUGH_PREFIXES = ("knative-", "x-b3-")

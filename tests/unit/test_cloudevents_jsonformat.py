@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from ripple import cloudevents as ce
+from ripple.cloudevents import jsonformat
 from ripple.errors import Invalid
 
 BASE: dict[str, object] = {"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}
@@ -94,3 +96,21 @@ def test_to_json_dict_keeps_attribute_types() -> None:
 def test_from_json_dict_drops_null_attributes() -> None:
     event = ce.from_json_dict(BASE | {"subject": None, "time": None, "ext": None})
     assert event.attributes == BASE
+
+
+@pytest.mark.parametrize("value", [
+    {},
+    {"specversion": "1.0", "id": "1", "source": "/s", "type": "t"},
+    {"extint": -5, "extbig": 2**31 - 1, "yes": True, "no": False},
+    {"subject": "Euro € 😀", "quote": 'say "hi" \\ there', "ctl": "tab\tnewline\n\u0001"},
+    {"x-request-id": "abc", "knative-foo": "bar"},
+])
+def test_flat_json_is_what_the_compact_encoder_gives(value: dict[str, object]) -> None:
+    expected = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode(value)
+    assert jsonformat.flat_json(value) == expected
+    assert json.loads(jsonformat.flat_json(value)) == value
+
+
+def test_flat_json_refuses_what_json_cannot_hold() -> None:
+    with pytest.raises(TypeError, match="bytes is not JSON serializable"):
+        jsonformat.flat_json({"a": b"raw"})

@@ -39,24 +39,6 @@ def test_record_attributes_are_compact_utf8_json() -> None:
     assert json.loads(record[b"a"])["subject"] == "é"
 
 
-@pytest.mark.parametrize("value", [
-    {},
-    BASE,
-    {"extint": -5, "extbig": 2**31 - 1, "yes": True, "no": False},
-    {"subject": "Euro € 😀", "quote": 'say "hi" \\ there', "ctl": "tab\tnewline\n\u0001"},
-    {"x-request-id": "abc", "knative-foo": "bar"},
-])
-def test_flat_json_is_what_the_compact_encoder_gives(value: dict[str, object]) -> None:
-    expected = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode(value)
-    assert records.flat_json(value) == expected
-    assert json.loads(records.flat_json(value)) == value
-
-
-def test_flat_json_refuses_what_json_cannot_hold() -> None:
-    with pytest.raises(TypeError, match="bytes is not JSON serializable"):
-        records.flat_json({"a": b"raw"})
-
-
 @pytest.mark.parametrize(
     ("headers", "body"),
     [
