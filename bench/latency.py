@@ -137,7 +137,8 @@ def run(duration: float, log: Any = print, workers: int = 1, rate: float = RATE)
                 rounds.append((base, figure))
                 log(f"round {n + 1}: p99 {_ms(figure['p99_ms'])} through Ripple, {_ms(base['p99_ms'])} direct "
                     f"({_ratio(base, figure):.2f}x)")
-            base, figure = sorted(rounds, key=lambda r: _ratio(*r))[len(rounds) // 2]
+            chosen = sorted(range(len(rounds)), key=lambda i: _ratio(*rounds[i]))[len(rounds) // 2]
+            base, figure = rounds[chosen]
             figure["stages_ms"] = stages(ripple.redis_url, figure["stamped_events"])
     for direct, through in rounds:
         direct.pop("stamped_events")
@@ -160,7 +161,7 @@ def run(duration: float, log: Any = print, workers: int = 1, rate: float = RATE)
                   f"where the time goes (median ms): {_stages(figure.get('stages_ms') or {})}"
                   + f"; the rounds' ratios {', '.join(f'{_ratio(*r):.2f}' for r in rounds)}"
                   + ("" if held else " (the generator did not hold the rate: not scored)")),
-        "details": {"figure": figure, "baseline": base, "rounds": rounds},
+        "details": {"rounds": [{"direct": d, "ripple": r} for d, r in rounds], "reported_round": chosen + 1},
     }
 
 
