@@ -120,21 +120,23 @@ class _Pool:
         try:
             _, conn = await asyncio.get_running_loop().create_connection(
                 lambda: _Connection(self), self.host, self.port)
-        except OSError:
-            self.tally["errors"] += 1
-            conn = None
+        except OSError:  # the request waiting longest fails with it
+            if self.queued:
+                self.queued.popleft()
+                self.tally["errors"] += 1
+            return
         finally:
             self.opening -= 1
-        if conn is not None:
-            self._ready(conn)
-        elif self.queued:
-            self.queued.popleft()
+        self._ready(conn)
 
     def send(self, seq: int) -> None:
         if self.idle:
             self._write(self.idle.popleft(), seq)
             return
         self.queued.append(seq)
+        self._grow()
+
+    def _grow(self) -> None:
         if len(self.in_flight) + len(self.idle) + self.opening < self.limit:
             asyncio.get_running_loop().create_task(self._connect())
 
@@ -162,11 +164,16 @@ class _Pool:
             self.tally["errors"] += 1
         elif conn in self.idle:
             self.idle.remove(conn)
+        if self.queued:  # what waits for a connection must not wait for one never opened
+            self._grow()
 
     async def drain(self, timeout: float) -> None:
+        """Wait for every answer (at most `timeout`); what is still unsent counts as errors."""
         deadline = time.monotonic() + timeout
         while (self.in_flight or self.queued) and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
+        self.tally["errors"] += len(self.queued)
+        self.queued.clear()
 
     def close(self) -> None:
         for conn in [*self.idle, *self.in_flight]:
