@@ -312,8 +312,7 @@ class Pool:
         try:
             reply = _checked(await link.request(packed))
         except BaseException:
-            link.close()
-            self._forget(link)
+            self._drop(link)
             raise
         self._give_back(link)
         return reply
@@ -324,8 +323,7 @@ class Pool:
         try:
             replies = [_checked(await future) for future in link.request_many(packed, count)]
         except BaseException:
-            link.close()
-            self._forget(link)
+            self._drop(link)
             raise
         self._give_back(link)
         return replies
@@ -340,8 +338,7 @@ class Pool:
         try:
             reply = link.request(packed)
         except redis.exceptions.ConnectionError:  # closed since it went idle
-            link.close()
-            self._forget(link)
+            self._drop(link)
             return None
         answer: asyncio.Future[Any] = link._loop.create_future()
 
@@ -349,8 +346,7 @@ class Pool:
             try:
                 value = _checked(reply.result())
             except BaseException as exc:
-                link.close()
-                self._forget(link)
+                self._drop(link)
                 answer.set_exception(exc)
                 return
             self._give_back(link)
@@ -377,8 +373,7 @@ class Pool:
         count = pooling.stale([link.idle_since for link in idle], loop.time(),
                               idle_timeout=self.idle_timeout, keep=self.keep_idle)
         for link in idle[:count]:
-            link.close()
-            self._forget(link)
+            self._drop(link)
         del idle[:count]
         if len(idle) > self.keep_idle:
             self._timer = loop.call_later(self.idle_timeout / 2, self._sweep)
@@ -404,6 +399,12 @@ class Pool:
             raise
         self._all.add(link)
         return link
+
+    def _drop(self, link: Link) -> None:
+        """Close a link and forget it: it failed, an error left its state unknown, or it
+        idled past `idle_timeout`."""
+        link.close()
+        self._forget(link)
 
     def _forget(self, link: Link) -> None:
         if link in self._all:
