@@ -53,8 +53,14 @@ def test_ping_fires_once_per_tick_across_workers_and_a_kill(mesh2: Mesh, tmp_pat
         count = len(sink.received)
         got = sink.wait_for(count + 3, timeout=15)
         mesh2.cli("delete", "pingsource", "every-second")
-    ticks = [r.ce["time"] for r in got]
-    assert len(ticks) == len(set(ticks)), f"a tick fired twice: {sorted(ticks)}"
+    # A tick fires once: one event id per tick. The same event may arrive twice, since
+    # delivery is at least once and the kill can land between the sink's answer and the ack.
+    ids_by_tick: dict[str, set[str]] = {}
+    for r in got:
+        ids_by_tick.setdefault(r.ce["time"], set()).add(r.ce["id"])
+    fired_twice = {tick: ids for tick, ids in ids_by_tick.items() if len(ids) > 1}
+    assert not fired_twice, f"a tick fired twice: {fired_twice}"
+    assert len(got) - len(ids_by_tick) <= 1, "only the delivery the kill cut short may repeat"
     first = got[0]
     assert first.ce["type"] == "dev.knative.sources.ping"
     assert first.ce["source"] == "/apis/v1/namespaces/default/pingsources/every-second"
