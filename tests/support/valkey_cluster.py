@@ -6,6 +6,10 @@ its own cluster bus port, named explicitly: the default, port + 10000, fails abo
 for every node to say `cluster_state:ok`: about 2 s, most of it the nodes' gossip.
 `url` is what `ripple up --redis-url` takes. Used by the session fixture `valkey_cluster`
 (tests/conftest.py). Formed with redis-py only, from /work/shared/reference/recipes.
+
+`ValkeyCluster(workdir, replicas=1)` adds one replica to each primary (nodes 3, 4, 5
+replicate 0, 1, 2), for the tests that fail a primary over (`failover`) or move a slot
+(`move_slot`) while a mesh runs on the cluster.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -28,10 +34,13 @@ def _free_port() -> int:
 
 
 class ValkeyCluster:
-    def __init__(self, workdir: Path, nodes: int = 3) -> None:
+    def __init__(self, workdir: Path, nodes: int = 3, *, replicas: int = 0) -> None:
         if nodes != len(RANGES):
             raise ValueError(f"nodes: {len(RANGES)} only (one slot range each), got {nodes}")
+        if replicas not in (0, 1):
+            raise ValueError(f"replicas: 0 or 1 per primary, got {replicas}")
         self.workdir = workdir
+        self.replicas = replicas
         self.procs: list[subprocess.Popen[bytes]] = []
         self.ports: list[int] = []
         self.buses: list[int] = []
@@ -50,7 +59,7 @@ class ValkeyCluster:
 
         started = time.monotonic()
         binary = str(get_binary_path())
-        for i in range(len(RANGES)):
+        for i in range(len(RANGES) * (1 + self.replicas)):
             port, bus = _free_port(), _free_port()
             where = self.workdir / f"n{i}"
             where.mkdir(parents=True, exist_ok=True)
@@ -88,23 +97,133 @@ class ValkeyCluster:
                 client.execute_command("CLUSTER", "ADDSLOTSRANGE", low, high)
             for port, bus in zip(self.ports[1:], self.buses[1:]):
                 clients[0].execute_command("CLUSTER", "MEET", "127.0.0.1", port, bus)
-            while True:
-                infos = [c.cluster("info") for c in clients]
-                if all(i["cluster_state"] == "ok" and int(i["cluster_known_nodes"]) == len(self.ports)
-                       and int(i["cluster_slots_ok"]) == 16384 for i in infos):
-                    return
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the cluster did not form: {infos}")
-                time.sleep(0.01)
+            self._wait(clients, deadline, lambda i: int(i["cluster_known_nodes"]) == len(self.ports))
+            primaries = len(RANGES)
+            for replica, primary in zip(clients[primaries:], clients[:primaries]):
+                primary_id = primary.execute_command("CLUSTER", "MYID")
+                while True:  # the replica must have heard of its primary through the gossip
+                    try:
+                        replica.execute_command("CLUSTER", "REPLICATE", primary_id)
+                        break
+                    except redis.ResponseError:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.05)
+            for replica in clients[primaries:]:
+                while replica.info("replication").get("master_link_status") != "up":
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"a replica did not sync; see {self.workdir}")
+                    time.sleep(0.01)
+            self._wait(clients, deadline, lambda i: True)
         finally:
             for client in clients:
                 client.close()
 
+    @staticmethod
+    def _wait(clients: list[redis.Redis], deadline: float, also: Callable[[dict[str, Any]], bool]) -> None:
+        """Until every node says the cluster is ok with all slots served, and `also`."""
+        while True:
+            infos = [c.cluster("info") for c in clients]
+            if all(i["cluster_state"] == "ok" and int(i["cluster_slots_ok"]) == 16384 and also(i)
+                   for i in infos):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the cluster did not form: {infos}")
+            time.sleep(0.01)
+
+    def client(self, index: int) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.ports[index], decode_responses=True)
+
+    def owner_of(self, slot: int) -> int:
+        """The index of the node that serves `slot`, as the first running node sees it."""
+        seen_by = next(i for i, proc in enumerate(self.procs) if proc.poll() is None)
+        owner = self._owner_seen_by(seen_by, slot)
+        if owner is None:
+            raise LookupError(f"slot {slot} is not served")
+        return owner
+
+    def primaries(self) -> list[int]:
+        """The indices of the nodes that are primaries now, lowest first."""
+        return [i for i in range(len(self.ports)) if self._nodes(i)[self._id(i)]["role"] == "master"]
+
+    def replica_of(self, primary: int) -> int:
+        """The index of the node that replicates node `primary` now."""
+        nodes, primary_id = self._nodes(primary), self._id(primary)
+        for i in range(len(self.ports)):
+            if nodes[self._id(i)]["primary"] == primary_id:
+                return i
+        raise LookupError(f"node {primary} has no replica")
+
+    def failover(self, replica: int, timeout: float = 20.0) -> None:
+        """A manual CLUSTER FAILOVER on node `replica`: its primary stops taking writes,
+        the replica catches up with it, then takes over; nothing acknowledged is lost.
+        Returns when every node sees the replica as a primary."""
+        with self.client(replica) as c:
+            c.execute_command("CLUSTER", "FAILOVER")
+            me = c.execute_command("CLUSTER", "MYID")
+        self._until(lambda: all(self._role_of(i, me) == "master" for i in range(len(self.ports))),
+                    timeout, f"node {replica} did not become a primary")
+
+    def move_slot(self, slot: int, to: int, *, batch: int = 10, pause: float = 0.0,
+                  timeout: float = 20.0) -> None:
+        """Move `slot` to node `to` as `valkey-cli --cluster reshard` does: IMPORTING on the
+        target, MIGRATING on the source, MIGRATE its keys a batch at a time (`pause`
+        seconds after each, to hold the slot half moved), then SETSLOT NODE on both and on
+        every other primary."""
+        source = self.owner_of(slot)
+        with self.client(source) as src, self.client(to) as dst:
+            src_id, dst_id = src.execute_command("CLUSTER", "MYID"), dst.execute_command("CLUSTER", "MYID")
+            dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+            src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+            while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, batch):
+                src.execute_command("MIGRATE", "127.0.0.1", self.ports[to], "", 0, 5000, "KEYS", *keys)
+                time.sleep(pause)
+            for c in (dst, src):
+                c.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+        for i in range(len(self.ports)):
+            if i not in (source, to):
+                with self.client(i) as c:
+                    if c.info("replication")["role"] == "master":
+                        c.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+        self._until(lambda: all(self._owner_seen_by(i, slot) == to for i in range(len(self.ports))),
+                    timeout, f"slot {slot} did not move to node {to}")
+
+    def _role_of(self, index: int, node_id: str) -> str:
+        return self._nodes(index).get(node_id, {}).get("role", "unknown")
+
+    def _id(self, index: int) -> str:
+        with self.client(index) as c:
+            return str(c.execute_command("CLUSTER", "MYID"))
+
+    def _nodes(self, index: int) -> dict[str, dict[str, str]]:
+        """CLUSTER NODES as node `index` sees it: each node id's role and primary's id."""
+        with self.client(index) as c:
+            lines = c.execute_command("CLUSTER", "NODES").splitlines()
+        return {fields[0]: {"role": "master" if "master" in fields[2].split(",") else "replica",
+                            "primary": fields[3]}
+                for fields in (line.split() for line in lines)}
+
+    def _owner_seen_by(self, index: int, slot: int) -> int | None:
+        with self.client(index) as c:
+            for low, high, primary, *_ in c.execute_command("CLUSTER", "SLOTS"):
+                if low <= slot <= high:
+                    return self.ports.index(int(primary[1]))
+        return None
+
+    @staticmethod
+    def _until(check: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise RuntimeError(what)
+            time.sleep(0.05)
+
     def flush(self) -> None:
-        """Empty every node (FLUSHALL on each primary)."""
+        """Empty every node (FLUSHALL on each primary; the replicas follow)."""
         for port in self.ports:
             with redis.Redis(host="127.0.0.1", port=port) as client:
-                client.flushall()
+                if client.info("replication")["role"] == "master":
+                    client.flushall()
 
     def stop(self) -> None:
         for proc in self.procs:

@@ -1,0 +1,136 @@
+"""A mesh on a Valkey Cluster whose shape changes under it, as an operator's would.
+
+Three primaries, each with a replica. While events flow into two Brokers through
+`ripple up --workers 2`:
+
+- the slot of one Broker's keys (its log, its Triggers' queues and schedules) moves to
+  another primary, key by key, as `valkey-cli --cluster reshard` moves it;
+- that primary, and the other Broker's, fail over to their replicas (a manual `CLUSTER
+  FAILOVER`, which loses nothing acknowledged).
+
+Every event that got a 202 reaches its subscriber; while a slot is half moved the ingress
+may answer 503 with Retry-After, never anything else; once the cluster is settled again
+every post is accepted, without a restart.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from pathlib import Path
+
+import pytest
+import redis.crc
+
+from ripple import keys
+from tests.support.mesh import Mesh
+from tests.support.prober import Ledger, PacedSender, wait_until
+from tests.support.sinks import Answer, RecordingSink
+from tests.support.valkey_cluster import RANGES, ValkeyCluster
+
+pytestmark = pytest.mark.e2e
+
+TRIGGERS = "/apis/eventing.knative.dev/v1/namespaces/default/triggers"
+RATE, DURATION = 100.0, 15.0
+SETTLED = 3.0
+"""Seconds after the last change from which every post must be accepted."""
+
+
+def broker_on_node(index: int) -> str:
+    low, high = RANGES[index]
+    return next(f"b{i}" for i in range(1000)
+                if low <= redis.crc.key_slot(keys.broker_log("default", f"b{i}").encode()) <= high)
+
+
+A, B = broker_on_node(0), broker_on_node(2)
+SLOT_A = redis.crc.key_slot(keys.broker_log("default", A).encode())
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory):
+    c = ValkeyCluster(tmp_path_factory.mktemp("cluster-with-replicas"), replicas=1).start()
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def manifest(sink: str) -> str:
+    return f"""
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {{name: {A}, namespace: default}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {{name: {B}, namespace: default}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: every-a, namespace: default}}
+spec:
+  broker: {A}
+  subscriber: {{uri: '{sink}/a'}}
+  delivery: {{retry: 10, backoffPolicy: linear, backoffDelay: PT0.1S}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: every-b, namespace: default}}
+spec:
+  broker: {B}
+  subscriber: {{uri: '{sink}/b'}}
+  delivery: {{retry: 10, backoffPolicy: linear, backoffDelay: PT0.1S}}
+"""
+
+
+def test_a_slot_move_and_two_failovers_under_load_lose_no_accepted_event(
+        cluster: ValkeyCluster, data_dir: Path) -> None:
+    ledger = Ledger()
+
+    def behaviour(request, n) -> Answer:  # every 10th event's first attempt fails: retries too
+        return Answer(503) if n % 10 == 0 else Answer(202)
+
+    with RecordingSink(ledger.behaviour(behaviour)) as sink:
+        mesh = Mesh(data_dir, workers=2, extra=["--redis-url", cluster.url]).start()
+        try:
+            mesh.apply(manifest(sink.url))
+            for name in ("every-a", "every-b"):
+                mesh.wait_ready(f"{TRIGGERS}/{name}")
+            senders = [PacedSender(mesh, f"/default/{broker}", rate=RATE, duration=DURATION,
+                                   prefix=broker).start() for broker in (A, B)]
+            changes: list[tuple[str, float, float]] = []
+
+            def change(what: str, action) -> None:
+                started = time.time()
+                action()
+                changes.append((what, started, time.time()))
+
+            # A's slot goes round the primaries one key at a time, and each primary that
+            # holds it fails over to its replica, and the replica back again
+            for _ in range(3):
+                time.sleep(1)
+                owner, primaries = cluster.owner_of(SLOT_A), cluster.primaries()
+                to = next(p for p in primaries if p != owner)
+                change(f"slot {SLOT_A} to node {to}", lambda: cluster.move_slot(SLOT_A, to=to, batch=1, pause=0.2))
+                time.sleep(1)
+                replica = cluster.replica_of(to)
+                change(f"node {to} failed over to {replica}", lambda: cluster.failover(replica=replica))
+            sent = [s.join() for s in senders]
+
+            accepted = [i for s in sent for i in s.accepted]
+            statuses = sum((s.statuses for s in sent), collections.Counter())
+            settled = changes[-1][2] + SETTLED
+            late = sum((s.answered_between(settled, float("inf")) for s in sent), collections.Counter())
+            print(f"\n{len(accepted)} of {sum(statuses.values())} accepted: {dict(statuses)}; "
+                  f"after the cluster settled: {dict(late)}; changes took "
+                  + ", ".join(f"{what} {end - start:.2f} s" for what, start, end in changes))
+            assert set(statuses) <= {202, 503}, f"answers other than 202 and 503: {dict(statuses)}"
+            assert late and set(late) == {202}, f"still refusing once the cluster settled: {dict(late)}"
+            assert wait_until(lambda: ledger.has_all(accepted), timeout=60, interval=0.1), (
+                f"lost: {sorted(set(accepted) - set(ledger.delivered()))[:20]}")
+            delivered = ledger.delivered()
+            duplicates = sum(n - 1 for n in delivered.values())
+            print(f"delivered {len(delivered)}, duplicates {duplicates}")
+            assert "Traceback" not in mesh.log.read_text(), "a traceback in ripple up's log"
+        finally:
+            mesh.stop()
