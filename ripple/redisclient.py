@@ -34,7 +34,7 @@ from redis.backoff import NoBackoff
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
 from redis.maint_notifications import MaintNotificationsConfig
 
-from ripple import cancelling, errors, pooling, rediscluster, resp
+from ripple import cancelling, errors, pooling, rediscluster, resp, storeurls
 
 cancelling.install()  # redis-py sends every command through asyncio.wait_for: on 3.11 it can lose a cancel
 
@@ -45,7 +45,12 @@ except ImportError:  # pragma: no cover - hiredis is a dependency (redis[hiredis
     _pack = None
 
 
+class NotReplicated(redis.exceptions.RedisError):
+    """A write the primary ran and its replicas did not confirm in time (`storeurls`)."""
+
+
 UNAVAILABLE: tuple[type[BaseException], ...] = (
+    NotReplicated,  # a write not yet on the replicas `?replica_acks=N` asks for
     redis.exceptions.ConnectionError,  # includes BusyLoadingError and MaxConnectionsError
     redis.exceptions.TimeoutError,
     redis.exceptions.ReadOnlyError,  # a replica, or a primary demoted during a failover
@@ -105,6 +110,28 @@ PIPELINED = HOT | {"XAUTOCLAIM", "XTRIM", "HSET", "HINCRBY", "DEL", "EVAL", "EVA
 pipelines and transactions: acks, retries, reclaims, and the dead-letter store's script,
 an EVAL inside MULTI/EXEC; and the EVALSHAs of a pipeline of scripts); a pipeline holding
 any other command, a WATCH or a redis-py `Script` to load is redis-py's."""
+
+
+DURABLE = frozenset({"EVALSHA", "EVAL", "XADD"})
+"""The writes whose confirmation Ripple passes on outside the store (an ingress's 202, a
+webhook's answer, a Kafka offset committed): a script or an XADD sent on its own. With a
+store URL's `?replica_acks=N` (`ripple.storeurls`), `LeanRedis` follows each with a `WAIT N`
+on the same connection and returns its reply only once N replicas confirmed it. Pipelines
+and transactions only move what is already stored (an ack, a retry, a dead letter): the
+replicas apply writes in the primary's order, so one that lags has the event where it was."""
+
+
+def _wait_for(acks: int) -> tuple[Any, ...]:
+    return ("WAIT", acks, storeurls.REPLICA_TIMEOUT_MS)
+
+
+def check_replicated(confirmed: Any, acks: int) -> None:
+    """Raise `NotReplicated` unless WAIT's reply says `acks` replicas have the writes."""
+    if isinstance(confirmed, redis.exceptions.ResponseError):
+        raise NotReplicated(f"the store refused to wait for its replicas: {confirmed}")
+    if not isinstance(confirmed, int) or confirmed < acks:
+        raise NotReplicated(f"written, but {confirmed} of the {acks} replicas asked for "
+                            f"(replica_acks) confirmed it within {storeurls.REPLICA_TIMEOUT_MS} ms")
 
 
 class LeanPipeline(Pipeline):
@@ -189,24 +216,44 @@ class LeanRedis(aioredis.Redis):
     """
 
     lean: resp.Pool | None = None
+    replica_acks = 0
+    """Replicas that must confirm a `DURABLE` command before its reply is returned."""
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         lean = self.lean
+        acks = self.replica_acks if args[0] in DURABLE else 0
         if lean is not None and args[0] in HOT:
             try:
                 packed = _pack(args)  # type: ignore[misc]  # `lean` is only set with hiredis
             except TypeError:
                 pass
             else:
-                return self._answer(await lean.execute(packed), args[0], options)
+                if not acks:
+                    return self._answer(await lean.execute(packed), args[0], options)
+                reply, confirmed = await lean.execute_many(packed + _pack(_wait_for(acks)), 2)  # type: ignore[misc]
+                if not isinstance(reply, redis.exceptions.ResponseError):
+                    check_replicated(confirmed, acks)
+                return self._answer(reply, args[0], options)
         if self.single_connection_client or self.connection is not None:
             # redis-py leaves execute_command and get_connection unannotated
-            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+            reply = await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+            if acks:  # the same connection: WAIT covers the command
+                check_replicated(await super().execute_command(*_wait_for(acks)), acks)  # type: ignore[no-untyped-call]
+            return reply
         pool = self.connection_pool
         conn = await pool.get_connection()  # type: ignore[no-untyped-call]
         try:
             await conn.send_command(*args)
-            return await self.parse_response(conn, args[0], **options)
+            if acks:
+                await conn.send_command(*_wait_for(acks))
+            try:
+                reply = await self.parse_response(conn, args[0], **options)
+            finally:
+                if acks:  # read even after an error reply: the connection goes back clean
+                    confirmed = await conn.read_response()
+            if acks:
+                check_replicated(confirmed, acks)
+            return reply
         finally:
             await pool.release(conn)
 
@@ -214,9 +261,9 @@ class LeanRedis(aioredis.Redis):
         """A `HOT` command written before this returns, on an idle lean link: the future of
         its raw reply (an error reply is a `ResponseError` in it, not raised; no response
         callback). None when it cannot go at once (no lean pool, no idle link, arguments
-        hiredis cannot pack): then `execute_command`."""
+        hiredis cannot pack, or replicas to wait for): then `execute_command`."""
         lean = self.lean
-        if lean is None or args[0] not in HOT:
+        if lean is None or args[0] not in HOT or (self.replica_acks and args[0] in DURABLE):
             return None
         try:
             packed = _pack(args)  # type: ignore[misc]  # `lean` is only set with hiredis
@@ -257,10 +304,14 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
     connections a burst opened once they are idle (`ripple.pooling`; `idle_timeout` and
     `keep_idle` tune it). A `redis+cluster://` URL gets a `rediscluster.ClusterClient`
     instead: redis-py's `RedisCluster`, whose hot commands, transactions and pipelines go
-    on a client of this module per primary."""
+    on a client of this module per primary. The URL's `?replica_acks=N` (`ripple.storeurls`)
+    sets `LeanRedis.replica_acks` on every single-node client made."""
+    acks = storeurls.replica_acks(url)
+    url = storeurls.for_redis_py(url)
     if rediscluster.is_cluster_url(url):
-        return rediscluster.connect(url, **options)
+        return rediscluster.connect(url, replica_acks=acks, **options)
     lean = options.pop("lean", True)
+    acks = options.pop("replica_acks", acks)  # a cluster's node clients get it this way
     single = options.pop("single_connection_client", False)
     if url.startswith("redis://"):
         options.setdefault("connection_class", HiredisPackingConnection)
@@ -275,6 +326,7 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
     pool = pooling.SweptConnectionPool.from_url(url, **options)
     client = LeanRedis(connection_pool=pool, single_connection_client=single)
     client.auto_close_connection_pool = True  # as `from_url` does: `aclose` closes the pool
+    client.replica_acks = acks
     if lean and _pack is not None:
         client.lean = lean_pool(pool)
     return client

@@ -21,7 +21,9 @@ the idle reader's own connection, goes through `dedicated`.
 Not supported: more than one seed node in the URL (the client learns the others from the
 seed), a database other than 0 (a cluster has one), unix sockets, Sentinel, and reading
 from replicas. Failover and resharding are left to redis-py's handling of MOVED and its
-slot-map refresh, and are untested.
+slot-map refresh (tests/e2e/test_cluster_changes.py moves a slot and fails primaries over
+under load). With a URL's `?replica_acks=N` (`ripple.storeurls`) the `redisclient.DURABLE`
+commands always go to their slot's primary on its node client, which adds the WAIT.
 """
 
 from __future__ import annotations
@@ -79,7 +81,8 @@ def node_url(url: str) -> str:
     return urllib.parse.urlunsplit(parsed._replace(scheme=SCHEMES.get(parsed.scheme, parsed.scheme)))
 
 
-_NOT_CLUSTER_OPTIONS = ("lean", "retry_on_timeout", "connection_class", "single_connection_client")
+_NOT_CLUSTER_OPTIONS = ("lean", "retry_on_timeout", "connection_class", "single_connection_client",
+                        "replica_acks")
 """`redisclient.connect` options that a `RedisCluster` does not take (its node clients do):
 it never retries here anyway (`retry` below), and picks its connection class itself (TLS
 from the scheme)."""
@@ -171,6 +174,8 @@ class ClusterClient(RedisCluster):
         return client
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        if self._node_options.get("replica_acks") and args[0] in redisclient.DURABLE:
+            return await self._execute_durable(args, kwargs)
         if self._lean and args[0] in redisclient.HOT and "target_nodes" not in kwargs:
             key = first_key(args)
             node = None if key is None else self.node_client(key)
@@ -180,6 +185,30 @@ class ClusterClient(RedisCluster):
                 except redis.exceptions.AskError:  # MOVED too: not run there; redis-py follows it
                     pass
         return await super().execute_command(*args, **kwargs)
+
+    async def _execute_durable(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A `redisclient.DURABLE` command with replicas to wait for: always on the node
+        client of its slot's primary, which sends the WAIT on the same connection (redis-py's
+        routing would not). A MOVED patches the slot map and the command goes to the new
+        owner, `MOVES` times at most; an ASK (the slot is migrating) is raised, as the
+        script could not run on keys split between two nodes anyway."""
+        key = first_key(args)
+        if key is None:
+            raise redis.exceptions.DataError(f"{args[0]} names no key to route it by")
+        if self.node_client(key) is None:
+            await self.initialize()
+        moves = 0
+        while True:
+            node = self.node_client(key)
+            if node is None:
+                raise redis.exceptions.SlotNotCoveredError(f"no primary serves the slot of {key!r}")
+            try:
+                return await node.execute_command(*args, **kwargs)  # type: ignore[no-untyped-call]
+            except redis.exceptions.MovedError as moved:
+                moves += 1
+                if moves > MOVES:
+                    raise
+                await self.learn(moved, node.connection_pool.connection_kwargs.get("host", ""))
 
     async def learn(self, moved: redis.exceptions.MovedError, host: str) -> None:
         """Patch the slot map with where a MOVED read on a node of `host` points."""

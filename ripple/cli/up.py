@@ -37,7 +37,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from ripple import embedded, errors, logs, orphans, rediscluster, supervising
+from ripple import embedded, errors, logs, orphans, rediscluster, storeurls, supervising
 from ripple.api import dead_letter_bounds
 from ripple.api.eventing import retention
 from ripple.settings import (ApiSettings, DeadLetterSettings, DeliverySettings, IngressSettings,
@@ -58,7 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="port for the API and the data plane (default 8080)")
     parser.add_argument("--redis-url", type=_flag(store_url), default=None,
                         help="an external Redis/Valkey, redis://HOST:PORT/DB, or a Redis "
-                             "Cluster, redis+cluster://HOST:PORT "
+                             "Cluster, redis+cluster://HOST:PORT; add ?replica_acks=N to answer "
+                             "202 only once N replicas have an event "
                              "(default: $RIPPLE_REDIS_URL, else embedded Valkey)")
     parser.add_argument("--store-timeout", type=_flag(positive_float), default=STORE_WAIT,
                         help=f"seconds to wait at start for the --redis-url store to answer "
@@ -168,11 +169,13 @@ STORE_SCHEMES = ("redis", "rediss", "unix", *rediscluster.SCHEMES)
 
 def store_url(value: str) -> str:
     """A Redis URL redis-py takes: redis://, rediss:// (TLS) or unix://; or a Redis Cluster's,
-    redis+cluster:// or rediss+cluster:// (`ripple.rediscluster.check_url`'s rules)."""
+    redis+cluster:// or rediss+cluster:// (`ripple.rediscluster.check_url`'s rules); with
+    Ripple's own `?replica_acks=N` (`ripple.storeurls`) or not."""
     parsed = urllib.parse.urlsplit(value)
     if parsed.scheme not in STORE_SCHEMES or not (parsed.netloc or parsed.path):
         raise ValueError(f"{value!r} is not a Redis URL; write it as redis://HOST:PORT/DB, "
                          f"e.g. redis://localhost:6379/0, or {rediscluster.EXAMPLE} for a cluster")
+    storeurls.replica_acks(value)  # its rule, named, on a bad value
     if rediscluster.is_cluster_url(value):
         return rediscluster.check_url(value)
     if parsed.scheme != "unix":
@@ -429,7 +432,8 @@ def wait_for_store(url: str, timeout: float = STORE_WAIT) -> None:
     import redis
 
     cluster = rediscluster.is_cluster_url(url)
-    client = redis.Redis.from_url(rediscluster.node_url(url) if cluster else url,
+    plain = storeurls.for_redis_py(url)
+    client = redis.Redis.from_url(rediscluster.node_url(plain) if cluster else plain,
                                   socket_connect_timeout=1.0, socket_timeout=1.0)
     deadline = time.monotonic() + timeout
     shown = redacted(url)

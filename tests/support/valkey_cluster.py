@@ -42,6 +42,7 @@ class ValkeyCluster:
         self.workdir = workdir
         self.replicas = replicas
         self.procs: list[subprocess.Popen[bytes]] = []
+        self._argv: list[list[str]] = []
         self.ports: list[int] = []
         self.buses: list[int] = []
         self.formed_in = 0.0
@@ -63,13 +64,13 @@ class ValkeyCluster:
             port, bus = _free_port(), _free_port()
             where = self.workdir / f"n{i}"
             where.mkdir(parents=True, exist_ok=True)
-            self.procs.append(subprocess.Popen(
+            self._argv.append(
                 [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(where),
                  "--cluster-enabled", "yes", "--cluster-port", str(bus),
                  "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000",
-                 "--appendonly", "no", "--save", "", "--logfile", str(where / "valkey.log")],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True))
+                 "--appendonly", "no", "--save", "", "--logfile", str(where / "valkey.log"),
+                 "--repl-diskless-sync-delay", "0"])  # a replica syncs at once, not after 5 s
+            self.procs.append(self._spawn(i))
             self.ports.append(port)
             self.buses.append(bus)
         try:
@@ -79,6 +80,25 @@ class ValkeyCluster:
             raise
         self.formed_in = time.monotonic() - started
         return self
+
+    def _spawn(self, index: int) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self._argv[index], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def restart(self, index: int, timeout: float = 20.0) -> None:
+        """Start node `index` again, on its ports and with its nodes.conf, after it died. A
+        primary that was failed over meanwhile comes back as a replica of its successor,
+        empty (no persistence) until it has synced; returns once it has."""
+        self.procs[index] = self._spawn(index)
+        self._until(lambda: self._synced(index), timeout, f"node {index} did not rejoin")
+
+    def _synced(self, index: int) -> bool:
+        try:
+            with self.client(index) as c:
+                info = c.info("replication")
+                return info["role"] == "master" or info.get("master_link_status") == "up"
+        except redis.ConnectionError:
+            return False
 
     def _form(self) -> None:
         clients = [redis.Redis(host="127.0.0.1", port=p, decode_responses=True) for p in self.ports]
