@@ -134,6 +134,15 @@ def check_replicated(confirmed: Any, acks: int) -> None:
                             f"(replica_acks) confirmed it within {storeurls.REPLICA_TIMEOUT_MS} ms")
 
 
+def _replicated(replies: list[Any], acks: int) -> Any:
+    """A command's raw reply from the [reply, WAIT's reply] of a lean link: raises
+    `NotReplicated` unless it was an error reply (then nothing was written) or confirmed."""
+    reply, confirmed = replies
+    if not isinstance(reply, redis.exceptions.ResponseError):
+        check_replicated(confirmed, acks)
+    return reply
+
+
 class LeanPipeline(Pipeline):
     """redis-py's pipeline, executed on a lean link when it can be: one write, the replies
     read in order, then redis-py's own rules (MULTI/EXEC: a queued error aborts and is
@@ -230,10 +239,8 @@ class LeanRedis(aioredis.Redis):
             else:
                 if not acks:
                     return self._answer(await lean.execute(packed), args[0], options)
-                reply, confirmed = await lean.execute_many(packed + _pack(_wait_for(acks)), 2)  # type: ignore[misc]
-                if not isinstance(reply, redis.exceptions.ResponseError):
-                    check_replicated(confirmed, acks)
-                return self._answer(reply, args[0], options)
+                replies = await lean.execute_many(packed + _pack(_wait_for(acks)), 2)  # type: ignore[misc]
+                return self._answer(_replicated(replies, acks), args[0], options)
         if self.single_connection_client or self.connection is not None:
             # redis-py leaves execute_command and get_connection unannotated
             reply = await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
@@ -261,15 +268,34 @@ class LeanRedis(aioredis.Redis):
         """A `HOT` command written before this returns, on an idle lean link: the future of
         its raw reply (an error reply is a `ResponseError` in it, not raised; no response
         callback). None when it cannot go at once (no lean pool, no idle link, arguments
-        hiredis cannot pack, or replicas to wait for): then `execute_command`."""
+        hiredis cannot pack): then `execute_command`. A `DURABLE` command with replicas to
+        wait for goes with its WAIT, and its future fails with `NotReplicated` as
+        `execute_command` raises it."""
         lean = self.lean
-        if lean is None or args[0] not in HOT or (self.replica_acks and args[0] in DURABLE):
+        if lean is None or args[0] not in HOT:
             return None
         try:
             packed = _pack(args)  # type: ignore[misc]  # `lean` is only set with hiredis
         except TypeError:
             return None
-        return lean.send_now(packed)
+        acks = self.replica_acks if args[0] in DURABLE else 0
+        if not acks:
+            return lean.send_now(packed)
+        both = lean.send_now(packed + _pack(_wait_for(acks)), 2)  # type: ignore[misc]
+        if both is None:
+            return None
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def settle(both: asyncio.Future[Any]) -> None:
+            try:
+                reply = _replicated(both.result(), acks)
+            except BaseException as exc:
+                answer.set_exception(exc)
+                return
+            answer.set_result(reply)
+
+        both.add_done_callback(settle)
+        return answer
 
     def _answer(self, reply: Any, command: str, options: dict[str, Any]) -> Any:
         """`parse_response` for a reply already read (bytes, no decoding)."""

@@ -328,31 +328,32 @@ class Pool:
         self._give_back(link)
         return replies
 
-    def send_now(self, packed: bytes) -> asyncio.Future[Any] | None:
+    def send_now(self, packed: bytes, count: int = 1) -> asyncio.Future[Any] | None:
         """`execute` without a coroutine: the command is written before this returns, on an
         idle link (None when none is idle: then `execute`); the future of its reply, as
-        `execute` returns or raises it."""
+        `execute` returns or raises it. With `count` commands packed together, the future
+        of their replies' list, as `execute_many`'s."""
         link = self._idle_link()
         if link is None:
             return None
         try:
-            reply = link.request(packed)
+            replies = [link.request(packed)] if count == 1 else link.request_many(packed, count)
         except redis.exceptions.ConnectionError:  # closed since it went idle
             self._drop(link)
             return None
         answer: asyncio.Future[Any] = link._loop.create_future()
 
-        def settle(reply: asyncio.Future[Any]) -> None:
+        def settle(last: asyncio.Future[Any]) -> None:  # replies come in order: all are in
             try:
-                value = _checked(reply.result())
+                values = [_checked(reply.result()) for reply in replies]
             except BaseException as exc:
                 self._drop(link)
                 answer.set_exception(exc)
                 return
             self._give_back(link)
-            answer.set_result(value)
+            answer.set_result(values[0] if count == 1 else values)
 
-        reply.add_done_callback(settle)
+        replies[-1].add_done_callback(settle)
         return answer
 
     def _give_back(self, link: Link) -> None:

@@ -151,3 +151,26 @@ async def test_the_ingress_appender_refuses_what_the_replica_does_not_confirm(pa
                 assert all(isinstance(o, bytes) for o in outcomes), outcomes
         finally:
             await client.aclose()
+
+
+async def test_a_write_sent_at_once_waits_for_its_replica_too(pair: Pair) -> None:
+    """The ingress's eager flush (`LeanRedis.send_now`) carries the WAIT in the same write."""
+    client = redisclient.connect(pair.url())
+    try:
+        await client.ping()  # a link, idle, for send_now to write on
+        await client.xadd("s", {"n": 0})
+        sent = client.send_now("XADD", "s", "*", "n", "1")
+        assert sent is not None
+        assert isinstance(await sent, bytes) and pair.on_replica("s") == 2
+        pair.replica.send_signal(signal.SIGSTOP)
+        try:
+            sent = client.send_now("XADD", "s", "*", "n", "2")
+            assert sent is not None
+            with pytest.raises(redisclient.NotReplicated):
+                await sent
+        finally:
+            pair.replica.send_signal(signal.SIGCONT)
+        refused = client.send_now("XADD", 1, "*")  # an error reply: nothing written, nothing to wait for
+        assert refused is not None and isinstance(await refused, redis.exceptions.ResponseError)
+    finally:
+        await client.aclose()
