@@ -18,9 +18,10 @@ the same signature and reply on both, and Ripple's keys already keep each multi-
 command, transaction and script in one slot (`ripple.keys`). The one place that differs,
 the idle reader's own connection, goes through `dedicated`.
 
-Not supported: more than one seed node in the URL (the client learns the others from the
-seed), a database other than 0 (a cluster has one), unix sockets, Sentinel, and reading
-from replicas. Failover and resharding are left to redis-py's handling of MOVED and its
+The URL may name several seed nodes (`redis+cluster://h1:7000,h2:7000`, `seeds`): the
+client starts from the first that answers and learns the others from it, so a restart does
+not need one particular node up. Not supported: a database other than 0 (a cluster has
+one), unix sockets, Sentinel, and reading from replicas. Failover and resharding are left to redis-py's handling of MOVED and its
 slot-map refresh (tests/e2e/test_cluster_changes.py moves a slot and fails primaries over
 under load). With a URL's `?replica_acks=N` (`ripple.storeurls`) the `redisclient.DURABLE`
 commands always go to their slot's primary on its node client, which adds the WAIT.
@@ -37,7 +38,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 import redis.exceptions
 from redis.asyncio.client import Pipeline
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.maint_notifications import MaintNotificationsConfig
@@ -62,23 +63,29 @@ def check_url(url: str) -> str:
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme not in SCHEMES:
         raise ValueError(f"{url!r} is not a Redis Cluster URL; write it as {EXAMPLE}")
-    if "," in parsed.netloc:
-        raise ValueError(f"{url!r}: give one seed node, {EXAMPLE}; the client finds the others")
-    try:
-        parsed.port  # noqa: B018 - raises on a port that is not a number or out of range
-    except ValueError:
-        raise ValueError(f"{url!r} is not a Redis Cluster URL: bad port") from None
-    if not parsed.hostname:
-        raise ValueError(f"{url!r} names no host; write it as {EXAMPLE}")
+    for seed in seeds(url):
+        where = urllib.parse.urlsplit(seed)
+        try:
+            where.port  # noqa: B018 - raises on a port that is not a number or out of range
+        except ValueError:
+            raise ValueError(f"{url!r} is not a Redis Cluster URL: bad port") from None
+        if not where.hostname:
+            raise ValueError(f"{url!r} names no host{' in a seed' if ',' in parsed.netloc else ''}; "
+                             f"write it as {EXAMPLE}")
     if parsed.path not in ("", "/", "/0"):
         raise ValueError(f"{url!r}: a Redis Cluster has one database, 0; drop {parsed.path!r}")
     return url
 
 
-def node_url(url: str) -> str:
-    """The seed node's URL as redis-py writes it: `redis+cluster://h:p` is `redis://h:p`."""
+def seeds(url: str) -> list[str]:
+    """Each seed node of a cluster URL as one server's URL, the way redis-py writes it:
+    `redis+cluster://u:p@h1:7000,h2:7000` is `redis://u:p@h1:7000` and `redis://u:p@h2:7000`
+    (credentials, TLS and options shared). Any seed that answers is enough to start."""
     parsed = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit(parsed._replace(scheme=SCHEMES.get(parsed.scheme, parsed.scheme)))
+    credentials, at, hosts = parsed.netloc.rpartition("@")
+    scheme = SCHEMES.get(parsed.scheme, parsed.scheme)
+    return [urllib.parse.urlunsplit(parsed._replace(scheme=scheme, netloc=f"{credentials}{at}{host}"))
+            for host in hosts.split(",")]
 
 
 _NOT_CLUSTER_OPTIONS = ("lean", "retry_on_timeout", "connection_class", "single_connection_client",
@@ -89,7 +96,7 @@ from the scheme)."""
 
 
 def connect(url: str, **options: Any) -> aioredis.Redis:
-    """A `ClusterClient` on the seed node of `url`, never retrying (MOVED and ASK are still
+    """A `ClusterClient` on the seed nodes of `url`, never retrying (MOVED and ASK are still
     followed: the command did not run where it was refused). `max_connections` is per node;
     `lean=False` keeps every command on redis-py's cluster client. Typed as the single-node
     client: see the module's docstring."""
@@ -100,7 +107,10 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
     options.setdefault("driver_info", None)  # no CLIENT SETINFO per connection, as redisclient
     # nor CLIENT MAINT_NOTIFICATIONS, which Valkey refuses: one round trip per connection
     options.setdefault("maint_notifications_config", MaintNotificationsConfig(enabled=False))
-    client = cast(ClusterClient, ClusterClient.from_url(node_url(url), **options))
+    first, *others = seeds(url)
+    more = [ClusterNode(where.hostname or "", where.port or 6379)  # `check_url` wants a host
+            for where in map(urllib.parse.urlsplit, others)]
+    client = cast(ClusterClient, ClusterClient.from_url(first, startup_nodes=more or None, **options))
     client.setup(url, node_options)
     return cast(aioredis.Redis, client)
 

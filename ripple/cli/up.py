@@ -428,19 +428,20 @@ def wait_for_store(url: str, timeout: float = STORE_WAIT) -> None:
     """PING the store until it answers; Refused, naming the URL, after `timeout` seconds.
     Its `INFO cluster` must agree with the URL (a cluster node for redis+cluster://, else
     not), or it is refused at once; a cluster must then say `cluster_state:ok` within the
-    same `timeout`. Asked of the seed node, which is the cluster's view the client starts from."""
+    same `timeout`. Asked of the first seed node that answers, whose view of the cluster the
+    client starts from."""
     import redis
 
     cluster = rediscluster.is_cluster_url(url)
     plain = storeurls.for_redis_py(url)
-    client = redis.Redis.from_url(rediscluster.node_url(plain) if cluster else plain,
-                                  socket_connect_timeout=1.0, socket_timeout=1.0)
+    clients = [redis.Redis.from_url(seed, socket_connect_timeout=1.0, socket_timeout=1.0)
+               for seed in (rediscluster.seeds(plain) if cluster else [plain])]
     deadline = time.monotonic() + timeout
     shown = redacted(url)
     try:
         while True:
             try:
-                client.ping()
+                client = _answering(clients)
                 wrong = rediscluster.mismatch(url, shown, {
                     str(name): str(value) for name, value in client.info("cluster").items()})
                 if wrong:
@@ -448,7 +449,7 @@ def wait_for_store(url: str, timeout: float = STORE_WAIT) -> None:
                 if not cluster:
                     return
                 state = rediscluster.problem(rediscluster.parse_info(
-                    client.execute_command("CLUSTER", "INFO")))  # type: ignore[no-untyped-call]
+                    client.execute_command("CLUSTER", "INFO")))
                 if state is None:
                     return
                 if time.monotonic() >= deadline:
@@ -462,7 +463,23 @@ def wait_for_store(url: str, timeout: float = STORE_WAIT) -> None:
                                   f"unset for the embedded Valkey)") from None
             time.sleep(0.25)
     finally:
-        client.close()
+        for client in clients:
+            client.close()
+
+
+def _answering(clients: list[Any]) -> Any:
+    """The first of `clients` (a cluster's seeds, or one server) that answers a PING; the
+    last one's error when none does."""
+    import redis
+
+    for client in clients[:-1]:
+        try:
+            client.ping()
+            return client
+        except (redis.RedisError, OSError):
+            continue
+    clients[-1].ping()
+    return clients[-1]
 
 
 VALKEY_BACKOFF = supervising.Backoff(initial=0.5, factor=2.0, cap=10.0, healthy_after=30.0)

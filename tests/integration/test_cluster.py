@@ -354,6 +354,27 @@ def test_the_start_check_passes_a_cluster_that_serves(valkey_cluster) -> None:
     up.wait_for_store(valkey_cluster.url, timeout=2)
 
 
+def test_a_url_whose_first_seed_is_down_starts_from_the_next(valkey_cluster) -> None:
+    """A seed that does not answer (a node being replaced) is skipped, by the start check
+    and by the client, which learns every node from the next."""
+    dead = free_port()
+    url = f"redis+cluster://127.0.0.1:{dead},127.0.0.1:{valkey_cluster.ports[1]}"
+    up.wait_for_store(url, timeout=2)
+
+    async def use() -> list[int]:
+        client = redisclient.connect(url)
+        try:
+            for tag in TAGS:
+                await client.xadd(f"{{{tag}}}:seeds", {"n": "1"})
+            return sorted({port_of(client, f"{{{tag}}}:seeds") for tag in TAGS})
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(use()) == sorted(valkey_cluster.ports)  # every node, from one seed
+    with pytest.raises(up.Refused, match=f"cannot reach the store at redis\\+cluster://127.0.0.1:{dead},"):
+        up.wait_for_store(f"redis+cluster://127.0.0.1:{dead},127.0.0.1:{free_port()}", timeout=0.5)
+
+
 def test_the_start_check_refuses_a_cluster_url_on_one_server(valkey_url) -> None:
     port = urllib.parse.urlsplit(valkey_url).port
     with pytest.raises(up.Refused) as refused:

@@ -15,7 +15,10 @@ from ripple import keys, rediscluster, redisclient
     ("redis+cluster://cache:7000/", None),
     ("redis://cache:7000", "is not a Redis Cluster URL; write it as redis+cluster://HOST:PORT"),
     ("redis+cluster://cache:7000/1", "a Redis Cluster has one database, 0; drop '/1'"),
-    ("redis+cluster://a:7000,b:7000", "give one seed node"),
+    ("redis+cluster://a:7000,b:7000", None),                      # seeds: any that answers
+    ("rediss+cluster://u:pw@a:7000,b:7001,c/0", None),
+    ("redis+cluster://a:7000,,b:7000", "names no host in a seed"),
+    ("redis+cluster://a:7000,b:port", "bad port"),
     ("redis+cluster://:7000", "names no host"),
     ("redis+cluster://cache:port", "bad port"),
     ("redis+cluster://cache:0x10", "bad port"),
@@ -28,14 +31,16 @@ def test_cluster_url_rules(url: str, problem: str | None) -> None:
             rediscluster.check_url(url)
 
 
-@pytest.mark.parametrize("url, seed", [
-    ("redis+cluster://cache:7000", "redis://cache:7000"),
-    ("rediss+cluster://u:pw@cache:7000/0?ssl_ca_certs=/ca.pem", "rediss://u:pw@cache:7000/0?ssl_ca_certs=/ca.pem"),
-    ("redis://cache:6379/0", "redis://cache:6379/0"),
+@pytest.mark.parametrize("url, seeds", [
+    ("redis+cluster://cache:7000", ["redis://cache:7000"]),
+    ("rediss+cluster://u:pw@cache:7000/0?ssl_ca_certs=/ca.pem", ["rediss://u:pw@cache:7000/0?ssl_ca_certs=/ca.pem"]),
+    ("redis+cluster://u:pw@a:7000,b:7001/0", ["redis://u:pw@a:7000/0", "redis://u:pw@b:7001/0"]),
+    ("redis+cluster://a:7000,b", ["redis://a:7000", "redis://b"]),
+    ("redis://cache:6379/0", ["redis://cache:6379/0"]),
 ])
-def test_the_seed_nodes_url_is_redis_pys(url: str, seed: str) -> None:
-    assert rediscluster.node_url(url) == seed
-    assert rediscluster.is_cluster_url(url) is (url != seed)
+def test_each_seed_nodes_url_is_redis_pys(url: str, seeds: list[str]) -> None:
+    assert rediscluster.seeds(url) == seeds
+    assert rediscluster.is_cluster_url(url) is (url != seeds[0])
 
 
 @pytest.mark.parametrize("args, key", [

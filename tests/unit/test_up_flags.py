@@ -30,9 +30,9 @@ def parse_up(*flags: str) -> object:
     (["--redis-url", "redis+cluster://cache:7000/2"],
      "Error: ripple up: argument --redis-url: 'redis+cluster://cache:7000/2': a Redis Cluster has "
      "one database, 0; drop '/2'"),
-    (["--redis-url", "redis+cluster://a:7000,b:7001"],
-     "Error: ripple up: argument --redis-url: 'redis+cluster://a:7000,b:7001': give one seed node, "
-     "redis+cluster://HOST:PORT (rediss+cluster:// for TLS); the client finds the others"),
+    (["--redis-url", "redis+cluster://a:7000,:7001"],
+     "Error: ripple up: argument --redis-url: 'redis+cluster://a:7000,:7001' names no host in a "
+     "seed; write it as redis+cluster://HOST:PORT (rediss+cluster:// for TLS)"),
     (["--redis-url", "rediss+cluster://:7000"],
      "Error: ripple up: argument --redis-url: 'rediss+cluster://:7000' names no host; write it as "
      "redis+cluster://HOST:PORT (rediss+cluster:// for TLS)"),
