@@ -33,7 +33,7 @@ from ripple import keys
 from tests.support.mesh import Mesh
 from tests.support.prober import Ledger, PacedSender, wait_until
 from tests.support.sinks import Answer, RecordingSink
-from tests.support.valkey_cluster import RANGES, ValkeyCluster
+from tests.support.valkey_cluster import ValkeyCluster, broker_on_node
 
 pytestmark = pytest.mark.e2e
 
@@ -43,16 +43,11 @@ SETTLED = 3.0
 """Seconds after the last change from which every post must be accepted."""
 
 
-def broker_on_node(index: int) -> str:
-    low, high = RANGES[index]
-    return next(f"b{i}" for i in range(1000)
-                if low <= redis.crc.key_slot(keys.broker_log("default", f"b{i}").encode()) <= high)
-
-
 A, B = broker_on_node(0), broker_on_node(2)
 SLOT_A = redis.crc.key_slot(keys.broker_log("default", A).encode())
 C = broker_on_node(1)
 """The Broker of the primary that dies: not node 0, the seed of the mesh's store URL."""
+SLOT_C = redis.crc.key_slot(keys.broker_log("default", C).encode())
 
 
 @pytest.fixture(scope="module")
@@ -64,31 +59,19 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
         c.stop()
 
 
-def manifest(sink: str) -> str:
+def broker_and_trigger(broker: str, trigger: str, subscriber: str, retry: int) -> str:
     return f"""
 apiVersion: eventing.knative.dev/v1
 kind: Broker
-metadata: {{name: {A}, namespace: default}}
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {{name: {B}, namespace: default}}
+metadata: {{name: {broker}, namespace: default}}
 ---
 apiVersion: eventing.knative.dev/v1
 kind: Trigger
-metadata: {{name: every-a, namespace: default}}
+metadata: {{name: {trigger}, namespace: default}}
 spec:
-  broker: {A}
-  subscriber: {{uri: '{sink}/a'}}
-  delivery: {{retry: 10, backoffPolicy: linear, backoffDelay: PT0.1S}}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {{name: every-b, namespace: default}}
-spec:
-  broker: {B}
-  subscriber: {{uri: '{sink}/b'}}
-  delivery: {{retry: 10, backoffPolicy: linear, backoffDelay: PT0.1S}}
+  broker: {broker}
+  subscriber: {{uri: '{subscriber}'}}
+  delivery: {{retry: {retry}, backoffPolicy: linear, backoffDelay: PT0.1S}}
 """
 
 
@@ -102,7 +85,8 @@ def test_a_slot_move_and_two_failovers_under_load_lose_no_accepted_event(
     with RecordingSink(ledger.behaviour(behaviour)) as sink:
         mesh = Mesh(data_dir, workers=2, extra=["--redis-url", cluster.url]).start()
         try:
-            mesh.apply(manifest(sink.url))
+            mesh.apply(broker_and_trigger(A, "every-a", f"{sink.url}/a", retry=10) + "---"
+                       + broker_and_trigger(B, "every-b", f"{sink.url}/b", retry=10))
             for name in ("every-a", "every-b"):
                 mesh.wait_ready(f"{TRIGGERS}/{name}")
             senders = [PacedSender(mesh, f"/default/{broker}", rate=RATE, duration=DURATION,
@@ -160,23 +144,11 @@ def test_a_primary_killed_while_its_replica_lags_loses_only_what_replica_acks_re
         with RecordingSink(ledger.behaviour(behaviour)) as sink:
             mesh = Mesh(data_dir, workers=2, extra=["--redis-url", url]).start()
             try:
-                mesh.apply(f"""
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {{name: {C}, namespace: default}}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {{name: every-c, namespace: default}}
-spec:
-  broker: {C}
-  subscriber: {{uri: '{sink.url}/c'}}
-  delivery: {{retry: 30, backoffPolicy: linear, backoffDelay: PT0.1S}}
-""")
+                mesh.apply(broker_and_trigger(C, "every-c", f"{sink.url}/c", retry=30))
                 mesh.wait_ready(f"{TRIGGERS}/every-c")
                 sender = PacedSender(mesh, f"/default/{C}", rate=RATE, duration=14.0, prefix="c").start()
                 time.sleep(2)
-                primary = cluster.owner_of(redis.crc.key_slot(keys.broker_log("default", C).encode()))
+                primary = cluster.owner_of(SLOT_C)
                 replica = cluster.replica_of(primary)
                 # the replica falls behind: stopped, and its link cut, so what the primary
                 # writes from now on is only in the primary's backlog; and the subscriber is
@@ -190,8 +162,7 @@ spec:
                 cluster.procs[primary].send_signal(signal.SIGKILL)
                 killed = time.time()
                 cluster.procs[replica].send_signal(signal.SIGCONT)  # it takes over, without them
-                cluster._until(lambda: cluster.owner_of(redis.crc.key_slot(
-                    keys.broker_log("default", C).encode())) == replica, 20, "no failover")
+                cluster.wait_for_owner(SLOT_C, replica)
                 cluster.restart(primary)  # back as the new primary's replica: acks possible again
                 restarted = time.time()
                 refusing.clear()

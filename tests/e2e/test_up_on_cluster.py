@@ -12,24 +12,15 @@ import threading
 from pathlib import Path
 
 import pytest
-import redis.crc
 
-from ripple import keys
 from tests.support.mesh import Mesh
 from tests.support.prober import post_events, wait_until
 from tests.support.sinks import Answer, RecordingSink
-from tests.support.valkey_cluster import RANGES, ValkeyCluster
+from tests.support.valkey_cluster import ValkeyCluster, broker_on_node
 
 pytestmark = pytest.mark.e2e
 
 TRIGGERS = "/apis/eventing.knative.dev/v1/namespaces/default/triggers"
-
-
-def broker_on_node(index: int) -> str:
-    """A Broker name whose keys hash to a slot of node `index`."""
-    low, high = RANGES[index]
-    return next(f"b{i}" for i in range(1000)
-                if low <= redis.crc.key_slot(keys.broker_log("default", f"b{i}").encode()) <= high)
 
 
 A, B = broker_on_node(0), broker_on_node(2)

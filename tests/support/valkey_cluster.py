@@ -22,8 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import redis
+import redis.crc
 
 RANGES = [(0, 5460), (5461, 10922), (10923, 16383)]
+
+
+def broker_on_node(index: int) -> str:
+    """A Broker name in `default` whose keys hash to a slot of the range node `index` was
+    formed with."""
+    from ripple import keys
+
+    low, high = RANGES[index]
+    return next(f"b{i}" for i in range(1000)
+                if low <= redis.crc.key_slot(keys.broker_log("default", f"b{i}").encode()) <= high)
 STARTUP_TIMEOUT = 20.0
 
 
@@ -173,6 +184,10 @@ class ValkeyCluster:
             if nodes[self._id(i)]["primary"] == primary_id:
                 return i
         raise LookupError(f"node {primary} has no replica")
+
+    def wait_for_owner(self, slot: int, index: int, timeout: float = 20.0) -> None:
+        """Until node `index` serves `slot` (as the first running node sees it)."""
+        self._until(lambda: self.owner_of(slot) == index, timeout, f"node {index} did not take slot {slot}")
 
     def failover(self, replica: int, timeout: float = 20.0) -> None:
         """A manual CLUSTER FAILOVER on node `replica`: its primary stops taking writes,
