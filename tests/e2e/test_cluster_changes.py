@@ -30,6 +30,7 @@ import pytest
 import redis.crc
 
 from ripple import keys
+from tests.support.manifests import broker_and_trigger
 from tests.support.mesh import Mesh
 from tests.support.prober import Ledger, PacedSender, wait_until
 from tests.support.sinks import Answer, RecordingSink
@@ -59,22 +60,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
         c.stop()
 
 
-def broker_and_trigger(broker: str, trigger: str, subscriber: str, retry: int) -> str:
-    return f"""
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {{name: {broker}, namespace: default}}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {{name: {trigger}, namespace: default}}
-spec:
-  broker: {broker}
-  subscriber: {{uri: '{subscriber}'}}
-  delivery: {{retry: {retry}, backoffPolicy: linear, backoffDelay: PT0.1S}}
-"""
-
-
 def test_a_slot_move_and_two_failovers_under_load_lose_no_accepted_event(
         cluster: ValkeyCluster, data_dir: Path) -> None:
     ledger = Ledger()
@@ -85,8 +70,8 @@ def test_a_slot_move_and_two_failovers_under_load_lose_no_accepted_event(
     with RecordingSink(ledger.behaviour(behaviour)) as sink:
         mesh = Mesh(data_dir, workers=2, extra=["--redis-url", cluster.url]).start()
         try:
-            mesh.apply(broker_and_trigger(A, "every-a", f"{sink.url}/a", retry=10) + "---"
-                       + broker_and_trigger(B, "every-b", f"{sink.url}/b", retry=10))
+            mesh.apply(broker_and_trigger(A, "every-a", f"{sink.url}/a", retry=10, backoff_delay="PT0.1S") + "---"
+                       + broker_and_trigger(B, "every-b", f"{sink.url}/b", retry=10, backoff_delay="PT0.1S"))
             for name in ("every-a", "every-b"):
                 mesh.wait_ready(f"{TRIGGERS}/{name}")
             senders = [PacedSender(mesh, f"/default/{broker}", rate=RATE, duration=DURATION,
@@ -144,7 +129,7 @@ def test_a_primary_killed_while_its_replica_lags_loses_only_what_replica_acks_re
         with RecordingSink(ledger.behaviour(behaviour)) as sink:
             mesh = Mesh(data_dir, workers=2, extra=["--redis-url", url]).start()
             try:
-                mesh.apply(broker_and_trigger(C, "every-c", f"{sink.url}/c", retry=30))
+                mesh.apply(broker_and_trigger(C, "every-c", f"{sink.url}/c", retry=30, backoff_delay="PT0.1S"))
                 mesh.wait_ready(f"{TRIGGERS}/every-c")
                 sender = PacedSender(mesh, f"/default/{C}", rate=RATE, duration=14.0, prefix="c").start()
                 time.sleep(2)

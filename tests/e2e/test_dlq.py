@@ -12,27 +12,12 @@ import pytest
 
 from tests.support.mesh import RIPPLE, Mesh
 from tests.support.sinks import Answer, RecordingSink
+from tests.support.manifests import broker_and_trigger
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
 TRIGGERS = "/apis/eventing.knative.dev/v1/namespaces/default/triggers"
-
-
-def manifest(broker: str, trigger: str, url: str, retry: int) -> str:
-    return f"""
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {{name: {broker}, namespace: default}}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {{name: {trigger}, namespace: default}}
-spec:
-  broker: {broker}
-  subscriber: {{uri: '{url}'}}
-  delivery: {{retry: {retry}, backoffPolicy: linear, backoffDelay: PT0.05S}}
-"""
 
 
 HELD = """
@@ -63,7 +48,7 @@ class Switch:
 def test_failing_subscriber_then_list_then_fix_then_redrive(mesh: Mesh) -> None:
     subscriber = Switch()
     with RecordingSink(subscriber) as sink:
-        mesh.apply(manifest("dlqb", "broken", sink.url + "/in", retry=2) + HELD)
+        mesh.apply(broker_and_trigger("dlqb", "broken", sink.url + "/in", retry=2) + HELD)
         mesh.wait_ready(f"{TRIGGERS}/broken")
         for i in range(3):
             assert mesh.send_event("/default/dlqb", f"d-{i}", type="dev.example.dlq") == 202
@@ -108,7 +93,7 @@ def test_failing_subscriber_then_list_then_fix_then_redrive(mesh: Mesh) -> None:
 
 def test_redrive_by_id_to_another_sink_and_purge(mesh: Mesh) -> None:
     with RecordingSink(lambda r, n: Answer(400)) as sink, RecordingSink() as other:
-        mesh.apply(manifest("dlqc", "refused", sink.url, retry=0))
+        mesh.apply(broker_and_trigger("dlqc", "refused", sink.url, retry=0))
         mesh.wait_ready(f"{TRIGGERS}/refused")
         for i in range(3):
             assert mesh.send_event("/default/dlqc", f"p-{i}") == 202
@@ -138,7 +123,7 @@ def test_kill_9_during_a_redrive_loses_nothing(data_dir: Path) -> None:
     with RecordingSink(subscriber) as sink:
         mesh = Mesh(data_dir).start()
         try:
-            mesh.apply(manifest("killb", "killed", sink.url, retry=0))
+            mesh.apply(broker_and_trigger("killb", "killed", sink.url, retry=0))
             mesh.wait_ready(f"{TRIGGERS}/killed")
             for event_id in ids:
                 assert mesh.send_event("/default/killb", event_id) == 202
@@ -166,7 +151,7 @@ def test_a_reply_out_of_hops_is_kept_not_dropped(mesh: Mesh) -> None:
     reply = Answer(200, b"{}", {"ce-specversion": "1.0", "ce-id": "r-1", "ce-source": "/pong",
                                 "ce-type": "dev.example.pong", "content-type": "application/json"})
     with RecordingSink(lambda r, n: reply) as sink:
-        mesh.apply(manifest("hops", "pong", sink.url, retry=0))
+        mesh.apply(broker_and_trigger("hops", "pong", sink.url, retry=0))
         mesh.wait_ready(f"{TRIGGERS}/pong")
         # two hops: the event takes one; its reply would need another, and the broker refuses it (400)
         assert mesh.send_event("/default/hops", "ttl-1", extensions={"knativebrokerttl": "2"}) == 202
@@ -270,7 +255,7 @@ def test_a_dead_letter_sink_that_fails_too_leaves_the_event_in_the_store(mesh: M
     told, and says why."""
     with RecordingSink(lambda r, n: Answer(400, b"no")) as sink, \
             RecordingSink(lambda r, n: Answer(500)) as dls:
-        mesh.apply(manifest("dlsb", "dls-fails", sink.url, retry=1).replace(
+        mesh.apply(broker_and_trigger("dlsb", "dls-fails", sink.url, retry=1).replace(
             "backoffDelay: PT0.05S}", f"backoffDelay: PT0.05S, deadLetterSink: {{uri: '{dls.url}'}}}}"))
         mesh.wait_ready(f"{TRIGGERS}/dls-fails")
         assert mesh.send_event("/default/dlsb", "s-1", type="dev.example.dls") == 202
