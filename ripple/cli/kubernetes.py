@@ -71,7 +71,7 @@ def run_data_plane(args: argparse.Namespace, api: Any) -> int:
 
     from ripple.settings import Settings
 
-    redis_url = args.redis_url or os.environ.get("RIPPLE_REDIS_URL")
+    redis_url = shared_store(args)
     if not redis_url:
         raise errors.RippleError(f"'ripple {args.command}' needs the shared Redis: "
                                  "--redis-url or RIPPLE_REDIS_URL")
@@ -98,7 +98,25 @@ def run_crds(args: argparse.Namespace, api: Any) -> int:
     return 0
 
 
+def shared_store(args: argparse.Namespace) -> str | None:
+    """`--redis-url`, else `RIPPLE_REDIS_URL`, checked by `ripple up`'s rules (scheme, port,
+    a cluster's seeds, `?replica_acks=N`): a bad one is refused naming where it came from."""
+    import os
+
+    from ripple.cli.up import store_url
+
+    url: str | None = args.redis_url or os.environ.get("RIPPLE_REDIS_URL") or None
+    if url is not None:
+        try:
+            store_url(url)
+        except ValueError as bad:
+            where = "--redis-url" if args.redis_url else "RIPPLE_REDIS_URL"
+            raise errors.RippleError(f"{where}: {bad}") from None
+    return url
+
+
 def run_operator(args: argparse.Namespace, api: Any) -> int:
+    args.redis_url = shared_store(args)
     try:
         from controllers.platforms.kubernetes.operator import main as run
     except ImportError as failure:

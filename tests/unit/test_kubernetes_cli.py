@@ -16,6 +16,11 @@ from ripple.cli import main
     (["router"], "'ripple router' needs the shared Redis: --redis-url or RIPPLE_REDIS_URL"),
     (["operator", "--redis-url", "redis://127.0.0.1:1"], "no Kubernetes configuration: "),
     (["data-plane", "--redis-url", "redis://127.0.0.1:1"], "no Kubernetes configuration: "),
+    (["router", "--redis-url", "redis://127.0.0.1:1/0?replica_acks=all"],
+     "--redis-url: replica_acks: must be a whole number of replicas from 0 to 16, got 'all'"),
+    (["operator", "--redis-url", "redis+cluster://a:7000,:7001"],
+     "--redis-url: 'redis+cluster://a:7000,:7001' names no host in a seed; "),
+    (["data-plane", "--redis-url", "localhost:6379"], "--redis-url: 'localhost:6379' is not a Redis URL; "),
 ])
 def test_a_missing_setup_is_one_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str],
                                      monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
