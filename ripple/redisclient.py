@@ -114,11 +114,12 @@ any other command, a WATCH or a redis-py `Script` to load is redis-py's."""
 
 DURABLE = frozenset({"EVALSHA", "EVAL", "XADD"})
 """The writes whose confirmation Ripple passes on outside the store (an ingress's 202, a
-webhook's answer, a Kafka offset committed once its record is a dead letter): a script or an XADD sent on its own. With a
-store URL's `?replica_acks=N` (`ripple.storeurls`), `LeanRedis` follows each with a `WAIT N`
-on the same connection and returns its reply only once N replicas confirmed it. Pipelines
-and transactions only move what is already stored (an ack, a retry, a dead letter): the
-replicas apply writes in the primary's order, so one that lags has the event where it was."""
+webhook's answer, a Kafka offset committed once its record is a dead letter): a script or
+an XADD sent on its own. With a store URL's `?replica_acks=N` (`ripple.storeurls`),
+`LeanRedis` follows each with a `WAIT N` on the same connection and returns its reply only
+once N replicas confirmed it. Pipelines and transactions only move what is already stored
+(an ack, a retry, a dead letter): the replicas apply writes in the primary's order, so one
+that lags has the event where it was."""
 
 
 def _wait_for(acks: int) -> tuple[Any, ...]:

@@ -2,11 +2,12 @@
 
 `?replica_acks=N` on `--redis-url` / `RIPPLE_REDIS_URL` (one server or `redis+cluster://`):
 a write that can create an event (`redisclient.DURABLE`) is confirmed only once N replicas
-of its primary have it, by a `WAIT N` on the same connection. So an event answered 202 (a
-webhook answered, a Kafka offset committed over a dead letter) survives the loss of its primary even when a
-replica takes over: Redis replicates asynchronously, and without it the writes of the last
-moments before a primary dies can be missing on the replica that is promoted. A primary
-whose replicas do not confirm within `REPLICA_TIMEOUT_MS` answers 503 with Retry-After.
+of its primary have it, by a `WAIT N` on the same connection. So an event answered 202 (or
+a webhook answered, or a Kafka offset committed over a dead letter) survives the loss of
+its primary even when a replica takes over: Redis replicates asynchronously, and without
+it the writes of the last moments before a primary dies can be missing on the replica
+that is promoted. A primary whose replicas do not confirm within `REPLICA_TIMEOUT_MS`
+answers 503 with Retry-After.
 
 Pure: the URL's text in, the options and the URL redis-py takes out.
 """
