@@ -472,14 +472,14 @@ def _answering(clients: list[Any]) -> Any:
     last one's error when none does."""
     import redis
 
-    for client in clients[:-1]:
+    failure: Exception = ValueError("no store URL")
+    for client in clients:
         try:
             client.ping()
             return client
-        except (redis.RedisError, OSError):
-            continue
-    clients[-1].ping()
-    return clients[-1]
+        except (redis.RedisError, OSError) as exc:
+            failure = exc
+    raise failure
 
 
 VALKEY_BACKOFF = supervising.Backoff(initial=0.5, factor=2.0, cap=10.0, healthy_after=30.0)
