@@ -21,10 +21,12 @@ the idle reader's own connection, goes through `dedicated`.
 The URL may name several seed nodes (`redis+cluster://h1:7000,h2:7000`, `seeds`): the
 client starts from the first that answers and learns the others from it, so a restart does
 not need one particular node up. Not supported: a database other than 0 (a cluster has
-one), unix sockets, Sentinel, and reading from replicas. Failover and resharding are left to redis-py's handling of MOVED and its
-slot-map refresh (tests/e2e/test_cluster_changes.py moves a slot and fails primaries over
-under load). With a URL's `?replica_acks=N` (`ripple.storeurls`) the `redisclient.DURABLE`
-commands always go to their slot's primary on its node client, which adds the WAIT.
+one), unix sockets, Sentinel, and reading from replicas.
+
+Failover and resharding are left to redis-py's handling of MOVED and its slot-map refresh
+(tests/e2e/test_cluster_changes.py moves a slot and fails primaries over under load).
+With a URL's `?replica_acks=N` (`ripple.storeurls`) the `redisclient.DURABLE` commands
+always go to their slot's primary on its node client, which adds the WAIT.
 """
 
 from __future__ import annotations

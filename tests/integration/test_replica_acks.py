@@ -117,9 +117,11 @@ async def test_an_error_reply_is_raised_and_the_connection_stays_in_step(pair: P
     assert await client.get("str") == b"x"
 
 
-async def test_a_replica_that_does_not_confirm_makes_the_write_unavailable(pair: Pair, client, paused) -> None:
+async def test_a_replica_that_does_not_confirm_makes_the_write_unavailable(
+        pair: Pair, client, paused) -> None:
     started = time.monotonic()
-    with pytest.raises(redisclient.NotReplicated, match=r"0 of the 1 replicas asked for \(replica_acks\)") as caught:
+    refusal = r"0 of the 1 replicas asked for \(replica_acks\)"
+    with pytest.raises(redisclient.NotReplicated, match=refusal) as caught:
         await client.xadd("s", {"n": 1})
     took = time.monotonic() - started
     assert storeurls.REPLICA_TIMEOUT_MS / 1000 <= took < storeurls.REPLICA_TIMEOUT_MS / 1000 + 2
