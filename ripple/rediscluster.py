@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import asyncio
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -53,6 +53,8 @@ SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 EXAMPLE = "redis+cluster://HOST:PORT (rediss+cluster:// for TLS)"
 
 SLOTS = 16384
+
+T = TypeVar("T")
 
 
 def is_cluster_url(url: str) -> bool:
@@ -164,6 +166,7 @@ class ClusterClient(RedisCluster):
         self._url = urllib.parse.urlsplit(url)
         self._node_options = options
         self._lean = bool(options.get("lean", True))
+        self._replica_acks = int(options.get("replica_acks") or 0)
         self._node_clients: dict[str, aioredis.Redis] = {}
         self._placeholder = aioredis.ConnectionPool()
         """A pool a `SlotTransaction` holds until it knows its node; it never connects."""
@@ -186,7 +189,7 @@ class ClusterClient(RedisCluster):
         return client
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        if self._node_options.get("replica_acks") and args[0] in redisclient.DURABLE:
+        if self._replica_acks and args[0] in redisclient.DURABLE:
             return await self._execute_durable(args, kwargs)
         if self._lean and args[0] in redisclient.HOT and "target_nodes" not in kwargs:
             key = first_key(args)
@@ -201,25 +204,32 @@ class ClusterClient(RedisCluster):
     async def _execute_durable(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A `redisclient.DURABLE` command with replicas to wait for: always on the node
         client of its slot's primary, which sends the WAIT on the same connection (redis-py's
-        routing would not). A MOVED patches the slot map and the command goes to the new
-        owner, `MOVES` times at most; an ASK (the slot is migrating) is raised, as the
-        script could not run on keys split between two nodes anyway."""
+        routing would not). An ASK (the slot is migrating) is raised, as the script could not
+        run on keys split between two nodes anyway."""
         key = first_key(args)
         if key is None:
             raise redis.exceptions.DataError(f"{args[0]} names no key to route it by")
-        if self.node_client(key) is None:
-            await self.initialize()
-        moves = 0
+        return await self.on_owner(
+            key, lambda node: node.execute_command(*args, **kwargs))  # type: ignore[no-untyped-call]
+
+    async def on_owner(self, key: Any, run: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
+        """`run(client)` with the single-node client of the primary that serves `key`'s slot
+        (the slot map is fetched when it is not known yet). A MOVED means nothing ran there:
+        the map is patched and `run` goes to the new owner, `MOVES` tries in all."""
+        tries = 1
         while True:
             node = self.node_client(key)
             if node is None:
+                await self.initialize()
+                node = self.node_client(key)
+            if node is None:
                 raise redis.exceptions.SlotNotCoveredError(f"no primary serves the slot of {key!r}")
             try:
-                return await node.execute_command(*args, **kwargs)  # type: ignore[no-untyped-call]
+                return await run(node)
             except redis.exceptions.MovedError as moved:
-                moves += 1
-                if moves > MOVES:
+                if tries >= MOVES:
                     raise
+                tries += 1
                 await self.learn(moved, node.connection_pool.connection_kwargs.get("host", ""))
 
     async def learn(self, moved: redis.exceptions.MovedError, host: str) -> None:
@@ -247,7 +257,8 @@ class ClusterClient(RedisCluster):
 
 
 MOVES = 3
-"""How often a transaction follows MOVED to the slot's new owner before it gives up."""
+"""How often a command or transaction is sent to its slot's owner (`ClusterClient.on_owner`),
+following MOVED, before the MOVED is raised."""
 
 
 class SlotTransaction(Pipeline):
@@ -275,23 +286,16 @@ class SlotTransaction(Pipeline):
             await self.reset()  # type: ignore[no-untyped-call]
             raise redis.exceptions.CrossSlotTransactionError(
                 f"a transaction's keys must share one slot; these are in {sorted(slots)}")
-        for _ in range(MOVES):
-            node = self.owner.node_client(routed[0])
-            if node is None:
-                await self.owner.initialize()
-                node = self.owner.node_client(routed[0])
-            if node is None:
-                raise redis.exceptions.SlotNotCoveredError(f"slot {slots.pop()} is not covered")
+
+        async def run(node: aioredis.Redis) -> list[Any]:
             pipe = node.pipeline(transaction=True)
             pipe.command_stack = list(stack)
-            try:
-                return await pipe.execute(raise_on_error)
-            except redis.exceptions.MovedError as moved:
-                await self.owner.learn(moved, node.connection_pool.connection_kwargs.get("host", ""))
-                last: redis.exceptions.RedisError = moved
-            finally:
-                await self.reset()  # type: ignore[no-untyped-call]
-        raise last
+            return await pipe.execute(raise_on_error)
+
+        try:
+            return await self.owner.on_owner(routed[0], run)
+        finally:
+            await self.reset()  # type: ignore[no-untyped-call]
 
 
 class NodePipelines(Pipeline):
