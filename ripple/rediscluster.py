@@ -382,7 +382,7 @@ def mismatch(url: str, shown: str, info: Mapping[str, str]) -> str | None:
     `cluster_enabled`) differ, with the URL to write instead; None when they agree."""
     enabled = info.get("cluster_enabled", "0") == "1"
     parsed = urllib.parse.urlsplit(url)
-    where = parsed.netloc.rsplit("@", 1)[-1]
+    where = parsed.netloc.rsplit("@", 1)[-1].split(",")[0]  # one server: the first seed
     if is_cluster_url(url) and not enabled:
         return (f"the store at {shown} is not a Redis Cluster node (INFO cluster: "
                 f"cluster_enabled:0); for one server write {SCHEMES[parsed.scheme]}://{where}/0")

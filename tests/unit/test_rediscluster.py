@@ -85,6 +85,9 @@ def test_a_cluster_serves_only_when_its_state_is_ok(text: str | bytes, problem: 
     ("redis+cluster://h:7000", "0",
      "the store at SHOWN is not a Redis Cluster node (INFO cluster: cluster_enabled:0); for one "
      "server write redis://h:7000/0"),
+    ("redis+cluster://h1:7000,h2:7000", "0",
+     "the store at SHOWN is not a Redis Cluster node (INFO cluster: cluster_enabled:0); for one "
+     "server write redis://h1:7000/0"),
     ("rediss+cluster://u:pw@h:7000", "0",
      "the store at SHOWN is not a Redis Cluster node (INFO cluster: cluster_enabled:0); for one "
      "server write rediss://h:7000/0"),
