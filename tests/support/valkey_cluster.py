@@ -193,9 +193,9 @@ class ValkeyCluster:
         """A manual CLUSTER FAILOVER on node `replica`: its primary stops taking writes,
         the replica catches up with it, then takes over; nothing acknowledged is lost.
         Returns when every node sees the replica as a primary."""
+        me = self._id(replica)
         with self.client(replica) as c:
             c.execute_command("CLUSTER", "FAILOVER")
-            me = c.execute_command("CLUSTER", "MYID")
         self._until(lambda: all(self._role_of(i, me) == "master" for i in range(len(self.ports))),
                     timeout, f"node {replica} did not become a primary")
 
@@ -206,8 +206,8 @@ class ValkeyCluster:
         seconds after each, to hold the slot half moved), then SETSLOT NODE on both and on
         every other primary."""
         source = self.owner_of(slot)
+        src_id, dst_id = self._id(source), self._id(to)
         with self.client(source) as src, self.client(to) as dst:
-            src_id, dst_id = src.execute_command("CLUSTER", "MYID"), dst.execute_command("CLUSTER", "MYID")
             dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
             src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
             while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, batch):
